@@ -1,0 +1,139 @@
+"""Users, their role and territorial binding, data categories and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crecer.territories.models import Facility, Organisation, Territory
+
+
+class Role(models.TextChoices):
+    HEALTH_WORKER = "health_worker", _("Health worker")
+    MUNICIPAL_COORDINATOR = "municipal_coordinator", _("Municipal network coordinator")
+    PROVIDER_STAFF = "provider_staff", _("Service provider staff")
+    REGIONAL_MANAGER = "regional_manager", _("Regional manager")
+    NATIONAL_MANAGER = "national_manager", _("National manager")
+    INSPECTOR = "inspector", _("Inspector")
+    AUDITOR = "auditor", _("Auditor")
+    ADMIN = "admin", _("Administrator")
+
+
+#: Roles that read person data of everyone living in or served within their territory subtree.
+#: provider_staff only see what is shared with their organisation; inspectors and administrators
+#: manage places and users, not people (need to know).
+TERRITORIAL_ROLES = frozenset(
+    {
+        Role.HEALTH_WORKER,
+        Role.MUNICIPAL_COORDINATOR,
+        Role.REGIONAL_MANAGER,
+        Role.NATIONAL_MANAGER,
+        Role.AUDITOR,
+    }
+)
+#: Roles that may register and change people in their scope.
+REGISTERING_ROLES = frozenset({Role.HEALTH_WORKER, Role.MUNICIPAL_COORDINATOR})
+
+
+class DataCategory(models.TextChoices):
+    IDENTITY = "identity", _("Identity and contact")
+    HEALTH = "health", _("Health")
+    DEVELOPMENT = "development", _("Development")
+    SOCIAL = "social", _("Social situation")
+    VIOLENCE = "violence", _("Violence")
+    ABUSE = "abuse", _("Abuse")
+    MENTAL_HEALTH = "mental_health", _("Mental health")
+    CHILD_PROTECTION = "child_protection", _("Child protection")
+
+
+SENSITIVE_CATEGORIES = frozenset(
+    {DataCategory.VIOLENCE, DataCategory.ABUSE, DataCategory.MENTAL_HEALTH, DataCategory.CHILD_PROTECTION}
+)
+ORDINARY_CATEGORIES = frozenset(set(DataCategory) - SENSITIVE_CATEGORIES)
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    territory = models.ForeignKey(
+        Territory, on_delete=models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("territory")
+    )
+    facility = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("facility")
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("organisation"),
+    )
+    # Sensitive categories granted to this user beyond the role's defaults (e.g. a child-protection officer).
+    extra_categories = models.JSONField(_("extra data categories"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def has_territorial_access(self) -> bool:
+        return self.is_active and self.role in TERRITORIAL_ROLES and self.territory_id is not None
+
+    @property
+    def can_register(self) -> bool:
+        return self.is_active and self.role in REGISTERING_ROLES and self.territory_id is not None
+
+    def data_categories(self) -> frozenset[str]:
+        """Every data category this user may see for people in their scope."""
+        if not self.is_active:
+            return frozenset()
+        granted = set(settings.CRECER_ROLE_SENSITIVE_CATEGORIES.get(self.role, []))
+        granted |= set(self.extra_categories or [])
+        return frozenset(ORDINARY_CATEGORIES | (granted & SENSITIVE_CATEGORIES))
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def authenticate(self, raw: str) -> User | None:
+        token = self.select_related("user").filter(key_hash=_hash(raw), revoked_at__isnull=True).first()
+        if token is None or not token.user.is_active:
+            return None
+        # Compare-and-set keeps a busy client from writing on every call.
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 is stored, the raw value is shown once at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    prefix = models.CharField(max_length=8)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user.username})"
+
+    @staticmethod
+    def new_raw() -> tuple[str, str]:
+        raw = "crc_" + secrets.token_urlsafe(32)
+        return raw, _hash(raw)

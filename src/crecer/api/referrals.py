@@ -1,0 +1,296 @@
+"""API for the service catalogue, the provider directory, referrals and risk flags."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
+
+from crecer.access.models import User
+from crecer.audit.models import Channel
+from crecer.audit.trail import Actor
+from crecer.referrals import actions, machine
+from crecer.referrals import scope as referral_scope
+from crecer.referrals.models import Provision, Referral, Service
+from crecer.registry import scope
+from crecer.risks.models import RiskFlag
+from crecer.territories.models import Organisation, Territory
+from crecer.validation import Collector, FieldError, InputErrors
+
+router = Router(tags=["referrals"])
+PAGE_SIZE = 25
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
+
+
+def _language() -> str:
+    return get_language() or "es"
+
+
+class ReferralIn(Schema):
+    child: int | None = None
+    pregnancy: int | None = None
+    service: str
+    organisation: str | None = None
+    reason: str = ""
+    consent: list[str] = []
+    priority: str | None = None
+    flag: int | None = None
+    draft: bool = False
+
+
+class TransitionIn(Schema):
+    to: str
+    version: int
+    note: str = ""
+    reason: str = ""
+    counter_referral: dict[str, Any] | None = None
+
+
+class ReassignIn(Schema):
+    version: int
+    organisation: str | None = None
+    assignee: str | None = None
+
+
+def referral_payload(r: Referral, user: Any) -> dict[str, Any]:
+    subject = r.child if r.child_id else (r.pregnancy.mother if r.pregnancy_id else None)  # type: ignore[union-attr]
+    return {
+        "id": r.pk,
+        "child": r.child_id,
+        "pregnancy": r.pregnancy_id,
+        "subject": {
+            "name": subject.full_name if subject else "",
+            "registry_number": subject.registry_number if subject else "",
+            "birth_date": subject.birth_date if subject else None,
+        },
+        "service": r.service.code,
+        "organisation": r.organisation.code,
+        "assignee": r.assignee.username if r.assignee_id else None,  # type: ignore[union-attr]
+        "sender": r.sender.username,
+        "state": r.state,
+        "version": r.version,
+        "priority": r.priority,
+        "reason": r.reason,
+        "consent": r.consent,
+        "flag": r.flag_id,
+        "deadlines": {"acceptance": r.acceptance_due, "attention": r.attention_due},
+        "overdue": r.overdue_at is not None or r.state == "expired",
+        "rejection_reason": r.rejection_reason,
+        "not_completed_reason": r.not_completed_reason,
+        "counter_referral": r.counter_referral,
+        "sent_at": r.sent_at,
+        "allowed": machine.allowed_next(user, r),
+    }
+
+
+def conflict(request: HttpRequest, exc: actions.TransitionRefused) -> HttpResponse:
+    from crecer.api.routes import api, error_body
+
+    body = error_body(exc.code, exc.message)
+    body["allowed"] = exc.allowed
+    body["current"] = referral_payload(exc.referral, request.user)
+    return api.create_response(request, body, status=409)
+
+
+@router.get("/services")
+def list_services(request: HttpRequest) -> list[dict[str, Any]]:
+    """The service catalogue."""
+    language = _language()
+    return [
+        {
+            "code": s.code,
+            "name": s.name(language),
+            "sector": s.sector,
+            "axis": s.axis,
+            "universal": s.universal,
+            "acceptance_days": s.acceptance_days,
+            "attention_days": s.attention_days,
+            "active": s.active,
+        }
+        for s in Service.objects.all()
+    ]
+
+
+@router.get("/organisations")
+def list_organisations(request: HttpRequest, service: str = "", territory: str = "") -> list[dict[str, Any]]:
+    """Providers, optionally those offering ``service`` where ``territory`` is (best first)."""
+    if service and territory:
+        svc = Service.objects.filter(code=service).first()
+        place = Territory.objects.filter(code=territory).first()
+        errors = Collector()
+        if svc is None:
+            errors.add("service", "unknown", _("“%(code)s” is not a service of the catalogue.") % {"code": service})
+        if place is None:
+            errors.add("territory", "unknown", _("No territory has the code “%(code)s”.") % {"code": territory})
+        errors.raise_if_any()
+        assert svc is not None and place is not None
+        orgs = [org for org, _free in actions.providers(svc, place)]
+    else:
+        orgs = list(Organisation.objects.all())
+        if service:
+            orgs = [o for o in orgs if Provision.objects.filter(organisation=o, service__code=service).exists()]
+    provisions: dict[int, list[Provision]] = {}
+    for p in Provision.objects.filter(organisation__in=orgs).select_related("service").prefetch_related("territories"):
+        provisions.setdefault(p.organisation_id, []).append(p)
+    return [
+        {
+            "code": o.code,
+            "name": o.name,
+            "sector": o.sector,
+            "services": sorted(p.service.code for p in provisions.get(o.pk, [])),
+            "territories": sorted({t.code for p in provisions.get(o.pk, []) for t in p.territories.all()}),
+            "monthly_capacity": {p.service.code: p.monthly_capacity for p in provisions.get(o.pk, [])},
+        }
+        for o in orgs
+    ]
+
+
+@router.post("/referrals", response={201: dict[str, Any]})
+def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
+    child = scope.get_child_or_404(request.user, payload.child) if payload.child else None
+    pregnancy = None
+    if payload.pregnancy and not child:
+        pregnancy = (
+            scope.pregnancies(request.user).filter(pk=payload.pregnancy).select_related("mother__territory").first()
+        )
+        if pregnancy is None:
+            raise Http404
+    if child is None and pregnancy is None:
+        raise InputErrors({"child": [FieldError("required", _("Give the child (or the pregnancy) to refer."))]})
+    flag = None
+    if payload.flag:
+        flag = RiskFlag.unscoped.filter(pk=payload.flag, child=child, pregnancy=pregnancy).first()
+        if flag is None:
+            raise InputErrors({"flag": [FieldError("unknown", _("This risk flag is not this child's."))]})
+    referral = actions.create_referral(
+        _actor(request),
+        child=child,
+        pregnancy=pregnancy,
+        service_code=payload.service,
+        organisation_code=payload.organisation or "",
+        reason=payload.reason,
+        consent=payload.consent,
+        priority=payload.priority or "",
+        flag=flag,
+        send=not payload.draft,
+    )
+    return Status(201, referral_payload(referral_scope.get_or_404(request.user, referral.pk), request.user))
+
+
+@router.get("/referrals")
+def list_referrals(
+    request: HttpRequest, box: str = "inbox", state: str = "", service: str = "", organisation: str = "", page: int = 1
+) -> dict[str, Any]:
+    """``box``: inbox (received by your organisation), outbox (sent by you or your facility) or
+    network (the coordinator's municipality; overdue first)."""
+    if box not in referral_scope.BOXES:
+        raise InputErrors(
+            {
+                "box": [
+                    FieldError(
+                        "invalid_choice",
+                        _("Choose one of: %(choices)s.") % {"choices": ", ".join(referral_scope.BOXES)},
+                    )
+                ]
+            }
+        )
+    referrals = referral_scope.box(request.user, box)
+    if state:
+        referrals = referrals.filter(state__in=state.split(","))
+    if service:
+        referrals = referrals.filter(service__code=service)
+    if organisation:
+        referrals = referrals.filter(organisation__code=organisation)
+    referrals = referral_scope.overdue_first(referrals).select_related(
+        "service", "organisation", "territory", "sender", "assignee", "child", "pregnancy__mother"
+    )
+    count = referrals.count()
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    return {
+        "count": count,
+        "page": page,
+        "pages": pages,
+        "results": [referral_payload(r, request.user) for r in referrals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
+    }
+
+
+@router.get("/referrals/{referral_id}")
+def get_referral(request: HttpRequest, referral_id: int) -> dict[str, Any]:
+    return referral_payload(referral_scope.get_or_404(request.user, referral_id), request.user)
+
+
+@router.post("/referrals/{referral_id}/transition")
+def transition(request: HttpRequest, referral_id: int, payload: TransitionIn) -> Any:
+    referral = referral_scope.get_or_404(request.user, referral_id)
+    try:
+        updated = actions.transition(
+            _actor(request),
+            referral,
+            payload.to,
+            payload.version,
+            note=payload.note,
+            reason=payload.reason,
+            counter_referral=payload.counter_referral,
+        )
+    except actions.TransitionRefused as exc:
+        return conflict(request, exc)
+    return referral_payload(referral_scope.get_or_404(request.user, updated.pk), request.user)
+
+
+@router.post("/referrals/{referral_id}/reassign")
+def reassign(request: HttpRequest, referral_id: int, payload: ReassignIn) -> Any:
+    referral = referral_scope.get_or_404(request.user, referral_id)
+    assignee = None
+    if payload.assignee:
+        assignee = User.objects.filter(username=payload.assignee).first()
+        if assignee is None:
+            raise InputErrors(
+                {"assignee": [FieldError("unknown", _("No user is called “%(name)s”.") % {"name": payload.assignee})]}
+            )
+    try:
+        updated = actions.reassign(
+            _actor(request), referral, payload.version, organisation_code=payload.organisation or "", assignee=assignee
+        )
+    except actions.TransitionRefused as exc:
+        return conflict(request, exc)
+    return referral_payload(referral_scope.get_or_404(request.user, updated.pk), request.user)
+
+
+@router.get("/children/{child_id}/risks")
+def child_risks(request: HttpRequest, child_id: int, status: str = "open") -> list[dict[str, Any]]:
+    """The child's risk flags (open by default; ``status=all``), in the categories you may see."""
+    from crecer import conf
+
+    child = scope.get_child_or_404(request.user, child_id)
+    flags = referral_scope.flags_for(request.user, child)
+    if status != "all":
+        flags = flags.filter(status=status)
+    rules = {r.id: r for r in conf.profile().rules}
+    language = _language()
+    return [
+        {
+            "id": f.pk,
+            "rule": f.rule_id,
+            "rule_version": f.rule_version,
+            "label": rules[f.rule_id].flag.label(language) if f.rule_id in rules else f.rule_id,
+            "category": f.category,
+            "axis": f.axis,
+            "severity": f.severity,
+            "data_category": f.data_category,
+            "recommendation": f.recommendation,
+            "status": f.status,
+            "raised_at": f.raised_at,
+            "resolved_at": f.resolved_at,
+            "resolution": f.resolution,
+            "referrals": list(f.referrals.values_list("pk", flat=True)),
+        }
+        for f in flags.order_by("-raised_at")
+    ]

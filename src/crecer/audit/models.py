@@ -1,0 +1,87 @@
+"""The audit trail: who created, changed, deleted or read what, when, through which channel.
+
+Events are append-only. The model refuses updates and deletes, the query set refuses bulk
+updates and deletes, and on the database side triggers (see the migration) reject UPDATE (and,
+on PostgreSQL, DELETE) so that not even a raw SQL statement from the application rewrites history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditImmutable(Exception):
+    """Raised on any attempt to change or delete an audit event."""
+
+
+class Action(models.TextChoices):
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Changed")
+    DELETE = "delete", _("Deleted")
+    READ = "read", _("Viewed")
+    SEARCH = "search", _("Searched")
+    EXPORT = "export", _("Exported")
+    IMPORT = "import", _("Imported")
+    LOGIN = "login", _("Logged in")
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    CLI = "cli", _("Command line")
+    SYSTEM = "system", _("System")
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AuditImmutable("audit events cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditImmutable("audit events cannot be deleted")
+
+    def about_child(self, child_id: int, merged: Iterable[int] = ()) -> AuditEventQuerySet:
+        """Events about a child, and about the records merged into it (their history is its history)."""
+        return self.filter(child_id__in=[child_id, *merged])
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    # Kept as typed at the time: the event stays readable even if the user is renamed.
+    actor_username = models.CharField(_("user"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.SYSTEM)
+    entity = models.CharField(_("record type"), max_length=60)
+    entity_id = models.BigIntegerField(_("record id"), null=True, blank=True)
+    # The child the event concerns, so "who accessed or changed this child" is one indexed query.
+    child_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    note = models.TextField(_("note"), blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["entity", "entity_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.entity}#{self.entity_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AuditImmutable("audit events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditImmutable("audit events cannot be deleted")

@@ -1,0 +1,239 @@
+"""Pages: registering a child (with the likely existing records shown before saving), the review queue
+of possible duplicates, a pair side by side with merge / not the same, and the merges (with undo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy
+
+from crecer import conf
+from crecer.audit.models import Channel
+from crecer.audit.trail import Actor
+from crecer.dedup import candidates, merging
+from crecer.dedup.models import Decision, PairStatus
+from crecer.lib import linkage
+from crecer.registry import actions as registry_actions
+from crecer.registry import scope
+from crecer.registry.models import CaregiverLink, Child, Relationship
+from crecer.territories.models import Facility, Territory
+from crecer.validation import InputErrors
+
+FORM_FIELDS = (
+    "given_names",
+    "paternal_surname",
+    "maternal_surname",
+    "sex",
+    "birth_date",
+    "national_id_type",
+    "national_id",
+    "mother_national_id",
+    "territory_code",
+    "facility_code",
+    "household_code",
+    "birth_weight_g",
+    "gestational_weeks",
+)
+
+
+COMPARISON_LABELS = {
+    "given": gettext_lazy("Given names"),
+    "surnames": gettext_lazy("Surnames"),
+    "birth_date": gettext_lazy("Birth date"),
+    "sex": gettext_lazy("Sex"),
+    "mother": gettext_lazy("Mother's document"),
+    "territory": gettext_lazy("Territory"),
+}
+LEVEL_LABELS = {
+    "exact": gettext_lazy("the same"),
+    "same": gettext_lazy("the same"),
+    "sounds_alike": gettext_lazy("sound alike"),
+    "first_name": gettext_lazy("same first name"),
+    "similar": gettext_lazy("similar"),
+    "different": gettext_lazy("different"),
+    "missing": gettext_lazy("missing in one"),
+    "swapped": gettext_lazy("swapped"),
+    "one_missing": gettext_lazy("one surname missing"),
+    "paternal_only": gettext_lazy("only the first surname agrees"),
+    "day_month_swapped": gettext_lazy("day and month swapped"),
+    "one_typo": gettext_lazy("one digit differs"),
+    "near": gettext_lazy("within a month"),
+}
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(request.user, Channel.WEB)  # type: ignore[arg-type]
+
+
+def _places(user: Any) -> tuple[list[Territory], list[Facility]]:
+    leaf = len(conf.profile().territory_levels) - 1
+    territories = list(Territory.objects.filter(path__startswith=user.territory.path, depth=leaf).order_by("name"))
+    facilities = list(Facility.objects.filter(territory__path__startswith=user.territory.path).order_by("name")[:500])
+    return territories, facilities
+
+
+@login_required
+def register_child(request: HttpRequest) -> HttpResponse:
+    """Register a child; before saving, the records that may already be this child are shown."""
+    user: Any = request.user
+    if not scope.can_register(user) or user.territory is None:
+        raise Http404
+    raw = {f: request.POST.get(f, "").strip() for f in FORM_FIELDS} if request.method == "POST" else {}
+    if request.method == "GET" and user.territory.depth == len(conf.profile().territory_levels) - 1:
+        raw = {"territory_code": user.territory.code, "facility_code": user.facility.code if user.facility else ""}
+    errors: dict[str, Any] = {}
+    found: list[candidates.Candidate] = []
+    if request.method == "POST":
+        cleaned = {k: v for k, v in raw.items() if v != ""}
+        confirmed = request.POST.get("confirm_new") == "1"
+        if not confirmed:
+            found = candidates.find(user, cleaned)
+        if confirmed or not found:
+            try:
+                child = registry_actions.create_child(_actor(request), cleaned)
+            except InputErrors as exc:
+                errors = exc.as_dict()
+            except PermissionDenied as exc:
+                errors = {"territory_code": [{"code": "forbidden", "message": str(exc)}]}
+            else:
+                return redirect("child-detail", child.pk)
+    territories, facilities = _places(user)
+    return render(
+        request,
+        "dedup/register.html",
+        {
+            "form": raw,
+            "errors": errors,
+            "candidates": found,
+            "territories": territories,
+            "facilities": facilities,
+            "documents": conf.profile().documents,
+            "default_document": conf.profile().child_document,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if not merging.may_merge(user):
+        raise Http404
+    status = request.GET.get("status", PairStatus.OPEN)
+    if status not in PairStatus.values:
+        status = PairStatus.OPEN
+    pairs = merging.pairs_for(user).filter(status=status).select_related("child_a__territory", "child_b__territory")
+    decision = request.GET.get("decision", "")
+    if decision in Decision.values:
+        pairs = pairs.filter(decision=decision)
+    page = Paginator(pairs.order_by("-probability", "pk"), 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dedup/queue.html",
+        {"page": page, "status": status, "decision": decision, "statuses": PairStatus.choices},
+    )
+
+
+def _facts(child: Child) -> dict[str, Any]:
+    mother = (
+        CaregiverLink.unscoped.filter(child=child, relationship=Relationship.MOTHER).select_related("caregiver").first()
+    )
+    return {
+        "child": child,
+        "mother": mother.caregiver if mother else None,
+        "encounters": child.encounters.count(),
+        "measurements": child.measurements.count(),
+        "screenings": child.screenings.count(),
+        "referrals": child.referrals.count(),
+    }
+
+
+@login_required
+def pair_detail(request: HttpRequest, pair_id: int) -> HttpResponse:
+    user: Any = request.user
+    pair = merging.pairs_for(user).select_related("child_a__territory", "child_b__territory").filter(pk=pair_id).first()
+    if pair is None:
+        raise Http404
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        reason = request.POST.get("reason", "")
+        try:
+            if action in ("keep_a", "keep_b"):
+                survivor, folded = (
+                    (pair.child_a_id, pair.child_b_id) if action == "keep_a" else (pair.child_b_id, pair.child_a_id)
+                )
+                merge = merging.merge(_actor(request), survivor, folded, reason, pair=pair)
+                return redirect("merge-detail", merge.pk)
+            if action == "distinct":
+                merging.mark_distinct(_actor(request), pair, reason)
+                return redirect("dedup-queue")
+        except InputErrors as exc:
+            errors = exc.as_dict()
+
+    def keys(child: Child, mother: Any) -> linkage.Keys:
+        return linkage.keys(
+            {
+                "given_names": child.given_names,
+                "paternal_surname": child.paternal_surname,
+                "maternal_surname": child.maternal_surname,
+                "birth_date": child.birth_date,
+                "sex": child.sex,
+                "mother_document": mother.national_id if mother else "",
+                "territory": child.territory.code,
+            }
+        )
+
+    a, b = _facts(pair.child_a), _facts(pair.child_b)
+    levels = [
+        (COMPARISON_LABELS[name], LEVEL_LABELS.get(level, level))
+        for name, level in linkage.score(
+            keys(pair.child_a, a["mother"]), keys(pair.child_b, b["mother"])
+        ).levels.items()
+    ]
+    return render(
+        request,
+        "dedup/pair.html",
+        {"pair": pair, "a": a, "b": b, "levels": levels, "errors": errors},
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+def merge_list(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if not merging.may_merge(user):
+        raise Http404
+    merges = merging.merges_for(user).select_related("survivor", "merged", "actor").order_by("-created_at")
+    page = Paginator(merges, 30).get_page(request.GET.get("page"))
+    return render(request, "dedup/merges.html", {"page": page})
+
+
+@login_required
+def merge_detail(request: HttpRequest, merge_id: int) -> HttpResponse:
+    user: Any = request.user
+    merge = (
+        merging.merges_for(user).select_related("survivor", "merged", "actor", "undone_by").filter(pk=merge_id).first()
+    )
+    if merge is None:
+        raise Http404
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            merging.unmerge(_actor(request), merge, request.POST.get("reason", ""))
+            return redirect("merge-detail", merge.pk)
+        except InputErrors as exc:
+            errors = exc.as_dict()
+    moved = {label.split(".")[1]: len(ids) for label, ids in merge.moved.items()}
+    kept = {label.split(".")[1]: len(ids) for label, ids in merge.before.get("kept", {}).items()}
+    return render(
+        request,
+        "dedup/merge.html",
+        {"merge": merge, "moved": moved, "kept": kept, "errors": errors},
+        status=400 if errors else 200,
+    )

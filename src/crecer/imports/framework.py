@@ -1,0 +1,354 @@
+"""Bulk import of CSV and Excel files, one kind of record at a time.
+
+Each kind has an importer (registered with :func:`register`) that knows its columns and natural
+key and validates with the same rules as the API. The framework reads the file in batches, runs
+each batch in one transaction, keeps every rejected row with its reasons (in the database and in a
+report file with an ``error`` column, ready to be corrected and imported again) and records the
+batch in the audit trail. Re-importing a file is idempotent: rows already stored by natural key are
+compared and only real changes are written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crecer.audit.models import Action
+from crecer.audit.trail import Actor, record
+from crecer.imports.bulk import refresh_statistics
+from crecer.imports.models import ImportBatch, RejectedRow
+
+Row = dict[str, str]
+#: refresh the planner's statistics after an import that wrote at least this many rows
+STATISTICS_AFTER_ROWS = 1000
+Progress = Callable[[int, int | None], None]
+
+
+class FileError(ValueError):
+    """The file as a whole cannot be imported (unreadable, wrong header); nothing was stored."""
+
+
+@dataclass
+class Rejection:
+    line: int
+    row: Row
+    errors: dict[str, list[dict[str, str]]]
+
+    def message(self) -> str:
+        return "; ".join(f"{f}: {e['message']}" for f, errs in self.errors.items() for e in errs)
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    batch_id: int | None = None
+    report_path: Path | None = None
+    seconds: float = 0.0
+    #: subjects whose facts the file changed: the risk rules run for them at the end of the import
+    touched_children: set[int] = field(default_factory=set)
+    touched_pregnancies: set[int] = field(default_factory=set)
+    risk_flags_raised: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row loaded, 3 when some were rejected."""
+        return 3 if self.rejected else 0
+
+    def reject(self, line: int, row: Row, errors: dict[str, list[dict[str, str]]]) -> None:
+        self.rejected.append(Rejection(line, row, errors))
+
+
+class Importer(Protocol):
+    kind: str
+    #: documented columns, in the order a template file has them
+    columns: tuple[str, ...]
+    #: columns the header must have
+    required: tuple[str, ...]
+    batch_size: int
+
+    def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None: ...
+
+
+_IMPORTERS: dict[str, Callable[[], Any]] = {}
+
+
+def register(kind: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Class decorator (or factory wrapper) making an importer available as ``kind``."""
+
+    def wrap(factory: Callable[[], Any]) -> Callable[[], Any]:
+        _IMPORTERS[kind] = factory
+        return factory
+
+    return wrap
+
+
+def kinds() -> list[str]:
+    _load_importers()
+    return sorted(_IMPORTERS)
+
+
+def importer_for(kind: str) -> Importer:
+    _load_importers()
+    if kind not in _IMPORTERS:
+        raise FileError(
+            _("Unknown kind “%(kind)s”; use one of: %(kinds)s.") % {"kind": kind, "kinds": ", ".join(kinds())}
+        )
+    importer: Importer = _IMPORTERS[kind]()
+    return importer
+
+
+def _load_importers() -> None:
+    # Importers live with their domain; importing the modules registers them.
+    from crecer.monitoring import importers as _monitoring  # noqa: F401
+    from crecer.referrals import importers as _referrals  # noqa: F401
+    from crecer.registry import importers as _registry  # noqa: F401
+    from crecer.territories import importers as _territories  # noqa: F401
+    from crecer.tracking import importers as _tracking  # noqa: F401
+
+
+def error(field_name: str, code: str, message: str) -> dict[str, list[dict[str, str]]]:
+    return {field_name: [{"code": code, "message": message}]}
+
+
+def batch_note(result: ImportResult) -> str:
+    """The audit note of records created by an import.
+
+    Creates by import carry no copy of the values: the record holds them until its first change,
+    whose audit event has the before and after, so the history stays complete at a fraction of the
+    size (a national load writes millions of rows).
+    """
+    return f"import batch {result.batch_id}"
+
+
+def repeated_message(first_line: int) -> str:
+    return _("The same key already appears on line %(line)s of this file.") % {"line": first_line}
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _count_csv_rows(path: Path) -> int:
+    with path.open("rb") as fh:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    return max(lines - 1, 0)
+
+
+def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    try:
+        fh = path.open(encoding="utf-8-sig", newline="")
+        sample = fh.read(8192)
+    except UnicodeDecodeError as exc:
+        raise FileError(_("The file is not UTF-8 text: save it as “CSV UTF-8”.")) from exc
+    fh.seek(0)
+    # The header line decides (cells may hold semicolons, e.g. a list of session numbers).
+    first_line = sample.splitlines()[0] if sample else ""
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(fh, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FileError(_("The file is empty.")) from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise FileError(_("The file cannot be read as CSV: %(error)s") % {"error": exc}) from exc
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for values in reader:
+                if values and any(v.strip() for v in values):
+                    yield reader.line_num, values
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise FileError(
+                _("The file cannot be read as CSV near line %(line)s: %(error)s")
+                % {"line": reader.line_num, "error": exc}
+            ) from exc
+        finally:
+            fh.close()
+
+    return header, rows()
+
+
+def _xlsx_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], int]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a bad file
+        raise FileError(_("The file cannot be read as an Excel workbook: %(error)s") % {"error": exc}) from exc
+    sheet = workbook.worksheets[0]
+    iterator = sheet.iter_rows(values_only=True)
+    try:
+        header = [str(v or "").strip() for v in next(iterator)]
+    except StopIteration:
+        raise FileError(_("The file is empty.")) from None
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if hasattr(value, "date") and hasattr(value, "hour"):
+            return value.date().isoformat()
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for number, values in enumerate(iterator, start=2):
+            cells = [cell(v) for v in values]
+            if any(c.strip() for c in cells):
+                yield number, cells
+        workbook.close()
+
+    return header, rows(), max((sheet.max_row or 1) - 1, 0)
+
+
+def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], int]:
+    """(header, rows as (line number, values), row count estimate) of a CSV or .xlsx file."""
+    if not path.is_file():
+        raise FileError(_("File not found: %(path)s") % {"path": path})
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        return _xlsx_rows(path)
+    header, rows = _csv_rows(path)
+    return [h.strip().lstrip("\ufeff") for h in header], rows, _count_csv_rows(path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_header(importer: Importer, header: list[str]) -> None:
+    missing = [c for c in importer.required if c not in header]
+    if missing:
+        raise FileError(
+            _("Missing columns: %(missing)s. The file for “%(kind)s” needs: %(columns)s.")
+            % {"missing": ", ".join(missing), "kind": importer.kind, "columns": ",".join(importer.columns)}
+        )
+    if len(set(header)) != len(header):
+        raise FileError(_("A column name appears twice in the header."))
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+
+def run_import(
+    kind: str,
+    path: Path | str,
+    actor: Actor,
+    progress: Progress | None = None,
+    report_path: Path | None = None,
+    evaluate_risks: bool = True,
+) -> ImportResult:
+    """Import ``path`` as records of ``kind``; see the module docstring.
+
+    The risk rules run at the end for the children and pregnancies the file touched, unless the caller
+    (loading a whole folder) runs them once after every file (``evaluate_risks=False``)."""
+    started = time.perf_counter()
+    path = Path(path)
+    importer = importer_for(kind)
+    header, rows, estimate = read_table(path)
+    check_header(importer, header)
+    result = ImportResult(kind=kind)
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            kind=kind, filename=path.name, sha256=_sha256(path), actor=actor.user, channel=actor.channel
+        )
+    result.batch_id = batch.pk
+    width = len(header)
+    pending: list[tuple[int, Row]] = []
+    saved = 0  # rejections already stored
+
+    def flush() -> None:
+        nonlocal saved
+        with transaction.atomic():
+            if pending:
+                importer.import_batch(pending, actor, result)
+            RejectedRow.objects.bulk_create(
+                [RejectedRow(batch=batch, line=r.line, data=r.row, errors=r.errors) for r in result.rejected[saved:]]
+            )
+        saved = len(result.rejected)
+        pending.clear()
+        if progress:
+            progress(result.rows, estimate)
+
+    for line, values in rows:
+        result.rows += 1
+        if len(values) != width:
+            row = dict(zip(header, values, strict=False))
+            result.reject(
+                line,
+                row,
+                error(
+                    "row",
+                    "field_count",
+                    _("This row has %(got)s fields but the header has %(want)s.") % {"got": len(values), "want": width},
+                ),
+            )
+            continue
+        pending.append((line, dict(zip(header, values, strict=True))))
+        if len(pending) >= importer.batch_size:
+            flush()
+    flush()
+    result.rejected.sort(key=lambda r: r.line)
+    if evaluate_risks and result.created + result.updated >= STATISTICS_AFTER_ROWS:
+        refresh_statistics()
+    if evaluate_risks and (result.touched_children or result.touched_pregnancies):
+        from crecer.risks import engine
+
+        outcome = engine.evaluate_ids(actor, result.touched_children, result.touched_pregnancies)
+        result.risk_flags_raised = outcome.raised
+
+    with transaction.atomic():
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            finished_at=timezone.now(),
+            rows=result.rows,
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            rejected=len(result.rejected),
+        )
+        record(
+            actor,
+            Action.IMPORT,
+            batch,
+            after={
+                "kind": kind,
+                "file": path.name,
+                "rows": result.rows,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "rejected": len(result.rejected),
+            },
+        )
+    if result.rejected:
+        result.report_path = report_path or path.with_name(path.stem + ".rejected.csv")
+        write_report(result, header, result.report_path)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def write_report(result: ImportResult, header: list[str], out: Path) -> None:
+    """The rejected rows as they came, plus an ``error`` column: fix them and import this file again."""
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*header, "line", "error"])
+        for r in result.rejected:
+            writer.writerow([*(r.row.get(h, "") for h in header), r.line, r.message()])

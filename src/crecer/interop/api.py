@@ -1,0 +1,60 @@
+"""FHIR endpoints of API v1: one child as a Bundle, and a Bundle from another system mapped in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import Router
+from ninja.errors import HttpError
+
+from crecer.audit.models import Channel
+from crecer.audit.trail import Actor, log_read
+from crecer.interop import fhir_export, fhir_import
+from crecer.registry import scope
+
+router = Router(tags=["fhir"])
+FHIR_JSON = "application/fhir+json"
+BUNDLE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FHIR_JSON: {
+                "schema": {"type": "object", "description": "A FHIR R4 Bundle (transaction, batch or collection)"}
+            },
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
+
+
+@router.get("/children/{child_id}/fhir", response={200: dict[str, Any]})
+def child_fhir(request: HttpRequest, child_id: int) -> JsonResponse:
+    """One child as a FHIR R4 ``collection`` Bundle: Patient, RelatedPerson, Encounter, Observation,
+    ServiceRequest, Task and Flag, limited to the data categories you may see (the read is logged)."""
+    child = scope.get_child_or_404(request.user, child_id)
+    log_read(_actor(request), child, child.pk, note="fhir")
+    bundle = fhir_export.child_bundle(request.user, child, request.build_absolute_uri("/api/v1/fhir"))
+    return JsonResponse(bundle, content_type=FHIR_JSON, json_dumps_params={"ensure_ascii": False})
+
+
+@router.post("/fhir", response={200: dict[str, Any]}, openapi_extra=BUNDLE_BODY)
+def post_bundle(request: HttpRequest) -> dict[str, Any]:
+    """Map a Bundle of Patient, RelatedPerson, Encounter and Observation in, all or nothing.
+
+    People are matched by identifier before anything is created. Answers, per entry, whether it was
+    created or matched and the record's id; 422 with errors keyed ``entry[i].resource.…`` otherwise."""
+    if not scope.can_register(request.user):
+        raise PermissionDenied(_("Your role cannot register or change people."))
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpError(400, "malformed") from exc
+    return fhir_import.import_bundle(_actor(request), body)

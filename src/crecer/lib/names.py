@@ -1,0 +1,49 @@
+"""Spanish personal names: display and search forms.
+
+Names are stored as typed (accents kept: "María José Núñez Pérez"). For search they are folded:
+lower case, accents and diacritics removed (ñ -> n, ü -> u), punctuation dropped and spaces
+collapsed, so that "nunez", "NÚÑEZ" and "Núñez" all find the same person on SQLite and PostgreSQL
+alike without database-specific collations.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+@lru_cache(maxsize=1 << 17)
+def fold(text: str | None) -> str:
+    """Search form of a name or query: accent- and case-insensitive, single-spaced."""
+    if not text:
+        return ""
+    if text.isascii():
+        stripped = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    stripped = _NON_WORD.sub(" ", stripped.replace("'", "").replace("’", ""))
+    return " ".join(stripped.split())
+
+
+@lru_cache(maxsize=1 << 17)
+def clean(text: str | None) -> str:
+    """Display form: as typed, trimmed and single-spaced (accents kept)."""
+    if not text:
+        return ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
+
+
+def full_name(given_names: str, paternal_surname: str, maternal_surname: str = "") -> str:
+    """'Given Paternal Maternal', skipping an empty maternal surname."""
+    return " ".join(p for p in (clean(given_names), clean(paternal_surname), clean(maternal_surname)) if p)
+
+
+def search_key(given_names: str, paternal_surname: str, maternal_surname: str = "") -> str:
+    """The folded full name stored beside a person for search."""
+    return fold(full_name(given_names, paternal_surname, maternal_surname))

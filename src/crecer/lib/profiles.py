@@ -1,0 +1,357 @@
+"""Country profiles: versioned configuration shipped as data files inside the package.
+
+A profile is a folder ``crecer/profiles/<id>/`` holding ``profile.toml`` (and, as the product
+grows, the check-up schedule, instruments, rules and catalogues). It is validated on load; any
+problem raises :class:`ProfileError` naming the file and the field, so a bad profile never starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from crecer.lib import documents
+from crecer.lib.rules import Rule, RuleDefinitionError, parse_rules
+from crecer.lib.schedule import Contact, build_contacts
+
+
+class ProfileError(ValueError):
+    """A country profile that does not load: names the file and field at fault."""
+
+
+@dataclass(frozen=True)
+class TerritoryLevel:
+    key: str
+    name_es: str
+    name_en: str
+
+
+AXES = ("health_nutrition", "education_care", "protective_environments", "protection_of_rights", "management")
+SECTORS = (
+    "health",
+    "education",
+    "social",
+    "housing",
+    "employment",
+    "child_protection",
+    "civil_registry",
+    "childcare",
+    "municipal",
+)
+DELIVERY_MODES = ("once", "visit", "session", "group", "enrolment")
+DATA_CATEGORIES = (
+    "identity",
+    "health",
+    "development",
+    "social",
+    "violence",
+    "abuse",
+    "mental_health",
+    "child_protection",
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    """An entry of the service catalogue."""
+
+    code: str
+    name_es: str
+    name_en: str
+    sector: str
+    axis: str
+    universal: bool
+    subject: str
+    delivery: str
+    data_category: str
+    eligibility_es: str = ""
+    eligibility_en: str = ""
+    acceptance_days: int | None = None
+    attention_days: int | None = None
+    sessions_min: int | None = None
+    sessions_max: int | None = None
+    completion_min_sessions: int | None = None
+
+    def name(self, language: str) -> str:
+        return self.name_en if language.startswith("en") else self.name_es
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    version: str
+    name: str
+    country: str
+    registry_prefix: str
+    default_document: str
+    documents: tuple[str, ...]
+    child_document: str
+    territory_levels: tuple[TerritoryLevel, ...]
+    schedule_version: str = ""
+    child_schedule: tuple[Contact, ...] = ()
+    prenatal_schedule: tuple[Contact, ...] = ()
+    services: tuple[Service, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    instruments: tuple[str, ...] = ()
+    screening_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def service(self, code: str) -> Service:
+        for service in self.services:
+            if service.code == code:
+                return service
+        raise KeyError(code)
+
+    @property
+    def level_keys(self) -> tuple[str, ...]:
+        return tuple(level.key for level in self.territory_levels)
+
+    def level(self, key: str) -> TerritoryLevel:
+        for level in self.territory_levels:
+            if level.key == key:
+                return level
+        raise KeyError(key)
+
+    def depth_of(self, key: str) -> int:
+        """0 for the root level, 1 for the next, …; ValueError for an unknown level key."""
+        return self.level_keys.index(key)
+
+
+def parse_schedule(data: dict[str, Any], where: str) -> tuple[str, tuple[Contact, ...], tuple[Contact, ...]]:
+    """Validate ``schedule.toml``: (version, child contacts, prenatal contacts with weeks turned into days)."""
+    version = _require(data, "version", str, where)
+    parsed: dict[str, tuple[Contact, ...]] = {}
+    # Prenatal windows are whole weeks of gestation: week w runs from day 7w to day 7w + 6.
+    for section, start_key, end_key, scale, extra in (
+        ("child", "start", "end", 1, 0),
+        ("prenatal", "start_week", "end_week", 7, 6),
+    ):
+        raw_items = data.get(section, [])
+        if not isinstance(raw_items, list):
+            raise ProfileError(f"{where}: '{section}' must be a list of tables")
+        items = []
+        seen: set[str] = set()
+        for i, raw in enumerate(raw_items):
+            at = f"{where}: {section}[{i}]"
+            if not isinstance(raw, dict):
+                raise ProfileError(f"{at} must be a table")
+            code = _require(raw, "code", str, at)
+            if code in seen:
+                raise ProfileError(f"{at}: code '{code}' repeats")
+            seen.add(code)
+            start, end = _require(raw, start_key, int, at), _require(raw, end_key, int, at)
+            if not 0 <= start <= end:
+                raise ProfileError(f"{at} ('{code}'): needs 0 <= {start_key} <= {end_key}")
+            for field in ("screenings", "deliveries"):
+                if not isinstance(raw.get(field, []), list):
+                    raise ProfileError(f"{at} ('{code}'): '{field}' must be a list")
+            items.append(
+                {
+                    "code": code,
+                    "name_es": _require(raw, "name_es", str, at),
+                    "name_en": _require(raw, "name_en", str, at),
+                    "start": start * scale,
+                    "end": end * scale + extra,
+                    **({"late_until": _require(raw, "late_until", int, at) * scale} if "late_until" in raw else {}),
+                    "kind": raw.get("kind", "prenatal" if section == "prenatal" else "check_up"),
+                    "screenings": raw.get("screenings", []),
+                    "deliveries": raw.get("deliveries", []),
+                }
+            )
+        parsed[section] = build_contacts(items)
+    return version, parsed["child"], parsed["prenatal"]
+
+
+def parse_services(data: dict[str, Any], where: str) -> tuple[Service, ...]:
+    """Validate ``services.toml`` (the service catalogue)."""
+    _require(data, "version", str, where)
+    services = []
+    seen: set[str] = set()
+    for i, raw in enumerate(_require(data, "service", list, where)):
+        at = f"{where}: service[{i}]"
+        if not isinstance(raw, dict):
+            raise ProfileError(f"{at} must be a table")
+        code = _require(raw, "code", str, at)
+        if code in seen:
+            raise ProfileError(f"{at}: code '{code}' repeats")
+        seen.add(code)
+        for field, allowed in (
+            ("sector", SECTORS),
+            ("axis", AXES),
+            ("subject", ("child", "caregiver")),
+            ("delivery", DELIVERY_MODES),
+            ("data_category", DATA_CATEGORIES),
+        ):
+            if _require(raw, field, str, at) not in allowed:
+                raise ProfileError(f"{at} ('{code}'): '{field}' must be one of {', '.join(allowed)}")
+        optional_ints = ("acceptance_days", "attention_days", "sessions_min", "sessions_max", "completion_min_sessions")
+        for field in optional_ints:
+            if field in raw and (not isinstance(raw[field], int) or raw[field] < 0):
+                raise ProfileError(f"{at} ('{code}'): '{field}' must be a whole number >= 0")
+        if raw["delivery"] == "group" and "completion_min_sessions" not in raw:
+            raise ProfileError(f"{at} ('{code}'): a group programme needs 'completion_min_sessions'")
+        services.append(
+            Service(
+                code=code,
+                name_es=_require(raw, "name_es", str, at),
+                name_en=_require(raw, "name_en", str, at),
+                sector=raw["sector"],
+                axis=raw["axis"],
+                universal=_require(raw, "universal", bool, at),
+                subject=raw["subject"],
+                delivery=raw["delivery"],
+                data_category=raw["data_category"],
+                eligibility_es=raw.get("eligibility_es", ""),
+                eligibility_en=raw.get("eligibility_en", ""),
+                **{f: raw[f] for f in optional_ints if f in raw},
+            )
+        )
+    return tuple(services)
+
+
+def parse_instruments(data: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Validate ``instruments.toml``: the instruments used and their parameters."""
+    from crecer.lib import screening
+
+    _require(data, "version", str, where)
+    codes = tuple(_require(data, "instruments", list, where))
+    for code in codes:
+        if code not in screening.INSTRUMENTS:
+            raise ProfileError(
+                f"{where}: unknown instrument '{code}' (known: {', '.join(sorted(screening.INSTRUMENTS))})"
+            )
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise ProfileError(f"{where}: 'params' must be a table")
+    used_prefixes = tuple(f"{c}_" for c in codes)
+    for name in params:
+        if not name.startswith(used_prefixes):
+            raise ProfileError(f"{where}: parameter '{name}' belongs to no instrument in use")
+    for code in codes:
+        try:
+            screening.get(code).resolve_params(params)
+        except screening.ScreeningInputError as exc:
+            raise ProfileError(f"{where}: {exc}") from exc
+    return codes, dict(params)
+
+
+def available() -> list[str]:
+    root = resources.files("crecer.profiles")
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "profile.toml").is_file())
+
+
+def _require(data: dict[str, Any], field: str, kind: type, where: str) -> Any:
+    if field not in data:
+        raise ProfileError(f"{where}: missing field '{field}'")
+    value = data[field]
+    if not isinstance(value, kind):
+        raise ProfileError(f"{where}: field '{field}' must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def parse(data: dict[str, Any], where: str) -> Profile:
+    """Validate the parsed TOML of a profile and build the :class:`Profile`."""
+    levels_raw = _require(data, "territory_levels", list, where)
+    if len(levels_raw) < 2:
+        raise ProfileError(f"{where}: 'territory_levels' needs a root and at least one level below it")
+    levels = []
+    for i, raw in enumerate(levels_raw):
+        at = f"{where}: territory_levels[{i}]"
+        if not isinstance(raw, dict):
+            raise ProfileError(f"{at} must be a table")
+        levels.append(
+            TerritoryLevel(
+                _require(raw, "key", str, at), _require(raw, "name_es", str, at), _require(raw, "name_en", str, at)
+            )
+        )
+    keys = [level.key for level in levels]
+    if len(set(keys)) != len(keys):
+        raise ProfileError(f"{where}: territory level keys repeat: {keys}")
+    docs = tuple(_require(data, "documents", list, where))
+    known = set(documents.known_types())
+    for doc in docs:
+        if doc not in known:
+            raise ProfileError(f"{where}: document type '{doc}' has no validator (known: {sorted(known)})")
+    default_document = _require(data, "default_document", str, where)
+    child_document = data.get("child_document", default_document)
+    for field, value in (("default_document", default_document), ("child_document", child_document)):
+        if value not in docs:
+            raise ProfileError(f"{where}: '{field}' = '{value}' is not among 'documents'")
+    return Profile(
+        id=_require(data, "id", str, where),
+        version=_require(data, "version", str, where),
+        name=_require(data, "name", str, where),
+        country=_require(data, "country", str, where),
+        registry_prefix=_require(data, "registry_prefix", str, where),
+        default_document=default_document,
+        documents=docs,
+        child_document=child_document,
+        territory_levels=tuple(levels),
+    )
+
+
+@cache
+def load(profile_id: str) -> Profile:
+    """Load and validate the shipped profile ``profile_id`` (cached: profiles are immutable)."""
+    if profile_id not in available():
+        raise ProfileError(f"unknown profile '{profile_id}' (available: {', '.join(available())})")
+    where = f"profiles/{profile_id}/profile.toml"
+    profile = parse(_read_toml(resources.files("crecer.profiles") / profile_id / "profile.toml", where), where)
+    if profile.id != profile_id:
+        raise ProfileError(f"{where}: 'id' is '{profile.id}' but the folder is '{profile_id}'")
+    folder = resources.files("crecer.profiles") / profile_id
+    schedule_file = folder / "schedule.toml"
+    if schedule_file.is_file():
+        version, child, prenatal = parse_schedule(
+            _read_toml(schedule_file, f"profiles/{profile_id}/schedule.toml"), f"profiles/{profile_id}/schedule.toml"
+        )
+        profile = replace(profile, schedule_version=version, child_schedule=child, prenatal_schedule=prenatal)
+    services_file = folder / "services.toml"
+    if services_file.is_file():
+        where = f"profiles/{profile_id}/services.toml"
+        profile = replace(profile, services=parse_services(_read_toml(services_file, where), where))
+    instruments_file = folder / "instruments.toml"
+    if instruments_file.is_file():
+        where = f"profiles/{profile_id}/instruments.toml"
+        codes, params = parse_instruments(_read_toml(instruments_file, where), where)
+        profile = replace(profile, instruments=codes, screening_params=params)
+    rules_file = folder / "rules.toml"
+    if rules_file.is_file():
+        where = f"profiles/{profile_id}/rules.toml"
+        data = _read_toml(rules_file, where)
+        _require(data, "version", str, where)
+        try:
+            rules = parse_rules(_require(data, "rule", list, where), where, [s.code for s in profile.services])
+        except RuleDefinitionError as exc:
+            raise ProfileError(str(exc)) from exc
+        profile = replace(profile, rules=rules)
+    _check_references(profile)
+    return profile
+
+
+def _check_references(profile: Profile) -> None:
+    """Names used across files must exist (a schedule delivering an unknown service fails on load)."""
+    codes = {s.code for s in profile.services}
+    for contact in (*profile.child_schedule, *profile.prenatal_schedule):
+        for service in contact.deliveries:
+            if service not in codes:
+                raise ProfileError(
+                    f"profiles/{profile.id}/schedule.toml: contact '{contact.code}' delivers unknown service '{service}'"
+                )
+        for instrument in contact.screenings:
+            if instrument not in profile.instruments:
+                raise ProfileError(
+                    f"profiles/{profile.id}/schedule.toml: contact '{contact.code}' screens with '{instrument}', "
+                    "which is not in instruments.toml"
+                )
+
+
+def _read_toml(path: Any, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{where}: {exc}") from exc

@@ -1,0 +1,324 @@
+"""Pages of the referral network: inbox, outbox and network board, a referral with its moves, the
+referral form (from a risk flag or by hand), reassignment, the catalogue, the directory, notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from crecer import conf
+from crecer.access.models import DataCategory, Role, User
+from crecer.audit.models import AuditEvent, Channel
+from crecer.audit.trail import Actor
+from crecer.referrals import actions, machine
+from crecer.referrals import scope as referral_scope
+from crecer.referrals.models import OPEN_STATES, NotCompletedReason, Notification, Priority, Provision, Service, State
+from crecer.registry import scope
+from crecer.risks.models import RiskFlag
+from crecer.validation import InputErrors
+
+PAGE_SIZE = 20
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(request.user, Channel.WEB)  # type: ignore[arg-type]
+
+
+def _language() -> str:
+    return get_language() or "es"
+
+
+@login_required
+def referral_list(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    default = (
+        "network"
+        if user.role == Role.MUNICIPAL_COORDINATOR
+        else "inbox"
+        if user.role == Role.PROVIDER_STAFF
+        else "outbox"
+    )
+    box = request.GET.get("box", default)
+    if box not in referral_scope.BOXES:
+        box = default
+    referrals = referral_scope.box(user, box)
+    state = request.GET.get("state", "")
+    if state == "open":
+        referrals = referrals.filter(state__in=OPEN_STATES)
+    elif state in State.values:
+        referrals = referrals.filter(state=state)
+    service = request.GET.get("service", "")
+    if service:
+        referrals = referrals.filter(service__code=service)
+    organisation = request.GET.get("organisation", "")
+    if organisation:
+        referrals = referrals.filter(organisation__code=organisation)
+    referrals = referral_scope.overdue_first(referrals).select_related(
+        "service", "organisation", "child", "pregnancy__mother", "sender"
+    )
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "referrals/list.html",
+        {
+            "box": box,
+            "boxes": [("inbox", _("Inbox")), ("outbox", _("Sent")), ("network", _("Network board"))],
+            "page": page,
+            "state": state,
+            "states": State.choices,
+            "service": service,
+            "services": Service.objects.all(),
+            "organisation": organisation,
+            "querystring": query.urlencode(),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
+    user: Any = request.user
+    referral = referral_scope.get_or_404(user, referral_id)
+    errors: dict[str, Any] = {}
+    conflict = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "reassign":
+                assignee = User.objects.filter(username=request.POST.get("assignee", "")).first()
+                actions.reassign(
+                    _actor(request),
+                    referral,
+                    int(request.POST.get("version", 0)),
+                    organisation_code=request.POST.get("organisation", ""),
+                    assignee=assignee,
+                )
+            else:
+                counter = None
+                if request.POST.get("to") == State.COMPLETED:
+                    counter = {
+                        "outcome": request.POST.get("outcome", ""),
+                        "services_given": [s for s in request.POST.get("services_given", "").splitlines() if s.strip()],
+                        "follow_up": request.POST.get("follow_up", ""),
+                    }
+                actions.transition(
+                    _actor(request),
+                    referral,
+                    request.POST.get("to", ""),
+                    int(request.POST.get("version", 0)),
+                    note=request.POST.get("note", ""),
+                    reason=request.POST.get("reason", ""),
+                    counter_referral=counter,
+                )
+        except actions.TransitionRefused as exc:
+            conflict = exc.message
+        except InputErrors as exc:
+            errors = exc.as_dict()
+        else:
+            return redirect("referral-detail", referral_id=referral.pk)
+        referral = referral_scope.get_or_404(user, referral_id)
+    subject = referral.child if referral.child_id else referral.pregnancy.mother  # type: ignore[union-attr]
+    history = AuditEvent.objects.filter(entity="referrals.referral", entity_id=referral.pk).order_by("at", "pk")
+    return render(
+        request,
+        "referrals/detail.html",
+        {
+            "referral": referral,
+            "subject": subject,
+            "allowed": machine.allowed_next(user, referral),
+            "parties": machine.parties(user, referral),
+            "history": history,
+            "errors": errors,
+            "conflict": conflict,
+            "not_completed_reasons": NotCompletedReason.choices,
+            "outcomes": [(o, _outcome_label(o)) for o in actions.OUTCOMES],
+            "providers": [org for org, _free in actions.providers(referral.service, referral.territory)],
+            "state_labels": dict(State.choices),
+            "child_visible": referral.child_id and scope.children(user).filter(pk=referral.child_id).exists(),
+        },
+        status=409 if conflict else 422 if errors else 200,
+    )
+
+
+def _outcome_label(code: str) -> str:
+    return str(
+        {
+            "attended": _("attended"),
+            "partially_attended": _("partially attended"),
+            "referred_elsewhere": _("referred elsewhere"),
+        }[code]
+    )
+
+
+@login_required
+def refer_child(request: HttpRequest, child_id: int) -> HttpResponse:
+    """The referral form, pre-filled from a risk flag (``?flag=``) or empty."""
+    user: Any = request.user
+    child = scope.get_child_or_404(user, child_id)
+    if not scope.can_register_in(user, child.territory):
+        raise PermissionDenied(_("You cannot refer children outside your territory."))
+    flag = None
+    flag_id = request.GET.get("flag") or request.POST.get("flag") or ""
+    if flag_id:
+        flag = RiskFlag.unscoped.filter(pk=flag_id if flag_id.isdigit() else 0, child=child).first()
+        if flag is None or flag.data_category not in scope.categories(user, child):
+            raise Http404
+    rules = {r.id: r for r in conf.profile().rules}
+    language = _language()
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            referral = actions.create_referral(
+                _actor(request),
+                child=child,
+                service_code=request.POST.get("service", ""),
+                organisation_code=request.POST.get("organisation", ""),
+                reason=request.POST.get("reason", ""),
+                consent=request.POST.getlist("consent"),
+                priority=request.POST.get("priority", ""),
+                flag=flag,
+            )
+        except InputErrors as exc:
+            errors = exc.as_dict()
+        else:
+            return redirect("referral-detail", referral_id=referral.pk)
+    recommendation = (flag.recommendation or {}) if flag else {}
+    rule = rules.get(flag.rule_id) if flag else None
+    service_code = request.POST.get("service") or request.GET.get("service") or recommendation.get("service", "")
+    service = Service.objects.filter(code=service_code).first()
+    allowed = sorted(user.data_categories() & (set(DataCategory.values) - {DataCategory.IDENTITY}))
+    initial_consent = (
+        request.POST.getlist("consent") if request.method == "POST" else ([flag.data_category] if flag else [])
+    )
+    return render(
+        request,
+        "referrals/refer.html",
+        {
+            "child": child,
+            "flag": flag,
+            "rule": rule,
+            "services": Service.objects.filter(active=True),
+            "service": service,
+            "providers": actions.providers(service, child.territory) if service else [],
+            "reason": request.POST.get("reason") or (rule.description(language) if rule else ""),
+            "priority": request.POST.get("priority") or recommendation.get("priority", Priority.ROUTINE),
+            "priorities": Priority.choices,
+            "categories": [(c, DataCategory(c).label) for c in allowed],
+            "consent": initial_consent,
+            "errors": errors,
+        },
+        status=422 if errors else 200,
+    )
+
+
+@login_required
+def staff_reassign(request: HttpRequest) -> HttpResponse:
+    """Coordinators move every open referral of a person who leaves to a colleague."""
+    user: Any = request.user
+    if user.role != Role.MUNICIPAL_COORDINATOR or user.territory is None:
+        raise PermissionDenied(_("Only the municipal coordinator reassigns referrals."))
+    people = User.objects.filter(
+        role__in=(Role.HEALTH_WORKER, Role.PROVIDER_STAFF), territory__path__startswith=user.territory.path
+    ).order_by("username")
+    message, errors = "", {}
+    if request.method == "POST":
+        source = people.filter(username=request.POST.get("from_user", "")).first()
+        target = people.filter(username=request.POST.get("to_user", "")).first()
+        if source is None or target is None:
+            errors = {"user": [{"code": "unknown", "message": _("Choose both people from the list.")}]}
+        else:
+            try:
+                moved = actions.bulk_reassign(_actor(request), source, target)
+            except InputErrors as exc:
+                errors = exc.as_dict()
+            else:
+                message = _("%(n)s open referrals moved from %(a)s to %(b)s.") % {
+                    "n": moved,
+                    "a": source.username,
+                    "b": target.username,
+                }
+    return render(request, "referrals/reassign.html", {"people": people, "message": message, "errors": errors})
+
+
+@login_required
+def services_page(request: HttpRequest) -> HttpResponse:
+    """The catalogue; coordinators and administrators edit deadlines, eligibility and availability."""
+    user: Any = request.user
+    editable = user.role in (Role.MUNICIPAL_COORDINATOR, Role.NATIONAL_MANAGER, Role.ADMIN)
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied(_("Your role cannot edit the service catalogue."))
+        service = Service.objects.filter(code=request.POST.get("code", "")).first()
+        if service is None:
+            raise Http404
+        try:
+            changes: dict[str, Any] = {
+                "eligibility_es": request.POST.get("eligibility_es", service.eligibility_es),
+                "active": request.POST.get("active") == "on",
+            }
+            for name in ("acceptance_days", "attention_days"):
+                raw = request.POST.get(name, "")
+                changes[name] = int(raw) if raw.strip().isdigit() else raw
+            actions.update_service(_actor(request), service, changes)
+        except InputErrors as exc:
+            errors = exc.as_dict()
+        else:
+            return redirect("services")
+    return render(
+        request, "referrals/services.html", {"services": Service.objects.all(), "editable": editable, "errors": errors}
+    )
+
+
+@login_required
+def directory_page(request: HttpRequest) -> HttpResponse:
+    service = request.GET.get("service", "")
+    provisions = (
+        Provision.objects.select_related("organisation", "service")
+        .prefetch_related("territories")
+        .order_by("organisation__name")
+    )
+    if service:
+        provisions = provisions.filter(service__code=service)
+    return render(
+        request,
+        "referrals/directory.html",
+        {"provisions": provisions[:500], "services": Service.objects.all(), "service": service},
+    )
+
+
+@login_required
+def notifications_page(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    notifications = Notification.objects.filter(user=user).select_related("referral__service")
+    if request.method == "POST":
+        notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
+        return redirect("notifications")
+    rows = [(n, actions.notification_text(n.kind)) for n in notifications[:100]]
+    return render(request, "referrals/notifications.html", {"rows": rows})
+
+
+def child_referral_sections(user: Any, child: Any) -> dict[str, Any]:
+    """Open risk flags (with the rule's label and recommendation) and referrals, for the child page."""
+    rules = {r.id: r for r in conf.profile().rules}
+    language = _language()
+    flags = [
+        (f, rules[f.rule_id].flag.label(language) if f.rule_id in rules else f.rule_id)
+        for f in referral_scope.flags_for(user, child).filter(status="open").order_by("-severity", "raised_at")
+    ]
+    referrals = (
+        referral_scope.visible(user)
+        .filter(child=child)
+        .select_related("service", "organisation")
+        .order_by("-created_at")
+    )
+    return {"flags": flags, "referrals": referrals, "can_refer": scope.can_register_in(user, child.territory)}

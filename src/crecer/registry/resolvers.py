@@ -1,0 +1,216 @@
+"""Lookups for input validation: one at a time (API, forms) or prefetched per batch (imports)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection
+
+from crecer import conf
+from crecer.lib import documents
+from crecer.registry.inputs import PersonRef, TerritoryRef
+from crecer.registry.models import Caregiver, Child, Household
+from crecer.territories.models import Facility, Territory
+
+
+def _leaf_depth() -> int:
+    return len(conf.profile().territory_levels) - 1
+
+
+def _territory_ref(t: Any, leaf: int) -> TerritoryRef:
+    return TerritoryRef(t.id, t.code, t.path, t.depth == leaf)
+
+
+IN_CHUNK = 900  # below SQLite's default limit of host parameters per statement
+
+
+def _date(value: Any) -> dt.date | None:
+    """A date column read with a raw query (SQLite gives text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def normalised_documents(number: str) -> list[tuple[str, str]]:
+    """Every (type, canonical number) reading of ``number`` under the profile's document types."""
+    return list(_readings(conf.profile().id, number))
+
+
+def _reading(doc_type: str, number: str) -> str | None:
+    try:
+        return documents.validate(doc_type, number)
+    except (documents.InvalidDocument, KeyError):
+        return None
+
+
+@lru_cache(maxsize=65536)
+def _readings(profile_id: str, number: str) -> tuple[tuple[str, str], ...]:
+    readings = []
+    for doc_type in conf.profile().documents:
+        try:
+            readings.append((doc_type, documents.validate(doc_type, number)))
+        except documents.InvalidDocument:
+            continue
+    return tuple(readings)
+
+
+def _values_in(
+    table: str, key: str, columns: tuple[str, ...], values: Iterable[Any], where: str = "", params: tuple[Any, ...] = ()
+) -> list[tuple[Any, ...]]:
+    """``SELECT columns FROM table WHERE key IN (values…)`` in chunks, without building ORM lookups
+    (at import scale the ORM's per-value preparation costs more than the query)."""
+    values = list(values)
+    found: list[tuple[Any, ...]] = []
+    quote = connection.ops.quote_name
+    select = ", ".join(quote(c) for c in columns)
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
+        marks = ", ".join(["%s"] * len(chunk))
+        # Table and column names are ours; every value is a parameter.
+        sql = f"SELECT {select} FROM {quote(table)} WHERE {where}{quote(key)} IN ({marks})"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *chunk])
+            found.extend(cursor.fetchall())
+    return found
+
+
+def _by_documents(
+    model: type[Child] | type[Caregiver], docs: Iterable[tuple[str, str]], extra: tuple[str, ...]
+) -> list[tuple[Any, ...]]:
+    """Rows (id, type, number, *extra) of people holding any of ``docs``: one query per document type,
+    so the (type, number) unique index is used."""
+    by_type: dict[str, set[str]] = {}
+    for doc_type, number in docs:
+        by_type.setdefault(doc_type, set()).add(number)
+    found: list[tuple[Any, ...]] = []
+    table = model._meta.db_table
+    for doc_type, numbers in by_type.items():
+        found.extend(
+            _values_in(
+                table,
+                "national_id",
+                ("id", "national_id_type", "national_id", *extra),
+                numbers,
+                where=f"{connection.ops.quote_name('national_id_type')} = %s AND ",
+                params=(doc_type,),
+            )
+        )
+    return found
+
+
+class DbResolver:
+    """Answers each lookup with a query (with a small cache)."""
+
+    def __init__(self) -> None:
+        self._territories: dict[str, TerritoryRef | None] = {}
+        self._leaf = _leaf_depth()
+
+    def territory(self, code: str) -> TerritoryRef | None:
+        if code not in self._territories:
+            t = Territory.objects.filter(code=code).only("id", "code", "path", "depth").first()
+            self._territories[code] = _territory_ref(t, self._leaf) if t else None
+        return self._territories[code]
+
+    def facility(self, code: str) -> int | None:
+        return Facility.objects.filter(code=code).values_list("id", flat=True).first()
+
+    def household(self, code: str) -> int | None:
+        return Household.unscoped.filter(code=code).values_list("id", flat=True).first()
+
+    def caregiver_by_document(self, number: str) -> PersonRef | None:
+        for doc_type, canonical in normalised_documents(number):
+            row = (
+                Caregiver.unscoped.filter(national_id_type=doc_type, national_id=canonical, voided_at__isnull=True)
+                .values_list("id", "birth_date", "sex")
+                .first()
+            )
+            if row:
+                return PersonRef(*row)
+        return None
+
+    def caregiver_by_external_id(self, external_id: str) -> PersonRef | None:
+        row = Caregiver.unscoped.filter(external_id=external_id).values_list("id", "birth_date", "sex").first()
+        return PersonRef(*row) if row else None
+
+    def document_owner(self, kind: str, doc_type: str, number: str) -> int | None:
+        model = Child if kind == "child" else Caregiver
+        return model.unscoped.filter(national_id_type=doc_type, national_id=number).values_list("id", flat=True).first()
+
+
+class BatchResolver(DbResolver):
+    """Prefetches the lookups of a batch of rows in a handful of queries.
+
+    Documents claimed by earlier rows of the same batch count as in use, so two rows of one file
+    with the same document are caught even before either is saved.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._territories = {
+            t.code: _territory_ref(t, self._leaf) for t in Territory.objects.only("id", "code", "path", "depth")
+        }
+        self._facilities = dict(Facility.objects.values_list("code", "id"))
+        self._households: dict[str, int] = {}
+        self._mothers: dict[str, PersonRef] = {}
+        self._caregivers_ext: dict[str, PersonRef] = {}
+        self._docs: dict[tuple[str, str, str], int] = {}
+
+    def prefetch(self, rows: Iterable[Mapping[str, Any]], kind: str) -> None:
+        rows = list(rows)
+        household_codes = {r.get("household_code") for r in rows if r.get("household_code")}
+        self._households = dict(_values_in(Household._meta.db_table, "code", ("code", "id"), household_codes))
+        mother_docs: dict[tuple[str, str], str] = {}
+        for r in rows:
+            raw = (r.get("mother_national_id") or "").strip()
+            if raw:
+                for reading in normalised_documents(raw):
+                    mother_docs[reading] = raw
+        self._mothers = {}
+        for cid, dtype, number, bdate, sex in _by_documents(Caregiver, mother_docs, ("birth_date", "sex")):
+            self._mothers.setdefault(mother_docs[(dtype, number)], PersonRef(cid, _date(bdate), sex))
+        ext = {r.get("mother_external_id") or r.get("caregiver_external_id") for r in rows} - {None, ""}
+        self._caregivers_ext = {
+            str(e): PersonRef(i, _date(b), s)
+            for e, i, b, s in _values_in(
+                Caregiver._meta.db_table, "external_id", ("external_id", "id", "birth_date", "sex"), ext
+            )
+        }
+        # A row's own document is read under its declared type (the profile's default when blank),
+        # as the validation will read it.
+        profile = conf.profile()
+        default = profile.child_document if kind == "child" else profile.default_document
+        own_docs: set[tuple[str, str]] = set()
+        for r in rows:
+            raw = (r.get("national_id") or "").strip()
+            if raw:
+                doc_type = (r.get("national_id_type") or "").strip().upper() or default
+                canonical = _reading(doc_type, raw)
+                if canonical is not None:
+                    own_docs.add((doc_type, canonical))
+        model = Child if kind == "child" else Caregiver
+        self._docs = {(kind, t, n): i for i, t, n in _by_documents(model, own_docs, ())}
+
+    def territory(self, code: str) -> TerritoryRef | None:
+        return self._territories.get(code)
+
+    def facility(self, code: str) -> int | None:
+        return self._facilities.get(code)
+
+    def household(self, code: str) -> int | None:
+        return self._households.get(code)
+
+    def caregiver_by_document(self, number: str) -> PersonRef | None:
+        return self._mothers.get(number.strip())
+
+    def caregiver_by_external_id(self, external_id: str) -> PersonRef | None:
+        return self._caregivers_ext.get(external_id)
+
+    def document_owner(self, kind: str, doc_type: str, number: str) -> int | None:
+        return self._docs.get((kind, doc_type, number))
+
+    def claim_document(self, kind: str, doc_type: str, number: str, owner: int) -> None:
+        """Mark a document as used by a row of this batch (owner: negative row marker or id)."""
+        self._docs[(kind, doc_type, number)] = owner

@@ -1,0 +1,163 @@
+"""The one scoped query layer for person data. Deny by default.
+
+Every page, API endpoint, search, export and count that touches people starts from one of the
+functions here. A user sees:
+
+* with a territorial role (health worker, coordinator, managers, auditor): the people living in
+  their territory subtree, or enrolled at / attended by a facility in it;
+* with any role bound to an organisation: the children explicitly shared with that organisation
+  (an active :class:`~crecer.registry.models.AccessGrant`), and only the shared data categories;
+* otherwise nothing. An inactive or anonymous user sees nothing.
+
+Records outside scope must answer 404 (never 403): callers use :func:`get_child_or_404`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from crecer.access.models import DataCategory, Role
+from crecer.registry.models import (
+    AccessGrant,
+    Caregiver,
+    CaregiverLink,
+    CaseNote,
+    Child,
+    Household,
+    Pregnancy,
+)
+from crecer.territories.models import Facility, Territory
+
+if TYPE_CHECKING:
+    from crecer.access.models import User
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def _territory_ids(user: User) -> QuerySet[Territory, Any]:
+    assert user.territory is not None
+    return Territory.objects.filter(path__startswith=user.territory.path).values("id")
+
+
+def _facility_ids(user: User) -> QuerySet[Facility, Any]:
+    assert user.territory is not None
+    return Facility.objects.filter(territory__path__startswith=user.territory.path).values("id")
+
+
+def _territorial(user: Any) -> bool:
+    return _active(user) and user.has_territorial_access
+
+
+def _shared_child_ids(user: Any) -> QuerySet[AccessGrant, Any] | None:
+    if not _active(user) or user.organisation_id is None:
+        return None
+    return AccessGrant.objects.active().filter(organisation_id=user.organisation_id).values("child_id")
+
+
+def territorial_children(user: Any) -> QuerySet[Child]:
+    """Children in the user's territory subtree only (not shared ones)."""
+    if not _territorial(user):
+        return Child.unscoped.none()
+    return Child.unscoped.filter(voided_at__isnull=True).filter(
+        Q(territory_id__in=_territory_ids(user)) | Q(facility_id__in=_facility_ids(user))
+    )
+
+
+def children(user: Any) -> QuerySet[Child]:
+    """Every child the user may see."""
+    condition = Q()
+    matched = False
+    if _territorial(user):
+        condition |= Q(territory_id__in=_territory_ids(user)) | Q(facility_id__in=_facility_ids(user))
+        matched = True
+    shared = _shared_child_ids(user)
+    if shared is not None:
+        condition |= Q(pk__in=shared)
+        matched = True
+    if not matched:
+        return Child.unscoped.none()
+    return Child.unscoped.filter(voided_at__isnull=True).filter(condition)
+
+
+def caregivers(user: Any) -> QuerySet[Caregiver]:
+    """Caregivers living or served in the user's territory, or linked to a child the user may see."""
+    if not _territorial(user):
+        # Organisations see a shared child's caregivers through the child's page, not as a list.
+        return Caregiver.unscoped.none()
+    linked = CaregiverLink.unscoped.filter(child__in=territorial_children(user)).values("caregiver_id")
+    served = Pregnancy.unscoped.filter(facility_id__in=_facility_ids(user)).values("mother_id")
+    return Caregiver.unscoped.filter(voided_at__isnull=True).filter(
+        Q(territory_id__in=_territory_ids(user)) | Q(pk__in=linked) | Q(pk__in=served)
+    )
+
+
+def households(user: Any) -> QuerySet[Household]:
+    if not _territorial(user):
+        return Household.unscoped.none()
+    return Household.unscoped.filter(territory_id__in=_territory_ids(user))
+
+
+def pregnancies(user: Any) -> QuerySet[Pregnancy]:
+    if not _territorial(user):
+        return Pregnancy.unscoped.none()
+    return Pregnancy.unscoped.filter(Q(mother__in=caregivers(user)) | Q(facility_id__in=_facility_ids(user)))
+
+
+def get_child_or_404(user: Any, child_id: Any) -> Child:
+    """The child if the user may see it; 404 otherwise (existence is never revealed)."""
+    try:
+        pk = int(child_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    child = children(user).select_related("territory", "facility", "household").filter(pk=pk).first()
+    if child is None:
+        raise Http404
+    return child
+
+
+def get_caregiver_or_404(user: Any, caregiver_id: Any) -> Caregiver:
+    try:
+        pk = int(caregiver_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    caregiver = caregivers(user).filter(pk=pk).first()
+    if caregiver is None:
+        raise Http404
+    return caregiver
+
+
+def categories(user: Any, child: Child) -> frozenset[str]:
+    """The data categories of ``child`` this user may see (empty if the child is out of scope)."""
+    if not _active(user):
+        return frozenset()
+    if territorial_children(user).filter(pk=child.pk).exists():
+        return user.data_categories()
+    if user.organisation_id is not None:
+        grants = AccessGrant.objects.active().filter(organisation_id=user.organisation_id, child=child)
+        shared = [set(c) for c in grants.values_list("categories", flat=True)]
+        if shared:
+            return frozenset(set[str]({DataCategory.IDENTITY}).union(*shared))
+    return frozenset()
+
+
+def notes(user: Any, child: Child) -> QuerySet[CaseNote]:
+    """The child's case notes in categories the user may see."""
+    allowed = categories(user, child)
+    return CaseNote.unscoped.filter(child=child, category__in=allowed).select_related("author")
+
+
+def can_register(user: Any) -> bool:
+    return _active(user) and user.can_register
+
+
+def can_register_in(user: Any, territory: Territory) -> bool:
+    return can_register(user) and user.territory.contains(territory)
+
+
+def can_read_audit(user: Any) -> bool:
+    return _active(user) and user.role == Role.AUDITOR and user.territory_id is not None

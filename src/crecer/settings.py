@@ -1,0 +1,224 @@
+"""Django settings: one file, configured from the environment.
+
+Defaults are safe for production (no debug, secure cookies when served beyond the loopback
+interface) and let a laptop run the whole system with no configuration: SQLite under ``data/``.
+
+Environment:
+  DATABASE_URL            database (default: sqlite:///<data dir>/crecer.sqlite3)
+  CRECER_SECRET_KEY       secret key (default: generated once and kept in <data dir>/secret_key)
+  CRECER_DEBUG            "true" to enable debug pages (never in production)
+  CRECER_ALLOWED_HOSTS    comma-separated host names (default: 127.0.0.1,localhost)
+  CRECER_TLS              "true"/"false": secure cookies, HSTS and HTTPS redirect (default: true
+                          unless every allowed host is a loopback name)
+  CRECER_PROFILE          country profile id: cl (default), pe, sv
+  CRECER_DATA_DIR         where the SQLite file and generated secret live (default: ./data)
+  CRECER_TIME_ZONE        IANA zone (default: America/Santiago)
+  CRECER_IMPORT_MAX_MB    largest file the web import accepts, in MB (default: 50)
+  CRECER_EMAIL_URL        not yet used; e-mail goes to the console backend unless EMAIL_* are set
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_checkout = PACKAGE_DIR.parent.parent
+# In a source checkout (src layout) data lives beside the code; an installed package uses the cwd.
+_default_root = _checkout if (_checkout / "pyproject.toml").is_file() else Path.cwd()
+DATA_DIR = Path(os.environ.get("CRECER_DATA_DIR") or _default_root / "data")
+
+DEBUG = _env_bool("CRECER_DEBUG", False)
+
+
+def _secret_key() -> str:
+    configured = os.environ.get("CRECER_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if key_file.is_file():
+        return key_file.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("CRECER_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]", "testserver"}
+TLS = _env_bool("CRECER_TLS", not set(ALLOWED_HOSTS) <= _LOOPBACK)
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "axes",
+    "crecer.territories",
+    "crecer.access",
+    "crecer.audit",
+    "crecer.registry",
+    "crecer.imports",
+    "crecer.tracking",
+    "crecer.risks",
+    "crecer.referrals",
+    "crecer.monitoring",
+    "crecer.dedup",
+    "crecer.web",
+    "crecer.api",
+    "crecer.interop",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "crecer.web.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "crecer.urls"
+WSGI_APPLICATION = "crecer.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "crecer.web.context.crecer",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'crecer.sqlite3'}",
+        conn_max_age=int(os.environ.get("CRECER_DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers work while one writer writes; IMMEDIATE transactions take the write lock
+    # up front so concurrent writers wait (busy timeout) instead of failing mid-transaction.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; "
+            "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a file, not shared memory: concurrency tests need SQLite's real locking (WAL, busy timeout).
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-crecer.sqlite3")}
+    if DATABASES["default"]["NAME"] != ":memory:":
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "access.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling: 5 failures lock the username+address pair for 30 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.5
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+LANGUAGE_CODE = "es"
+LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = os.environ.get("CRECER_TIME_ZONE", "America/Santiago")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Static files come from installed packages and the apps; served by WhiteNoise without a
+# collectstatic step so the one-command demo works offline.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = TLS
+CSRF_COOKIE_SECURE = TLS
+SECURE_SSL_REDIRECT = TLS and not DEBUG
+SECURE_HSTS_SECONDS = 31536000 if TLS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = TLS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CRECER_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+EMAIL_BACKEND = os.environ.get("CRECER_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("CRECER_FROM_EMAIL", "crecer@localhost")
+
+CRECER_PROFILE = os.environ.get("CRECER_PROFILE", "cl")
+
+# Imports through the web (crecer.imports.views): uploaded files wait here, under random names, until
+# imported; larger files are refused. The import runs in a background thread so the request returns at
+# once; with CRECER_IMPORT_IN_BACKGROUND = False it runs within the confirming request (the tests do that).
+CRECER_UPLOAD_DIR = DATA_DIR / "uploads"
+CRECER_IMPORT_MAX_BYTES = int(os.environ.get("CRECER_IMPORT_MAX_MB", "50")) * 1024 * 1024
+CRECER_IMPORT_IN_BACKGROUND = True
+
+# Sensitive data categories each role may see by default, on top of the non-sensitive ones.
+# ASSUMPTION: a deployment adjusts this to its own law; a user can be granted more individually.
+CRECER_ROLE_SENSITIVE_CATEGORIES: dict[str, list[str]] = {
+    "health_worker": ["mental_health"],
+    "municipal_coordinator": ["violence", "abuse", "mental_health", "child_protection"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CRECER_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,340 @@
+"""One timeline per child, from the pregnancy to age 8, across sectors, in date order.
+
+Only what the user may see: the child must be in scope (the caller used
+:func:`crecer.registry.scope.get_child_or_404`), and each item carries its data category, kept only
+if the user may see that category for this child.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from crecer import conf
+from crecer.access.models import DataCategory
+from crecer.lib import schedule as schedule_lib
+from crecer.registry import scope
+from crecer.registry.models import Child, Pregnancy
+from crecer.tracking import growth
+from crecer.tracking.actions import done_contacts
+from crecer.tracking.models import Delivery, Encounter, GroupMember, Measurement, Screening
+
+GROWTH_LABELS = {
+    "stunting": _("stunting"),
+    "stunting_severe": _("severe stunting"),
+    "underweight": _("underweight"),
+    "underweight_severe": _("severe underweight"),
+    "wasting": _("wasting"),
+    "wasting_severe": _("severe wasting"),
+    "overweight": _("overweight"),
+    "obesity": _("obesity"),
+    "thinness": _("thinness"),
+    "anaemia": _("anaemia"),
+    "implausible": _("implausible value: measure again"),
+}
+
+
+@dataclass
+class Item:
+    date: dt.date
+    kind: str  # pregnancy, contact, encounter, measurement, screening, delivery, group, birth
+    title: str
+    category: str
+    detail: str = ""
+    state: str = ""  # for scheduled contacts: upcoming, due, overdue, missed, done
+    alert: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _language() -> str:
+    return get_language() or "es"
+
+
+def growth_label(code: str) -> str:
+    return str(GROWTH_LABELS.get(code, code))
+
+
+def measurement_detail(m: Measurement) -> str:
+    parts = []
+    if m.weight_kg is not None:
+        parts.append(_("%(v)s kg") % {"v": m.weight_kg})
+    if m.length_cm is not None:
+        parts.append(_("%(v)s cm") % {"v": m.length_cm})
+    for name, label in (("z_wfa", "P/E"), ("z_lhfa", "T/E"), ("z_wflh", "P/T"), ("z_bmi", "IMC/E")):
+        value = getattr(m, name)
+        if value is not None:
+            parts.append(f"{label} {value:+.2f}")
+    alerts = growth.alerts(m)
+    if alerts:
+        parts.append(", ".join(growth_label(a) for a in alerts))
+    return " · ".join(parts)
+
+
+def build(user: Any, child: Child, today: dt.date | None = None) -> list[Item]:
+    """Every event of the child's trajectory the user may see, oldest first."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    allowed = scope.categories(user, child)
+    language = _language()
+    profile = conf.profile()
+    items: list[Item] = []
+
+    pregnancy = Pregnancy.unscoped.filter(pk=child.pregnancy_id).first() if child.pregnancy_id else None
+    if pregnancy is not None:
+        items += _pregnancy_items(pregnancy, language)
+    if child.birth_date is not None:
+        items.append(Item(child.birth_date, "birth", _("Birth"), DataCategory.IDENTITY, _birth_detail(child, allowed)))
+        done = done_contacts(child=child)
+        for state in schedule_lib.states(profile.child_schedule, child.birth_date, today, done):
+            if state.state == schedule_lib.State.DONE:
+                continue  # the encounter that fulfilled it is listed itself
+            if state.state == schedule_lib.State.UPCOMING and state.opens > today + dt.timedelta(days=180):
+                continue  # only the near future
+            when = state.opens if state.state == schedule_lib.State.UPCOMING else state.closes
+            items.append(
+                Item(
+                    when,
+                    "contact",
+                    state.contact.name(language),
+                    DataCategory.HEALTH,
+                    _("due %(opens)s – %(closes)s") % {"opens": state.opens, "closes": state.closes},
+                    state=state.state.value,
+                    alert=state.state in (schedule_lib.State.OVERDUE, schedule_lib.State.MISSED),
+                )
+            )
+    contact_names = {c.code: c.name(language) for c in (*profile.child_schedule, *profile.prenatal_schedule)}
+    for e in Encounter.unscoped.filter(child=child, voided_at__isnull=True).select_related("facility", "professional"):
+        items.append(
+            Item(
+                e.date,
+                "encounter",
+                contact_names.get(e.contact_code) or e.get_kind_display(),
+                DataCategory.HEALTH,
+                " · ".join(
+                    p
+                    for p in (
+                        e.facility.name if e.facility else "",
+                        e.professional.username if e.professional else e.professional_name,
+                    )
+                    if p
+                ),
+                state="done",
+                data={"id": e.pk, "kind": e.kind, "contact_code": e.contact_code},
+            )
+        )
+    for m in Measurement.unscoped.filter(child=child, is_current=True).order_by("measured_on"):
+        alerts = growth.alerts(m)
+        items.append(
+            Item(
+                m.measured_on,
+                "measurement",
+                _("Measurement"),
+                DataCategory.HEALTH,
+                measurement_detail(m),
+                alert=bool(alerts),
+                data={
+                    "id": m.pk,
+                    "weight_kg": m.weight_kg,
+                    "length_cm": m.length_cm,
+                    "z_wfa": m.z_wfa,
+                    "z_lhfa": m.z_lhfa,
+                    "z_wflh": m.z_wflh,
+                    "z_bmi": m.z_bmi,
+                    "alerts": alerts,
+                },
+            )
+        )
+    screenings = Screening.unscoped.filter(is_current=True, child=child)
+    for s in screenings:
+        items.append(_screening_item(s))
+    service_names = {sv.code: sv.name(language) for sv in profile.services}
+    service_categories = {sv.code: sv.data_category for sv in profile.services}
+    for d in Delivery.unscoped.filter(child=child, voided_at__isnull=True):
+        items.append(
+            Item(
+                d.delivered_on,
+                "delivery",
+                service_names.get(d.service_code, d.service_code),
+                service_categories.get(d.service_code, DataCategory.SOCIAL),
+                d.detail,
+                data={"id": d.pk, "service": d.service_code},
+            )
+        )
+    for member in GroupMember.unscoped.filter(child=child).select_related("group"):
+        group = member.group
+        detail = _("%(n)s of %(total)s sessions") % {"n": member.sessions_attended, "total": group.planned_sessions}
+        if member.completed_on:
+            detail += " · " + _("completed on %(date)s") % {"date": member.completed_on}
+        items.append(
+            Item(
+                group.start_date,
+                "group",
+                service_names.get(group.service_code, group.name),
+                DataCategory.DEVELOPMENT,
+                f"{group.name} · {detail}",
+            )
+        )
+    items += _risk_and_referral_items(child, language)
+    visible = [i for i in items if i.category in allowed]
+    return sorted(visible, key=lambda i: (i.date, _ORDER.get(i.kind, 9)))
+
+
+def _risk_and_referral_items(child: Child, language: str) -> list[Item]:
+    """Risk flags, referrals and counter-referrals (their own data categories)."""
+    from crecer.referrals.models import Referral
+    from crecer.risks.models import RiskFlag
+
+    profile = conf.profile()
+    rules = {r.id: r for r in profile.rules}
+    service_categories = {sv.code: sv.data_category for sv in profile.services}
+    items = []
+    for f in RiskFlag.unscoped.filter(child=child):
+        label = rules[f.rule_id].flag.label(language) if f.rule_id in rules else f.rule_id
+        detail = (
+            _("open")
+            if f.status == "open"
+            else _("resolved on %(date)s") % {"date": f.resolved_at.date() if f.resolved_at else ""}
+        )
+        items.append(
+            Item(
+                timezone_date(f.raised_at),
+                "risk",
+                label,
+                f.data_category,
+                detail,
+                alert=f.status == "open",
+                data={"id": f.pk, "rule": f"{f.rule_id}@{f.rule_version}", "severity": f.severity, "status": f.status},
+            )
+        )
+    for r in Referral.unscoped.filter(child=child).select_related("service", "organisation"):
+        category = service_categories.get(r.service.code, DataCategory.SOCIAL)
+        items.append(
+            Item(
+                timezone_date(r.sent_at or r.created_at),
+                "referral",
+                _("Referral to %(service)s") % {"service": r.service.name(language)},
+                category,
+                f"{r.organisation.name} · {r.get_state_display()}",
+                alert=r.overdue_at is not None or r.state == "expired",
+                data={"id": r.pk, "state": r.state},
+            )
+        )
+        if r.counter_referral:
+            cr = r.counter_referral
+            items.append(
+                Item(
+                    dt.date.fromisoformat(cr.get("date")) if cr.get("date") else timezone_date(r.finished_at),
+                    "counter_referral",
+                    _("Counter-referral from %(organisation)s") % {"organisation": r.organisation.name},
+                    category,
+                    " · ".join(p for p in (", ".join(cr.get("services_given", [])), cr.get("follow_up", "")) if p),
+                    data={"referral": r.pk, "outcome": cr.get("outcome")},
+                )
+            )
+    return items
+
+
+def timezone_date(value: Any) -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localtime(value).date() if value else timezone.localdate()
+
+
+_ORDER = {
+    "pregnancy": 0,
+    "birth": 1,
+    "encounter": 2,
+    "measurement": 3,
+    "screening": 4,
+    "delivery": 5,
+    "group": 6,
+    "contact": 7,
+}
+
+
+def _birth_detail(child: Child, allowed: frozenset[str]) -> str:
+    if DataCategory.HEALTH not in allowed:
+        return ""
+    parts = []
+    if child.birth_weight_g:
+        parts.append(_("%(g)s g") % {"g": child.birth_weight_g})
+    if child.gestational_weeks:
+        parts.append(_("%(w)s weeks") % {"w": child.gestational_weeks})
+    return " · ".join(parts)
+
+
+def _pregnancy_items(pregnancy: Pregnancy, language: str) -> list[Item]:
+    items = []
+    if pregnancy.first_visit_date:
+        detail = _("week %(w)s") % {"w": pregnancy.first_visit_week} if pregnancy.first_visit_week is not None else ""
+        items.append(
+            Item(pregnancy.first_visit_date, "pregnancy", _("First prenatal visit"), DataCategory.HEALTH, detail)
+        )
+    names = {c.code: c.name(language) for c in conf.profile().prenatal_schedule}
+    for e in Encounter.unscoped.filter(pregnancy=pregnancy, voided_at__isnull=True).select_related("facility"):
+        detail = _("week %(w)s") % {"w": e.gestational_weeks} if e.gestational_weeks is not None else ""
+        items.append(
+            Item(
+                e.date,
+                "encounter",
+                names.get(e.contact_code) or e.get_kind_display(),
+                DataCategory.HEALTH,
+                detail,
+                state="done",
+            )
+        )
+    for s in Screening.unscoped.filter(pregnancy=pregnancy, is_current=True, child__isnull=True):
+        items.append(_screening_item(s))
+    return items
+
+
+RESULT_LABELS = {
+    "normal": _("normal"),
+    "risk": _("risk"),
+    "delay": _("delay"),
+    "altered": _("altered"),
+    "positive": _("positive"),
+    "negative": _("negative"),
+    "on_track": _("on track"),
+    "not_on_track": _("not on track"),
+}
+ALERT_RESULTS = frozenset({"risk", "delay", "altered", "positive", "not_on_track"})
+
+
+def result_label(code: str) -> str:
+    return str(RESULT_LABELS.get(code, code))
+
+
+def alert_label(code: str) -> str:
+    """A worklist alert code (``stunting``, ``eedp:delay``…) in the active language."""
+    if ":" in code:
+        instrument, result = code.split(":", 1)
+        return f"{instrument.upper().replace('_', ' ')}: {result_label(result)}"
+    return growth_label(code)
+
+
+def _screening_item(s: Screening) -> Item:
+    score = f" ({s.score:g})" if s.score is not None else ""
+    detail = result_label(s.classification) + score
+    if s.urgent:
+        detail += " · " + _("URGENT")
+    return Item(
+        s.applied_on,
+        "screening",
+        s.instrument.upper().replace("_", " "),
+        s.data_category,
+        detail,
+        alert=s.classification in ALERT_RESULTS or s.urgent,
+        data={
+            "id": s.pk,
+            "instrument": s.instrument,
+            "classification": s.classification,
+            "score": s.score,
+            "urgent": s.urgent,
+        },
+    )

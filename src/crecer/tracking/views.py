@@ -1,0 +1,390 @@
+"""Pages of the trajectory: worklists, the check-up form, pregnancies, and the child page's sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from crecer import conf
+from crecer.access.models import DataCategory, Role, User
+from crecer.audit.models import Action, Channel
+from crecer.audit.trail import Actor, log_read, record
+from crecer.lib import schedule as schedule_lib
+from crecer.lib import screening as screening_lib
+from crecer.lib.growth.chart import ChartLabels, render_chart
+from crecer.lib.growth.compute import AGE_LENGTH_TO_HEIGHT_DAYS
+from crecer.registry import scope
+from crecer.registry.models import Child
+from crecer.territories.models import Facility, FacilityKind
+from crecer.tracking import actions, forms, timeline, worklists
+from crecer.tracking.models import Measurement, Screening
+from crecer.validation import InputErrors
+from crecer.web.exports import EXCEL_MAX_ROWS, csv_response, xlsx_response
+
+PAGE_SIZE = 20
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(request.user, Channel.WEB)  # type: ignore[arg-type]
+
+
+def _language() -> str:
+    return get_language() or "es"
+
+
+# --- the child page's trajectory sections -----------------------------------------------------------
+
+
+def growth_charts(child: Child) -> list[dict[str, str]]:
+    """WHO charts (weight-for-age, length/height-for-age, weight-for-length/height) with the child's points."""
+    if child.sex not in ("F", "M") or child.birth_date is None:
+        return []
+    measurements = list(Measurement.unscoped.filter(child=child, is_current=True).order_by("measured_on"))
+    sex = 1 if child.sex == "M" else 2
+    age_days = (timezone.localdate() - child.birth_date).days
+    months = _("months")
+    age_label = _("Age")
+    charts = []
+    for indicator, title, y_label, value in (
+        ("wfa", _("Weight for age"), _("Weight"), "weight_kg"),
+        ("lhfa", _("Length/height for age"), _("Length/height"), "length_cm"),
+    ):
+        points: list[tuple[float, float, str]] = [
+            (
+                float(m.age_days),
+                float(getattr(m, value)),
+                f"{m.measured_on:%d/%m/%Y} · {getattr(m, value)} · z {_z(m, 'z_' + indicator)}",
+            )
+            for m in measurements
+            if getattr(m, value) is not None
+        ]
+        if indicator == "wfa" and age_days > 3650:
+            continue
+        charts.append(
+            {
+                "title": title,
+                "svg": render_chart(indicator, sex, points, labels=ChartLabels(title, age_label, y_label, months)),
+            }
+        )
+    standing = age_days >= AGE_LENGTH_TO_HEIGHT_DAYS
+    if age_days < 1856:
+        title = _("Weight for height") if standing else _("Weight for length")
+        points = [
+            (
+                float(m.length_cm),
+                float(m.weight_kg),
+                f"{m.measured_on:%d/%m/%Y} · {m.weight_kg} kg · z {_z(m, 'z_wflh')}",
+            )
+            for m in measurements
+            if m.length_cm is not None and m.weight_kg is not None
+        ]
+        charts.append(
+            {
+                "title": title,
+                "svg": render_chart(
+                    "wflh",
+                    sex,
+                    points,
+                    measure="h" if standing else "l",
+                    labels=ChartLabels(title, _("Length/height"), _("Weight"), months),
+                ),
+            }
+        )
+    return charts
+
+
+def _z(m: Measurement, name: str) -> str:
+    value = getattr(m, name)
+    return "—" if value is None else f"{value:+.2f}"
+
+
+def child_sections(user: Any, child: Child) -> dict[str, Any]:
+    """Context for the child page: timeline, schedule, charts and whether the user may record."""
+    categories = scope.categories(user, child)
+    context: dict[str, Any] = {"timeline": timeline.build(user, child)}
+    if DataCategory.HEALTH in categories:
+        context["charts"] = growth_charts(child)
+        if child.birth_date is not None:
+            done = actions.done_contacts(child=child)
+            context["schedule"] = [
+                s
+                for s in schedule_lib.states(
+                    conf.profile().child_schedule, child.birth_date, timezone.localdate(), done
+                )
+                if s.state != schedule_lib.State.UPCOMING or s.opens <= timezone.localdate() + dt.timedelta(days=120)
+            ]
+    context["can_record"] = (
+        scope.can_register_in(user, child.territory)
+        and child.birth_date is not None
+        and DataCategory.HEALTH in categories
+    )
+    return context
+
+
+# --- check-up form -------------------------------------------------------------------------------
+
+
+def _form_context(child: Child, data: Any, errors: dict[str, Any]) -> dict[str, Any]:
+    profile = conf.profile()
+    language = _language()
+    today = timezone.localdate()
+    assert child.birth_date is not None
+    done = actions.done_contacts(child=child)
+    open_contacts = [
+        s
+        for s in schedule_lib.states(profile.child_schedule, child.birth_date, today, done)
+        if s.state in (schedule_lib.State.DUE, schedule_lib.State.OVERDUE)
+    ]
+    age_days = (today - child.birth_date).days
+    instruments = []
+    for code in profile.instruments:
+        instrument = screening_lib.get(code)
+        if instrument.subject == screening_lib.CHILD and not (
+            (instrument.min_age_days or 0) <= age_days <= (instrument.max_age_days or 10**6)
+        ):
+            continue
+        if code == "epsa":
+            continue  # prenatal
+        instruments.append({"code": code, "name": instrument.name, "fields": forms.instrument_fields(code)})
+    expected = {i for s in open_contacts for i in s.contact.screenings}
+    services = [s for s in profile.services if s.delivery in ("once", "visit", "session", "enrolment")]
+    return {
+        "child": child,
+        "today": today,
+        "open_contacts": [(s.contact.code, s.contact.name(language), s.state.value) for s in open_contacts],
+        "measurement_fields": forms.MEASUREMENT_FIELDS,
+        "instruments": instruments,
+        "expected": expected,
+        "services": [(s.code, s.name(language)) for s in services],
+        "data": data,
+        "errors": errors,
+    }
+
+
+@login_required
+def check_up(request: HttpRequest, child_id: int) -> HttpResponse:
+    """Record a check-up: measurements, screenings and deliveries in one form."""
+    child = scope.get_child_or_404(request.user, child_id)
+    if not scope.can_register_in(request.user, child.territory) or child.birth_date is None:
+        raise PermissionDenied(_("You cannot record check-ups for this child."))
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        context = _form_context(child, request.POST, {})
+        raw = forms.encounter_input(
+            request.POST, [i["code"] for i in context["instruments"]], [code for code, _name in context["services"]]
+        )
+        try:
+            actions.record_encounter(_actor(request), raw, child=child)
+        except InputErrors as exc:
+            errors = exc.as_dict()
+        else:
+            return redirect("child-detail", child_id=child.pk)
+    return render(
+        request,
+        "tracking/check_up.html",
+        _form_context(child, request.POST if errors else {}, errors),
+        status=422 if errors else 200,
+    )
+
+
+# --- worklists -----------------------------------------------------------------------------------
+
+
+def _worklist_filters(request: HttpRequest) -> dict[str, Any]:
+    user: Any = request.user
+    facilities = Facility.objects.none()
+    if user.territory is not None:
+        facilities = Facility.objects.filter(
+            kind__in=(FacilityKind.HEALTH_CENTRE, FacilityKind.HOSPITAL),
+            territory__path__startswith=user.territory.path,
+        ).order_by("name")
+    code = request.GET.get("facility")
+    if code is None and user.facility_id:
+        code = user.facility.code
+    facility = facilities.filter(code=code).first() if code else None
+    professionals = User.objects.none()
+    if user.territory is not None:
+        professionals = User.objects.filter(
+            role=Role.HEALTH_WORKER, is_active=True, territory__path__startswith=user.territory.path
+        ).order_by("username")
+    professional = professionals.filter(username=request.GET.get("professional", "")).first()
+    tab = request.GET.get("tab", "week")
+    if tab not in worklists.TABS:
+        tab = "week"
+    contact = request.GET.get("contact", "")
+    if contact and contact not in {c.code for c in conf.profile().child_schedule}:
+        contact = ""
+    return {
+        "tab": tab,
+        "facility": facility,
+        "facilities": facilities[:500],
+        "professional": professional,
+        "professionals": professionals[:500],
+        "contact": contact,
+    }
+
+
+def _worklist_query(request: HttpRequest, filters: dict[str, Any]) -> Any:
+    return worklists.worklist(
+        request.user,
+        filters["tab"],
+        timezone.localdate(),
+        facility_id=filters["facility"].pk if filters["facility"] else None,
+        professional_id=filters["professional"].pk if filters["professional"] else None,
+        contact_code=filters["contact"],
+    )
+
+
+@login_required
+def worklist_page(request: HttpRequest) -> HttpResponse:
+    filters = _worklist_filters(request)
+    page = Paginator(_worklist_query(request, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = worklists.build_rows(request.user, filters["tab"], list(page.object_list), timezone.localdate())
+    language = _language()
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tracking/worklist.html",
+        {
+            **filters,
+            "page": page,
+            "rows": rows,
+            "contacts": [(c.code, c.name(language)) for c in conf.profile().child_schedule],
+            "tabs": [
+                ("week", _("Due this week")),
+                ("overdue", _("Overdue")),
+                ("missed", _("Missed")),
+                ("risk", _("Open risk")),
+            ],
+            "querystring": query.urlencode(),
+        },
+    )
+
+
+@login_required
+def worklist_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    filters = _worklist_filters(request)
+    today = timezone.localdate()
+    rows = worklists.build_rows(request.user, filters["tab"], list(_worklist_query(request, filters)), today)
+    language = _language()
+    header = ["registry_number", "name", "birth_date", "facility", "contact", "state", "opens", "closes", "alerts"]
+    table = [
+        (
+            r.child.registry_number,
+            r.child.full_name,
+            r.child.birth_date,
+            r.child.facility.code if r.child.facility else "",
+            r.contact.name(language) if r.contact else "",
+            r.state,
+            r.opens,
+            r.closes,
+            "; ".join(timeline.alert_label(a) for a in r.alerts),
+        )
+        for r in rows
+    ]
+    with transaction.atomic():
+        record(
+            _actor(request),
+            Action.EXPORT,
+            entity="tracking.worklist",
+            note=filters["tab"],
+            after={"count": len(table), "format": fmt},
+        )
+    name = f"worklist-{filters['tab']}-{today:%Y%m%d}"
+    if fmt == "xlsx" and len(table) > EXCEL_MAX_ROWS:
+        return HttpResponse(
+            _("Too many rows for Excel (%(count)s); download CSV instead.") % {"count": len(table)}, status=413
+        )
+    return xlsx_response(header, table, name) if fmt == "xlsx" else csv_response(header, iter(table), name)
+
+
+# --- pregnancies ---------------------------------------------------------------------------------
+
+
+@login_required
+def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
+    user: Any = request.user
+    pregnancy = scope.pregnancies(user).select_related("mother__territory", "facility").filter(pk=pregnancy_id).first()
+    if pregnancy is None:
+        raise Http404
+    categories = user.data_categories()
+    if DataCategory.HEALTH not in categories:
+        raise Http404
+    log_read(
+        _actor(request), pregnancy, child_id=pregnancy.children.values_list("pk", flat=True).first(), note="pregnancy"
+    )
+    origin = pregnancy.lmp_date or pregnancy.edd_date - dt.timedelta(days=280)
+    done = actions.done_contacts(pregnancy=pregnancy)
+    today = timezone.localdate()
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        if not scope.can_register_in(user, pregnancy.mother.territory):
+            raise PermissionDenied(_("You cannot record contacts for this pregnancy."))
+        raw: dict[str, Any] = {
+            "date": request.POST.get("date", ""),
+            "contact_code": request.POST.get("contact_code", ""),
+        }
+        if request.POST.get("use.epsa") == "on":
+            raw["screenings"] = [
+                {"instrument": "epsa", "inputs": forms.instrument_inputs("epsa", request.POST, "s.epsa.")}
+            ]
+        try:
+            actions.record_encounter(_actor(request), raw, pregnancy=pregnancy)
+        except InputErrors as exc:
+            errors = exc.as_dict()
+        else:
+            return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
+    language = _language()
+    states = (
+        schedule_lib.states(conf.profile().prenatal_schedule, origin, today, done)
+        if pregnancy.outcome == "ongoing"
+        else []
+    )
+    screenings = Screening.unscoped.filter(pregnancy=pregnancy, is_current=True, data_category__in=categories)
+    return render(
+        request,
+        "tracking/pregnancy.html",
+        {
+            "pregnancy": pregnancy,
+            "weeks": (today - origin).days // 7 if pregnancy.outcome == "ongoing" else None,
+            "states": [(s, s.contact.name(language)) for s in states],
+            "encounters": pregnancy.encounters.filter(voided_at__isnull=True).order_by("date"),
+            "screenings": screenings,
+            "can_record": pregnancy.outcome == "ongoing" and scope.can_register_in(user, pregnancy.mother.territory),
+            "epsa_fields": forms.instrument_fields("epsa"),
+            "open_contacts": [
+                (s.contact.code, s.contact.name(language))
+                for s in states
+                if s.state in (schedule_lib.State.DUE, schedule_lib.State.OVERDUE)
+            ],
+            "today": today,
+            "data": request.POST if errors else {},
+            "errors": errors,
+            "result_label": timeline.result_label,
+        },
+        status=422 if errors else 200,
+    )
+
+
+@login_required
+def pregnancy_list(request: HttpRequest) -> HttpResponse:
+    from crecer.lib import names
+
+    query = request.GET.get("q", "").strip()
+    pregnancies = scope.pregnancies(request.user).filter(outcome="ongoing").select_related("mother", "facility")
+    for word in names.fold(query).split():
+        pregnancies = pregnancies.filter(mother__search_name__contains=word)
+    page = Paginator(pregnancies.order_by("edd_date", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "tracking/pregnancies.html", {"page": page, "query": query, "today": timezone.localdate()})

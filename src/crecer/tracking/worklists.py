@@ -1,0 +1,191 @@
+"""Worklists: who is due this week, overdue, recently missed, or has an open risk.
+
+Set-based: each scheduled contact's state is a range of birth dates on a given day
+(:func:`crecer.lib.schedule.birth_dates_in_state`), so a worklist is one SQL query per contact, joined
+with UNION ALL, over the scoped children — no loop over children in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+
+from crecer import conf
+from crecer.lib import schedule as schedule_lib
+from crecer.lib.schedule import Contact, State
+from crecer.registry import scope
+from crecer.registry.models import Child
+from crecer.tracking import growth
+from crecer.tracking.models import Encounter, Measurement, Screening
+from crecer.tracking.timeline import ALERT_RESULTS
+
+TABS = ("week", "overdue", "missed", "risk")
+#: "missed" lists contacts whose catch-up time ended within this many days (older ones are history).
+MISSED_RECENT_DAYS = 90
+#: a risky screening older than this no longer counts as an open risk by itself
+RISK_SCREENING_DAYS = 365
+
+
+@dataclass
+class Row:
+    child: Child
+    contact: Contact | None
+    state: str
+    opens: dt.date | None = None
+    closes: dt.date | None = None
+    alerts: list[str] = field(default_factory=list)
+
+
+def base_children(user: Any, facility_id: int | None = None, professional_id: int | None = None) -> QuerySet[Child]:
+    children = scope.children(user).filter(birth_date__isnull=False)
+    if facility_id:
+        children = children.filter(facility_id=facility_id)
+    if professional_id:
+        # Continuity of care: the professional who saw the child last.
+        last = Encounter.unscoped.filter(child=OuterRef("pk"), voided_at__isnull=True).order_by("-date", "-pk")
+        children = children.annotate(last_professional=Subquery(last.values("professional_id")[:1])).filter(
+            last_professional=professional_id
+        )
+    return children
+
+
+def _range(contact: Contact, tab: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    if tab == "week":
+        return schedule_lib.birth_dates_in_state(contact, State.DUE, today, horizon_days=6)
+    if tab == "overdue":
+        return schedule_lib.birth_dates_in_state(contact, State.OVERDUE, today)
+    if tab == "missed":
+        # late_until + 1 <= age <= late_until + MISSED_RECENT_DAYS
+        return (
+            today - dt.timedelta(days=contact.late_until + MISSED_RECENT_DAYS),
+            today - dt.timedelta(days=contact.late_until + 1),
+        )
+    raise ValueError(tab)
+
+
+def contact_rows(children: QuerySet[Child], tab: str, today: dt.date, contact_code: str = "") -> QuerySet[Any]:
+    """(pk, birth_date, contact) rows of children with a contact in the ``tab`` state, oldest first."""
+    contacts = [c for c in conf.profile().child_schedule if not contact_code or c.code == contact_code]
+    parts = []
+    for contact in contacts:
+        low, high = _range(contact, tab, today)
+        done = Encounter.unscoped.filter(child=OuterRef("pk"), contact_code=contact.code, voided_at__isnull=True)
+        part = children.filter(birth_date__gte=low, birth_date__lte=high).filter(~Exists(done))
+        parts.append(
+            part.annotate(contact=Value(contact.code, output_field=CharField())).values("pk", "birth_date", "contact")
+        )
+    if not parts:
+        return Child.unscoped.none().values("pk")
+    union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return union.order_by("birth_date", "pk", "contact")
+
+
+def risk_children(user: Any, children: QuerySet[Child], today: dt.date) -> QuerySet[Child]:
+    """Children whose latest measurement shows a nutritional problem or anaemia, or with a current
+    screening in risk/delay not followed by a later application of the same instrument."""
+    latest = Measurement.unscoped.filter(child=OuterRef("pk"), is_current=True).order_by("-measured_on", "-pk")
+    categories = list(user.data_categories()) if getattr(user, "is_authenticated", False) else []
+    later = Screening.unscoped.filter(
+        child=OuterRef("child"),
+        instrument=OuterRef("instrument"),
+        is_current=True,
+        applied_on__gt=OuterRef("applied_on"),
+    )
+    risky = (
+        Screening.unscoped.filter(
+            child=OuterRef("pk"),
+            is_current=True,
+            data_category__in=categories,
+            applied_on__gte=today - dt.timedelta(days=RISK_SCREENING_DAYS),
+        )
+        .filter(Q(classification__in=ALERT_RESULTS) | Q(urgent=True))
+        .filter(~Exists(later))
+    )
+    annotated = children.annotate(
+        m_stunting=Subquery(latest.values("stunting")[:1]),
+        m_underweight=Subquery(latest.values("underweight")[:1]),
+        m_wasting=Subquery(latest.values("wasting")[:1]),
+        m_overweight=Subquery(latest.values("overweight")[:1]),
+        m_anaemia=Subquery(latest.values("anaemia")[:1]),
+        s_risk=Exists(risky),
+    )
+    return annotated.filter(
+        Q(m_stunting__gte=1)
+        | Q(m_underweight__gte=1)
+        | Q(m_wasting__gte=1)
+        | Q(m_overweight__gte=1)
+        | Q(m_anaemia=True)
+        | Q(s_risk=True)
+    ).order_by("birth_date", "pk")
+
+
+def alerts_for(user: Any, child_ids: list[int]) -> dict[int, list[str]]:
+    """Growth and screening alerts of these children (two queries), for display."""
+    found: dict[int, list[str]] = {pk: [] for pk in child_ids}
+    seen: set[int] = set()
+    for m in Measurement.unscoped.filter(child_id__in=child_ids, is_current=True).order_by(
+        "child_id", "-measured_on", "-pk"
+    ):
+        if m.child_id in seen:
+            continue
+        seen.add(m.child_id)
+        found[m.child_id] += growth.alerts(m)
+    categories = list(user.data_categories()) if getattr(user, "is_authenticated", False) else []
+    latest: dict[tuple[int, str], Screening] = {}
+    for s in Screening.unscoped.filter(child_id__in=child_ids, is_current=True, data_category__in=categories).order_by(
+        "applied_on", "pk"
+    ):
+        latest[(s.child_id, s.instrument)] = s  # type: ignore[index]
+    for (child_id, instrument), s in latest.items():
+        if s.classification in ALERT_RESULTS or s.urgent:
+            found[child_id].append(f"{instrument}:{s.classification}")
+    return found
+
+
+def build_rows(user: Any, tab: str, page_rows: list[Any], today: dt.date) -> list[Row]:
+    """Turn a page of worklist results into rows with their contact, window and alerts."""
+    by_code = {c.code: c for c in conf.profile().child_schedule}
+    if tab == "risk":
+        children = list(page_rows)
+        ids = [c.pk for c in children]
+        alerts = alerts_for(user, ids)
+        return [Row(child=c, contact=None, state="risk", alerts=alerts.get(c.pk, [])) for c in children]
+    ids = [r["pk"] for r in page_rows]
+    children_by_id = Child.unscoped.select_related("territory", "facility").in_bulk(ids)
+    alerts = alerts_for(user, ids)
+    rows = []
+    for r in page_rows:
+        child = children_by_id[r["pk"]]
+        contact = by_code[r["contact"]]
+        assert child.birth_date is not None
+        state = contact.state((today - child.birth_date).days)
+        rows.append(
+            Row(
+                child=child,
+                contact=contact,
+                state=state.value,
+                opens=child.birth_date + dt.timedelta(days=contact.start),
+                closes=child.birth_date + dt.timedelta(days=contact.end),
+                alerts=alerts.get(child.pk, []),
+            )
+        )
+    return rows
+
+
+def worklist(
+    user: Any,
+    tab: str,
+    today: dt.date,
+    *,
+    facility_id: int | None = None,
+    professional_id: int | None = None,
+    contact_code: str = "",
+) -> QuerySet[Any]:
+    """The worklist's query: contact rows (dicts) for the schedule tabs, children for "risk"."""
+    children = base_children(user, facility_id, professional_id)
+    if tab == "risk":
+        return risk_children(user, children, today)
+    return contact_rows(children, tab, today, contact_code)

@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from crecer.api.routes import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("crecer.tracking.urls")),
+    path("", include("crecer.referrals.urls")),
+    path("", include("crecer.monitoring.urls")),
+    path("", include("crecer.dedup.urls")),
+    path("", include("crecer.imports.urls")),
+    path("", include("crecer.web.urls")),
+]

@@ -1,0 +1,24 @@
+"""Template context shared by every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from crecer import conf
+
+
+def crecer(request: HttpRequest) -> dict[str, Any]:
+    context: dict[str, Any] = {"crecer_profile": conf.profile()}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        from crecer.dedup.merging import may_merge
+        from crecer.imports.permissions import kinds_for
+        from crecer.referrals.models import Notification
+
+        # One indexed count per page: the header shows unread notifications.
+        context["unread_notifications"] = Notification.objects.filter(user=user, read_at__isnull=True).count()
+        context["can_import"] = bool(kinds_for(user))  # no query: the role decides
+        context["can_merge"] = may_merge(user)
+    return context

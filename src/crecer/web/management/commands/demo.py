@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
+
+from crecer.access.models import User
+from crecer.audit.models import Channel
+from crecer.audit.trail import Actor
+from crecer.monitoring.demo import ensure_snapshots, ensure_targets
+from crecer.referrals.demo import ensure_network
+from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users, showcase_child
+
+
+class Command(BaseCommand):
+    help = "Migrate, load a synthetic demo country if the database is empty, create demo users and serve."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--children", type=int, default=3000)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--no-serve", action="store_true", help="prepare everything but do not serve")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write(_("Database ready."))
+        if ensure_country(options["children"], options["seed"]):
+            self.stdout.write(
+                _("Loaded a SYNTHETIC demo country with %(n)s children (not real people).") % {"n": options["children"]}
+            )
+        users = ensure_users()
+        self.stdout.write(_("Demo users (password for all: %(password)s):") % {"password": DEMO_PASSWORD})
+        for u in users:
+            self.stdout.write(f"  {u.username:<12} {u.role:<22} {u.what}")
+        referrals = ensure_network(User.objects.get(username="coordinador"))
+        if referrals:
+            self.stdout.write(_("Referral network: %(n)s referrals in every state.") % {"n": referrals})
+        child = showcase_child(User.objects.get(username="salud"))
+        if child is not None:
+            self.stdout.write(
+                _("Try %(number)s as “salud”: growth chart, an overdue check-up and a screening in risk.")
+                % {"number": child.registry_number}
+            )
+        manager = Actor(User.objects.get(username="nacional"), Channel.SYSTEM)
+        taken = ensure_snapshots(manager)
+        targets = ensure_targets(manager)
+        if taken or targets:
+            self.stdout.write(
+                _("Indicators: %(snapshots)s frozen snapshots and %(targets)s synthetic targets.")
+                % {"snapshots": taken, "targets": targets}
+            )
+        if not options["no_serve"]:
+            call_command("serve", port=options["port"], host=options["host"])

@@ -1,0 +1,46 @@
+"""Template filters shared by the pages."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+STATES = {
+    "upcoming": lambda: _("upcoming"),
+    "due": lambda: _("due"),
+    "overdue": lambda: _("overdue"),
+    "missed": lambda: _("missed"),
+    "done": lambda: _("done"),
+    "risk": lambda: _("risk"),
+}
+
+
+@register.filter
+def state_label(state: str) -> str:
+    """A schedule state in the active language."""
+    label = STATES.get(str(state))
+    return label() if label else str(state)
+
+
+@register.filter
+def contact_name(contact: object) -> str:
+    """A scheduled contact's (or service's) name in the active language."""
+    name = getattr(contact, "name", None)
+    return name(get_language() or "es") if callable(name) else str(contact)
+
+
+@register.filter
+def alert_label(code: str) -> str:
+    """A worklist alert (growth problem or screening result) in the active language."""
+    from crecer.tracking.timeline import alert_label as label
+
+    return label(str(code))
+
+
+@register.filter
+def get_item(mapping: dict, key: str) -> object:
+    """``mapping[key]`` in a template (empty when missing)."""
+    return mapping.get(key, "")

@@ -1,0 +1,197 @@
+"""Server-rendered pages. Thin: reads through the scoped query layer, writes through action functions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from crecer.access.models import DataCategory, Role
+from crecer.audit.models import Action, AuditEvent, Channel
+from crecer.audit.trail import Actor, log_read, record
+from crecer.dedup.merging import merged_into
+from crecer.referrals.views import child_referral_sections
+from crecer.registry import scope
+from crecer.registry.models import CaregiverLink, Pregnancy
+from crecer.registry.search import search
+from crecer.territories.models import Facility, FacilityKind, Territory
+from crecer.tracking.views import child_sections
+from crecer.web.exports import EXCEL_MAX_ROWS, csv_response, xlsx_response
+
+PAGE_SIZE = 20
+
+
+def web_actor(request: HttpRequest) -> Actor:
+    return Actor(request.user, Channel.WEB)  # type: ignore[arg-type]
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """A landing page per role: what this person works on."""
+    user: Any = request.user
+    context: dict[str, Any] = {"role": user.role}
+    children = scope.children(user)
+    if user.role in (Role.HEALTH_WORKER, Role.MUNICIPAL_COORDINATOR, Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER):
+        context["children_count"] = children.count()
+        context["pregnancies_ongoing"] = scope.pregnancies(user).filter(outcome="ongoing").count()
+        if user.territory is not None:
+            context["breakdown"] = territory_breakdown(user, user.territory)
+    if user.role == Role.HEALTH_WORKER and user.facility_id:
+        context["facility_children"] = children.filter(facility_id=user.facility_id).count()
+    if user.role == Role.PROVIDER_STAFF:
+        context["shared"] = children.select_related("territory").order_by("search_name")[:50]
+    if user.role == Role.INSPECTOR and user.territory is not None:
+        context["centres"] = Facility.objects.filter(
+            kind=FacilityKind.CHILDCARE_CENTRE, territory__path__startswith=user.territory.path
+        ).select_related("territory")[:100]
+    if user.role == Role.AUDITOR:
+        context["recent"] = AuditEvent.objects.filter(child_id__in=scope.children(user).values("pk")).order_by(
+            "-at", "-id"
+        )[:30]
+    if user.role == Role.ADMIN:
+        context["territory_count"] = Territory.objects.count()
+        context["facility_count"] = Facility.objects.count()
+    return render(request, "web/home.html", context)
+
+
+def territory_breakdown(user: Any, territory: Territory) -> list[dict[str, Any]]:
+    """Children in scope under each child territory of ``territory`` (one grouped query)."""
+    below = list(territory.children.all().order_by("name"))
+    if not below:
+        return []
+    counts: Counter[str] = Counter()
+    per_territory = (
+        scope.children(user)
+        .filter(territory__path__startswith=territory.path)
+        .values("territory__path")
+        .annotate(n=Count("pk"))
+    )
+    for row in per_territory:
+        # path is "ROOT/…/THIS/SUB/…/": the segment after this territory names the sub-territory.
+        segments = row["territory__path"].strip("/").split("/")
+        if len(segments) > territory.depth + 1:
+            counts[segments[territory.depth + 1]] += row["n"]
+    return [{"territory": t, "children": counts[t.code]} for t in below]
+
+
+@login_required
+def child_search(request: HttpRequest) -> HttpResponse:
+    """Search children in scope; htmx requests get only the results table."""
+    query = request.GET.get("q", "").strip()
+    results = search(scope.children(request.user), query).select_related("territory")
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    if query:
+        record(
+            web_actor(request),
+            Action.SEARCH,
+            entity="registry.child",
+            note=query[:200],
+            after={"count": page.paginator.count},
+        )
+    template = "web/_child_results.html" if request.htmx else "web/child_search.html"  # type: ignore[attr-defined]
+    return render(request, template, {"query": query, "page": page, "can_register": scope.can_register(request.user)})
+
+
+@login_required
+def child_detail(request: HttpRequest, child_id: int) -> HttpResponse:
+    user: Any = request.user
+    child = scope.get_child_or_404(user, child_id)
+    categories = scope.categories(user, child)
+    log_read(web_actor(request), child, child.pk)
+    links = CaregiverLink.unscoped.filter(child=child).select_related("caregiver").order_by("relationship")
+    context: dict[str, Any] = {
+        "child": child,
+        "categories": categories,
+        "links": links,
+        "notes": scope.notes(user, child),
+        "show_health": DataCategory.HEALTH in categories,
+        "show_social": DataCategory.SOCIAL in categories,
+        "is_auditor": scope.can_read_audit(user),
+    }
+    if DataCategory.HEALTH in categories and child.pregnancy_id:
+        context["pregnancy"] = Pregnancy.unscoped.filter(pk=child.pregnancy_id).first()
+    if context["is_auditor"]:
+        context["audit"] = AuditEvent.objects.about_child(child.pk, merged_into(child.pk))[:50]
+    context.update(child_sections(user, child))
+    context.update(child_referral_sections(user, child))
+    return render(request, "web/child_detail.html", context)
+
+
+@login_required
+def child_audit(request: HttpRequest, child_id: int) -> HttpResponse:
+    """Who created, changed or viewed this child (auditors)."""
+    if not scope.can_read_audit(request.user):
+        raise PermissionDenied(_("Only auditors can read the audit trail."))
+    child = scope.get_child_or_404(request.user, child_id)
+    page = Paginator(AuditEvent.objects.about_child(child.pk, merged_into(child.pk)), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "web/child_audit.html", {"child": child, "page": page})
+
+
+@login_required
+def territory_browser(request: HttpRequest, code: str | None = None) -> HttpResponse:
+    """The territory tree with, for each part, the number of children the user may see there."""
+    user: Any = request.user
+    if code is None:
+        territory = user.territory or Territory.objects.filter(depth=0).first()
+        if territory is None:
+            return render(request, "web/territory.html", {"territory": None})
+    else:
+        territory = get_object_or_404(Territory, code=code)
+    in_scope = scope.children(user).filter(territory__path__startswith=territory.path)
+    context = {
+        "territory": territory,
+        "ancestors": territory.ancestors(),
+        "breakdown": territory_breakdown(user, territory),
+        "children_count": in_scope.count(),
+        "facilities": territory.facilities.order_by("kind", "name") if not territory.children.exists() else [],
+    }
+    return render(request, "web/territory.html", context)
+
+
+EXPORT_COLUMNS = (
+    "registry_number",
+    "given_names",
+    "paternal_surname",
+    "maternal_surname",
+    "sex",
+    "birth_date",
+    "national_id_type",
+    "national_id",
+    "territory__code",
+    "facility__code",
+)
+
+
+@login_required
+def child_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """The search results (identity columns only), as CSV (streamed) or Excel, within the user's scope."""
+    query = request.GET.get("q", "").strip()
+    rows = search(scope.children(request.user), query).values_list(*EXPORT_COLUMNS)
+    header = [c.replace("__code", "_code") for c in EXPORT_COLUMNS]
+    count = rows.count()
+    with transaction.atomic():
+        record(
+            web_actor(request),
+            Action.EXPORT,
+            entity="registry.child",
+            note=query[:200],
+            after={"count": count, "format": fmt},
+        )
+    if fmt == "xlsx":
+        if count > EXCEL_MAX_ROWS:
+            return HttpResponse(
+                _("Too many rows for Excel (%(count)s); download CSV instead.") % {"count": count}, status=413
+            )
+        return xlsx_response(header, rows.iterator(chunk_size=2000), "ninos")
+    return csv_response(header, rows.iterator(chunk_size=2000), "ninos")

@@ -1,0 +1,186 @@
+"""The `crecer` command line: users, generate + load, demo preparation, z-scores."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from crecer.access.models import Role, User
+from crecer.registry.models import CaregiverLink, Child, Pregnancy
+from crecer.territories.models import Territory
+
+
+def test_user_add(country):
+    out = io.StringIO()
+    call_command(
+        "user",
+        "add",
+        "matrona",
+        "--role",
+        "health_worker",
+        "--territory",
+        "CL01001",
+        "--facility",
+        "F-ALTA",
+        "--password",
+        "una-clave-larga-2026",
+        stdout=out,
+    )
+    user = User.objects.get(username="matrona")
+    assert (user.role, user.territory.code, user.facility.code) == (Role.HEALTH_WORKER, "CL01001", "F-ALTA")
+    assert user.check_password("una-clave-larga-2026")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "health_worker", "--territory", "CL01001"], "facility"),
+        (["--role", "provider_staff", "--territory", "CL01001"], "organisation"),
+        (["--role", "municipal_coordinator", "--territory", "NOPE"], "NOPE"),
+        (["--role", "health_worker", "--territory", "CL01001", "--facility", "F-AUSTRAL"], "facility"),
+    ],
+)
+def test_user_add_errors(country, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("user", "add", "x_user", *args, "--password", "una-clave-larga-2026")
+    assert not User.objects.filter(username="x_user").exists()
+
+
+def test_weak_password_is_refused(country):
+    with pytest.raises(CommandError, match="password"):
+        call_command("user", "add", "y_user", "--role", "auditor", "--territory", "CL", "--password", "123")
+
+
+def test_generate_then_load(tmp_path, db):
+    out = tmp_path / "country"
+    call_command("generate", "--children", "400", "--seed", "3", "--out", str(out), "--quiet", stdout=io.StringIO())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["synthetic"] is True and manifest["children"] == 400
+    call_command("load", str(out), "--quiet", stdout=io.StringIO())
+    assert Child.unscoped.count() == 400
+    assert Territory.objects.filter(depth=0).count() == 1
+    # Every child has its mother linked, and born children point to their pregnancy.
+    assert CaregiverLink.unscoped.filter(relationship="mother").values("child").distinct().count() == 400
+    assert Pregnancy.unscoped.filter(outcome="ongoing").exists()
+    assert Child.unscoped.filter(pregnancy__isnull=False).count() == 400
+    # Loading the same folder again changes nothing.
+    call_command("load", str(out), "--quiet", stdout=io.StringIO())
+    assert Child.unscoped.count() == 400
+
+
+def test_generate_is_deterministic(tmp_path, db):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        call_command(
+            "generate",
+            "--children",
+            "300",
+            "--seed",
+            "9",
+            "--as-of",
+            "2026-01-31",
+            "--out",
+            str(folder),
+            "--quiet",
+            stdout=io.StringIO(),
+        )
+    assert (a / "children.csv").read_bytes() == (b / "children.csv").read_bytes()
+
+
+def test_demo_prepares_country_and_users(tmp_path, db, settings):
+    from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users
+
+    settings.DATA_DIR = tmp_path
+    assert ensure_country(3000, 2026) is True  # the size and seed `crecer demo` uses
+    assert ensure_country(600, 1) is False  # not twice
+    users = ensure_users()
+    assert {u.role for u in users} == set(Role.values)
+    for spec in users:
+        assert User.objects.get(username=spec.username).check_password(DEMO_PASSWORD)
+    ensure_users()  # idempotent
+    assert User.objects.count() == len(users)
+
+
+def test_zscores_command(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,sex,age_days,weight_kg,length_cm\n1,1,365,9.6,75.7\n2,F,400,abc,76\n", encoding="utf-8")
+    target = tmp_path / "out.csv"
+    call_command("zscores", str(source), str(target), "--quiet", stdout=io.StringIO())
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["1", "2"]
+    assert abs(float(rows[0]["z_wfa"])) < 0.2 and rows[0]["error"] == ""
+    assert "weight_kg" in rows[1]["error"] and rows[1]["z_wfa"] == ""
+
+
+def test_console_script_runs_with_settings_preset():
+    done = subprocess.run([sys.executable, "-m", "crecer.cli", "help"], capture_output=True, text=True, check=True)
+    for command in ("demo", "generate", "load", "import", "token", "user", "zscores", "serve"):
+        assert command in done.stdout
+
+
+def test_demo_showcase_child(tmp_path, db, settings):
+    from crecer.lib import schedule as schedule_lib
+    from crecer.registry.models import Child
+    from crecer.tracking import actions as tracking_actions
+    from crecer.tracking.models import Measurement, Screening
+    from crecer.web.demo import ensure_country, ensure_users, showcase_child
+
+    settings.DATA_DIR = tmp_path
+    ensure_country(3000, 2026)
+    ensure_users()
+    child = showcase_child(User.objects.get(username="salud"))
+    assert isinstance(child, Child)
+    # What the demo promises: a growth chart, an overdue check-up and a screening in risk.
+    assert Measurement.unscoped.filter(child=child, is_current=True).count() >= 2
+    from django.utils import timezone
+
+    from crecer import conf
+
+    states = schedule_lib.states(
+        conf.profile().child_schedule,
+        child.birth_date,
+        timezone.localdate(),
+        tracking_actions.done_contacts(child=child),
+    )
+    assert any(s.state == schedule_lib.State.OVERDUE for s in states)
+    assert Screening.unscoped.filter(
+        child=child, is_current=True, classification__in=("risk", "delay", "altered")
+    ).exists()
+
+
+def test_demo_network_has_referrals_in_every_state(tmp_path, db, settings):
+    from crecer.referrals.demo import ensure_network
+    from crecer.referrals.models import Provision, Referral
+    from crecer.referrals.scope import box
+    from crecer.web.demo import ensure_country, ensure_users
+
+    settings.DATA_DIR = tmp_path
+    ensure_country(3000, 2026)
+    ensure_users()
+    made = ensure_network(User.objects.get(username="coordinador"))
+    assert Provision.objects.filter(organisation__code__startswith="ORG-").exists()  # from providers.csv
+    assert made >= 11
+    states = set(Referral.unscoped.values_list("state", flat=True))
+    assert {
+        "draft",
+        "sent",
+        "accepted",
+        "in_progress",
+        "completed",
+        "closed",
+        "rejected",
+        "not_completed",
+        "cancelled",
+        "expired",
+    } <= states
+    assert Referral.unscoped.filter(overdue_at__isnull=False).exists()
+    assert box(User.objects.get(username="proveedor"), "inbox").count() == 1
+    assert box(User.objects.get(username="coordinador"), "network").count() >= made
+    assert ensure_network(User.objects.get(username="coordinador")) == 0  # idempotent
+    assert Provision.objects.exists()

@@ -1,0 +1,86 @@
+"""Sensitive data categories (violence, abuse, mental health, child protection) are visible only to
+roles granted them, and to organisations only when the family consented to share them."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+
+from crecer.access.models import DataCategory, Role
+from crecer.audit.models import Channel
+from crecer.audit.trail import Actor
+from crecer.registry import actions, scope
+from tests.conftest import SYSTEM
+
+
+@pytest.fixture
+def noted(children):
+    child = children["alta"]
+    for category, text in (
+        (DataCategory.HEALTH, "control sano al día"),
+        (DataCategory.MENTAL_HEALTH, "madre con síntomas depresivos"),
+        (DataCategory.CHILD_PROTECTION, "sospecha de negligencia"),
+        (DataCategory.VIOLENCE, "violencia intrafamiliar"),
+    ):
+        actions.add_case_note(SYSTEM, child, category, text)
+    return child
+
+
+EXPECTED = {
+    "nurse_alta": {"health", "mental_health"},
+    "coordinator_alta": {"health", "mental_health", "child_protection", "violence"},
+    "regional_norte": {"health"},
+    "national": {"health"},
+    "auditor": {"health"},
+}
+
+
+@pytest.mark.parametrize("who", sorted(EXPECTED))
+def test_notes_by_role(cast, noted, who):
+    assert {n.category for n in scope.notes(cast[who], noted)} == EXPECTED[who]
+
+
+@pytest.mark.parametrize("who", sorted(EXPECTED))
+def test_profile_page_shows_only_allowed_notes(cast, noted, who):
+    client = Client()
+    client.force_login(cast[who])
+    page = client.get(f"/children/{noted.pk}/").content.decode()
+    assert ("sospecha de negligencia" in page) == ("child_protection" in EXPECTED[who])
+    assert ("madre con síntomas depresivos" in page) == ("mental_health" in EXPECTED[who])
+    assert "control sano al día" in page
+
+
+def test_a_user_can_be_granted_a_category(make_user, noted):
+    officer = make_user(
+        "oficial_proteccion",
+        Role.HEALTH_WORKER,
+        "CL01001",
+        facility_code="F-ALTA",
+        extra_categories=["child_protection"],
+    )
+    assert "child_protection" in {n.category for n in scope.notes(officer, noted)}
+
+
+def test_out_of_scope_users_see_no_notes(cast, noted):
+    for who in ("nurse_baja", "provider_opd", "inspector", "admin", "stranger"):
+        assert not scope.notes(cast[who], noted).exists(), who
+
+
+def test_organisation_sees_only_consented_categories(cast, noted):
+    actions.grant_access(SYSTEM, noted, cast["provider_opd"].organisation, [DataCategory.CHILD_PROTECTION], "referral")
+    assert {n.category for n in scope.notes(cast["provider_opd"], noted)} == {"child_protection"}
+    assert scope.categories(cast["provider_opd"], noted) == {"identity", "child_protection"}
+
+
+def test_cannot_write_a_category_one_cannot_read(cast, children):
+    with pytest.raises(PermissionDenied):
+        actions.add_case_note(Actor(cast["nurse_alta"], Channel.WEB), children["alta"], DataCategory.VIOLENCE, "x")
+
+
+def test_household_data_is_social(cast, make_child, api_client):
+    child = make_child(birth_weight_g="2400")
+    actions.grant_access(SYSTEM, child, cast["provider_housing"].organisation, [DataCategory.SOCIAL], "housing")
+    body = api_client(cast["provider_housing"]).get(f"/api/v1/children/{child.pk}").json()
+    assert body["birth_weight_g"] is None  # health was not shared
+    assert "social" in body["data_categories"]
