@@ -412,7 +412,6 @@ def _state() -> tuple[Any, ...]:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="importer checks the row's territory, not the record it changes or links")
 @pytest.mark.parametrize("kind", sorted(OUTSIDE))
 def test_importers_refuse_records_of_another_territory(kind, austral, cast, tmp_path):
     header, _what, rows, _field = OUTSIDE[kind]
@@ -423,7 +422,6 @@ def test_importers_refuse_records_of_another_territory(kind, austral, cast, tmp_
     assert _state() == before
 
 
-@pytest.mark.xfail(strict=True, reason="an auto-assigned contact code is cleared when the same file is imported again")
 def test_reimported_encounter_keeps_its_assigned_contact(world, tmp_path):
     path = _write(tmp_path, "enc", ENC_HEADER, [f"EA1,C1,,check_up,,{_day(world, 182)},F-ALTA,PROF-1"])
     run_import("encounters", path, SYSTEM)
@@ -433,7 +431,6 @@ def test_reimported_encounter_keeps_its_assigned_contact(world, tmp_path):
     assert (again.updated, again.unchanged) == (0, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="the provider importer does not require organisation_name")
 def test_provider_without_organisation_name_is_rejected(network, tmp_path):
     header = "organisation_code,organisation_name,sector,territory_code,service_code,territories,monthly_capacity"
     result = run_import(

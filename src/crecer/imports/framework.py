@@ -248,6 +248,25 @@ def check_header(importer: Importer, header: list[str]) -> None:
 # --- running ---------------------------------------------------------------------------------------
 
 
+def _within_territory(
+    kind: str, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult
+) -> list[tuple[int, Row]]:
+    """The rows that change or link only records of the actor's territory; the others are rejected.
+
+    Each importer checks the territory a row names; this also checks the territory of the stored
+    records a row would change or link (a child of another municipality named by its external id)."""
+    user = actor.user
+    if user is None or not rows or getattr(user, "territory_id", None) is None:
+        return rows
+    from crecer.imports.permissions import refusals
+
+    refused = refusals(kind, rows, user)
+    for line, row in rows:
+        if line in refused:
+            result.reject(line, row, refused[line])
+    return [(line, row) for line, row in rows if line not in refused]
+
+
 def run_import(
     kind: str,
     path: Path | str,
@@ -278,8 +297,9 @@ def run_import(
     def flush() -> None:
         nonlocal saved
         with transaction.atomic():
-            if pending:
-                importer.import_batch(pending, actor, result)
+            todo = _within_territory(kind, pending, actor, result)
+            if todo:
+                importer.import_batch(todo, actor, result)
             RejectedRow.objects.bulk_create(
                 [RejectedRow(batch=batch, line=r.line, data=r.row, errors=r.errors) for r in result.rejected[saved:]]
             )

@@ -6,11 +6,11 @@ their trajectory are registered by municipal coordinators (the roles that may re
 less health workers, who record one child at a time); each importer rejects rows outside the
 importing user's territory.
 
-Some importers check only the territory a row claims, not the record it would change or link (an
-existing child of another municipality whose file row names the coordinator's municipality would
-be moved). Until they check it themselves, :func:`refusals` looks at those records first, and the
-web import refuses a file that touches another territory's records, naming each line and field,
-before anything is written.
+Each importer checks the territory a row names; :func:`refusals` checks the records a row would
+change or link (an existing child of another municipality whose file row names the coordinator's
+municipality would otherwise be moved). The import framework rejects such rows one by one, and the
+web import, before anything is written, refuses a whole file that touches another territory's
+records, naming each line and field.
 """
 
 from __future__ import annotations

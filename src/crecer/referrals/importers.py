@@ -125,6 +125,8 @@ class ProviderImporter:
             errors = Collector()
             if not key[0]:
                 errors.add("organisation_code", "required", _("This column is required."))
+            if not (row.get("organisation_name") or "").strip():
+                errors.add("organisation_name", "required", _("This column is required."))
             if row.get("sector", "").strip() not in Sector.values:
                 errors.add(
                     "sector", "invalid_choice", _("Choose one of: %(choices)s.") % {"choices": ", ".join(Sector.values)}

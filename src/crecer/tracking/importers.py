@@ -179,10 +179,13 @@ class EncounterImporter(_Keyed):
             code = values["contact_code"]
             if code and (tag, subject_id, code) in done and (current is None or current.contact_code != code):
                 errors.add("contact_code", "done", _("This scheduled contact was already recorded."))
-            if not code and values["date"] and origin and current is None:
-                contact = schedule_lib.assign(
-                    schedule, (values["date"] - origin).days, {c for t, s, c in done if t == tag and s == subject_id}
-                )
+            if not code and current is not None and current.date == values["date"]:
+                code = current.contact_code  # the contact assigned when it was first imported
+            elif not code and values["date"] and origin:
+                taken = {c for t, s, c in done if t == tag and s == subject_id}
+                if current is not None:
+                    taken.discard(current.contact_code)  # its own contact may be assigned again
+                contact = schedule_lib.assign(schedule, (values["date"] - origin).days, taken)
                 code = contact.code if contact else ""
             refused = out_of_scope(actor, path)
             if errors.errors or refused:
