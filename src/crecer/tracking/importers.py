@@ -44,6 +44,7 @@ PREGNANCY_DAYS = 280
 
 class _Keyed:
     key = "external_id"
+    insert: BulkInsert
     batch_size = 5000
 
     def __init__(self) -> None:
@@ -68,6 +69,21 @@ class _Keyed:
         if code not in self.facilities:
             errors.add("facility_code", "unknown", _("No facility has the code “%(code)s”.") % {"code": code})
         return self.facilities.get(code)
+
+    def store(self, model: Any, label: str, creates: list[dict[str, Any]], actor: Actor, result: ImportResult) -> None:
+        """Insert the new records of one batch, note whom they touch and audit each creation."""
+        self.insert.write(creates)
+        result.touched_children.update(c["child_id"] for c in creates if c["child_id"])
+        result.touched_pregnancies.update(c["pregnancy_id"] for c in creates if c.get("pregnancy_id"))
+        ids = ids_by_key(model, "external_id", [c["external_id"] for c in creates])
+        record_many(
+            actor,
+            Action.CREATE,
+            label,
+            ((ids[c["external_id"]], c["child_id"], None, None) for c in creates),
+            note=batch_note(result),
+        )
+        result.created += len(creates)
 
 
 def _children(keys: set[str]) -> dict[str, tuple[int, dt.date | None, str, str]]:
@@ -217,18 +233,7 @@ class EncounterImporter(_Keyed):
                     **record_values,
                 }
             )
-        self.insert.write(creates)
-        result.touched_children.update(c["child_id"] for c in creates if c["child_id"])
-        result.touched_pregnancies.update(c["pregnancy_id"] for c in creates if c["pregnancy_id"])
-        ids = ids_by_key(Encounter, "external_id", [c["external_id"] for c in creates])
-        record_many(
-            actor,
-            Action.CREATE,
-            "tracking.encounter",
-            ((ids[c["external_id"]], c["child_id"], None, None) for c in creates),
-            note=batch_note(result),
-        )
-        result.created += len(creates)
+        self.store(Encounter, "tracking.encounter", creates, actor, result)
 
 
 def _update(actor: Actor, current: Any, values: dict[str, Any], fields: tuple[str, ...], child_id: int | None) -> bool:
@@ -449,18 +454,7 @@ class ScreeningImporter(_Keyed):
                     "recorded_by_id": actor.user.pk if actor.user else None,
                 }
             )
-        self.insert.write(creates)
-        result.touched_children.update(c["child_id"] for c in creates if c["child_id"])
-        result.touched_pregnancies.update(c["pregnancy_id"] for c in creates if c["pregnancy_id"])
-        ids = ids_by_key(Screening, "external_id", [c["external_id"] for c in creates])
-        record_many(
-            actor,
-            Action.CREATE,
-            "tracking.screening",
-            ((ids[c["external_id"]], c["child_id"], None, None) for c in creates),
-            note=batch_note(result),
-        )
-        result.created += len(creates)
+        self.store(Screening, "tracking.screening", creates, actor, result)
 
 
 class DeliveryImporter(_Keyed):
@@ -553,17 +547,7 @@ class DeliveryImporter(_Keyed):
                     "recorded_by_id": actor.user.pk if actor.user else None,
                 }
             )
-        self.insert.write(creates)
-        result.touched_children.update(c["child_id"] for c in creates if c["child_id"])
-        ids = ids_by_key(Delivery, "external_id", [c["external_id"] for c in creates])
-        record_many(
-            actor,
-            Action.CREATE,
-            "tracking.delivery",
-            ((ids[c["external_id"]], c["child_id"], None, None) for c in creates),
-            note=batch_note(result),
-        )
-        result.created += len(creates)
+        self.store(Delivery, "tracking.delivery", creates, actor, result)
 
 
 class GroupImporter(_Keyed):
