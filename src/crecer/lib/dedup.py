@@ -208,6 +208,10 @@ BLOCKING: list[Any] = [
 ]
 
 
+#: at most about this many pairs in each expectation-maximisation session
+EM_PAIRS = 5e6
+
+
 @dataclass
 class Result:
     pairs: list[tuple[int, int, float, float, str]]  # (id_a, id_b, probability, match weight, decision)
@@ -251,7 +255,11 @@ def deduplicate(
     linker.training.estimate_u_using_random_sampling(max_pairs=min(5e6, max(1e5, n * 20.0)), seed=seed)
     for rule in (block_on("bd"), block_on("g1_ph", "sk")):
         try:
-            linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
+            # Same birth date is ~n²/6000 pairs (170 million for a million children): EM learns as well
+            # from a hash-chosen share of the records that keeps about EM_PAIRS of them.
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, fix_u_probabilities=True, max_pairs=EM_PAIRS
+            )
         except ValueError:
             # A small registry may leave a level without any match to learn from: the m-probabilities
             # of the other session, or splink's defaults, stand for it.
