@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 class InvalidDocument(ValueError):
@@ -44,6 +45,7 @@ _REGISTRY: dict[str, DocumentType] = {}
 def register(doc_type: DocumentType) -> DocumentType:
     """Register (or replace) a document type so that :func:`validate` knows it."""
     _REGISTRY[doc_type.code] = doc_type
+    _canonical.cache_clear()
     return doc_type
 
 
@@ -60,6 +62,12 @@ def known_types() -> list[str]:
 
 def validate(doc_type: str, number: str) -> str:
     """Return the canonical form of ``number`` for ``doc_type`` or raise InvalidDocument."""
+    return _canonical(doc_type, number)
+
+
+@lru_cache(maxsize=65536)
+def _canonical(doc_type: str, number: str) -> str:
+    """Cached: an import reads each document twice (to look up its owner, then to validate the row)."""
     return get(doc_type).normalise(number)
 
 
