@@ -1,6 +1,6 @@
 """Benchmark: `crecer generate` then `crecer load` of a synthetic country into a fresh database.
 
-    .venv/bin/python bench/bench_generate_load.py [--children 1000000] [--postgres]
+    .venv/bin/python bench/bench_generate_load.py [--children 1000000] [--postgres] [--no-trajectories]
 
 Runs the real commands (as a user would) against a new SQLite file under bench/out/ (or, with
 --postgres, a database ``crecer_bench`` created afresh on the local server) and prints the time of
@@ -35,10 +35,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", default="cl")
     parser.add_argument("--postgres", action="store_true", help="use a fresh crecer_bench database on 127.0.0.1:5432")
+    parser.add_argument("--no-trajectories", action="store_true", help="the registry only (as issue 2 measures it)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
 
-    work = args.out / f"load-{args.profile}-{args.children}{'-pg' if args.postgres else ''}"
+    suffix = ("-registry" if args.no_trajectories else "") + ("-pg" if args.postgres else "")
+    work = args.out / f"load-{args.profile}-{args.children}{suffix}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     env = dict(os.environ, CRECER_PROFILE=args.profile, CRECER_DATA_DIR=str(work), LANGUAGE="en", LC_ALL="C.UTF-8")
@@ -52,7 +54,18 @@ def main() -> None:
         env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/crecer_bench"
     country = work / "country"
     seconds_generate, _ = run(
-        ["generate", "--children", str(args.children), "--seed", str(args.seed), "--out", str(country), "--quiet"], env
+        [
+            "generate",
+            "--children",
+            str(args.children),
+            "--seed",
+            str(args.seed),
+            "--out",
+            str(country),
+            "--quiet",
+            *(["--no-trajectories"] if args.no_trajectories else []),
+        ],
+        env,
     )
     seconds_migrate, _ = run(["migrate", "-v0"], env)
     seconds_load, out = run(["load", str(country), "--quiet"], env)
