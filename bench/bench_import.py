@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_import.py [--children 1000000] [--postgres]
 
-1. Generates a synthetic registry (no trajectories) under bench/out/import-N/ (reused when present).
+1. Generates a synthetic registry (no trajectories) under bench/out/import-N/ (reused when present;
+   with --keep on SQLite, the loaded prerequisites of step 2 are reused too).
 2. Loads what children refer to (territories, facilities, households, caregivers) into a fresh
    database and keeps a copy of it.
 3. ``crecer import children`` as the importer runs it: validation with the same functions as the API,
@@ -58,15 +59,10 @@ def prepare(args: argparse.Namespace) -> tuple[Path, dict[str, str], dict[str, s
         )
         print(f"generated {args.children:,} children in {time.perf_counter() - started:.1f} s")
     base = work / "base.sqlite3"
-    for name in ("import.sqlite3", "raw.sqlite3") + (() if args.keep else ("base.sqlite3",)):
+    reuse = args.keep and not args.postgres and base.exists()
+    for name in ("import.sqlite3", "raw.sqlite3") + (() if reuse else ("base.sqlite3",)):
         for suffix in ("", "-wal", "-shm"):
             Path(str(work / name) + suffix).unlink(missing_ok=True)
-    if args.keep and not args.postgres and base.exists():
-        shutil.copy(base, work / "import.sqlite3")
-        shutil.copy(base, work / "raw.sqlite3")
-        print("prerequisites reused from an earlier run (--keep)")
-        env_of = dict(env, DATABASE_URL=f"sqlite:///{work / 'import.sqlite3'}")
-        return country, env_of, dict(env, DATABASE_URL=f"sqlite:///{work / 'raw.sqlite3'}")
     if args.postgres:
         import psycopg
 
@@ -77,13 +73,18 @@ def prepare(args: argparse.Namespace) -> tuple[Path, dict[str, str], dict[str, s
         base_env = dict(env, DATABASE_URL=PG.replace("postgresql", "postgres") + "crecer_import")
     else:
         base_env = dict(env, DATABASE_URL=f"sqlite:///{work / 'import.sqlite3'}")
-    started = time.perf_counter()
-    sh(["migrate", "-v0"], base_env)
-    for kind in ("territories", "facilities", "households", "caregivers"):
-        sh(["import", kind, str(country / f"{kind}.csv"), "--quiet"], base_env)
-    print(
-        f"prerequisites (territories, facilities, households, caregivers) loaded in {time.perf_counter() - started:.1f} s"
-    )
+    if reuse:
+        shutil.copy(base, work / "import.sqlite3")
+        print("prerequisites reused from an earlier run (--keep)")
+    else:
+        started = time.perf_counter()
+        sh(["migrate", "-v0"], base_env)
+        for kind in ("territories", "facilities", "households", "caregivers"):
+            sh(["import", kind, str(country / f"{kind}.csv"), "--quiet"], base_env)
+        print(
+            "prerequisites (territories, facilities, households, caregivers) loaded in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
     if args.postgres:
         import psycopg
 
@@ -92,7 +93,8 @@ def prepare(args: argparse.Namespace) -> tuple[Path, dict[str, str], dict[str, s
         raw_env = dict(env, DATABASE_URL=PG.replace("postgresql", "postgres") + "crecer_raw")
     else:
         shutil.copy(work / "import.sqlite3", work / "raw.sqlite3")
-        shutil.copy(work / "import.sqlite3", base)
+        if not reuse:
+            shutil.copy(work / "import.sqlite3", base)
         raw_env = dict(env, DATABASE_URL=f"sqlite:///{work / 'raw.sqlite3'}")
     return country, base_env, raw_env
 

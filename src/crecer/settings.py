@@ -131,12 +131,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while one writer writes; IMMEDIATE transactions take the write lock
     # up front so concurrent writers wait (busy timeout) instead of failing mid-transaction.
-    # The page cache (up to 256 MB, filled only as pages are used) and a memory map of up to 2 GB
-    # keep the indexes of a registry of a million children in memory during imports.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; "
-            "PRAGMA cache_size=-262144; PRAGMA mmap_size=2147418112;"
+            "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
         ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
