@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -185,7 +186,21 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--keep", action="store_true", help="SQLite: reuse the prerequisites of an earlier run")
     parser.add_argument("--no-risks", action="store_true", help="skip timing the risk rules after the import")
+    parser.add_argument("--repeat", type=int, default=1, help="run import and raw this many times (fresh copies)")
     args = parser.parse_args()
+    ratios = []
+    for run in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"--- run {run} of {args.repeat}")
+        ratios.append(measure(args))
+    if args.repeat > 1:
+        print(
+            f"import / raw over {args.repeat} runs: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}"
+        )
+
+
+def measure(args: argparse.Namespace) -> float:
+    """One import and one raw insert, each into a fresh copy of the prerequisites; returns their ratio."""
     country, import_env, raw_env = prepare(args)
     children = country / "children.csv"
     print(f"database: {'postgresql' if args.postgres else 'sqlite'}  children: {args.children:,}")
@@ -204,6 +219,7 @@ def main() -> None:
         )
     print(f"raw driver insert of the same rows and mother links: {raw['seconds']:.1f} s = {raw_rate:,.0f} rows/s")
     print(f"import speed / raw speed = {import_rate / raw_rate:.2f} (target ≥ 0.33)")
+    return import_rate / raw_rate
 
 
 if __name__ == "__main__":

@@ -4,11 +4,12 @@ Django's ``bulk_create`` builds a model instance and prepares every value throug
 which dominates the cost of loading millions of rows. Imports already hold validated, typed values,
 so they hand plain tuples to :class:`BulkInsert`, which converts only what the backend needs
 (dates, datetimes, JSON) with the backend's own adapters. The ids of new rows are then read back
-by their natural key (:func:`ids_by_key`).
+(:meth:`BulkInsert.write_keyed`, or by their natural key with :func:`ids_by_key`).
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,6 +39,7 @@ class BulkInsert:
     """
 
     def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
         meta = model._meta
         self.fields = [f for f in meta.concrete_fields if not f.primary_key or not isinstance(f, models.AutoField)]
         columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in self.fields)
@@ -67,12 +69,15 @@ class BulkInsert:
             if name in base:
                 base[name] = convert(base[name])
         converters = [(i, self.attnames[i], c) for i, c in self.converters]
-        prepared = []
+        pick = operator.itemgetter(*self.attnames)
+        prepared: list[Any] = []
         for row in rows:
-            values = [row[a] if a in row else base[a] for a in self.attnames]
-            for i, name, convert in converters:
-                if name in row:
-                    values[i] = convert(values[i])
+            values = pick({**base, **row})
+            if converters:
+                values = list(values)
+                for i, name, convert in converters:
+                    if name in row:
+                        values[i] = convert(values[i])
             prepared.append(values)
         if prepared:
             with connection.cursor() as cursor:
@@ -84,6 +89,28 @@ class BulkInsert:
                 else:
                     cursor.executemany(self.sql, prepared)
         return len(prepared)
+
+    def write_keyed(self, rows: list[dict[str, Any]], key: str) -> dict[Any, int]:
+        """Insert ``rows`` and return ``{row[key]: new id}`` (``key`` is a unique column).
+
+        The new rows are read back as those above the highest id before the insert: a range of the
+        primary key, cheaper than looking each key up (ids only grow, on SQLite and PostgreSQL alike;
+        rows another connection adds meanwhile are left out by their key)."""
+        if not rows:
+            return {}
+        meta = self.model._meta
+        quote = connection.ops.quote_name
+        assert meta.pk is not None
+        table, pk = quote(meta.db_table), quote(str(meta.pk.column))
+        column = quote(next(str(f.column) for f in meta.concrete_fields if f.attname == key))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT MAX({pk}) FROM {table}")  # noqa: S608 (names are the model's own)
+            before = cursor.fetchone()[0] or 0
+            self.write(rows)
+            cursor.execute(f"SELECT {column}, {pk} FROM {table} WHERE {pk} > %s", [before])  # noqa: S608
+            found = dict(cursor.fetchall())
+        wanted = {row[key] for row in rows}
+        return {k: i for k, i in found.items() if k in wanted}
 
 
 def ids_by_key(model: type[models.Model], key: str, values: Iterable[Any], chunk: int = 5000) -> dict[Any, int]:

@@ -16,7 +16,15 @@ from django.utils.translation import gettext as _
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record, record_many, snapshot
 from crecer.imports.bulk import BulkInsert, ids_by_key, update_column
-from crecer.imports.framework import ImportResult, Row, batch_note, error, register, repeated_message
+from crecer.imports.framework import (
+    LARGE_BATCH,
+    ImportResult,
+    Row,
+    batch_note,
+    error,
+    register,
+    repeated_message,
+)
 from crecer.lib import names
 from crecer.registry import numbers
 from crecer.registry.actions import CAREGIVER_FIELDS, CHILD_FIELDS
@@ -52,7 +60,7 @@ class _KeyedImporter:
     """Rows identified by a natural key column; repeated keys within one file are refused."""
 
     key = "external_id"
-    batch_size = 5000
+    batch_size = LARGE_BATCH
 
     model: Any
 
@@ -83,10 +91,12 @@ class _PersonImporter(_KeyedImporter):
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()
         self.resolver.prefetch([r for _, r in rows], self.doc_kind)
-        keys = [(r.get(self.key) or "").strip() for _, r in rows]
-        existing: dict[str, Any] = {
-            str(p.external_id): p for p in self.model.unscoped.filter(external_id__in=[k for k in keys if k])
-        }
+        keys = {k for _, r in rows if (k := (r.get(self.key) or "").strip())}
+        # A first import finds none: ask for ids only, and load records just for the keys that exist.
+        found = ids_by_key(self.model, "external_id", keys)
+        existing: dict[str, Any] = (
+            {str(p.external_id): p for p in self.model.unscoped.filter(pk__in=found.values())} if found else {}
+        )
         mothers = self._current_mothers(existing)
         creates: list[dict[str, Any]] = []
         for line, row in rows:
@@ -157,8 +167,7 @@ class _PersonImporter(_KeyedImporter):
                 values["given_names"], values["paternal_surname"], values["maternal_surname"]
             )
             rows.append(row)
-        self.insert.write(rows)
-        ids = ids_by_key(self.model, "external_id", [v["external_id"] for v in creates])
+        ids = self.insert.write_keyed(rows, "external_id")
         self.links.write(
             {"child_id": ids[v["external_id"]], "caregiver_id": v["mother_id"], "relationship": Relationship.MOTHER}
             for v in creates
@@ -277,8 +286,7 @@ class HouseholdImporter(_KeyedImporter):
                 result.updated += 1
             else:
                 result.unchanged += 1
-        self.insert.write(creates)
-        ids = ids_by_key(Household, "code", [c["code"] for c in creates])
+        ids = self.insert.write_keyed(creates, "code")
         record_many(
             actor,
             Action.CREATE,
@@ -306,7 +314,7 @@ class RelationshipImporter:
     kind = "relationships"
     columns = ("child_external_id", "caregiver_external_id", "relationship")
     required = columns
-    batch_size = 5000
+    batch_size = LARGE_BATCH
 
     def __init__(self) -> None:
         self.insert = BulkInsert(CaregiverLink)
@@ -486,8 +494,7 @@ class PregnancyImporter(_KeyedImporter):
                 result.updated += 1
             else:
                 result.unchanged += 1
-        self.insert.write(p for p, _ in creates)
-        ids = ids_by_key(Pregnancy, "external_id", [p["external_id"] for p, _ in creates])
+        ids = self.insert.write_keyed([p for p, _ in creates], "external_id")
         linked = self._link_children([(ids[p["external_id"]], p, child_id) for p, child_id in creates])
         result.touched_pregnancies.update(ids.values())
         record_many(

@@ -60,8 +60,10 @@ def add_years(day: dt.date, years: int) -> dt.date:
 
 def _text(raw: Mapping[str, Any], name: str) -> str:
     value = raw.get(name)
-    if value is None:
+    if value is None or value == "":
         return ""
+    if value.__class__ is str and value.isascii():
+        return " ".join(value.split())  # names.clean without its cache (most cells are unique codes)
     return names.clean(str(value))
 
 

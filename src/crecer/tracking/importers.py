@@ -17,8 +17,16 @@ from django.utils.translation import gettext as _
 from crecer import conf
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record, record_many, snapshot
-from crecer.imports.bulk import BulkInsert, ids_by_key
-from crecer.imports.framework import ImportResult, Row, batch_note, error, register, repeated_message
+from crecer.imports.bulk import BulkInsert
+from crecer.imports.framework import (
+    LARGE_BATCH,
+    ImportResult,
+    Row,
+    batch_note,
+    error,
+    register,
+    repeated_message,
+)
 from crecer.lib import schedule as schedule_lib
 from crecer.lib import screening as screening_lib
 from crecer.registry.importers import out_of_scope
@@ -45,7 +53,7 @@ PREGNANCY_DAYS = 280
 class _Keyed:
     key = "external_id"
     insert: BulkInsert
-    batch_size = 5000
+    batch_size = LARGE_BATCH
 
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
@@ -72,10 +80,9 @@ class _Keyed:
 
     def store(self, model: Any, creates: list[dict[str, Any]], actor: Actor, result: ImportResult) -> None:
         """Insert the new records of one batch, note whom they touch and audit each creation."""
-        self.insert.write(creates)
+        ids = self.insert.write_keyed(creates, "external_id")
         result.touched_children.update(c["child_id"] for c in creates if c["child_id"])
         result.touched_pregnancies.update(c["pregnancy_id"] for c in creates if c.get("pregnancy_id"))
-        ids = ids_by_key(model, "external_id", [c["external_id"] for c in creates])
         record_many(
             actor,
             Action.CREATE,
@@ -286,7 +293,7 @@ class MeasurementImporter:
         "haemoglobin_g_l",
     )
     required = ("encounter_external_id",)
-    batch_size = 5000
+    batch_size = LARGE_BATCH
 
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
@@ -607,7 +614,7 @@ class GroupMemberImporter:
     kind = "group_members"
     columns = ("group_code", "caregiver_external_id", "child_external_id", "attended")
     required = ("group_code", "caregiver_external_id", "attended")
-    batch_size = 5000
+    batch_size = LARGE_BATCH
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()

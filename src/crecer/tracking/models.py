@@ -126,7 +126,10 @@ class Measurement(models.Model):
         verbose_name = _("measurement")
         verbose_name_plural = _("measurements")
         indexes = [
-            models.Index(fields=["child", "is_current", "measured_on"]),
+            # a child's current measurements by date (the last one of a period: a short backward scan)
+            models.Index(
+                fields=["child", "measured_on", "id"], condition=Q(is_current=True), name="measurement_current_by_child"
+            ),
             # data quality of a period scans the measurements of that period
             models.Index(fields=["measured_on"]),
         ]
@@ -170,7 +173,9 @@ class Screening(models.Model):
         verbose_name = _("screening")
         verbose_name_plural = _("screenings")
         indexes = [
-            models.Index(fields=["child", "is_current", "applied_on"]),
+            models.Index(
+                fields=["child", "applied_on", "id"], condition=Q(is_current=True), name="screening_current_by_child"
+            ),
             models.Index(fields=["pregnancy", "is_current"]),
             models.Index(fields=["instrument", "applied_on"]),
         ]
