@@ -10,7 +10,9 @@ measurements, screenings, deliveries, parenting groups and members, risk flags, 
 access grants) is copied ``times - 1`` more times with ``INSERT … SELECT`` on the same territories and
 facilities: ids are shifted, references follow their copies, unique codes and documents get a
 ``~k`` suffix, and a copy's folded search name gets a ``" rk"`` word so that copies are not counted as
-possible duplicates of their original. The audit trail and import batches are not copied.
+possible duplicates of their original. The audit trail and import batches are not copied. Each
+copy of a table is one transaction; an interrupted run resumes where it stopped (the original highest
+ids are kept in a ``.replicate.json`` file beside the database).
 
 The result is SYNTHETIC and denser than a generated country of the same size: the same number of
 territories, each with ``times`` as many children. Use it only for timings, and say so.
@@ -19,8 +21,10 @@ territories, each with ``times`` as many children. Use it only for timings, and 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crecer.settings")
@@ -60,11 +64,22 @@ def main() -> None:
     assert args.times >= 2
     quote = connection.ops.quote_name
     copied = {apps.get_model(label) for label in MODELS}
+    # The highest original id of each table, kept beside the database so an interrupted run can resume.
+    state = Path(str(connection.settings_dict["NAME"]) + ".replicate.json")
+    if connection.vendor == "postgresql":
+        state = Path(f"replicate-{connection.settings_dict['NAME']}.json")
+    saved = json.loads(state.read_text()) if state.exists() else {}
+    offsets: dict[type[models.Model], int] = {}
     with connection.cursor() as cursor:
-        offsets: dict[type[models.Model], int] = {}
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA cache_size = -2000000")  # 2 GB: the copies' index pages stay in memory
         for model in copied:
+            if model._meta.label in saved:
+                offsets[model] = saved[model._meta.label]
+                continue
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {quote(model._meta.db_table)}")  # noqa: S608
             offsets[model] = int(cursor.fetchone()[0])
+    state.write_text(json.dumps({m._meta.label: o for m, o in offsets.items()}))
     before = Child.unscoped.count()
     started = time.perf_counter()
     for label in MODELS:
@@ -84,6 +99,13 @@ def main() -> None:
                     raise SystemExit(f"{label}.{name}: no room for a copy suffix ({longest}/{field.max_length})")
         part_started = time.perf_counter()
         for k in range(1, args.times):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT 1 FROM {table} WHERE id > %s AND id <= %s LIMIT 1",  # noqa: S608
+                    [k * offsets[model], (k + 1) * offsets[model]],
+                )
+                if cursor.fetchone():
+                    continue  # this copy was made by an earlier, interrupted run
             columns, values = [], []
             for f in model._meta.concrete_fields:
                 column = quote(f.column)
@@ -110,8 +132,8 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(
-        f"children: {before:,} -> {Child.unscoped.count():,} (SYNTHETIC copies) "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"children: {before:,} before this run, {Child.unscoped.count():,} now (SYNTHETIC copies); "
+        f"{time.perf_counter() - started:.1f} s"
     )
 
 

@@ -88,7 +88,9 @@ class Priority(models.TextChoices):
 
 class Referral(models.Model):
     child = models.ForeignKey(Child, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals")
-    pregnancy = models.ForeignKey(Pregnancy, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals")
+    pregnancy = models.ForeignKey(
+        Pregnancy, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals", db_index=False
+    )
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="referrals")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="referrals_received")
     flag = models.ForeignKey(RiskFlag, on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals")
@@ -148,6 +150,9 @@ class Referral(models.Model):
             models.Index(fields=["state", "acceptance_due"]),
             models.Index(fields=["state", "attention_due"]),
             models.Index(fields=["sender", "state"]),
+            # Most referrals are a child's: over an index of mostly empty values SQLite's statistics
+            # make every lookup by pregnancy look like a whole-table match, and it scans instead.
+            models.Index(fields=["pregnancy"], condition=Q(pregnancy__isnull=False), name="referral_by_pregnancy"),
         ]
 
     def __str__(self) -> str:
