@@ -1,6 +1,6 @@
 """Benchmark: importing children, against inserting the same rows raw with the database driver.
 
-    .venv/bin/python bench/bench_import.py [--children 1000000] [--postgres]
+    .venv/bin/python bench/bench_import.py [--children 1000000] [--postgres] [--keep] [--no-risks] [--repeat N]
 
 1. Generates a synthetic registry (no trajectories) under bench/out/import-N/ (reused when present;
    with --keep on SQLite, the loaded prerequisites of step 2 are reused too).
@@ -13,7 +13,8 @@
    references looked up in dicts, then ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) in one
    transaction — no validation, no audit.
 
-Prints rows per second of each and the ratio import/raw.
+Prints rows per second of each and the ratio import/raw; ``--repeat N`` runs both N times on fresh
+copies (the raw insert alone varied by a third between runs on this machine) and prints every ratio.
 """
 
 from __future__ import annotations

@@ -541,4 +541,4 @@ def test_add_days_is_plain_sql():
 
     sql, _params = Encounter.unscoped.filter(recorded_on__gt=AddDays(F("date"), 7)).query.sql_with_params()
     assert "django_format_dtdelta" not in sql
-    assert ("date(" if connection.vendor == "sqlite" else "+ 7") in sql
+    assert ("date(" if connection.vendor == "sqlite" else "+ +7)") in sql

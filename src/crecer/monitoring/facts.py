@@ -98,18 +98,13 @@ class AddDays(Func):
     Python function for every row, which dominated the indicators comparing two dates of a record)."""
 
     output_field = DateField()
+    template = "(%(expressions)s + %(days)s)"  # PostgreSQL: date + integer is a date
 
     def __init__(self, expression: Any, days: int) -> None:
-        self.days = int(days)
-        super().__init__(expression)
+        super().__init__(expression, days=f"{int(days):+d}")  # an integer written into the SQL
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"({sql} + {self.days})", list(params)  # PostgreSQL: date + integer is a date
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"date({sql}, '{self.days:+d} days')", list(params)
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(compiler, connection, template="date(%(expressions)s, '%(days)s days')", **extra_context)
 
 
 # --- children ------------------------------------------------------------------------------------------

@@ -159,14 +159,13 @@ class _PersonImporter(_KeyedImporter):
     def _create(self, creates: list[dict[str, Any]], actor: Actor, result: ImportResult) -> None:
         if not creates:
             return
-        rows = []
+        # The cleaned values are the rows (the insert takes the model's columns and ignores the rest).
         for values, number in zip(creates, numbers.next_numbers(len(creates)), strict=True):
-            row = {f: values[f] for f in self.fields}
-            row["registry_number"] = number
-            row["search_name"] = names.search_key(
+            values["registry_number"] = number
+            values["search_name"] = names.search_key(
                 values["given_names"], values["paternal_surname"], values["maternal_surname"]
             )
-            rows.append(row)
+        rows = creates
         ids = self.insert.write_keyed(rows, "external_id")
         self.links.write(
             {"child_id": ids[v["external_id"]], "caregiver_id": v["mother_id"], "relationship": Relationship.MOTHER}

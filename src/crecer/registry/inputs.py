@@ -134,17 +134,19 @@ def clean_document(
         return doc_type, None
 
 
+_SEX_CODES = {"F": "F", "M": "M", "1": "M", "2": "F"}
+
+
 def _sex(raw: Mapping[str, Any], errors: Collector, required: bool) -> str:
     value = _text(raw, "sex").upper()
-    mapping = {"F": "F", "M": "M", "1": "M", "2": "F"}
     if not value:
         if required:
             errors.add("sex", "required", _("Sex is required (F or M)."))
         return ""
-    if value not in mapping:
+    if value not in _SEX_CODES:
         errors.add("sex", "invalid_choice", _("Sex must be F or M, not “%(value)s”.") % {"value": value})
         return ""
-    return mapping[value]
+    return _SEX_CODES[value]
 
 
 def _names(raw: Mapping[str, Any], errors: Collector, given_required: bool) -> dict[str, str]:

@@ -163,10 +163,11 @@ class BatchResolver(DbResolver):
         household_codes = {r.get("household_code") for r in rows if r.get("household_code")}
         self._households = dict(_values_in(Household._meta.db_table, "code", ("code", "id"), household_codes))
         mother_docs: dict[tuple[str, str], str] = {}
+        profile_id = conf.profile().id
         for r in rows:
             raw = (r.get("mother_national_id") or "").strip()
             if raw:
-                for reading in normalised_documents(raw):
+                for reading in _readings(profile_id, raw):
                     mother_docs[reading] = raw
         self._mothers = {}
         for cid, dtype, number, bdate, sex in _by_documents(Caregiver, mother_docs, ("birth_date", "sex")):
