@@ -67,7 +67,8 @@ def main() -> None:
     # The highest original id of each table, kept beside the database so an interrupted run can resume.
     state = Path(str(connection.settings_dict["NAME"]) + ".replicate.json")
     if connection.vendor == "postgresql":
-        state = Path(f"replicate-{connection.settings_dict['NAME']}.json")
+        state = Path(__file__).resolve().parent / "out" / f"replicate-{connection.settings_dict['NAME']}.json"
+        state.parent.mkdir(parents=True, exist_ok=True)
     saved = json.loads(state.read_text()) if state.exists() else {}
     offsets: dict[type[models.Model], int] = {}
     with connection.cursor() as cursor:
