@@ -168,3 +168,24 @@ def test_import_as_a_user_is_limited_to_their_territory(tmp_path, cast, mother):
     # A1 (Alta) loads; A2 (Baja) and A3 (Austral) are outside the coordinator's municipality.
     assert list(Child.unscoped.values_list("external_id", flat=True)) == ["A1"]
     assert {r.errors["territory_code"][0]["code"] for r in RejectedRow.objects.all()} == {"out_of_scope"}
+
+
+def test_batches_can_be_made_smaller_for_a_moving_progress_bar(tmp_path, mother):
+    """The web imports in batches of WEB_BATCH rows (the command line in larger ones): the progress
+    callback runs after each batch, and a document used in an earlier batch is still caught."""
+    from crecer.audit.models import Channel
+    from crecer.audit.trail import Actor
+    from crecer.imports.framework import LARGE_BATCH, WEB_BATCH, run_import
+
+    assert WEB_BATCH < LARGE_BATCH
+    rows = [*GOOD_ROWS, "B6,Rosa,Paz,Luna,F,2023-01-01,12.345.678-5,,CL01001"]  # A1's document, batch 2
+    calls = []
+    result = run_import(
+        "children",
+        _write(tmp_path, rows),
+        Actor(None, Channel.CLI),
+        progress=lambda done, estimate: calls.append(done),
+        batch_rows=2,
+    )
+    assert calls == [2, 4, 4]  # after each batch of two rows, then once at the end
+    assert result.created == 3 and [r.line for r in result.rejected] == [5]

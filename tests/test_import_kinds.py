@@ -470,7 +470,18 @@ def _upload(client: Client, kind: str, file: SimpleUploadedFile) -> Any:
     return client.post("/imports/", {"kind": kind, "file": file})
 
 
-def test_web_import_upload_preview_confirm_progress_report_download(web, world, cast):
+def test_web_import_upload_preview_confirm_progress_report_download(web, world, cast, monkeypatch):
+    from crecer.imports import uploads
+    from crecer.imports.framework import WEB_BATCH
+
+    calls = []
+    real_run_import = uploads.run_import
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs)
+        return real_run_import(*args, **kwargs)
+
+    monkeypatch.setattr(uploads, "run_import", spy)
     client = _client(cast["coordinator_alta"])
     page = client.get("/imports/")
     assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.content.decode()
@@ -504,6 +515,7 @@ def test_web_import_upload_preview_confirm_progress_report_download(web, world, 
     assert response.status_code == 302 and response.url == f"/imports/{upload.pk}/progress/"
     upload.refresh_from_db()
     assert upload.status == UploadStatus.DONE and upload.batch is not None
+    assert [c.get("batch_rows") for c in calls] == [WEB_BATCH]  # smaller batches: the progress bar moves
     assert list(web.iterdir()) == []  # the file is deleted after the import
     assert set(Child.unscoped.filter(external_id__startswith="W").values_list("external_id", flat=True)) == {"W1", "W2"}
     assert upload.batch.filename == "niños de marzo.csv" and upload.batch.actor == cast["coordinator_alta"]

@@ -34,6 +34,7 @@ from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.imports import permissions
 from crecer.imports.framework import (
+    WEB_BATCH,
     FileError,
     Importer,
     ImportResult,
@@ -347,7 +348,9 @@ def execute(upload_id: int) -> None:
             def progress(done: int, estimate: int | None) -> None:
                 _update(upload_id, rows_done=done, rows_total=max(done, upload.rows_total, 0))
 
-            result = run_import(upload.kind, path, Actor(upload.user, Channel.WEB), progress, report)
+            result = run_import(
+                upload.kind, path, Actor(upload.user, Channel.WEB), progress, report, batch_rows=WEB_BATCH
+            )
             _name_batch(upload, result.batch_id)
             _update(
                 upload_id,
