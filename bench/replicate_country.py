@@ -65,10 +65,11 @@ def main() -> None:
     quote = connection.ops.quote_name
     copied = {apps.get_model(label) for label in MODELS}
     # The highest original id of each table, kept beside the database so an interrupted run can resume.
-    state = Path(str(connection.settings_dict["NAME"]) + ".replicate.json")
     if connection.vendor == "postgresql":
         state = Path(__file__).resolve().parent / "out" / f"replicate-{connection.settings_dict['NAME']}.json"
         state.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        state = Path(str(connection.settings_dict["NAME"]) + ".replicate.json")
     saved = json.loads(state.read_text()) if state.exists() else {}
     offsets: dict[type[models.Model], int] = {}
     with connection.cursor() as cursor:
@@ -86,10 +87,12 @@ def main() -> None:
     for label in MODELS:
         model = apps.get_model(label)
         table = quote(model._meta.db_table)
+        # Unique text columns get a copy suffix; a person's document number too (it is unique together
+        # with its type, which is kept as it is).
         unique_text = {
             f.attname
             for f in model._meta.concrete_fields
-            if isinstance(f, models.CharField) and (f.unique or f.attname in ("national_id",))
+            if isinstance(f, models.CharField) and (f.unique or f.attname == "national_id")
         }
         with connection.cursor() as cursor:
             for name in unique_text:

@@ -29,14 +29,18 @@ def fold(text: str | None) -> str:
     return " ".join(stripped.split())
 
 
-@lru_cache(maxsize=1 << 17)
-def clean(text: str | None) -> str:
+def tidy(text: str | None) -> str:
     """Display form: as typed, trimmed and single-spaced (accents kept)."""
     if not text:
         return ""
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return " ".join(text.split())
+
+
+#: :func:`tidy` with a cache, for names (they repeat); cells that seldom repeat (codes, document
+#: numbers) are better tidied without it.
+clean = lru_cache(maxsize=1 << 17)(tidy)
 
 
 def full_name(given_names: str, paternal_surname: str, maternal_surname: str = "") -> str:

@@ -165,8 +165,7 @@ class _PersonImporter(_KeyedImporter):
             values["search_name"] = names.search_key(
                 values["given_names"], values["paternal_surname"], values["maternal_surname"]
             )
-        rows = creates
-        ids = self.insert.write_keyed(rows, "external_id")
+        ids = self.insert.write_keyed(creates, "external_id")
         self.links.write(
             {"child_id": ids[v["external_id"]], "caregiver_id": v["mother_id"], "relationship": Relationship.MOTHER}
             for v in creates
@@ -179,7 +178,7 @@ class _PersonImporter(_KeyedImporter):
             actor,
             Action.CREATE,
             entity,
-            ((pk := ids[row["external_id"]], self._child_id(pk), None, None) for row in rows),
+            ((pk := ids[v["external_id"]], self._child_id(pk), None, None) for v in creates),
             note=batch_note(result),
         )
 

@@ -60,11 +60,10 @@ def add_years(day: dt.date, years: int) -> dt.date:
 
 def _text(raw: Mapping[str, Any], name: str) -> str:
     value = raw.get(name)
-    if value is None or value == "":
+    if value is None:
         return ""
-    if value.__class__ is str and value.isascii():
-        return " ".join(value.split())  # names.clean without its cache (most cells are unique codes)
-    return names.clean(str(value))
+    # Uncached: most cells of an import are codes and documents seen once.
+    return names.tidy(value if isinstance(value, str) else str(value))
 
 
 def parse_date(value: Any, name: str, errors: Collector) -> dt.date | None:
