@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 from collections import defaultdict
@@ -517,3 +518,32 @@ def test_parallel_computation_gives_the_same_figures(tmp_path):
     parallel = engine.compute_many(ALL, P, jobs=2)
     sequential = [f for i in ALL for f in engine.compute(i, P)]
     assert parallel == sequential and len(parallel) > 100
+
+
+def test_one_grouped_query_per_population_whatever_the_number_of_indicators(synthetic):
+    """Every indicator of a population is counted in the same pass over its subjects: the child indicators
+    and data-quality checks are one query, not one each, and split into parts they give the same cells."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    children = [i for i in ALL if i.population == "child"]
+    assert len(children) > 15
+    with CaptureQueriesContext(db) as queries:
+        cells = engine._batch_cells("child", children, P, True, None)
+    assert len(queries) == 1
+    assert all("registry_child" in q["sql"] for q in queries)
+    one_by_one = {i.code: engine._batch_cells("child", [i], P, True, None)[i.code] for i in children}
+    assert cells == one_by_one
+    assert sum(den for key, (num, den) in cells["stunting_u5"].items()) > 0
+    parts = engine._parts("child", 3)
+    low, high = Child.unscoped.order_by("pk").first().pk, Child.unscoped.order_by("pk").last().pk
+    assert parts[0][0] == low and parts[-1][1] == high + 1 and len(parts) == 3
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
+    merged: dict[str, dict[Any, list[int]]] = defaultdict(dict)
+    for part in parts:
+        for code, part_cells in engine._batch_cells("child", children, P, True, part).items():
+            for key, (num, den) in part_cells.items():
+                total = merged[code].setdefault(key, [0, 0])
+                total[0] += num
+                total[1] += den
+    assert {code: {k: tuple(v) for k, v in c.items()} for code, c in merged.items()} == cells

@@ -1,9 +1,17 @@
-"""Computing indicators: one grouped SQL query per side (numerator, denominator) per indicator.
+"""Computing indicators: one grouped SQL query per population (children, pregnancies, referrals…) for
+all the indicators over it.
 
-Each query groups the subjects by their territory and by every disaggregation the indicator has, so a
-single pass gives the fine cells; totals, single-dimension breakdowns and every level of the territory
-tree (a region is the sum of its municipalities) are sums of those cells, done on a few thousand rows,
-never on the subjects. Medians (days to attention) are computed from the values of their subjects.
+The query reads each subject once, in primary-key order, and groups the subjects by their territory and
+by every disaggregation any of the indicators has; per indicator it sums whether the subject is in the
+denominator and whether it is also in the numerator (one packed sum, see :data:`PACK`). Each of the
+facts is a condition evaluated per subject, and a numerator's only where its denominator holds. Totals,
+single-dimension breakdowns and every level of the territory tree (a region is the sum of its
+municipalities) are sums of those cells, done on a few thousand rows, never on the subjects. Medians
+(days to attention) are computed from the values of their subjects.
+
+The subjects are split into ranges of primary keys counted on parallel connections. A range also makes
+SQLite read the table in key order (one pass over its pages) rather than through the territory index
+(a random read per subject): at 1,000,000 children up to three times faster.
 """
 
 from __future__ import annotations
@@ -11,18 +19,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import BigIntegerField, Case, CharField, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from crecer.lib.periods import Period
-from crecer.monitoring.definitions import Indicator
+from crecer.monitoring.definitions import Indicator, Step
 from crecer.monitoring.facts import FACTS, POPULATIONS
 from crecer.territories.models import Territory
 
@@ -81,19 +90,85 @@ def _dimensions(indicator: Indicator) -> list[str]:
     return [d for d in indicator.disaggregations if d != "territory"]
 
 
-def _cells(indicator: Indicator, period: Period, dims: list[str]) -> dict[tuple[Any, ...], tuple[int, int]]:
-    """{(leaf territory id, *dimension values): (numerator, denominator)} in one grouped query: the
-    denominator's subjects counted, and those also meeting the numerator's conditions counted apart."""
-    annotations = {f"_d_{d}": _dimension(indicator, d, period) for d in dims}
-    numerator = Q(*conditions(indicator, period, "numerator")[len(indicator.denominator) :])
-    rows = (
-        subjects(indicator, period)
-        .annotate(_t=F(POPULATIONS[indicator.population].territory), **annotations)
+#: a subject adds 1 to its indicator's sum when it is in the denominator, PACK + 1 when also in the
+#: numerator: one SUM per indicator carries both counts (numerator = sum >> 32, denominator = the low
+#: 32 bits), so each subject's conditions are evaluated once
+PACK = 1 << 32
+
+
+def _step_key(step: Step) -> tuple[str, str]:
+    return step.fact, repr(sorted(step.params.items()))
+
+
+def _packed(indicator: Indicator, period: Period, common: int) -> Any:
+    """The subject's contribution to ``indicator``'s sum (see :data:`PACK`), the denominator's first
+    ``common`` conditions being already filtered on."""
+    denominator = conditions(indicator, period, "denominator")[common:]
+    numerator = conditions(indicator, period, "numerator")[len(indicator.denominator) :]
+    value: Any = Case(When(Q(*numerator), then=Value(PACK + 1)), default=Value(1)) if numerator else Value(PACK + 1)
+    if denominator:
+        value = Case(When(Q(*denominator), then=value), default=Value(0))
+    return value
+
+
+def _batch_query(
+    population: str, indicators: list[Indicator], period: Period, dims: list[str], part: tuple[int, int] | None
+) -> QuerySet[Any]:
+    """One row per (leaf territory, *dimension values) with one packed sum per indicator (``_s0``, …)."""
+    # Denominator conditions that open every indicator of the batch (the period's referrals, say) filter
+    # the subjects; the rest are evaluated per subject and indicator, numerators only where the
+    # denominator holds.
+    common = 0
+    first = indicators[0].denominator
+    while common < len(first) and all(
+        len(i.denominator) > common and _step_key(i.denominator[common]) == _step_key(first[common]) for i in indicators
+    ):
+        common += 1
+    qs = POPULATIONS[population].base().filter(*conditions(indicators[0], period, "denominator")[:common])
+    if part is not None:
+        qs = qs.filter(pk__gte=part[0], pk__lt=part[1])
+    annotations = {f"_d_{d}": _dimension(indicators[0], d, period) for d in dims}
+    sums = {f"_s{n}": Sum(_packed(i, period, common), output_field=BigIntegerField()) for n, i in enumerate(indicators)}
+    return (
+        qs.annotate(_t=F(POPULATIONS[population].territory), **annotations)
         .values("_t", *annotations)
-        .annotate(_den=Count("pk"), _num=Count("pk", filter=numerator))
-        .values_list("_t", *annotations, "_num", "_den")
+        .annotate(**sums)
+        .values_list("_t", *annotations, *sums)
     )
-    return {tuple(row[:-2]): (row[-2], row[-1]) for row in rows}
+
+
+def _batch_cells(
+    population: str, indicators: list[Indicator], period: Period, disaggregate: bool, part: tuple[int, int] | None
+) -> dict[str, dict[tuple[Any, ...], tuple[int, int]]]:
+    """{indicator code: {(leaf territory id, *dimension values): (numerator, denominator)}} for indicators of
+    one population, in one grouped query over its subjects (those with ``part[0] <= pk < part[1]`` if
+    given). The cells are grouped by every dimension any of them has; an indicator's own figures sum
+    over the dimensions it lacks."""
+    dims = sorted({d for i in indicators for d in _dimensions(i)}) if disaggregate else []
+    cells: dict[str, dict[tuple[Any, ...], tuple[int, int]]] = {i.code: {} for i in indicators}
+    width = 1 + len(dims)
+    for row in _batch_query(population, indicators, period, dims, part):
+        key = tuple(row[:width])
+        for indicator, total in zip(indicators, row[width:], strict=True):
+            total = int(total or 0)
+            if total:
+                cells[indicator.code][key] = (total >> 32, total & (PACK - 1))
+    return {i.code: _project(cells[i.code], dims, _dimensions(i) if disaggregate else []) for i in indicators}
+
+
+def _project(
+    cells: dict[tuple[Any, ...], tuple[int, int]], dims: list[str], own: list[str]
+) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """Cells keyed by (territory, *dims) summed into cells keyed by (territory, *own)."""
+    if dims == own:
+        return cells
+    positions = [0, *(1 + dims.index(d) for d in own)]
+    out: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for key, (num, den) in cells.items():
+        total = out[tuple(key[p] for p in positions)]
+        total[0] += num
+        total[1] += den
+    return {key: (num, den) for key, (num, den) in out.items()}
 
 
 def _ancestors(territory_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -117,13 +192,11 @@ def _value(unit: str, numerator: float, denominator: float) -> float | None:
     raise ValueError(unit)
 
 
-def compute(indicator: Indicator, period: Period, *, disaggregate: bool = True) -> list[Figure]:
-    """Every figure of ``indicator`` for ``period``: each territory at every level, the total and, with
-    ``disaggregate``, one breakdown per disaggregation dimension."""
-    if indicator.unit == "median_days":
-        return _compute_median(indicator, period, disaggregate)
-    dims = _dimensions(indicator) if disaggregate else []
-    cells = _cells(indicator, period, dims)
+def _figures(
+    indicator: Indicator, period: Period, cells: dict[tuple[Any, ...], tuple[int, int]], dims: list[str]
+) -> list[Figure]:
+    """Every territory at every level (each the sum of its leaves' cells), the total and one breakdown per
+    dimension of the cells (keyed by leaf territory and ``dims``)."""
     ancestors = _ancestors({key[0] for key in cells})
     totals: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for key, (num, den) in cells.items():
@@ -140,27 +213,79 @@ def compute(indicator: Indicator, period: Period, *, disaggregate: bool = True) 
     ]
 
 
+def compute(indicator: Indicator, period: Period, *, disaggregate: bool = True) -> list[Figure]:
+    """Every figure of ``indicator`` for ``period``: each territory at every level, the total and, with
+    ``disaggregate``, one breakdown per disaggregation dimension."""
+    return compute_many([indicator], period, disaggregate=disaggregate, jobs=1)
+
+
+def _parts(population: str, jobs: int) -> list[tuple[int, int] | None]:
+    """``jobs`` ranges of primary keys splitting the population's table evenly by key (one for ``jobs`` 1:
+    with it SQLite reads the table in key order)."""
+    model = POPULATIONS[population].base().model
+    bounds = model._base_manager.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return [None]
+    low, high = bounds["low"], bounds["high"] + 1
+    step = -(-(high - low) // jobs)
+    return [(start, min(start + step, high)) for start in range(low, high, step)]
+
+
 def compute_many(
     indicators: Iterable[Indicator], period: Period, *, disaggregate: bool = True, jobs: int | None = None
 ) -> list[Figure]:
-    """:func:`compute` for several indicators, ``jobs`` at a time on their own database connections
-    (the database does the work; on SQLite and PostgreSQL alike queries of separate connections run in
-    parallel). Inside a transaction, whose uncommitted data other connections cannot see, they run one
-    after another on the caller's connection."""
+    """:func:`compute` for several indicators, in one grouped query per population (split into ``jobs``
+    ranges of subjects run at once on their own database connections: the database does the work, and
+    on SQLite and PostgreSQL alike queries of separate connections run in parallel). Inside a
+    transaction, whose uncommitted data other connections cannot see, the queries run one after another
+    on the caller's connection."""
     indicators = list(indicators)
     jobs = jobs or JOBS
-    if jobs <= 1 or connection.in_atomic_block or len(indicators) < 2:
-        return [f for indicator in indicators for f in compute(indicator, period, disaggregate=disaggregate)]
+    if connection.in_atomic_block:
+        jobs = 1
+    batches: dict[str, list[Indicator]] = defaultdict(list)
+    tasks: list[Callable[[], Any]] = []
+    for indicator in indicators:
+        if indicator.unit == "median_days":
+            tasks.append(partial(_compute_median, indicator, period, disaggregate))
+        else:
+            batches[indicator.population].append(indicator)
+    for population, batch in batches.items():
+        for part in _parts(population, jobs):
+            tasks.append(partial(_batch_cells, population, batch, period, disaggregate, part))
 
-    def run(indicator: Indicator) -> list[Figure]:
+    def run(task: Callable[[], Any]) -> Any:
         try:
-            return compute(indicator, period, disaggregate=disaggregate)
+            return task()
         finally:
             connection.close()  # this worker thread's own connection
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(run, indicators))
-    return [f for figures in results for f in figures]
+    if jobs > 1 and len(tasks) > 1:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(run, tasks))
+    else:
+        results = [task() for task in tasks]
+    medians: dict[str, list[Figure]] = {}
+    cells: dict[str, dict[tuple[Any, ...], list[int]]] = defaultdict(dict)
+    for result in results:
+        if isinstance(result, list):  # a median indicator's figures
+            if result:
+                medians[result[0].indicator] = result
+            continue
+        for code, part_cells in result.items():
+            merged = cells[code]
+            for key, (num, den) in part_cells.items():
+                total = merged.setdefault(key, [0, 0])
+                total[0] += num
+                total[1] += den
+    out: list[Figure] = []
+    for indicator in indicators:
+        if indicator.unit == "median_days":
+            out.extend(medians.get(indicator.code, []))
+        else:
+            own = _dimensions(indicator) if disaggregate else []
+            out.extend(_figures(indicator, period, {k: (n, d) for k, (n, d) in cells[indicator.code].items()}, own))
+    return out
 
 
 def _compute_median(indicator: Indicator, period: Period, disaggregate: bool) -> list[Figure]:

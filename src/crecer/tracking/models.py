@@ -126,9 +126,20 @@ class Measurement(models.Model):
         verbose_name = _("measurement")
         verbose_name_plural = _("measurements")
         indexes = [
-            # a child's current measurements by date (the last one of a period: a short backward scan)
+            # a child's current measurements by date (the last one of a period: a short backward scan),
+            # with the classifications indicators count, so that reading them needs no row (is_current is
+            # repeated as a column: SQLite does not count a partial index's condition as a column it holds)
             models.Index(
-                fields=["child", "measured_on", "id"], condition=Q(is_current=True), name="measurement_current_by_child"
+                fields=[
+                    *("child", "measured_on", "id"),
+                    *("stunting", "wasting", "underweight", "overweight", "anaemia", "is_current"),
+                ],
+                condition=Q(is_current=True),
+                name="measurement_current_by_child",
+            ),
+            # whether a contact has a current measurement (data quality)
+            models.Index(
+                fields=["encounter", "is_current"], condition=Q(is_current=True), name="measurement_current_by_contact"
             ),
             # data quality of a period scans the measurements of that period
             models.Index(fields=["measured_on"]),
@@ -173,8 +184,11 @@ class Screening(models.Model):
         verbose_name = _("screening")
         verbose_name_plural = _("screenings")
         indexes = [
+            # a child's current screenings by date, with what indicators read of them (no row needed)
             models.Index(
-                fields=["child", "applied_on", "id"], condition=Q(is_current=True), name="screening_current_by_child"
+                fields=["child", "applied_on", "id", "instrument", "classification", "age_days", "is_current"],
+                condition=Q(is_current=True),
+                name="screening_current_by_child",
             ),
             models.Index(fields=["pregnancy", "is_current"]),
             models.Index(fields=["instrument", "applied_on"]),
@@ -263,7 +277,8 @@ class Delivery(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["child", "service_code"]),
+            # what a child received and when (indicators read it from the index alone)
+            models.Index(fields=["child", "service_code", "delivered_on", "voided_at"], name="delivery_by_child"),
             models.Index(fields=["service_code", "delivered_on"]),
         ]
 
