@@ -244,15 +244,16 @@ def compute_many(
     if connection.in_atomic_block:
         jobs = 1
     batches: dict[str, list[Indicator]] = defaultdict(list)
-    tasks: list[Callable[[], Any]] = []
+    medians = [i for i in indicators if i.unit == "median_days"]
     for indicator in indicators:
-        if indicator.unit == "median_days":
-            tasks.append(partial(_compute_median, indicator, period, disaggregate))
-        else:
+        if indicator.unit != "median_days":
             batches[indicator.population].append(indicator)
-    for population, batch in batches.items():
-        for part in _parts(population, jobs):
-            tasks.append(partial(_batch_cells, population, batch, period, disaggregate, part))
+    counts = [
+        partial(_batch_cells, population, batch, period, disaggregate, part)
+        for population, batch in batches.items()
+        for part in _parts(population, jobs)
+    ]
+    tasks: list[Callable[[], Any]] = [*counts, *(partial(_compute_median, i, period, disaggregate) for i in medians)]
 
     def run(task: Callable[[], Any]) -> Any:
         try:
@@ -265,27 +266,22 @@ def compute_many(
             results = list(pool.map(run, tasks))
     else:
         results = [task() for task in tasks]
-    medians: dict[str, list[Figure]] = {}
     cells: dict[str, dict[tuple[Any, ...], list[int]]] = defaultdict(dict)
-    for result in results:
-        if isinstance(result, list):  # a median indicator's figures
-            if result:
-                medians[result[0].indicator] = result
-            continue
-        for code, part_cells in result.items():
+    for part_result in results[: len(counts)]:
+        for code, part_cells in part_result.items():
             merged = cells[code]
             for key, (num, den) in part_cells.items():
                 total = merged.setdefault(key, [0, 0])
                 total[0] += num
                 total[1] += den
-    out: list[Figure] = []
+    figures = {i.code: f for i, f in zip(medians, results[len(counts) :], strict=True)}
     for indicator in indicators:
-        if indicator.unit == "median_days":
-            out.extend(medians.get(indicator.code, []))
-        else:
+        if indicator.unit != "median_days":
             own = _dimensions(indicator) if disaggregate else []
-            out.extend(_figures(indicator, period, {k: (n, d) for k, (n, d) in cells[indicator.code].items()}, own))
-    return out
+            figures[indicator.code] = _figures(
+                indicator, period, {k: (n, d) for k, (n, d) in cells[indicator.code].items()}, own
+            )
+    return [f for indicator in indicators for f in figures[indicator.code]]
 
 
 def _compute_median(indicator: Indicator, period: Period, disaggregate: bool) -> list[Figure]:

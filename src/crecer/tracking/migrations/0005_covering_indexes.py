@@ -4,6 +4,20 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def refresh_statistics(apps, schema_editor):
+    """SQLite keeps no statistics of a new index until the next ANALYZE; without them it prefers the
+    older indexes, whose statistics it has. PostgreSQL's autovacuum analyses by itself."""
+    connection = schema_editor.connection
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is None:  # never analysed: no statistics to be out of date
+            return
+        for table in ("tracking_measurement", "tracking_screening", "tracking_delivery"):
+            cursor.execute(f"ANALYZE {table}")
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("registry", "0001_initial"),
@@ -63,4 +77,5 @@ class Migration(migrations.Migration):
                 name="screening_current_by_child",
             ),
         ),
+        migrations.RunPython(refresh_statistics, migrations.RunPython.noop),
     ]
