@@ -532,6 +532,27 @@ def test_postgresql_connections_run_without_jit():
         assert cursor.fetchone()[0] == "off"
 
 
+@pytest.mark.django_db
+def test_postgresql_batch_queries_hash_their_groups_and_leave_the_setting_as_it_was():
+    """PostgreSQL counts a population with sorting discouraged (it hashes the groups instead of walking
+    the territory index), for that query only: the caller's transaction goes on with its own setting."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    children = [i for i in definitions.indicators() if i.population == "child"]
+    with CaptureQueriesContext(connection) as queries:
+        engine._batch_cells("child", children, periods.parse("2025"), True, None)
+    sqls = [q["sql"] for q in queries]
+    off = next(n for n, sql in enumerate(sqls) if "'enable_sort', 'off'" in sql)
+    batch = next(n for n, sql in enumerate(sqls) if "registry_child" in sql)
+    assert off < batch
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_sort")
+        assert cursor.fetchone()[0] == "on"
+
+
 def test_add_days_is_plain_sql():
     """Date arithmetic of the facts compiles to SQL, not to a Python function called per row."""
     from django.db import connection
