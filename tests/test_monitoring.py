@@ -530,8 +530,8 @@ def test_one_grouped_query_per_population_whatever_the_number_of_indicators(synt
     assert len(children) > 15
     with CaptureQueriesContext(db) as queries:
         cells = engine._batch_cells("child", children, P, True, None)
-    assert len(queries) == 1
-    assert all("registry_child" in q["sql"] for q in queries)
+    counts = [q["sql"] for q in queries if "enable_sort" not in q["sql"] and "SAVEPOINT" not in q["sql"]]
+    assert len(counts) == 1 and "registry_child" in counts[0]  # besides PostgreSQL's planner setting
     one_by_one = {i.code: engine._batch_cells("child", [i], P, True, None)[i.code] for i in children}
     assert cells == one_by_one
     assert sum(den for key, (num, den) in cells["stunting_u5"].items()) > 0
