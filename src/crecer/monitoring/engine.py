@@ -141,8 +141,8 @@ def _rows(query: QuerySet[Any]) -> list[Any]:
     """The rows of a batch query. PostgreSQL cannot tell how few groups the dimensions make (it assumes
     about one per subject), so to avoid sorting them it walks the territory index: every part then reads
     the whole table, a random read per row. With sorting discouraged for this query alone, each part
-    reads its own key range and hashes its thousand-odd groups (a fifth faster with the data in memory,
-    reading half as much from disk)."""
+    reads its own key range and hashes its thousand-odd groups (at 1,000,000 children: one part alone
+    a fifth faster with the data in memory; everything from a cold start 56 s → 48 s)."""
     if connection.vendor != "postgresql":
         return list(query)
     with transaction.atomic(), connection.cursor() as cursor:
