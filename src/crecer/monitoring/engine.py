@@ -210,11 +210,14 @@ def _value(unit: str, numerator: float, denominator: float) -> float | None:
 
 
 def _figures(
-    indicator: Indicator, period: Period, cells: dict[tuple[Any, ...], tuple[int, int]], dims: list[str]
+    indicator: Indicator,
+    period: Period,
+    cells: dict[tuple[Any, ...], list[int]],
+    dims: list[str],
+    ancestors: dict[int, list[int]],
 ) -> list[Figure]:
     """Every territory at every level (each the sum of its leaves' cells), the total and one breakdown per
     dimension of the cells (keyed by leaf territory and ``dims``)."""
-    ancestors = _ancestors({key[0] for key in cells})
     totals: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for key, (num, den) in cells.items():
         leaf, values = key[0], key[1:]
@@ -294,12 +297,11 @@ def compute_many(
                 total[0] += num
                 total[1] += den
     figures = {i.code: f for i, f in zip(medians, results[len(counts) :], strict=True)}
+    ancestors = _ancestors({key[0] for indicator_cells in cells.values() for key in indicator_cells})
     for indicator in indicators:
         if indicator.unit != "median_days":
             own = _dimensions(indicator) if disaggregate else []
-            figures[indicator.code] = _figures(
-                indicator, period, {k: (n, d) for k, (n, d) in cells[indicator.code].items()}, own
-            )
+            figures[indicator.code] = _figures(indicator, period, cells[indicator.code], own, ancestors)
     return [f for indicator in indicators for f in figures[indicator.code]]
 
 

@@ -78,7 +78,7 @@ class _Keyed:
             errors.add("facility_code", "unknown", _("No facility has the code “%(code)s”.") % {"code": code})
         return self.facilities.get(code)
 
-    def store(self, model: Any, creates: list[dict[str, Any]], actor: Actor, result: ImportResult) -> None:
+    def store(self, creates: list[dict[str, Any]], actor: Actor, result: ImportResult) -> None:
         """Insert the new records of one batch, note whom they touch and audit each creation."""
         ids = self.insert.write_keyed(creates, "external_id")
         result.touched_children.update(c["child_id"] for c in creates if c["child_id"])
@@ -86,7 +86,7 @@ class _Keyed:
         record_many(
             actor,
             Action.CREATE,
-            model._meta.label_lower,
+            self.insert.model._meta.label_lower,
             ((ids[c["external_id"]], c["child_id"], None, None) for c in creates),
             note=batch_note(result),
         )
@@ -240,7 +240,7 @@ class EncounterImporter(_Keyed):
                     **record_values,
                 }
             )
-        self.store(Encounter, creates, actor, result)
+        self.store(creates, actor, result)
 
 
 def _update(actor: Actor, current: Any, values: dict[str, Any], fields: tuple[str, ...], child_id: int | None) -> bool:
@@ -461,7 +461,7 @@ class ScreeningImporter(_Keyed):
                     "recorded_by_id": actor.user.pk if actor.user else None,
                 }
             )
-        self.store(Screening, creates, actor, result)
+        self.store(creates, actor, result)
 
 
 class DeliveryImporter(_Keyed):
@@ -554,7 +554,7 @@ class DeliveryImporter(_Keyed):
                     "recorded_by_id": actor.user.pk if actor.user else None,
                 }
             )
-        self.store(Delivery, creates, actor, result)
+        self.store(creates, actor, result)
 
 
 class GroupImporter(_Keyed):

@@ -95,11 +95,13 @@ class Command(BaseCommand):
                     "value",
                 ]
             )
+            # All the chosen indicators at once: one pass per population, on parallel connections.
+            computed: dict[str, dict[int, list[Any]]] = {i.code: {} for i in chosen}
+            for f in engine.compute_many(chosen, period, disaggregate=bool(by)):
+                if f.territory_id in territories and (f.group == "" or (by and f.group.startswith(f"{by}="))):
+                    computed[f.indicator].setdefault(f.territory_id, []).append(f)
             for indicator in chosen:
-                figures: dict[int, list[Any]] = {}
-                for f in engine.compute(indicator, period, disaggregate=bool(by)):
-                    if f.territory_id in territories and (f.group == "" or (by and f.group.startswith(f"{by}="))):
-                        figures.setdefault(f.territory_id, []).append(f)
+                figures = computed[indicator.code]
                 # Every territory of the level has a line, with zeros when nothing counts there.
                 for territory_id, code in sorted(territories.items(), key=lambda item: item[1]):
                     found = sorted(figures.get(territory_id, []), key=lambda f: f.group)
