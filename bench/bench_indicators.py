@@ -128,7 +128,7 @@ def seed_referrals(user, period, share: float) -> None:  # type: ignore[no-untyp
     import numpy as np
     from django.utils import timezone
 
-    from crecer.imports.bulk import BulkInsert
+    from crecer.core.bulk import BulkInsert
     from crecer.referrals.models import Referral, Service
     from crecer.registry.models import Child
     from crecer.territories.models import Organisation

@@ -56,7 +56,7 @@ def main() -> None:
     from crecer.access.actions import create_token, create_user
     from crecer.audit.models import Channel
     from crecer.audit.trail import Actor
-    from crecer.imports.bulk import BulkInsert
+    from crecer.core.bulk import BulkInsert
     from crecer.imports.framework import run_import
     from crecer.referrals import actions
     from crecer.referrals.models import Referral, Service

@@ -26,7 +26,7 @@ BAD_ROWS = [
     "B4,,Vega,Mora,M,2023-01-01,,,CL01001",  # no given names
     "A1,Agustín,González,Muñoz,M,2023-05-01,12.345.678-5,,CL01001",  # external id repeated in the file
     "B6,Rosa,Paz,Luna,F,2023-01-01,12.345.678-5,,CL01001",  # document already used by A1
-    "B7,Eva,Paz,Luna,F,2023-01-01,,9.876.543-3,CL01001",  # mother not registered
+    "B7,Eva,Paz,Luna,F,2023-01-01,,12,CL01001",  # the mother's document is no document at all
     "B8,too,few,fields",
 ]
 
@@ -107,7 +107,9 @@ def test_reimport_with_a_change_updates_and_audits(tmp_path, mother):
     child = Child.unscoped.get(external_id="A1")
     assert child.given_names == "Agustín Ignacio"
     event = AuditEvent.objects.get(child_id=child.pk, action=Action.UPDATE)
-    assert event.before == {"given_names": "Agustín"} and event.after == {"given_names": "Agustín Ignacio"}
+    # The same event as a change made on the child's page: every column that changed, the search name too.
+    assert event.before == {"given_names": "Agustín", "search_name": "agustin gonzalez munoz"}
+    assert event.after == {"given_names": "Agustín Ignacio", "search_name": "agustin ignacio gonzalez munoz"}
 
 
 def test_corrected_report_can_be_imported_again(tmp_path, mother):

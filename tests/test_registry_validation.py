@@ -36,7 +36,7 @@ def _errors(raw):
         ({"facility_code": "NOPE"}, "facility_code", "unknown"),
         ({"birth_weight_g": "9000"}, "birth_weight_g", "out_of_range"),
         ({"birth_date": "1990-01-01"}, "birth_date", "too_old"),
-        ({"mother_national_id": "9.876.543-3"}, "mother_national_id", "unknown"),
+        ({"mother_national_id": "12"}, "mother_national_id", "invalid"),
     ],
 )
 def test_bad_child_input_names_the_field(country, raw, field, code):

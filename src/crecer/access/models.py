@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
@@ -23,22 +22,6 @@ class Role(models.TextChoices):
     INSPECTOR = "inspector", _("Inspector")
     AUDITOR = "auditor", _("Auditor")
     ADMIN = "admin", _("Administrator")
-
-
-#: Roles that read person data of everyone living in or served within their territory subtree.
-#: provider_staff only see what is shared with their organisation; inspectors and administrators
-#: manage places and users, not people (need to know).
-TERRITORIAL_ROLES = frozenset(
-    {
-        Role.HEALTH_WORKER,
-        Role.MUNICIPAL_COORDINATOR,
-        Role.REGIONAL_MANAGER,
-        Role.NATIONAL_MANAGER,
-        Role.AUDITOR,
-    }
-)
-#: Roles that may register and change people in their scope.
-REGISTERING_ROLES = frozenset({Role.HEALTH_WORKER, Role.MUNICIPAL_COORDINATOR})
 
 
 class DataCategory(models.TextChoices):
@@ -83,19 +66,17 @@ class User(AbstractUser):
 
     @property
     def has_territorial_access(self) -> bool:
-        return self.is_active and self.role in TERRITORIAL_ROLES and self.territory_id is not None
+        """Reads the people of a territory subtree (:func:`crecer.access.permissions.is_territorial`)."""
+        from crecer.access import permissions
 
-    @property
-    def can_register(self) -> bool:
-        return self.is_active and self.role in REGISTERING_ROLES and self.territory_id is not None
+        return permissions.is_territorial(self)
 
     def data_categories(self) -> frozenset[str]:
-        """Every data category this user may see for people in their scope."""
-        if not self.is_active:
-            return frozenset()
-        granted = set(settings.CRECER_ROLE_SENSITIVE_CATEGORIES.get(self.role, []))
-        granted |= set(self.extra_categories or [])
-        return frozenset(ORDINARY_CATEGORIES | (granted & SENSITIVE_CATEGORIES))
+        """Every data category this user may see for people in their scope
+        (:func:`crecer.access.permissions.readable_categories`)."""
+        from crecer.access import permissions
+
+        return permissions.readable_categories(self)
 
 
 def _hash(raw: str) -> str:

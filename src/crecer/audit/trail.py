@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models, transaction
 
 from crecer.audit.models import Action, AuditEvent, Channel
+from crecer.core.bulk import BulkInsert
 
 if TYPE_CHECKING:
     from crecer.access.models import User
@@ -122,8 +123,6 @@ def record_many(
 
     The caller holds the transaction that made the changes.
     """
-    from crecer.imports.bulk import BulkInsert
-
     _require_transaction()
     common = {
         "actor_id": actor.user.pk if actor.user is not None else None,
@@ -144,6 +143,47 @@ def record_many(
         }
         for entity_id, child_id, before, after in items
     )
+
+
+def record_created(actor: Actor, entity: str, items: Iterable[tuple[int, int | None]], note: str = "") -> int:
+    """One CREATE event per ``(record id, child id)``: the same events whether one record was created by
+    an action or a million by an import.
+
+    A creation event carries no copy of the values: the record holds them until its first change, whose
+    event has the before and after of what changed, so the history stays complete at a fraction of the
+    size (a national load writes millions of rows)."""
+    return record_many(actor, Action.CREATE, entity, ((pk, child_id, None, None) for pk, child_id in items), note=note)
+
+
+#: columns whose change is not worth an audit entry of its own (they change on every save)
+_TOUCHED = {"updated_at"}
+
+
+def save_changes(
+    actor: Actor,
+    instance: models.Model,
+    values: dict[str, Any],
+    fields: Iterable[str],
+    *,
+    child_id: int | None = None,
+    note: str = "",
+) -> bool:
+    """Set those of ``fields`` whose value in ``values`` differs, save, and record one UPDATE event with the
+    before and after of every column that changed (derived ones included, such as a search name).
+    False, and nothing written, when nothing differs. The caller holds the transaction."""
+    changed = [f for f in fields if getattr(instance, f) != values[f]]
+    if not changed:
+        return False
+    before = snapshot(instance)
+    for f in changed:
+        setattr(instance, f, values[f])
+    instance.save()
+    old, new = diff(before, snapshot(instance))
+    for name in _TOUCHED:
+        old.pop(name, None)
+        new.pop(name, None)
+    record(actor, Action.UPDATE, instance, child_id=child_id, before=old, after=new, note=note)
+    return True
 
 
 def log_read(actor: Actor, instance: models.Model, child_id: int | None, note: str = "") -> None:

@@ -14,8 +14,8 @@ from django.db import transaction
 
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
+from crecer.core.bulk import BulkInsert
 from crecer.dedup.models import DedupRun, DuplicatePair, PairStatus
-from crecer.imports.bulk import BulkInsert
 from crecer.lib import dedup
 from crecer.registry.models import CaregiverLink, Child, Relationship
 from crecer.territories.models import Territory

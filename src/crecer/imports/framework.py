@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
-from crecer.imports.bulk import refresh_statistics
+from crecer.core.bulk import refresh_statistics
 from crecer.imports.models import ImportBatch, RejectedRow
 
 Row = dict[str, str]

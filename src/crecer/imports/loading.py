@@ -11,7 +11,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from crecer.audit.trail import Actor
-from crecer.imports.bulk import refresh_statistics
+from crecer.core.bulk import refresh_statistics
 from crecer.imports.framework import FileError, ImportResult, Progress, run_import
 
 #: (kind, file) in the order their references require

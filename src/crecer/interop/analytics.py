@@ -669,7 +669,7 @@ def export(
     """Write every table to ``out_dir`` (``<table>.parquet``, ``manifest.json``, ``README.txt``).
 
     ``progress(label)`` returns a context manager yielding ``update(done, total)`` (see
-    :func:`crecer.imports.progress.progress_bar`). Raises ValueError if the key file would land in
+    :func:`crecer.core.progress.progress_bar`). Raises ValueError if the key file would land in
     the export."""
     started = time.perf_counter()
     out_dir = out_dir.resolve()

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from crecer import conf
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
-from crecer.imports.bulk import BulkInsert
+from crecer.core.bulk import BulkInsert
 from crecer.lib.periods import Period
 from crecer.monitoring import definitions, engine, quality, reading
 from crecer.monitoring.models import Snapshot, SnapshotValue

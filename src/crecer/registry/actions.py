@@ -1,22 +1,34 @@
 """Every write to the person registry goes through these functions.
 
-Each one validates its input (:mod:`crecer.registry.inputs`), checks that the acting user may make
-the change, and writes the change and its audit event in one transaction.
+Each one validates its input (:mod:`crecer.registry.inputs`), asks :mod:`crecer.access.permissions`
+whether the acting user may make the change, and writes the change and its audit event in one
+transaction.
+
+Pages and the API write one record at a time; importers (:mod:`crecer.registry.importers`) validate a
+whole batch with the same ``clean_*`` functions and the same permission checks, then call the same
+writers with many records at once (:func:`add_people`, :func:`update_person`, :func:`add_households`,
+:func:`add_links`, :func:`add_pregnancies`, :func:`link_births`). The rules live here and in the
+inputs; an importer only batches (prefetching lookups, writing with bulk inserts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crecer.access.models import DataCategory, Role
+from crecer.access import permissions
+from crecer.access.models import DataCategory
 from crecer.audit.models import Action
-from crecer.audit.trail import Actor, diff, record, snapshot
+from crecer.audit.trail import Actor, record, record_created, save_changes, snapshot
+from crecer.core import bulk
+from crecer.core.signals import facts_changed
+from crecer.lib import names
 from crecer.registry import numbers
 from crecer.registry.inputs import (
     PersonRef,
@@ -26,6 +38,7 @@ from crecer.registry.inputs import (
     clean_child,
     clean_household,
     clean_pregnancy,
+    document_readings,
 )
 from crecer.registry.models import (
     AccessGrant,
@@ -34,11 +47,12 @@ from crecer.registry.models import (
     CaseNote,
     Child,
     Household,
+    PendingMother,
     Pregnancy,
     PregnancyOutcome,
     Relationship,
 )
-from crecer.registry.resolvers import DbResolver
+from crecer.registry.resolvers import IN_CHUNK, DbResolver
 from crecer.territories.models import Organisation
 from crecer.validation import Collector, FieldError, InputErrors
 
@@ -71,27 +85,22 @@ CAREGIVER_FIELDS = (
     "schooling_years",
     "phone",
 )
-
-
-def _evaluate_risks(actor: Actor, **subjects: Any) -> None:
-    """The facts changed: the risk rules run in the same transaction (imported late: risks read the registry)."""
-    from crecer.risks import engine
-
-    engine.evaluate(actor, **subjects)
+HOUSEHOLD_FIELDS = ("territory_id", "address", "vulnerability_percentile")
+PREGNANCY_FIELDS = (
+    "mother_id",
+    "lmp_date",
+    "edd_date",
+    "first_visit_date",
+    "first_visit_week",
+    "facility_id",
+    "outcome",
+    "outcome_date",
+)
 
 
 def check_may_register(actor: Actor, territory_path: str | None) -> None:
     """A registering role, and the record's territory inside the user's own; CLI/system may always."""
-    user = actor.user
-    if user is None:
-        return
-    if not (user.is_active and user.can_register):
-        raise PermissionDenied(_("Your role cannot register or change people."))
-    assert user.territory is not None
-    if territory_path is not None and not territory_path.startswith(user.territory.path):
-        errors = Collector()
-        errors.add("territory_code", "out_of_scope", _("This territory is outside the one you work in."))
-        errors.raise_if_any()
+    permissions.check_register(actor.user, territory_path)
 
 
 def _duplicate_document(exc: IntegrityError, kind: str) -> InputErrors:
@@ -107,7 +116,151 @@ def _duplicate_document(exc: IntegrityError, kind: str) -> InputErrors:
     return InputErrors({name: [FieldError("duplicate", message)]})
 
 
-# --- children ------------------------------------------------------------------------------------
+# --- people: children and caregivers, one or many -----------------------------------------------------
+
+
+def _fields(model: type[Child] | type[Caregiver]) -> tuple[str, ...]:
+    return CHILD_FIELDS if model is Child else CAREGIVER_FIELDS
+
+
+def _child_of(model: type[Child] | type[Caregiver], pk: int) -> int | None:
+    """The child an event about this person concerns (caregivers' events concern no single child)."""
+    return pk if model is Child else None
+
+
+def add_people(
+    actor: Actor, model: type[Child] | type[Caregiver], people: Sequence[dict[str, Any]], note: str = ""
+) -> list[int]:
+    """Store validated children or caregivers (``clean_child``/``clean_caregiver`` values, already allowed
+    for the actor) and everything their registration implies: a registry number and search name each, the
+    mother link of a child or the pending link to a mother not registered yet, the children waiting for a
+    caregiver's document, and one audit event per record. Returns the new ids in order."""
+    if not people:
+        return []
+    fields = _fields(model)
+    rows = []
+    for values, number in zip(people, numbers.next_numbers(len(people)), strict=True):
+        row = {f: values[f] for f in fields}
+        row["registry_number"] = number
+        row["search_name"] = names.search_key(
+            values["given_names"], values["paternal_surname"], values["maternal_surname"]
+        )
+        rows.append(row)
+    ids = bulk.insert(model, rows, key="registry_number")
+    record_created(actor, model._meta.label_lower, ((pk, _child_of(model, pk)) for pk in ids), note=note)
+    if model is Child:
+        add_links(
+            actor,
+            [
+                Link(pk, v["mother_id"], Relationship.MOTHER)
+                for pk, v in zip(ids, people, strict=True)
+                if v["mother_id"]
+            ],
+            note=note,
+        )
+        _hold_pending_mothers(actor, [(pk, v["mother_document"]) for pk, v in zip(ids, people, strict=True)], note)
+    else:
+        link_pending_children(actor, [(pk, v) for pk, v in zip(ids, people, strict=True)], note)
+    return ids
+
+
+def update_person(
+    actor: Actor, person: Child | Caregiver, values: dict[str, Any], mother_id: int | None = None, note: str = ""
+) -> bool:
+    """Write what changed in a person's record (validated ``values`` of the whole record), with its audit
+    events; for a child, ``mother_id`` is the current mother's id and a change of mother replaces the link.
+    False when nothing changed."""
+    model = type(person)
+    changed = save_changes(actor, person, values, _fields(model), child_id=_child_of(model, person.pk), note=note)
+    if isinstance(person, Child):
+        if values["mother_id"] != mother_id:
+            _remove_links(actor, CaregiverLink.unscoped.filter(child=person, relationship=Relationship.MOTHER), note)
+            if values["mother_id"]:
+                add_links(actor, [Link(person.pk, values["mother_id"], Relationship.MOTHER)], note=note)
+            changed = True
+        if values["mother_document"] and not values["mother_id"]:
+            changed |= _hold_pending_mothers(actor, [(person.pk, values["mother_document"])], note) > 0
+    elif "national_id" in values:
+        changed |= link_pending_children(actor, [(person.pk, values)], note) > 0
+    return changed
+
+
+def _hold_pending_mothers(actor: Actor, documents: Iterable[tuple[int, str]], note: str) -> int:
+    """Keep the mother's document of children whose mother is not registered yet (one row per reading)."""
+    rows: list[dict[str, Any]] = [
+        {"child_id": child_id, "document": document, "document_type": doc_type, "document_number": number}
+        for child_id, document in documents
+        if document
+        for doc_type, number in document_readings(document)
+    ]
+    if not rows:
+        return 0
+    held = {
+        (c, t, n)
+        for c, t, n in PendingMother.unscoped.filter(
+            child_id__in={r["child_id"] for r in rows}, linked_at__isnull=True
+        ).values_list("child_id", "document_type", "document_number")
+    }
+    rows = [r for r in rows if (r["child_id"], r["document_type"], r["document_number"]) not in held]
+    if not rows:
+        return 0
+    ids = bulk.insert(PendingMother, rows)
+    children = [r["child_id"] for r in rows]
+    record_created(actor, "registry.pendingmother", zip(ids, children, strict=True), note)
+    return len(rows)
+
+
+def link_pending_children(actor: Actor, caregivers: Iterable[tuple[int, dict[str, Any]]], note: str = "") -> int:
+    """Children registered before their mother: link those waiting for these caregivers' documents.
+
+    ``caregivers`` are (id, values with ``national_id_type``, ``national_id``, ``birth_date``, ``sex``). A
+    child who got a mother meanwhile stops waiting; a caregiver who cannot be the child's mother (not
+    female, too young at the birth) leaves the child waiting, listed by the data-quality panel."""
+    documents = {(v["national_id_type"], v["national_id"]): (pk, v) for pk, v in caregivers if v.get("national_id")}
+    if not documents or not PendingMother.unscoped.filter(linked_at__isnull=True).exists():
+        return 0
+    by_type: dict[str, list[str]] = {}
+    for doc_type, number in documents:
+        by_type.setdefault(doc_type, []).append(number)
+    waiting: list[tuple[int, str, str, dt.date | None]] = []
+    for doc_type, all_numbers in by_type.items():
+        for start in range(0, len(all_numbers), IN_CHUNK):
+            waiting += PendingMother.unscoped.filter(
+                document_type=doc_type,
+                document_number__in=all_numbers[start : start + IN_CHUNK],
+                linked_at__isnull=True,
+            ).values_list("child_id", "document_type", "document_number", "child__birth_date")
+    if not waiting:
+        return 0
+    has_mother = set(
+        CaregiverLink.unscoped.filter(
+            child_id__in={w[0] for w in waiting}, relationship=Relationship.MOTHER
+        ).values_list("child_id", flat=True)
+    )
+    links: list[Link] = []
+    closed: dict[int, int | None] = {}
+    for child_id, doc_type, number, birth_date in waiting:
+        if child_id in closed:
+            continue
+        mother_id, values = documents[(doc_type, number)]
+        if child_id in has_mother:
+            closed[child_id] = None
+            continue
+        errors = Collector()
+        check_mother(PersonRef(mother_id, values["birth_date"], values["sex"]), birth_date, errors, "mother")
+        if errors.errors:
+            continue
+        links.append(Link(child_id, mother_id, Relationship.MOTHER))
+        closed[child_id] = mother_id
+    add_links(actor, links, note=note or "mother registered after the child")
+    now = timezone.now()
+    for child_id, caregiver_id in closed.items():
+        PendingMother.unscoped.filter(child_id=child_id, linked_at__isnull=True).update(
+            linked_at=now, caregiver_id=caregiver_id
+        )
+    if links:
+        facts_changed(actor, child_ids=[link.child_id for link in links])
+    return len(links)
 
 
 def create_child(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = None) -> Child:
@@ -116,18 +269,11 @@ def create_child(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = 
     check_may_register(actor, values["territory_path"])
     try:
         with transaction.atomic():
-            child = Child(**{f: values[f] for f in CHILD_FIELDS})
-            child.registry_number = numbers.next_numbers(1)[0]
-            child.save()
-            after = snapshot(child)
-            if values["mother_id"]:
-                CaregiverLink.unscoped.create(child=child, caregiver_id=values["mother_id"], relationship="mother")
-                after["mother_id"] = values["mother_id"]
-            record(actor, Action.CREATE, child, child_id=child.pk, after=after)
-            _evaluate_risks(actor, children=[child])
+            (pk,) = add_people(actor, Child, [values])
+            facts_changed(actor, child_ids=[pk])
     except IntegrityError as exc:
         raise _duplicate_document(exc, "child") from exc
-    return child
+    return Child.unscoped.get(pk=pk)
 
 
 def child_raw(child: Child) -> dict[str, Any]:
@@ -155,6 +301,15 @@ def child_raw(child: Child) -> dict[str, Any]:
     }
 
 
+def current_mothers(child_ids: Iterable[int]) -> dict[int, int]:
+    """``{child id: mother's caregiver id}`` for the children that have one."""
+    return dict(
+        CaregiverLink.unscoped.filter(child_id__in=list(child_ids), relationship=Relationship.MOTHER).values_list(
+            "child_id", "caregiver_id"
+        )
+    )
+
+
 def update_child(actor: Actor, child: Child, changes: dict[str, Any], resolver: Resolver | None = None) -> Child:
     """Change some fields of a child; the merged record is validated as a whole."""
     current = child_raw(child)
@@ -167,28 +322,10 @@ def update_child(actor: Actor, child: Child, changes: dict[str, Any], resolver: 
     values = clean_child(merged, resolver or DbResolver(), current_id=child.pk)
     check_may_register(actor, child.territory.path)
     check_may_register(actor, values["territory_path"])
-    before = snapshot(child)
-    old_mother = (
-        CaregiverLink.unscoped.filter(child=child, relationship="mother").values_list("caregiver_id", flat=True).first()
-    )
-    before["mother_id"] = old_mother
-    for f in CHILD_FIELDS:
-        setattr(child, f, values[f])
     try:
         with transaction.atomic():
-            child.save()
-            after = snapshot(child)
-            after["mother_id"] = values["mother_id"]
-            if values["mother_id"] != old_mother:
-                CaregiverLink.unscoped.filter(child=child, relationship="mother").delete()
-                if values["mother_id"]:
-                    CaregiverLink.unscoped.create(child=child, caregiver_id=values["mother_id"], relationship="mother")
-            old, new = diff(before, after)
-            old.pop("updated_at", None)
-            new.pop("updated_at", None)
-            if new:
-                record(actor, Action.UPDATE, child, child_id=child.pk, before=old, after=new)
-                _evaluate_risks(actor, children=[child])
+            if update_person(actor, child, values, current_mothers([child.pk]).get(child.pk)):
+                facts_changed(actor, child_ids=[child.pk])
     except IntegrityError as exc:
         child.refresh_from_db()
         raise _duplicate_document(exc, "child") from exc
@@ -205,49 +342,51 @@ def void_child(actor: Actor, child: Child, reason: str) -> None:
         record(actor, Action.DELETE, child, child_id=child.pk, note=reason)
 
 
-# --- caregivers, links, households -------------------------------------------------------------
-
-
 def create_caregiver(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = None) -> Caregiver:
     values = clean_caregiver(raw, resolver or DbResolver())
     check_may_register(actor, values["territory_path"])
     try:
         with transaction.atomic():
-            caregiver = Caregiver(**{f: values[f] for f in CAREGIVER_FIELDS})
-            caregiver.registry_number = numbers.next_numbers(1)[0]
-            caregiver.save()
-            record(actor, Action.CREATE, caregiver, after=snapshot(caregiver))
+            (pk,) = add_people(actor, Caregiver, [values])
     except IntegrityError as exc:
         raise _duplicate_document(exc, "caregiver") from exc
-    return caregiver
+    return Caregiver.unscoped.get(pk=pk)
 
 
-def link_caregiver(actor: Actor, child: Child, caregiver: Caregiver, relationship: str) -> CaregiverLink:
-    if relationship not in Relationship.values:
-        raise InputErrors({"relationship": [FieldError("invalid_choice", _("Unknown relationship."))]})
-    check_may_register(actor, child.territory.path)
-    errors = Collector()
-    if relationship == Relationship.MOTHER:
-        check_mother(
-            PersonRef(caregiver.pk, caregiver.birth_date, caregiver.sex), child.birth_date, errors, "caregiver"
+# --- caregiver links ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    child_id: int
+    caregiver_id: int
+    relationship: str
+
+
+def add_links(actor: Actor, links: Sequence[Link], note: str = "") -> list[int]:
+    """Store caregiver links (already checked with :func:`link_errors`), one audit event each."""
+    if not links:
+        return []
+    bulk.BulkInsert(CaregiverLink).write(
+        {"child_id": x.child_id, "caregiver_id": x.caregiver_id, "relationship": x.relationship} for x in links
+    )
+    wanted = {(x.child_id, x.caregiver_id) for x in links}
+    found = {
+        (c, g): pk
+        for c, g, pk in CaregiverLink.unscoped.filter(child_id__in={x.child_id for x in links}).values_list(
+            "child_id", "caregiver_id", "pk"
         )
-    errors.raise_if_any()
-    try:
-        with transaction.atomic():
-            link = CaregiverLink.unscoped.create(child=child, caregiver=caregiver, relationship=relationship)
-            record(actor, Action.CREATE, link, child_id=child.pk, after=snapshot(link))
-    except IntegrityError as exc:
-        raise InputErrors(
-            {"relationship": [FieldError("duplicate", _("This child already has this caregiver or relationship."))]}
-        ) from exc
-    return link
+        if (c, g) in wanted
+    }
+    ids = [found[(x.child_id, x.caregiver_id)] for x in links]
+    record_created(actor, "registry.caregiverlink", ((pk, x.child_id) for pk, x in zip(ids, links, strict=True)), note)
+    return ids
 
 
-def unlink_caregiver(actor: Actor, link: CaregiverLink) -> None:
-    check_may_register(actor, link.child.territory.path)
-    with transaction.atomic():
+def _remove_links(actor: Actor, links: Iterable[CaregiverLink], note: str = "") -> None:
+    for link in links:
         before = snapshot(link)
-        link.delete()
+        CaregiverLink.unscoped.filter(pk=link.pk).delete()
         record(
             actor,
             Action.DELETE,
@@ -255,7 +394,91 @@ def unlink_caregiver(actor: Actor, link: CaregiverLink) -> None:
             entity_id=before["id"],
             child_id=before["child_id"],
             before=before,
+            note=note,
         )
+
+
+def link_errors(
+    child_birth_date: dt.date | None,
+    caregiver: PersonRef,
+    relationship: str,
+    existing: dict[int, str],
+    errors: Collector,
+    *,
+    caregiver_field: str = "caregiver",
+) -> None:
+    """Problems with linking a caregiver to a child whose current links are ``existing``
+    (``{caregiver id: relationship}``): an unknown relationship, a second mother or father, the same
+    caregiver twice, a mother who cannot be one."""
+    if relationship not in Relationship.values:
+        errors.add(
+            "relationship",
+            "invalid_choice",
+            _("The relationship must be one of: %(choices)s.") % {"choices": ", ".join(Relationship.values)},
+        )
+        return
+    if caregiver.id in existing:
+        if existing[caregiver.id] == relationship:
+            errors.add("relationship", "duplicate", _("This child already has this caregiver or relationship."))
+        else:
+            errors.add("relationship", "conflict", _("This caregiver is already linked with another relationship."))
+        return
+    if relationship in (Relationship.MOTHER, Relationship.FATHER) and relationship in existing.values():
+        errors.add(
+            "relationship",
+            "duplicate",
+            _("This child already has a %(rel)s.") % {"rel": Relationship(relationship).label.lower()},
+        )
+    if relationship == Relationship.MOTHER:
+        check_mother(caregiver, child_birth_date, errors, caregiver_field)
+
+
+def links_of(child_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+    """``{child id: {caregiver id: relationship}}``."""
+    found: dict[int, dict[int, str]] = {}
+    for child_id, caregiver_id, relationship in CaregiverLink.unscoped.filter(child_id__in=list(child_ids)).values_list(
+        "child_id", "caregiver_id", "relationship"
+    ):
+        found.setdefault(child_id, {})[caregiver_id] = relationship
+    return found
+
+
+def link_caregiver(actor: Actor, child: Child, caregiver: Caregiver, relationship: str) -> CaregiverLink:
+    errors = Collector()
+    link_errors(
+        child.birth_date,
+        PersonRef(caregiver.pk, caregiver.birth_date, caregiver.sex),
+        relationship,
+        links_of([child.pk]).get(child.pk, {}),
+        errors,
+    )
+    errors.raise_if_any()
+    check_may_register(actor, child.territory.path)
+    try:
+        with transaction.atomic():
+            (pk,) = add_links(actor, [Link(child.pk, caregiver.pk, relationship)])
+    except IntegrityError as exc:  # linked meanwhile by someone else
+        raise InputErrors(
+            {"relationship": [FieldError("duplicate", _("This child already has this caregiver or relationship."))]}
+        ) from exc
+    return CaregiverLink.unscoped.get(pk=pk)
+
+
+def unlink_caregiver(actor: Actor, link: CaregiverLink) -> None:
+    check_may_register(actor, link.child.territory.path)
+    with transaction.atomic():
+        _remove_links(actor, [link])
+
+
+# --- households ---------------------------------------------------------------------------------------
+
+
+def add_households(actor: Actor, households: Sequence[dict[str, Any]], note: str = "") -> list[int]:
+    """Store validated households (``clean_household`` values), one audit event each."""
+    rows = [{"code": v["code"], **{f: v[f] for f in HOUSEHOLD_FIELDS}} for v in households]
+    ids = bulk.insert(Household, rows, key="code")
+    record_created(actor, "registry.household", ((pk, None) for pk in ids), note)
+    return ids
 
 
 def create_household(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = None) -> Household:
@@ -263,19 +486,18 @@ def create_household(actor: Actor, raw: dict[str, Any], resolver: Resolver | Non
     check_may_register(actor, values["territory_path"])
     try:
         with transaction.atomic():
-            household = Household.unscoped.create(
-                code=values["code"],
-                territory_id=values["territory_id"],
-                address=values["address"],
-                vulnerability_percentile=values["vulnerability_percentile"],
-            )
-            record(actor, Action.CREATE, household, after=snapshot(household))
+            (pk,) = add_households(actor, [values])
     except IntegrityError as exc:
         raise InputErrors({"code": [FieldError("duplicate", _("A household with this code exists."))]}) from exc
-    return household
+    return Household.unscoped.get(pk=pk)
 
 
-# --- notes and sharing -----------------------------------------------------------------------------
+def update_household(actor: Actor, household: Household, values: dict[str, Any], note: str = "") -> bool:
+    """Write what changed in a household (validated values), with its audit event."""
+    return save_changes(actor, household, values, HOUSEHOLD_FIELDS, note=note)
+
+
+# --- notes -------------------------------------------------------------------------------------------------
 
 
 def add_case_note(actor: Actor, child: Child, category: str, text: str) -> CaseNote:
@@ -284,13 +506,15 @@ def add_case_note(actor: Actor, child: Child, category: str, text: str) -> CaseN
         raise InputErrors({"category": [FieldError("invalid_choice", _("Unknown data category."))]})
     if not text.strip():
         raise InputErrors({"text": [FieldError("required", _("The note is empty."))]})
-    if actor.user is not None and category not in actor.user.data_categories():
-        raise PermissionDenied(_("You may not record data of this category."))
+    permissions.check_record(actor.user, category)
     check_may_register(actor, child.territory.path)
     with transaction.atomic():
         note = CaseNote.unscoped.create(child=child, category=category, text=text.strip(), author=actor.user)
         record(actor, Action.CREATE, note, child_id=child.pk, after={"category": category})
     return note
+
+
+# --- access grants: every change of an organisation's access to a child goes through these ---------------
 
 
 def grant_access(
@@ -301,7 +525,8 @@ def grant_access(
     purpose: str,
     valid_until: dt.datetime | None = None,
 ) -> AccessGrant:
-    """Share a child's record with an organisation for a purpose, limited to the consented categories."""
+    """Open a child's record to an organisation for a purpose, limited to the consented categories
+    (identity is always shared with the rest)."""
     unknown = set(categories) - set(DataCategory.values)
     if unknown:
         raise InputErrors(
@@ -311,8 +536,7 @@ def grant_access(
                 ]
             }
         )
-    if actor.user is not None and actor.user.role not in (Role.HEALTH_WORKER, Role.MUNICIPAL_COORDINATOR):
-        raise PermissionDenied(_("Your role cannot share records."))
+    permissions.check(actor.user, permissions.SHARE_RECORDS, _("Your role cannot share records."))
     with transaction.atomic():
         grant = AccessGrant.objects.create(
             child=child,
@@ -326,25 +550,55 @@ def grant_access(
     return grant
 
 
-def revoke_access(actor: Actor, grant: AccessGrant) -> None:
+def end_access(actor: Actor, grant: AccessGrant, until: dt.datetime, note: str = "") -> bool:
+    """Set when an open-ended grant ends (a referral closed: the receiver keeps access for a grace period).
+    Compare-and-set: a grant already given an end keeps it. True when this call ended it."""
     with transaction.atomic():
-        if AccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
-            record(actor, Action.UPDATE, grant, child_id=grant.child_id, after={"revoked": True})
+        if not AccessGrant.objects.filter(pk=grant.pk, valid_until__isnull=True, revoked_at__isnull=True).update(
+            valid_until=until
+        ):
+            return False
+        record(
+            actor,
+            Action.UPDATE,
+            entity="registry.accessgrant",
+            entity_id=grant.pk,
+            child_id=grant.child_id,
+            before={"valid_until": None},
+            after={"valid_until": until},
+            note=note,
+        )
+    return True
 
 
-# --- pregnancies -------------------------------------------------------------------------------------
+def revoke_access(actor: Actor, grant: AccessGrant, note: str = "") -> bool:
+    """Close a grant now (a referral reassigned to another organisation, consent withdrawn)."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not AccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(revoked_at=now):
+            return False
+        record(
+            actor,
+            Action.UPDATE,
+            entity="registry.accessgrant",
+            entity_id=grant.pk,
+            child_id=grant.child_id,
+            before={"revoked_at": None},
+            after={"revoked_at": now},
+            note=note,
+        )
+    return True
 
-PREGNANCY_FIELDS = (
-    "external_id",
-    "mother_id",
-    "lmp_date",
-    "edd_date",
-    "first_visit_date",
-    "first_visit_week",
-    "facility_id",
-    "outcome",
-    "outcome_date",
-)
+
+# --- pregnancies and births ------------------------------------------------------------------------------
+
+
+def add_pregnancies(actor: Actor, pregnancies: Sequence[dict[str, Any]], note: str = "") -> list[int]:
+    """Store validated pregnancies (``clean_pregnancy`` values), one audit event each."""
+    rows = [{"external_id": v["external_id"], **{f: v[f] for f in PREGNANCY_FIELDS}} for v in pregnancies]
+    ids = bulk.insert(Pregnancy, rows, key="external_id")
+    record_created(actor, "registry.pregnancy", ((pk, None) for pk in ids), note)
+    return ids
 
 
 def create_pregnancy(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = None) -> Pregnancy:
@@ -354,44 +608,100 @@ def create_pregnancy(actor: Actor, raw: dict[str, Any], resolver: Resolver | Non
     check_may_register(actor, mother.territory.path)
     try:
         with transaction.atomic():
-            pregnancy = Pregnancy.unscoped.create(**{f: values[f] for f in PREGNANCY_FIELDS})
-            record(actor, Action.CREATE, pregnancy, after=snapshot(pregnancy))
-            _evaluate_risks(actor, pregnancies=[pregnancy])
+            (pk,) = add_pregnancies(actor, [values])
+            facts_changed(actor, pregnancy_ids=[pk])
     except IntegrityError as exc:
         raise InputErrors(
             {"external_id": [FieldError("duplicate", _("Another record already has this external id."))]}
         ) from exc
-    return pregnancy
+    return Pregnancy.unscoped.get(pk=pk)
+
+
+@dataclass(frozen=True)
+class BirthSubject:
+    """What the birth rule needs to know of a child."""
+
+    id: int
+    birth_date: dt.date | None
+    mother_id: int | None
+    pregnancy_id: int | None
+
+
+def birth_errors(
+    pregnancy_mother_id: int,
+    outcome: str,
+    outcome_date: dt.date | None,
+    child: BirthSubject,
+    errors: Collector,
+    field: str = "child",
+) -> None:
+    """Problems with recording ``child`` as born of a pregnancy: the child must be born, not the child of
+    another mother or pregnancy, and (once the pregnancy has ended) born on its outcome date."""
+    if child.birth_date is None:
+        errors.add(field, "unborn", _("The child has no birth date yet."))
+    if outcome not in (PregnancyOutcome.ONGOING, PregnancyOutcome.LIVE_BIRTH):
+        errors.add("outcome", "closed", _("This pregnancy already ended otherwise."))
+    if child.mother_id is not None and child.mother_id != pregnancy_mother_id:
+        errors.add(field, "other_mother", _("The child is registered with another mother."))
+    if child.pregnancy_id is not None:
+        errors.add(field, "other_pregnancy", _("The child is already linked to a pregnancy."))
+    if (
+        outcome == PregnancyOutcome.LIVE_BIRTH
+        and outcome_date is not None
+        and child.birth_date is not None
+        and child.birth_date != outcome_date
+    ):
+        errors.add(
+            field,
+            "other_day",
+            _("The child was born on %(birth)s, not on the day the pregnancy ended (%(end)s).")
+            % {"birth": child.birth_date.isoformat(), "end": outcome_date.isoformat()},
+        )
+
+
+def birth_subjects(child_ids: Iterable[int]) -> dict[int, BirthSubject]:
+    ids = list(child_ids)
+    mothers = current_mothers(ids)
+    return {
+        pk: BirthSubject(pk, birth, mothers.get(pk), pregnancy)
+        for pk, birth, pregnancy in Child.unscoped.filter(pk__in=ids).values_list("pk", "birth_date", "pregnancy_id")
+    }
+
+
+def link_births(actor: Actor, births: Sequence[tuple[Pregnancy, BirthSubject]], note: str = "") -> None:
+    """Record children as born of pregnancies (already checked with :func:`birth_errors`): the pregnancy
+    ends as a live birth on the child's birth date, the child points to it and gets its mother link.
+    Every change is audited."""
+    mothers: list[Link] = []
+    for pregnancy, child in births:
+        assert child.birth_date is not None
+        values = {"outcome": PregnancyOutcome.LIVE_BIRTH, "outcome_date": child.birth_date}
+        save_changes(actor, pregnancy, values, ("outcome", "outcome_date"), note=note)
+        Child.unscoped.filter(pk=child.id).update(pregnancy=pregnancy, updated_at=timezone.now())
+        record(
+            actor,
+            Action.UPDATE,
+            entity="registry.child",
+            entity_id=child.id,
+            child_id=child.id,
+            before={"pregnancy_id": None},
+            after={"pregnancy_id": pregnancy.pk},
+            note=note,
+        )
+        if child.mother_id is None:
+            mothers.append(Link(child.id, pregnancy.mother_id, Relationship.MOTHER))
+    add_links(actor, mothers, note=note)
 
 
 def record_birth(actor: Actor, pregnancy: Pregnancy, child: Child) -> Pregnancy:
     """Close a pregnancy as a live birth of ``child`` (born on the child's birth date)."""
+    subject = birth_subjects([child.pk])[child.pk]
     errors = Collector()
-    if child.birth_date is None:
-        errors.add("child", "unborn", _("The child has no birth date yet."))
-    if pregnancy.outcome not in (PregnancyOutcome.ONGOING, PregnancyOutcome.LIVE_BIRTH):
-        errors.add("outcome", "closed", _("This pregnancy already ended otherwise."))
-    mother_link = CaregiverLink.unscoped.filter(child=child, relationship=Relationship.MOTHER).first()
-    if mother_link is not None and mother_link.caregiver_id != pregnancy.mother_id:
-        errors.add("child", "other_mother", _("The child is registered with another mother."))
+    birth_errors(pregnancy.mother_id, pregnancy.outcome, pregnancy.outcome_date, subject, errors)
     errors.raise_if_any()
     check_may_register(actor, child.territory.path)
     with transaction.atomic():
-        before = snapshot(pregnancy, ("outcome", "outcome_date"))
-        pregnancy.outcome, pregnancy.outcome_date = PregnancyOutcome.LIVE_BIRTH, child.birth_date
-        pregnancy.save(update_fields=["outcome", "outcome_date", "updated_at"])
-        Child.unscoped.filter(pk=child.pk).update(pregnancy=pregnancy)
-        if mother_link is None:
-            CaregiverLink.unscoped.create(
-                child=child, caregiver_id=pregnancy.mother_id, relationship=Relationship.MOTHER
-            )
-        record(
-            actor,
-            Action.UPDATE,
-            pregnancy,
-            child_id=child.pk,
-            before=before,
-            after={"outcome": pregnancy.outcome, "outcome_date": pregnancy.outcome_date, "child_id": child.pk},
-        )
-        _evaluate_risks(actor, children=[child], pregnancies=[pregnancy])
+        link_births(actor, [(pregnancy, subject)])
+        facts_changed(actor, child_ids=[child.pk], pregnancy_ids=[pregnancy.pk])
+    pregnancy.refresh_from_db()
     return pregnancy

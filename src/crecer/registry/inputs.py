@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 from django.utils import timezone
@@ -20,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from crecer import conf
 from crecer.lib import documents, names
+from crecer.lib import pregnancy as pregnancy_dating
 from crecer.validation import Collector
 
 MIN_MOTHER_AGE_YEARS = 10
@@ -97,6 +99,30 @@ def parse_int(value: Any, name: str, errors: Collector, low: int, high: int) -> 
         )
         return None
     return number
+
+
+def document_reading(doc_type: str, number: str) -> str | None:
+    """The canonical form of ``number`` as a document of ``doc_type``, or None when it is not one."""
+    try:
+        return documents.validate(doc_type, number)
+    except (documents.InvalidDocument, KeyError):
+        return None
+
+
+def document_readings(number: str) -> list[tuple[str, str]]:
+    """Every (type, canonical number) reading of ``number`` under the profile's document types
+    (a mother's document is given without its type)."""
+    return list(_readings(conf.profile().id, number.strip()))
+
+
+@lru_cache(maxsize=65536)
+def _readings(profile_id: str, number: str) -> tuple[tuple[str, str], ...]:
+    readings = []
+    for doc_type in conf.profile().documents:
+        canonical = document_reading(doc_type, number)
+        if canonical is not None:
+            readings.append((doc_type, canonical))
+    return tuple(readings)
 
 
 def _document_message(code: str, doc_type: str) -> str:
@@ -235,18 +261,22 @@ def clean_child(
 
     mother_doc = _text(raw, "mother_national_id")
     values["mother_id"] = None
+    # A mother not registered yet (a hospital's birth file before the mothers): the child is stored and
+    # her document kept as a pending link, made as soon as a caregiver with that document is registered.
+    values["mother_document"] = ""
     if mother_doc:
         mother = resolver.caregiver_by_document(mother_doc)
-        if mother is None:
-            errors.add(
-                "mother_national_id",
-                "unknown",
-                _("No registered caregiver has the document “%(number)s”; register the mother first.")
-                % {"number": mother_doc},
-            )
-        else:
+        if mother is not None:
             values["mother_id"] = mother.id
             check_mother(mother, birth_date, errors, "mother_national_id")
+        elif document_readings(mother_doc):
+            values["mother_document"] = mother_doc
+        else:
+            errors.add(
+                "mother_national_id",
+                "invalid",
+                _("“%(number)s” is not a valid identity document of any type used here.") % {"number": mother_doc},
+            )
     errors.raise_if_any()
     return values
 
@@ -315,9 +345,6 @@ def clean_household(raw: Mapping[str, Any], resolver: Resolver) -> dict[str, Any
     return values
 
 
-PREGNANCY_DAYS = 280
-
-
 def clean_pregnancy(raw: Mapping[str, Any], resolver: Resolver, *, today: dt.date | None = None) -> dict[str, Any]:
     """A pregnancy: mother, LMP and/or expected delivery date, first prenatal visit, outcome."""
     today = today or timezone.localdate()
@@ -351,9 +378,9 @@ def clean_pregnancy(raw: Mapping[str, Any], resolver: Resolver, *, today: dt.dat
     if lmp is not None and lmp > today:
         errors.add("lmp_date", "future", _("The last menstrual period cannot be in the future."))
     if edd is None and lmp is not None:
-        edd = lmp + dt.timedelta(days=PREGNANCY_DAYS)
+        edd = pregnancy_dating.expected_delivery(lmp)
     values["lmp_date"], values["edd_date"] = lmp, edd
-    conception = lmp or (edd - dt.timedelta(days=PREGNANCY_DAYS) if edd else None)
+    conception = pregnancy_dating.origin(lmp, edd)
 
     first_visit = parse_date(raw.get("first_visit_date"), "first_visit_date", errors)
     week = parse_int(raw.get("first_visit_week"), "first_visit_week", errors, 0, 45)
@@ -363,7 +390,7 @@ def clean_pregnancy(raw: Mapping[str, Any], resolver: Resolver, *, today: dt.dat
         if conception is not None and first_visit < conception:
             errors.add("first_visit_date", "before_pregnancy", _("The first visit is before the pregnancy began."))
         elif week is None and conception is not None:
-            week = (first_visit - conception).days // 7
+            week = pregnancy_dating.gestational_week(conception, first_visit)
     values["first_visit_date"], values["first_visit_week"] = first_visit, week
     values["facility_id"] = _optional_code(raw, "facility_code", resolver.facility, errors)
     outcome = _text(raw, "outcome") or "ongoing"
@@ -384,6 +411,6 @@ def clean_pregnancy(raw: Mapping[str, Any], resolver: Resolver, *, today: dt.dat
             errors.add("outcome_date", "before_pregnancy", _("The outcome date is before the pregnancy began."))
     values["outcome"], values["outcome_date"] = outcome, outcome_date
     if mother is not None and mother.birth_date is not None and conception is not None:
-        check_mother(mother, conception + dt.timedelta(days=PREGNANCY_DAYS), errors, "mother_external_id")
+        check_mother(mother, pregnancy_dating.expected_delivery(conception), errors, "mother_external_id")
     errors.raise_if_any()
     return values

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crecer.access.models import DataCategory
 from crecer.lib import names
+from crecer.lib import pregnancy as pregnancy_dating
 from crecer.territories.models import Facility, Organisation, Territory
 
 
@@ -178,6 +179,43 @@ class CaregiverLink(models.Model):
         return f"{self.caregiver_id} {self.relationship} of {self.child_id}"
 
 
+class PendingMother(models.Model):
+    """A child registered with the document of a mother nobody has registered yet (a hospital's birth file
+    loaded before the mothers). One row per reading of the document under the profile's types; the link
+    is made, and audited, as soon as a caregiver with that document is registered by any path."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="pending_mothers")
+    #: the document as it was given
+    document = models.CharField(_("mother's document"), max_length=30)
+    document_type = models.CharField(max_length=20)
+    document_number = models.CharField(max_length=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+    #: when the link was made (or the child got a mother otherwise); None while pending
+    linked_at = models.DateTimeField(null=True, blank=True)
+    caregiver = models.ForeignKey(Caregiver, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    unscoped = models.Manager()
+
+    class Meta:
+        verbose_name = _("pending mother link")
+        verbose_name_plural = _("pending mother links")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "document_type", "document_number"], name="pending_mother_reading_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["document_type", "document_number"],
+                condition=Q(linked_at__isnull=True),
+                name="pending_mother_by_document",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child_id} <- {self.document_type}:{self.document_number}"
+
+
 class PregnancyOutcome(models.TextChoices):
     ONGOING = "ongoing", _("Ongoing")
     LIVE_BIRTH = "live_birth", _("Live birth")
@@ -212,10 +250,8 @@ class Pregnancy(models.Model):
 
     @property
     def origin(self) -> Any:
-        """The day gestational age counts from: the LMP, or 280 days before the expected delivery."""
-        import datetime as dt
-
-        return self.lmp_date or self.edd_date - dt.timedelta(days=280)
+        """The day gestational age counts from (:func:`crecer.lib.pregnancy.origin`)."""
+        return pregnancy_dating.origin(self.lmp_date, self.edd_date)
 
 
 class CaseNote(models.Model):

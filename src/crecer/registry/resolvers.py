@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from django.db import connection
 
 from crecer import conf
-from crecer.lib import documents
-from crecer.registry.inputs import PersonRef, TerritoryRef
+from crecer.registry.inputs import PersonRef, TerritoryRef, document_reading, document_readings
 from crecer.registry.models import Caregiver, Child, Household
 from crecer.territories.models import Facility, Territory
 
@@ -32,29 +30,6 @@ def _date(value: Any) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(value)
-
-
-def normalised_documents(number: str) -> list[tuple[str, str]]:
-    """Every (type, canonical number) reading of ``number`` under the profile's document types."""
-    return list(_readings(conf.profile().id, number))
-
-
-def _reading(doc_type: str, number: str) -> str | None:
-    try:
-        return documents.validate(doc_type, number)
-    except (documents.InvalidDocument, KeyError):
-        return None
-
-
-@lru_cache(maxsize=65536)
-def _readings(profile_id: str, number: str) -> tuple[tuple[str, str], ...]:
-    readings = []
-    for doc_type in conf.profile().documents:
-        try:
-            readings.append((doc_type, documents.validate(doc_type, number)))
-        except documents.InvalidDocument:
-            continue
-    return tuple(readings)
 
 
 def _values_in(
@@ -121,7 +96,7 @@ class DbResolver:
         return Household.unscoped.filter(code=code).values_list("id", flat=True).first()
 
     def caregiver_by_document(self, number: str) -> PersonRef | None:
-        for doc_type, canonical in normalised_documents(number):
+        for doc_type, canonical in document_readings(number):
             row = (
                 Caregiver.unscoped.filter(national_id_type=doc_type, national_id=canonical, voided_at__isnull=True)
                 .values_list("id", "birth_date", "sex")
@@ -163,11 +138,10 @@ class BatchResolver(DbResolver):
         household_codes = {r.get("household_code") for r in rows if r.get("household_code")}
         self._households = dict(_values_in(Household._meta.db_table, "code", ("code", "id"), household_codes))
         mother_docs: dict[tuple[str, str], str] = {}
-        profile_id = conf.profile().id
         for r in rows:
             raw = (r.get("mother_national_id") or "").strip()
             if raw:
-                for reading in _readings(profile_id, raw):
+                for reading in document_readings(raw):
                     mother_docs[reading] = raw
         self._mothers = {}
         for cid, dtype, number, bdate, sex in _by_documents(Caregiver, mother_docs, ("birth_date", "sex")):
@@ -188,7 +162,7 @@ class BatchResolver(DbResolver):
             raw = (r.get("national_id") or "").strip()
             if raw:
                 doc_type = (r.get("national_id_type") or "").strip().upper() or default
-                canonical = _reading(doc_type, raw)
+                canonical = document_reading(doc_type, raw)
                 if canonical is not None:
                     own_docs.add((doc_type, canonical))
         model = Child if kind == "child" else Caregiver

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from crecer.access.models import DataCategory, Role
+from crecer.access import permissions
+from crecer.access.models import DataCategory
 from crecer.registry.models import (
     AccessGrant,
     Caregiver,
@@ -152,12 +153,13 @@ def notes(user: Any, child: Child) -> QuerySet[CaseNote]:
 
 
 def can_register(user: Any) -> bool:
-    return _active(user) and user.can_register
+    """Whether the signed-in user may register people (:data:`crecer.access.permissions.REGISTER`)."""
+    return _active(user) and permissions.has(user, permissions.REGISTER)
 
 
 def can_register_in(user: Any, territory: Territory) -> bool:
-    return can_register(user) and user.territory.contains(territory)
+    return _active(user) and permissions.register_refusal(user, territory.path) is None
 
 
 def can_read_audit(user: Any) -> bool:
-    return _active(user) and user.role == Role.AUDITOR and user.territory_id is not None
+    return _active(user) and permissions.has(user, permissions.READ_AUDIT)

@@ -11,8 +11,8 @@ from django.db.models import Q, QuerySet
 
 from crecer.lib import names
 from crecer.registry import numbers
+from crecer.registry.inputs import document_readings
 from crecer.registry.models import Caregiver, Child
-from crecer.registry.resolvers import normalised_documents
 
 P = TypeVar("P", Child, Caregiver)
 
@@ -25,7 +25,7 @@ def search(queryset: QuerySet[P], query: str) -> QuerySet[P]:
     if numbers.looks_like_registry_number(query):
         return queryset.filter(registry_number=query.upper())
     condition = Q()
-    readings = normalised_documents(query) if any(ch.isdigit() for ch in query) else []
+    readings = document_readings(query) if any(ch.isdigit() for ch in query) else []
     for doc_type, number in readings:
         condition |= Q(national_id_type=doc_type, national_id=number)
     if readings:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -5,3 +7,15 @@ from django.utils.translation import gettext_lazy as _
 class RisksConfig(AppConfig):
     name = "crecer.risks"
     verbose_name = _("Risk protocols")
+
+    def ready(self) -> None:
+        from crecer.core.signals import subjects_changed
+
+        subjects_changed.connect(_evaluate, dispatch_uid="crecer.risks.evaluate")
+
+
+def _evaluate(sender: Any, *, actor: Any, child_ids: list[int], pregnancy_ids: list[int], **kwargs: Any) -> int:
+    """The facts of these subjects changed: open and resolve their flags (in the caller's transaction)."""
+    from crecer.risks import engine
+
+    return engine.evaluate_ids(actor, child_ids, pregnancy_ids).raised

@@ -17,7 +17,7 @@ from django.utils import timezone
 from crecer import conf
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record_many
-from crecer.imports.bulk import BulkInsert, among
+from crecer.core.bulk import BulkInsert, among
 from crecer.lib.rules import Rule, RuleError
 from crecer.registry.models import Child, Pregnancy
 from crecer.risks.facts import child_facts, pregnancy_facts

@@ -13,7 +13,8 @@ from typing import Any
 from django.db.models import Count
 
 from crecer import conf
-from crecer.imports.bulk import among
+from crecer.core.bulk import among
+from crecer.lib import pregnancy as pregnancy_dating
 from crecer.lib import schedule as schedule_lib
 from crecer.lib.rules import empty_facts
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Household, Pregnancy, Relationship
@@ -160,11 +161,10 @@ def pregnancy_facts(pregnancies: Iterable[Pregnancy], today: dt.date) -> dict[in
     ):
         done[pregnancy_id].add(code)
     for p in pregnancies:
-        origin = p.origin
-        age = (today - origin).days
+        age = (today - p.origin).days
         f = facts[p.pk]
         f["pregnancy"] = {
-            "weeks": age // 7 if p.outcome == "ongoing" else None,
+            "weeks": pregnancy_dating.gestational_week(p.origin, today) if p.outcome == "ongoing" else None,
             "first_visit_week": p.first_visit_week,
             "epsa": epsa.get(p.pk),
             "outcome": p.outcome,

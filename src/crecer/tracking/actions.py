@@ -1,29 +1,49 @@
 """Writes to the child's trajectory: encounters with their measurements, screenings and deliveries,
-corrections, and parenting groups. Validated, permission-checked and audited in one transaction."""
+corrections, and parenting groups. Validated, permission-checked and audited in one transaction.
+
+Pages and the API record one encounter at a time; importers (:mod:`crecer.tracking.importers`) validate
+a whole batch with the same functions (:mod:`crecer.tracking.inputs`, :func:`encounter_row`,
+:func:`score_screening`, …), ask the same permission checks (:func:`subject_refusal`) and call the same
+writers with many records at once (:func:`add_encounters`, :func:`add_measurements`,
+:func:`supersede_measurements`, :func:`add_screenings`, :func:`add_deliveries`, :func:`add_groups`,
+:func:`attend`), which record the same audit events.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crecer import conf
+from crecer.access import categories, permissions
 from crecer.access.models import DataCategory
 from crecer.audit.models import Action
-from crecer.audit.trail import Actor, record, snapshot
-from crecer.lib import schedule as schedule_lib
+from crecer.audit.trail import Actor, record, record_created, record_many
+from crecer.core import bulk
+from crecer.core.signals import facts_changed
+from crecer.lib import pregnancy as pregnancy_dating
 from crecer.lib import screening as screening_lib
-from crecer.registry.actions import check_may_register
-from crecer.registry.inputs import parse_date
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Pregnancy, Relationship
-from crecer.risks import engine as risk_engine
 from crecer.territories.models import Facility
 from crecer.tracking import growth
-from crecer.tracking.inputs import MEASUREMENT_FIELDS, clean_encounter_header, clean_measurement
+from crecer.tracking.inputs import (
+    DELIVERY_FIELDS,
+    MEASUREMENT_FIELDS,
+    DeliveryFields,
+    assign_contact,
+    clean_delivery,
+    clean_encounter_header,
+    clean_group,
+    clean_measurement,
+    completion_date,
+    session_date,
+)
 from crecer.tracking.models import (
     Delivery,
     Encounter,
@@ -36,29 +56,82 @@ from crecer.tracking.models import (
 from crecer.tracking.screening_messages import translated
 from crecer.validation import Collector, FieldError, InputErrors
 
-
-def _check_category(actor: Actor, category: str) -> None:
-    """Nobody records data of a category they may not read."""
-    if actor.user is not None and category not in actor.user.data_categories():
-        raise PermissionDenied(_("You may not record data of this category."))
+# --- the subject of a record: a child or a pregnancy ------------------------------------------------------
 
 
-def _facility(raw: dict[str, Any], actor: Actor, errors: Collector) -> Facility | None:
-    code = str(raw.get("facility_code") or "").strip()
+@dataclass(frozen=True)
+class Subject:
+    """What the trajectory's rules need to know of the child or pregnancy a record is about."""
+
+    child_id: int | None
+    pregnancy_id: int | None
+    #: the day ages count from: the birth date, or the pregnancy's origin (LMP)
+    origin: dt.date | None
+    #: where the subject lives (the child's territory, the mother's for a pregnancy)
+    path: str
+    sex: str = ""
+    #: the caregiver a caregiver's instrument or service concerns (the mother)
+    mother_id: int | None = None
+
+    @property
+    def is_pregnancy(self) -> bool:
+        return self.pregnancy_id is not None
+
+    def age_days(self, on: dt.date | None) -> int | None:
+        return (on - self.origin).days if on is not None and self.origin is not None else None
+
+
+def child_subject(child: Child) -> Subject:
+    return Subject(
+        child.pk, None, child.birth_date, child.territory.path, child.sex, mothers_of([child.pk]).get(child.pk)
+    )
+
+
+def pregnancy_subject(pregnancy: Pregnancy) -> Subject:
+    return Subject(None, pregnancy.pk, pregnancy.origin, pregnancy.mother.territory.path, mother_id=pregnancy.mother_id)
+
+
+def mothers_of(child_ids: Iterable[int]) -> dict[int, int]:
+    """``{child id: mother's caregiver id}``."""
+    return dict(
+        CaregiverLink.unscoped.filter(child_id__in=list(child_ids), relationship=Relationship.MOTHER).values_list(
+            "child_id", "caregiver_id"
+        )
+    )
+
+
+def subject_refusal(actor: Actor, path: str | None, category: str) -> permissions.Refusal | None:
+    """Why ``actor`` may not record data of ``category`` about a subject living in ``path`` (None: may)."""
+    return permissions.register_refusal(actor.user, path) or permissions.record_refusal(actor.user, category)
+
+
+def _check(actor: Actor, path: str | None, category: str) -> None:
+    refusal = subject_refusal(actor, path, category)
+    if refusal is not None:
+        refusal.raise_()
+
+
+def facility_id(
+    code: str, facilities: dict[str, int], actor: Actor, errors: Collector, name: str = "facility_code"
+) -> int | None:
+    """The facility a record names by code; none named: the recording user's own facility, if any."""
+    code = (code or "").strip()
     if not code:
-        return actor.user.facility if actor.user is not None and actor.user.facility_id else None
-    facility = Facility.objects.filter(code=code).first()
-    if facility is None:
-        errors.add("facility_code", "unknown", _("No facility has the code “%(code)s”.") % {"code": code})
-    return facility
+        return actor.user.facility_id if actor.user is not None else None
+    if code not in facilities:
+        errors.add(name, "unknown", _("No facility has the code “%(code)s”.") % {"code": code})
+    return facilities.get(code)
 
 
-def _recipient_caregiver(subject: str, child: Child | None, pregnancy: Pregnancy | None) -> Caregiver | None:
-    if subject != "caregiver":
-        return None
-    if child is not None:
-        return _mother_of(child)
-    return pregnancy.mother if pregnancy is not None else None
+def _facilities(code: str) -> dict[str, int]:
+    return dict(Facility.objects.filter(code=code.strip()).values_list("code", "id")) if code.strip() else {}
+
+
+def _recorder(actor: Actor) -> int | None:
+    return actor.user.pk if actor.user is not None else None
+
+
+# --- encounters -------------------------------------------------------------------------------------------
 
 
 def done_contacts(child: Child | None = None, pregnancy: Pregnancy | None = None) -> set[str]:
@@ -67,11 +140,184 @@ def done_contacts(child: Child | None = None, pregnancy: Pregnancy | None = None
     return set(encounters.values_list("contact_code", flat=True))
 
 
-def _mother_of(child: Child) -> Caregiver | None:
-    link = (
-        CaregiverLink.unscoped.filter(child=child, relationship=Relationship.MOTHER).select_related("caregiver").first()
+def encounter_row(
+    actor: Actor,
+    raw: dict[str, Any],
+    subject: Subject,
+    done: set[str],
+    facilities: dict[str, int],
+    errors: Collector,
+    *,
+    today: dt.date,
+    current: Encounter | None = None,
+) -> dict[str, Any]:
+    """The stored values of an encounter (check-up or prenatal contact) about ``subject``, whose contacts
+    ``done`` are already fulfilled; problems go to ``errors``.
+
+    ``raw`` has kind, date, facility_code, contact_code and professional (a name, as another system writes
+    it). Without a contact code a scheduled visit fulfils the contact due at its age (or the earliest
+    overdue one); an encounter imported again (``current``) on the same day keeps the contact it was
+    given. Without a facility code it took place at the recording user's facility; without a named
+    professional, the recording user attended it if they work at a facility."""
+    if subject.child_id is not None and subject.origin is None:
+        errors.add("child", "unborn", _("Record prenatal contacts on the pregnancy until the child is born."))
+        return {}
+    values = clean_encounter_header(raw, errors, for_pregnancy=subject.is_pregnancy, origin=subject.origin, today=today)
+    place = facility_id(str(raw.get("facility_code") or ""), facilities, actor, errors)
+    age = subject.age_days(values["date"])
+    code = values["contact_code"]
+    own = current.contact_code if current is not None else ""
+    if code and code in done and code != own:
+        errors.add("contact_code", "done", _("This scheduled contact was already recorded."))
+    if not code and current is not None and current.date == values["date"]:
+        code = own  # the contact assigned when it was first recorded
+    elif not code:
+        code = assign_contact(values["kind"], subject.is_pregnancy, age, done - {own})
+    named = str(raw.get("professional") or "").strip()[:150]
+    user = actor.user
+    return {
+        "child_id": subject.child_id,
+        "pregnancy_id": subject.pregnancy_id,
+        "kind": values["kind"],
+        "contact_code": code,
+        "date": values["date"],
+        "facility_id": place,
+        "professional_id": user.pk if user is not None and user.facility_id and not named else None,
+        "professional_name": named,
+        "gestational_weeks": pregnancy_dating.gestational_week(subject.origin, values["date"])
+        if subject.is_pregnancy
+        else None,
+        "recorded_by_id": _recorder(actor),
+    }
+
+
+#: the columns of an encounter that a new import of the same encounter may change
+ENCOUNTER_UPDATABLE = ("kind", "contact_code", "date", "facility_id", "professional_name")
+
+
+def add_encounters(actor: Actor, rows: Sequence[dict[str, Any]], note: str = "") -> list[int]:
+    """Store encounters (``encounter_row`` values, plus ``external_id`` when imported), one event each."""
+    ids = bulk.insert(Encounter, [{"external_id": None, **r} for r in rows], key="external_id")
+    record_created(actor, "tracking.encounter", ((pk, r["child_id"]) for pk, r in zip(ids, rows, strict=True)), note)
+    return ids
+
+
+# --- measurements ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MeasurementIn:
+    """A measurement to store: validated values, taken at an encounter of a child."""
+
+    encounter_id: int
+    child_id: int
+    sex: str
+    measured_on: dt.date
+    age_days: int
+    values: dict[str, Any]
+    supersedes: Measurement | None = None
+    reason: str = ""
+
+
+def measurement_rows(actor: Actor, items: Sequence[MeasurementIn]) -> list[dict[str, Any]]:
+    """The stored rows of measurements, with their WHO z-scores and classification (one vectorised call)."""
+    computed = growth.compute_many([(m.sex, m.age_days, m.values) for m in items])
+    return [
+        {
+            "encounter_id": m.encounter_id,
+            "child_id": m.child_id,
+            "measured_on": m.measured_on,
+            "age_days": m.age_days,
+            "supersedes_id": m.supersedes.pk if m.supersedes is not None else None,
+            "correction_reason": m.reason,
+            "is_current": True,
+            "recorded_by_id": _recorder(actor),
+            **{f: m.values[f] for f in MEASUREMENT_FIELDS},
+            **fields,
+        }
+        for m, fields in zip(items, computed, strict=True)
+    ]
+
+
+def add_measurements(actor: Actor, items: Sequence[MeasurementIn], note: str = "") -> list[int]:
+    """Store measurements (at most one current per encounter), one audit event each; ids in order."""
+    if not items:
+        return []
+    rows = measurement_rows(actor, items)
+    bulk.BulkInsert(Measurement).write(rows)
+    ids = dict(
+        Measurement.unscoped.filter(encounter_id__in=[m.encounter_id for m in items], is_current=True).values_list(
+            "encounter_id", "pk"
+        )
     )
-    return link.caregiver if link else None
+    new = [ids[m.encounter_id] for m in items]
+    record_created(actor, "tracking.measurement", ((pk, m.child_id) for pk, m in zip(new, items, strict=True)), note)
+    return new
+
+
+def supersede_measurements(
+    actor: Actor, items: Sequence[MeasurementIn], note: str = ""
+) -> tuple[list[int], list[MeasurementIn]]:
+    """Corrections: each item's new values replace the current measurement it ``supersedes``, which stays,
+    marked as superseded (compare-and-set: of two corrections of the same value, one wins). Returns the new
+    ids and the items that lost the race (their measurement was corrected meanwhile)."""
+    won, lost = [], []
+    for item in items:
+        assert item.supersedes is not None
+        if Measurement.unscoped.filter(pk=item.supersedes.pk, is_current=True).update(is_current=False):
+            won.append(item)
+        else:
+            lost.append(item)
+    record_many(
+        actor,
+        Action.UPDATE,
+        "tracking.measurement",
+        ((m.supersedes.pk, m.child_id, {"is_current": True}, {"is_current": False}) for m in won),  # type: ignore[union-attr]
+        note=note or "; ".join(sorted({m.reason for m in won})),
+    )
+    return add_measurements(actor, won, note), lost
+
+
+def _superseded() -> str:
+    return _("This measurement was already corrected; correct the latest one.")
+
+
+def correct_measurement(actor: Actor, measurement: Measurement, changes: dict[str, Any], reason: str) -> Measurement:
+    """Replace a measurement by a corrected one; the old row stays, marked as superseded."""
+    errors = Collector()
+    if not measurement.is_current:
+        errors.add("measurement", "superseded", _superseded())
+    if not reason.strip():
+        errors.add("reason", "required", _("Say why the measurement is corrected."))
+    unknown = set(changes) - set(MEASUREMENT_FIELDS)
+    for name in sorted(unknown):
+        errors.add(name, "unknown_field", _("This field does not exist."))
+    errors.raise_if_any()
+    merged = {name: getattr(measurement, name) for name in MEASUREMENT_FIELDS} | changes
+    values = clean_measurement(merged, errors, prefix="")
+    errors.raise_if_any()
+    child = measurement.child
+    _check(actor, child.territory.path, DataCategory.HEALTH)
+    item = MeasurementIn(
+        measurement.encounter_id,
+        child.pk,
+        child.sex,
+        measurement.measured_on,
+        measurement.age_days,
+        values,
+        supersedes=measurement,
+        reason=reason.strip()[:300],
+    )
+    with transaction.atomic():
+        new, lost = supersede_measurements(actor, [item])
+        if lost:
+            errors.add("measurement", "superseded", _superseded())
+            errors.raise_if_any()
+        facts_changed(actor, child_ids=[child.pk])
+    return Measurement.unscoped.get(pk=new[0])
+
+
+# --- screenings ---------------------------------------------------------------------------------------------
 
 
 def score_screening(
@@ -103,236 +349,47 @@ def score_screening(
     return instrument, result
 
 
-def _screening_row(
+def screening_row(
     actor: Actor,
     instrument: screening_lib.Instrument,
     result: screening_lib.Result,
     inputs: dict[str, Any],
+    subject: Subject,
     *,
     applied_on: dt.date,
-    age_days: int | None,
-    encounter: Encounter | None,
-    child: Child | None,
-    pregnancy: Pregnancy | None,
-) -> Screening:
-    caregiver = None
-    if instrument.subject == screening_lib.CAREGIVER:
-        caregiver = pregnancy.mother if pregnancy is not None else (_mother_of(child) if child else None)
-    return Screening(
-        encounter=encounter,
-        child=child,
-        caregiver=caregiver,
-        pregnancy=pregnancy,
-        instrument=instrument.code,
-        instrument_version=result.version,
-        applied_on=applied_on,
-        age_days=age_days,
-        inputs=inputs,
-        score=result.score,
-        subscores=result.subscores,
-        classification=result.classification,
-        sub_classifications=result.sub_classifications,
-        urgent=result.urgent,
-        details=result.details,
-        data_category=instrument.category,
-        recorded_by=actor.user,
-    )
-
-
-def record_encounter(
-    actor: Actor,
-    raw: dict[str, Any],
-    *,
-    child: Child | None = None,
-    pregnancy: Pregnancy | None = None,
-) -> Encounter:
-    """Record a check-up (child) or prenatal contact (pregnancy) with what was measured, screened and
-    delivered in it. ``raw`` holds kind, date, facility_code, contact_code (assigned from the schedule
-    when empty), gestational_weeks, and optionally ``measurement`` (dict), ``screenings`` (list of
-    ``{"instrument", "inputs"}``) and ``deliveries`` (list of service codes)."""
-    if (child is None) == (pregnancy is None):
-        raise ValueError("an encounter is about a child or a pregnancy")
-    today = timezone.localdate()
-    errors = Collector()
-    if child is not None:
-        origin = child.birth_date
-    else:
-        assert pregnancy is not None
-        origin = pregnancy.origin
-    if child is not None and child.birth_date is None:
-        errors.add("child", "unborn", _("Record prenatal contacts on the pregnancy until the child is born."))
-        errors.raise_if_any()
-    values = clean_encounter_header(raw, errors, for_pregnancy=pregnancy is not None, origin=origin, today=today)
-    facility = _facility(raw, actor, errors)
-    age_days = (values["date"] - origin).days if values["date"] and origin else None
-
-    schedule = conf.profile().prenatal_schedule if pregnancy is not None else conf.profile().child_schedule
-    done = done_contacts(child, pregnancy)
-    if values["contact_code"] and values["contact_code"] in done:
-        errors.add("contact_code", "done", _("This scheduled contact was already recorded."))
-    if not values["contact_code"] and age_days is not None and values["kind"] in ("check_up", "prenatal", "nutrition"):
-        contact = schedule_lib.assign(schedule, age_days, done)
-        values["contact_code"] = contact.code if contact else ""
-
-    measurement_values = None
-    if raw.get("measurement"):
-        if pregnancy is not None:
-            errors.add("measurement", "wrong_subject", _("Growth measurements are for children."))
-        else:
-            measurement_values = clean_measurement(raw["measurement"], errors)
-
-    scored = []
-    for i, item in enumerate(raw.get("screenings") or []):
-        outcome = score_screening(
-            item if isinstance(item, dict) else {},
-            age_days=age_days,
-            errors=errors,
-            prefix=f"screenings[{i}].",
-        )
-        if outcome is not None:
-            scored.append((outcome, item.get("inputs")))
-
-    services = []
-    for i, code in enumerate(raw.get("deliveries") or []):
-        try:
-            service = conf.profile().service(str(code))
-        except KeyError:
-            errors.add(
-                f"deliveries[{i}]", "unknown", _("“%(code)s” is not a service of the catalogue.") % {"code": code}
-            )
-            continue
-        services.append(service)
-    errors.raise_if_any()
-
-    subject_path = child.territory.path if child is not None else pregnancy.mother.territory.path  # type: ignore[union-attr]
-    check_may_register(actor, subject_path)
-    _check_category(actor, DataCategory.HEALTH)
-    for (instrument, _result), _inputs in scored:
-        _check_category(actor, instrument.category)
-
-    try:
-        with transaction.atomic():
-            encounter = Encounter.unscoped.create(
-                child=child,
-                pregnancy=pregnancy,
-                kind=values["kind"],
-                contact_code=values["contact_code"],
-                date=values["date"],
-                facility=facility,
-                professional=actor.user,
-                gestational_weeks=(age_days // 7) if pregnancy is not None and age_days is not None else None,
-                recorded_by=actor.user,
-            )
-            child_id = child.pk if child is not None else None
-            record(actor, Action.CREATE, encounter, child_id=child_id, after=snapshot(encounter))
-            if measurement_values is not None and child is not None:
-                _save_measurement(actor, encounter, child, measurement_values, age_days or 0)
-            for (instrument, result), inputs in scored:
-                row = _screening_row(
-                    actor,
-                    instrument,
-                    result,
-                    inputs,
-                    applied_on=values["date"],
-                    age_days=age_days,
-                    encounter=encounter,
-                    child=child,
-                    pregnancy=pregnancy,
-                )
-                row.save()
-                record(actor, Action.CREATE, row, child_id=child_id, after=_screening_summary(row))
-            for service in services:
-                delivery = Delivery.unscoped.create(
-                    service_code=service.code,
-                    child=child if service.subject == "child" else None,
-                    caregiver=_recipient_caregiver(service.subject, child, pregnancy),
-                    delivered_on=values["date"],
-                    facility=facility,
-                    encounter=encounter,
-                    recorded_by=actor.user,
-                )
-                record(actor, Action.CREATE, delivery, child_id=child_id, after=snapshot(delivery))
-            # The facts changed: the risk rules run in the same transaction.
-            risk_engine.evaluate(actor, children=[child] if child else [], pregnancies=[pregnancy] if pregnancy else [])
-    except IntegrityError as exc:
-        errors.add("contact_code", "done", _("This scheduled contact was already recorded."))
-        raise InputErrors(errors.errors) from exc
-    return encounter
-
-
-def _screening_summary(row: Screening) -> dict[str, Any]:
+    encounter_id: int | None,
+) -> dict[str, Any]:
+    """The stored row of a scored screening; a caregiver's instrument (the mother's EPDS) is about the
+    subject's mother."""
     return {
-        "instrument": row.instrument,
-        "score": row.score,
-        "classification": row.classification,
-        "urgent": row.urgent,
-        "category": row.data_category,
+        "encounter_id": encounter_id,
+        "child_id": subject.child_id,
+        "pregnancy_id": subject.pregnancy_id,
+        "caregiver_id": subject.mother_id if instrument.subject == screening_lib.CAREGIVER else None,
+        "instrument": instrument.code,
+        "instrument_version": result.version,
+        "applied_on": applied_on,
+        "age_days": subject.age_days(applied_on),
+        "inputs": inputs,
+        "score": result.score,
+        "subscores": result.subscores,
+        "classification": result.classification,
+        "sub_classifications": result.sub_classifications,
+        "urgent": result.urgent,
+        "details": result.details,
+        "data_category": categories.of_instrument(instrument.code),
+        "is_current": True,
+        "supersedes_id": None,
+        "correction_reason": "",
+        "recorded_by_id": _recorder(actor),
     }
 
 
-def _save_measurement(
-    actor: Actor,
-    encounter: Encounter,
-    child: Child,
-    values: dict[str, Any],
-    age_days: int,
-    supersedes: Measurement | None = None,
-    reason: str = "",
-) -> Measurement:
-    computed = growth.compute(child.sex, age_days, values)
-    measurement = Measurement.unscoped.create(
-        encounter=encounter,
-        child=child,
-        measured_on=encounter.date,
-        age_days=age_days,
-        supersedes=supersedes,
-        correction_reason=reason,
-        recorded_by=actor.user,
-        **{k: values[k] for k in MEASUREMENT_FIELDS},
-        **computed,
-    )
-    record(actor, Action.CREATE, measurement, child_id=child.pk, after=snapshot(measurement))
-    return measurement
-
-
-def correct_measurement(actor: Actor, measurement: Measurement, changes: dict[str, Any], reason: str) -> Measurement:
-    """Replace a measurement by a corrected one; the old row stays, marked as superseded."""
-    errors = Collector()
-    if not measurement.is_current:
-        errors.add("measurement", "superseded", _("This measurement was already corrected; correct the latest one."))
-    if not reason.strip():
-        errors.add("reason", "required", _("Say why the measurement is corrected."))
-    unknown = set(changes) - set(MEASUREMENT_FIELDS)
-    for name in sorted(unknown):
-        errors.add(name, "unknown_field", _("This field does not exist."))
-    errors.raise_if_any()
-    merged = {name: getattr(measurement, name) for name in MEASUREMENT_FIELDS} | changes
-    values = clean_measurement(merged, errors, prefix="")
-    errors.raise_if_any()
-    child = measurement.child
-    check_may_register(actor, child.territory.path)
-    _check_category(actor, DataCategory.HEALTH)
-    with transaction.atomic():
-        # Compare-and-set: two people correcting the same value at once cannot both win.
-        if not Measurement.unscoped.filter(pk=measurement.pk, is_current=True).update(is_current=False):
-            errors.add(
-                "measurement", "superseded", _("This measurement was already corrected; correct the latest one.")
-            )
-            errors.raise_if_any()
-        record(
-            actor,
-            Action.UPDATE,
-            measurement,
-            child_id=child.pk,
-            before={"is_current": True},
-            after={"is_current": False},
-            note=reason,
-        )
-        new = _save_measurement(
-            actor, measurement.encounter, child, values, measurement.age_days, measurement, reason.strip()
-        )
-        risk_engine.evaluate(actor, children=[child])
-        return new
+def add_screenings(actor: Actor, rows: Sequence[dict[str, Any]], note: str = "") -> list[int]:
+    """Store scored screenings (``screening_row`` values, plus ``external_id`` when imported)."""
+    ids = bulk.insert(Screening, [{"external_id": None, **r} for r in rows], key="external_id")
+    record_created(actor, "tracking.screening", ((pk, r["child_id"]) for pk, r in zip(ids, rows, strict=True)), note)
+    return ids
 
 
 def correct_screening(actor: Actor, screening: Screening, inputs: dict[str, Any], reason: str) -> Screening:
@@ -352,44 +409,71 @@ def correct_screening(actor: Actor, screening: Screening, inputs: dict[str, Any]
     errors.raise_if_any()
     assert outcome is not None
     instrument, result = outcome
-    path = screening.child.territory.path if screening.child else screening.pregnancy.mother.territory.path  # type: ignore[union-attr]
-    check_may_register(actor, path)
-    _check_category(actor, instrument.category)
+    subject = (
+        child_subject(screening.child) if screening.child is not None else pregnancy_subject(screening.pregnancy)  # type: ignore[arg-type]
+    )
+    _check(actor, subject.path, categories.of_instrument(instrument.code))
     with transaction.atomic():
         if not Screening.unscoped.filter(pk=screening.pk, is_current=True).update(is_current=False):
             errors.add("screening", "superseded", _("This screening was already corrected; correct the latest one."))
             errors.raise_if_any()
-        child_id = screening.child_id
         record(
             actor,
             Action.UPDATE,
             screening,
-            child_id=child_id,
+            child_id=screening.child_id,
             before={"is_current": True},
             after={"is_current": False},
             note=reason,
         )
-        row = _screening_row(
+        row = screening_row(
             actor,
             instrument,
             result,
             inputs,
+            subject,
             applied_on=screening.applied_on,
-            age_days=screening.age_days,
-            encounter=screening.encounter,
-            child=screening.child,
-            pregnancy=screening.pregnancy,
+            encounter_id=screening.encounter_id,
         )
-        row.supersedes = screening
-        row.correction_reason = reason.strip()
-        row.save()
-        record(actor, Action.CREATE, row, child_id=child_id, after=_screening_summary(row), note=reason)
-        risk_engine.evaluate(
-            actor,
-            children=[screening.child] if screening.child else [],
-            pregnancies=[screening.pregnancy] if screening.pregnancy else [],
-        )
-    return row
+        row.update(age_days=screening.age_days, caregiver_id=screening.caregiver_id)
+        row.update(supersedes_id=screening.pk, correction_reason=reason.strip()[:300])
+        (pk,) = add_screenings(actor, [row], note=reason)
+        facts_changed(actor, child_ids=[screening.child_id or 0], pregnancy_ids=[screening.pregnancy_id or 0])
+    return Screening.unscoped.get(pk=pk)
+
+
+# --- deliveries -------------------------------------------------------------------------------------------------
+
+
+def delivery_row(
+    actor: Actor,
+    service: Any,
+    *,
+    child_id: int | None,
+    caregiver_id: int | None,
+    date: dt.date,
+    facility_id: int | None,
+    encounter_id: int | None = None,
+    detail: str = "",
+) -> dict[str, Any]:
+    """The stored row of a service given: to the child, or to the caregiver for a caregiver's service."""
+    return {
+        "service_code": service.code,
+        "child_id": child_id if service.subject == "child" else None,
+        "caregiver_id": caregiver_id if service.subject == "caregiver" else None,
+        "delivered_on": date,
+        "facility_id": facility_id,
+        "encounter_id": encounter_id,
+        "detail": detail[:300],
+        "recorded_by_id": _recorder(actor),
+    }
+
+
+def add_deliveries(actor: Actor, rows: Sequence[dict[str, Any]], note: str = "") -> list[int]:
+    """Store deliveries (``delivery_row`` values, plus ``external_id`` when imported), one event each."""
+    ids = bulk.insert(Delivery, [{"external_id": None, **r} for r in rows], key="external_id")
+    record_created(actor, "tracking.delivery", ((pk, r["child_id"]) for pk, r in zip(ids, rows, strict=True)), note)
+    return ids
 
 
 def record_delivery(
@@ -401,47 +485,160 @@ def record_delivery(
     caregiver: Caregiver | None = None,
     facility_code: str = "",
     detail: str = "",
+    fields: DeliveryFields = DELIVERY_FIELDS,
 ) -> Delivery:
     """Record a service given outside an encounter (a kit, a home visit, a stimulation session, an enrolment)."""
     errors = Collector()
-    try:
-        service = conf.profile().service(service_code)
-    except KeyError:
-        errors.add("service", "unknown", _("“%(code)s” is not a service of the catalogue.") % {"code": service_code})
-        errors.raise_if_any()
-        raise
-    if service.subject == "child" and child is None:
-        errors.add("child", "required", _("This service is given to a child."))
-    if service.subject == "caregiver" and caregiver is None:
-        errors.add("caregiver", "required", _("This service is given to a caregiver."))
-    date = parse_date(delivered_on, "delivered_on", errors)
-    if date is None and "delivered_on" not in errors.errors:
-        errors.add("delivered_on", "required", _("The date is required."))
-    if date is not None and date > timezone.localdate():
-        errors.add("delivered_on", "future", _("The date cannot be in the future."))
-    facility = _facility({"facility_code": facility_code}, actor, errors)
+    values = clean_delivery(
+        {"service_code": service_code, "date": delivered_on, "detail": detail},
+        errors,
+        has_child=child is not None,
+        has_caregiver=caregiver is not None,
+        today=timezone.localdate(),
+        fields=fields,
+    )
+    place = facility_id(facility_code, _facilities(facility_code), actor, errors, fields.facility)
     errors.raise_if_any()
-    assert date is not None
-    subject_path = child.territory.path if child is not None else caregiver.territory.path  # type: ignore[union-attr]
-    check_may_register(actor, subject_path)
-    _check_category(actor, service.data_category)
+    service = values["service"]
+    recipient_path = (child if service.subject == "child" else caregiver).territory.path  # type: ignore[union-attr]
+    _check(actor, recipient_path, categories.of_service(service.code))
+    row = delivery_row(
+        actor,
+        service,
+        child_id=child.pk if child is not None else None,
+        caregiver_id=caregiver.pk if caregiver is not None else None,
+        date=values["date"],
+        facility_id=place,
+        detail=values["detail"],
+    )
     with transaction.atomic():
-        delivery = Delivery.unscoped.create(
-            service_code=service.code,
-            child=child,
-            caregiver=caregiver,
-            delivered_on=date,
-            facility=facility,
-            detail=detail[:300],
-            recorded_by=actor.user,
+        (pk,) = add_deliveries(actor, [row])
+        facts_changed(actor, child_ids=[row["child_id"] or 0])
+    return Delivery.unscoped.get(pk=pk)
+
+
+# --- a whole encounter ------------------------------------------------------------------------------------------
+
+
+def record_encounter(
+    actor: Actor,
+    raw: dict[str, Any],
+    *,
+    child: Child | None = None,
+    pregnancy: Pregnancy | None = None,
+) -> Encounter:
+    """Record a check-up (child) or prenatal contact (pregnancy) with what was measured, screened and
+    delivered in it. ``raw`` holds kind, date, facility_code, contact_code (assigned from the schedule
+    when empty), professional, and optionally ``measurement`` (dict), ``screenings`` (list of
+    ``{"instrument", "inputs"}``) and ``deliveries`` (list of service codes)."""
+    if (child is None) == (pregnancy is None):
+        raise ValueError("an encounter is about a child or a pregnancy")
+    today = timezone.localdate()
+    errors = Collector()
+    subject = child_subject(child) if child is not None else pregnancy_subject(pregnancy)  # type: ignore[arg-type]
+    done = done_contacts(child, pregnancy)
+    code = str(raw.get("facility_code") or "")
+    row = encounter_row(actor, raw, subject, done, _facilities(code), errors, today=today)
+    if not row:  # no encounter can be recorded for this subject yet
+        errors.raise_if_any()
+    age_days = subject.age_days(row["date"])
+
+    measurement_values = None
+    if raw.get("measurement"):
+        if subject.is_pregnancy:
+            errors.add("measurement", "wrong_subject", _("Growth measurements are for children."))
+        else:
+            measurement_values = clean_measurement(raw["measurement"], errors)
+
+    scored = []
+    for i, item in enumerate(raw.get("screenings") or []):
+        outcome = score_screening(
+            item if isinstance(item, dict) else {}, age_days=age_days, errors=errors, prefix=f"screenings[{i}]."
         )
-        record(actor, Action.CREATE, delivery, child_id=child.pk if child else None, after=snapshot(delivery))
-        if child is not None:
-            risk_engine.evaluate(actor, children=[child])
-    return delivery
+        if outcome is not None:
+            scored.append((outcome, item.get("inputs")))
+
+    services = []
+    for i, service_code in enumerate(raw.get("deliveries") or []):
+        try:
+            services.append(conf.profile().service(str(service_code)))
+        except KeyError:
+            errors.add(
+                f"deliveries[{i}]",
+                "unknown",
+                _("“%(code)s” is not a service of the catalogue.") % {"code": service_code},
+            )
+    errors.raise_if_any()
+
+    _check(actor, subject.path, DataCategory.HEALTH)
+    for (instrument, _result), _inputs in scored:
+        _check(actor, subject.path, categories.of_instrument(instrument.code))
+    for service in services:
+        _check(actor, subject.path, categories.of_service(service.code))
+
+    try:
+        with transaction.atomic():
+            (encounter_id,) = add_encounters(actor, [row])
+            if measurement_values is not None and child is not None:
+                add_measurements(
+                    actor,
+                    [MeasurementIn(encounter_id, child.pk, child.sex, row["date"], age_days or 0, measurement_values)],
+                )
+            add_screenings(
+                actor,
+                [
+                    screening_row(
+                        actor, instrument, result, inputs, subject, applied_on=row["date"], encounter_id=encounter_id
+                    )
+                    for (instrument, result), inputs in scored
+                ],
+            )
+            add_deliveries(
+                actor,
+                [
+                    delivery_row(
+                        actor,
+                        service,
+                        child_id=subject.child_id,
+                        caregiver_id=subject.mother_id,
+                        date=row["date"],
+                        facility_id=row["facility_id"],
+                        encounter_id=encounter_id,
+                    )
+                    for service in services
+                ],
+            )
+            facts_changed(actor, child_ids=[subject.child_id or 0], pregnancy_ids=[subject.pregnancy_id or 0])
+    except IntegrityError as exc:
+        errors.add("contact_code", "done", _("This scheduled contact was already recorded."))
+        raise InputErrors(errors.errors) from exc
+    return Encounter.unscoped.get(pk=encounter_id)
 
 
-# --- parenting groups -------------------------------------------------------------------------------
+# --- parenting groups -------------------------------------------------------------------------------------------
+
+
+def group_row(actor: Actor, values: dict[str, Any], facility: int) -> dict[str, Any]:
+    """The stored row of a group; without a named facilitator, the recording user leads it if they work at
+    a facility."""
+    user = actor.user
+    leads = user is not None and bool(user.facility_id) and not values["facilitator_name"]
+    return {
+        "code": values["code"],
+        "name": values["name"],
+        "service_code": values["service"].code,
+        "facility_id": facility,
+        "start_date": values["start_date"],
+        "planned_sessions": values["planned_sessions"],
+        "facilitator_id": user.pk if leads and user is not None else None,
+        "facilitator_name": values["facilitator_name"] or (user.get_full_name() if leads and user is not None else ""),
+    }
+
+
+def add_groups(actor: Actor, rows: Sequence[dict[str, Any]], note: str = "") -> list[int]:
+    ids = bulk.insert(ParentingGroup, list(rows), key="code")
+    record_created(actor, "tracking.parentinggroup", ((pk, None) for pk in ids), note)
+    return ids
 
 
 def create_group(
@@ -456,55 +653,173 @@ def create_group(
     facilitator_name: str = "",
 ) -> ParentingGroup:
     errors = Collector()
-    try:
-        service = conf.profile().service(service_code)
-    except KeyError:
-        errors.add("service", "unknown", _("“%(code)s” is not a service of the catalogue.") % {"code": service_code})
-        errors.raise_if_any()
-        raise
-    if service.delivery != "group":
-        errors.add("service", "not_a_group", _("This service is not a group programme."))
-    low, high = service.sessions_min or 1, service.sessions_max or 52
-    if not low <= planned_sessions <= high:
-        errors.add(
-            "planned_sessions",
-            "out_of_range",
-            _("%(value)s is outside the accepted range %(low)s–%(high)s.")
-            % {"value": planned_sessions, "low": low, "high": high},
-        )
-    if not code.strip() or not name.strip():
-        errors.add("code", "required", _("The code and the name are required."))
+    values = clean_group(
+        {
+            "code": code,
+            "name": name,
+            "service_code": service_code,
+            "start_date": start_date,
+            "planned_sessions": planned_sessions,
+            "facilitator": facilitator_name,
+        },
+        errors,
+    )
     errors.raise_if_any()
-    check_may_register(actor, facility.territory.path)
+    permissions.check_register(actor.user, facility.territory.path, "facility_code")
     try:
         with transaction.atomic():
-            group = ParentingGroup.unscoped.create(
-                code=code.strip(),
-                name=name.strip(),
-                facility=facility,
-                start_date=start_date,
-                planned_sessions=planned_sessions,
-                service_code=service.code,
-                facilitator=actor.user,
-                facilitator_name=facilitator_name or (actor.user.get_full_name() if actor.user else ""),
-            )
-            record(actor, Action.CREATE, group, after=snapshot(group))
+            (pk,) = add_groups(actor, [group_row(actor, values, facility.pk)])
     except IntegrityError as exc:
         raise InputErrors({"code": [FieldError("duplicate", _("A group with this code exists."))]}) from exc
-    return group
+    return ParentingGroup.unscoped.get(pk=pk)
+
+
+@dataclass
+class Attendance:
+    """A member's attendance to record: the sessions (by number) they attended, added to what they had."""
+
+    group: ParentingGroup
+    caregiver_id: int
+    child_id: int | None
+    sessions: set[int] = field(default_factory=set)
+    #: the day of a session held now (recorded by a page), by number; others are held on their planned day
+    held_on: dict[int, dt.date] = field(default_factory=dict)
+
+
+def attendance_errors(
+    group: ParentingGroup,
+    numbers: Iterable[int],
+    held: dict[int, dt.date],
+    today: dt.date,
+    errors: Collector,
+    name: str = "attended",
+) -> None:
+    """Sessions must be sessions of the group, held by today (a session not recorded yet is held on its
+    planned day, :func:`~crecer.tracking.inputs.session_date`)."""
+    for n in sorted(set(numbers)):
+        if not 1 <= n <= group.planned_sessions:
+            errors.add(name, "out_of_range", _("The group has %(n)s sessions.") % {"n": group.planned_sessions})
+            return
+        if held.get(n, session_date(group.start_date, n)) > today:
+            errors.add(name, "future", _("A session listed has not been held yet."))
+            return
+
+
+def attend(actor: Actor, attendances: Sequence[Attendance], note: str = "") -> list[str]:
+    """Record attendance: members enrolled when new, sessions created on their day when not recorded yet,
+    each member's sessions attended and completion (the day of the ``completion_min_sessions``-th session
+    attended) recomputed from the sessions they attended. Audited: a CREATE for each new member and
+    session, an UPDATE with the before and after for each member whose attendance changed.
+    Returns, for each attendance, ``created`` (a new member), ``updated`` or ``unchanged``."""
+    if not attendances:
+        return []
+    groups = {a.group.pk: a.group for a in attendances}
+    members = {(m.group_id, m.caregiver_id): m for m in GroupMember.unscoped.filter(group_id__in=groups)}
+    new_members: list[dict[str, Any]] = [
+        {"group_id": a.group.pk, "caregiver_id": a.caregiver_id, "child_id": a.child_id}
+        for a in attendances
+        if (a.group.pk, a.caregiver_id) not in members
+    ]
+    enrolled = {(r["group_id"], r["caregiver_id"]) for r in new_members}
+    if new_members:
+        bulk.BulkInsert(GroupMember).write(new_members)
+        created = {
+            (m.group_id, m.caregiver_id): m
+            for m in GroupMember.unscoped.filter(
+                group_id__in={r["group_id"] for r in new_members},
+                caregiver_id__in={r["caregiver_id"] for r in new_members},
+            )
+        }
+        fresh = [created[(r["group_id"], r["caregiver_id"])] for r in new_members]
+        members.update({(m.group_id, m.caregiver_id): m for m in fresh})
+        record_created(actor, "tracking.groupmember", ((m.pk, m.child_id) for m in fresh), note)
+    sessions = {(s.group_id, s.number): s for s in GroupSession.unscoped.filter(group_id__in=groups)}
+    planned: dict[tuple[int, int], dt.date] = {}
+    for a in attendances:
+        for n in a.sessions:
+            if (a.group.pk, n) not in sessions:
+                planned.setdefault((a.group.pk, n), a.held_on.get(n, session_date(a.group.start_date, n)))
+    for (group_id, number), held_on in sorted(planned.items()):
+        sessions[(group_id, number)] = GroupSession.unscoped.create(group_id=group_id, number=number, held_on=held_on)
+    record_created(actor, "tracking.groupsession", ((sessions[key].pk, None) for key in sorted(planned)), note)
+    through = GroupSession.attendees.through
+    attended: dict[int, set[int]] = {}
+    for session_id, member_id in through.objects.filter(
+        groupmember_id__in=[m.pk for m in members.values()]
+    ).values_list("groupsession_id", "groupmember_id"):
+        attended.setdefault(member_id, set()).add(session_id)
+    statuses = []
+    new_links = []
+    events = []
+    by_id = {s.pk: s for s in sessions.values()}
+    for a in attendances:
+        member = members[(a.group.pk, a.caregiver_id)]
+        had = attended.setdefault(member.pk, set())
+        wanted = {sessions[(a.group.pk, n)].pk for n in a.sessions}
+        added = wanted - had
+        new_links += [through(groupsession_id=s, groupmember_id=member.pk) for s in sorted(added)]
+        had |= added
+        service = conf.profile().service(a.group.service_code)
+        minimum = service.completion_min_sessions or a.group.planned_sessions
+        held = [by_id[s].held_on for s in had]
+        count = len(had)
+        completed = member.completed_on or completion_date(held, minimum)
+        status = "created" if (a.group.pk, a.caregiver_id) in enrolled else "updated"
+        if count == member.sessions_attended and completed == member.completed_on and not added:
+            statuses.append("created" if status == "created" else "unchanged")
+            continue
+        before = {
+            "sessions_attended": member.sessions_attended,
+            "completed_on": member.completed_on,
+            "attended": sorted(by_id[s].number for s in had - added),
+        }
+        GroupMember.unscoped.filter(pk=member.pk).update(sessions_attended=count, completed_on=completed)
+        member.sessions_attended, member.completed_on = count, completed
+        after = {
+            "sessions_attended": count,
+            "completed_on": completed,
+            "attended": sorted(by_id[s].number for s in had),
+        }
+        events.append((member.pk, member.child_id, before, after))
+        statuses.append(status)
+    through.objects.bulk_create(new_links)
+    record_many(actor, Action.UPDATE, "tracking.groupmember", events, note=note)
+    return statuses
+
+
+def _group_check(actor: Actor, group: ParentingGroup, caregiver_path: str) -> None:
+    permissions.check_register(actor.user, group.facility.territory.path, "group")
+    permissions.check_register(actor.user, caregiver_path, "caregiver")
+    permissions.check_record(actor.user, categories.FIXED["tracking.groupmember"])
 
 
 def enrol(actor: Actor, group: ParentingGroup, caregiver: Caregiver, child: Child | None = None) -> GroupMember:
-    check_may_register(actor, caregiver.territory.path)
+    _group_check(actor, group, caregiver.territory.path)
+    if GroupMember.unscoped.filter(group=group, caregiver=caregiver).exists():
+        raise InputErrors({"caregiver": [FieldError("duplicate", _("This caregiver is already in the group."))]})
     try:
         with transaction.atomic():
-            member = GroupMember.unscoped.create(group=group, caregiver=caregiver, child=child)
-            record(actor, Action.CREATE, member, child_id=child.pk if child else None, after=snapshot(member))
+            attend(actor, [Attendance(group, caregiver.pk, child.pk if child else None)])
     except IntegrityError as exc:
         raise InputErrors(
             {"caregiver": [FieldError("duplicate", _("This caregiver is already in the group."))]}
         ) from exc
-    return member
+    return GroupMember.unscoped.get(group=group, caregiver=caregiver)
+
+
+def record_attendance(
+    actor: Actor, group: ParentingGroup, caregiver: Caregiver, sessions: Iterable[int], child: Child | None = None
+) -> GroupMember:
+    """A caregiver attended these sessions of a group (enrolled if new): the page twin of an attendance row
+    of the ``group_members`` import."""
+    errors = Collector()
+    numbers = set(sessions)
+    attendance_errors(group, numbers, {}, timezone.localdate(), errors)
+    errors.raise_if_any()
+    _group_check(actor, group, caregiver.territory.path)
+    with transaction.atomic():
+        attend(actor, [Attendance(group, caregiver.pk, child.pk if child else None, numbers)])
+    return GroupMember.unscoped.get(group=group, caregiver=caregiver)
 
 
 def record_session(
@@ -512,30 +827,24 @@ def record_session(
 ) -> GroupSession:
     """A session held, with who attended; members who reach the programme's minimum complete it."""
     errors = Collector()
-    if not 1 <= number <= group.planned_sessions:
-        errors.add("number", "out_of_range", _("The group has %(n)s sessions.") % {"n": group.planned_sessions})
     if held_on > timezone.localdate():
         errors.add("held_on", "future", _("The date cannot be in the future."))
+    attendance_errors(group, [number], {number: held_on}, timezone.localdate(), errors, "number")
     if any(m.group_id != group.pk for m in attendees):
         errors.add("attendees", "other_group", _("Someone listed is not a member of this group."))
     errors.raise_if_any()
-    check_may_register(actor, group.facility.territory.path)
-    minimum = conf.profile().service(group.service_code).completion_min_sessions or group.planned_sessions
+    permissions.check_register(actor.user, group.facility.territory.path, "group")
+    if GroupSession.unscoped.filter(group=group, number=number).exists():
+        raise InputErrors({"number": [FieldError("duplicate", _("This session was already recorded."))]})
     try:
         with transaction.atomic():
-            session = GroupSession.unscoped.create(group=group, number=number, held_on=held_on)
-            session.attendees.set(attendees)
-            for member in attendees:
-                member.sessions_attended = member.sessions.count()
-                if member.completed_on is None and member.sessions_attended >= minimum:
-                    member.completed_on = held_on
-                member.save(update_fields=["sessions_attended", "completed_on"])
-            record(
+            attend(
                 actor,
-                Action.CREATE,
-                session,
-                after={"group": group.code, "number": number, "attendees": [m.pk for m in attendees]},
+                [Attendance(group, m.caregiver_id, m.child_id, {number}, {number: held_on}) for m in attendees] or [],
             )
+            if not attendees:  # a session nobody attended is still a session held
+                session = GroupSession.unscoped.create(group=group, number=number, held_on=held_on)
+                record_created(actor, "tracking.groupsession", [(session.pk, None)])
     except IntegrityError as exc:
         raise InputErrors({"number": [FieldError("duplicate", _("This session was already recorded."))]}) from exc
-    return session
+    return GroupSession.unscoped.get(group=group, number=number)

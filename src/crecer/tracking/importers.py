@@ -1,8 +1,10 @@
 """Importers for encounters, measurements, screenings, deliveries and parenting groups.
 
-Same rules as :func:`crecer.tracking.actions.record_encounter` (the header, measurement and screening
-validators are shared), applied to a whole batch: lookups prefetched, z-scores computed in one
-vectorised call, rows written with bulk inserts, one audit event per created record.
+The rules are those of :mod:`crecer.tracking.actions`: the same validation (``encounter_row``,
+``clean_measurement``, ``score_screening``, ``clean_delivery``, ``clean_group``, ``attendance_errors``),
+the same permission checks (``subject_refusal``: the territory and the data category of what is
+recorded) and the same writers, which record the same audit events. An importer only batches: lookups
+prefetched for the whole batch, z-scores computed in one vectorised call, rows written with bulk inserts.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crecer import conf
-from crecer.audit.models import Action
-from crecer.audit.trail import Actor, record, record_many, snapshot
-from crecer.imports.bulk import BulkInsert
+from crecer.access import categories
+from crecer.access.models import DataCategory
+from crecer.audit.trail import Actor, save_changes
 from crecer.imports.framework import (
     LARGE_BATCH,
     ImportResult,
@@ -27,32 +28,41 @@ from crecer.imports.framework import (
     register,
     repeated_message,
 )
-from crecer.lib import schedule as schedule_lib
-from crecer.lib import screening as screening_lib
-from crecer.registry.importers import out_of_scope
-from crecer.registry.inputs import parse_date
-from crecer.registry.models import Caregiver, CaregiverLink, Child, Pregnancy, Relationship
+from crecer.lib import pregnancy as pregnancy_dating
+from crecer.registry.importers import elsewhere, person_elsewhere, record_elsewhere
+from crecer.registry.models import Caregiver, Child, Pregnancy
 from crecer.territories.models import Facility
-from crecer.tracking import growth
-from crecer.tracking.actions import score_screening
-from crecer.tracking.inputs import MEASUREMENT_FIELDS, clean_encounter_header, clean_measurement
-from crecer.tracking.models import (
-    Delivery,
-    Encounter,
-    GroupMember,
-    GroupSession,
-    Measurement,
-    ParentingGroup,
-    Screening,
-)
+from crecer.tracking import actions
+from crecer.tracking.actions import Attendance, MeasurementIn, Subject
+from crecer.tracking.inputs import MEASUREMENT_FIELDS, DeliveryFields, clean_delivery, clean_group, clean_measurement
+from crecer.tracking.models import Delivery, Encounter, Measurement, ParentingGroup, Screening
 from crecer.validation import Collector, InputErrors
 
-PREGNANCY_DAYS = 280
+#: why a measurement changed by a new import of its file was corrected (kept with the corrected row)
+REIMPORT_REASON = "re-import"
+#: the columns of a deliveries file, for errors that name the field
+DELIVERY_COLUMNS = DeliveryFields(
+    service="service_code",
+    date="date",
+    child="child_external_id",
+    caregiver="caregiver_external_id",
+    facility="facility_code",
+)
+
+
+def _rejected(result: ImportResult, line: int, row: Row, errors: Collector, refusal: Any = None) -> bool:
+    """Reject the row if it has errors or a refusal; True when rejected."""
+    if errors.errors:
+        result.reject(line, row, InputErrors(errors.errors).as_dict())
+        return True
+    if refusal is not None:
+        result.reject(line, row, refusal.as_errors())
+        return True
+    return False
 
 
 class _Keyed:
     key = "external_id"
-    insert: BulkInsert
     batch_size = LARGE_BATCH
 
     def __init__(self) -> None:
@@ -70,43 +80,26 @@ class _Keyed:
         self.seen[key] = line
         return key
 
-    def facility(self, row: Row, errors: Collector) -> int | None:
-        code = (row.get("facility_code") or "").strip()
-        if not code:
-            return None
-        if code not in self.facilities:
-            errors.add("facility_code", "unknown", _("No facility has the code “%(code)s”.") % {"code": code})
-        return self.facilities.get(code)
 
-    def store(self, creates: list[dict[str, Any]], actor: Actor, result: ImportResult) -> None:
-        """Insert the new records of one batch, note whom they touch and audit each creation."""
-        ids = self.insert.write_keyed(creates, "external_id")
-        result.touched_children.update(c["child_id"] for c in creates if c["child_id"])
-        result.touched_pregnancies.update(c["pregnancy_id"] for c in creates if c.get("pregnancy_id"))
-        record_many(
-            actor,
-            Action.CREATE,
-            self.insert.model._meta.label_lower,
-            ((ids[c["external_id"]], c["child_id"], None, None) for c in creates),
-            note=batch_note(result),
-        )
-        result.created += len(creates)
+def _keys(rows: list[tuple[int, Row]], column: str) -> set[str]:
+    return {(r.get(column) or "").strip() for _, r in rows} - {""}
 
 
-def _children(keys: set[str]) -> dict[str, tuple[int, dt.date | None, str, str]]:
-    """external_id -> (id, birth_date, sex, territory path)."""
-    return {
-        str(e): (i, b, s, p)
-        for e, i, b, s, p in Child.unscoped.filter(external_id__in=keys, voided_at__isnull=True).values_list(
+def _children(keys: set[str]) -> dict[str, Subject]:
+    """external_id -> the child as a subject of the trajectory."""
+    found = list(
+        Child.unscoped.filter(external_id__in=keys, voided_at__isnull=True).values_list(
             "external_id", "id", "birth_date", "sex", "territory__path"
         )
-    }
+    )
+    mothers = actions.mothers_of(i for _e, i, *_ in found)
+    return {str(e): Subject(i, None, b, p, s, mothers.get(i)) for e, i, b, s, p in found}
 
 
-def _pregnancies(keys: set[str]) -> dict[str, tuple[int, dt.date, int, str]]:
-    """external_id -> (id, origin = LMP or EDD − 280 days, mother id, mother's territory path)."""
+def _pregnancies(keys: set[str]) -> dict[str, Subject]:
+    """external_id -> the pregnancy as a subject (ages count from its origin, :mod:`crecer.lib.pregnancy`)."""
     return {
-        str(e): (i, lmp or edd - dt.timedelta(days=PREGNANCY_DAYS), m, p)
+        str(e): Subject(None, i, pregnancy_dating.origin(lmp, edd), p, mother_id=m)
         for e, i, lmp, edd, m, p in Pregnancy.unscoped.filter(external_id__in=keys).values_list(
             "external_id", "id", "lmp_date", "edd_date", "mother_id", "mother__territory__path"
         )
@@ -126,160 +119,137 @@ class EncounterImporter(_Keyed):
         "professional",
     )
     required = ("external_id", "child_external_id", "pregnancy_external_id", "date")
-    fields = ("kind", "contact_code", "date", "facility_id", "professional_name")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.insert = BulkInsert(Encounter)
-        self.child_schedule = conf.profile().child_schedule
-        self.prenatal_schedule = conf.profile().prenatal_schedule
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()
-        children = _children({r.get("child_external_id", "").strip() for _, r in rows} - {""})
-        pregnancies = _pregnancies({r.get("pregnancy_external_id", "").strip() for _, r in rows} - {""})
+        children = _children(_keys(rows, "child_external_id"))
+        pregnancies = _pregnancies(_keys(rows, "pregnancy_external_id"))
         existing = {
             e.external_id: e
-            for e in Encounter.unscoped.filter(external_id__in=[r.get("external_id", "").strip() for _, r in rows])
+            for e in Encounter.unscoped.filter(external_id__in=_keys(rows, "external_id")).select_related(
+                "child__territory", "pregnancy__mother__territory"
+            )
         }
-        done: set[tuple[str, int, str]] = set()
+        done: dict[tuple[str, int], set[str]] = {}
         for child_id, code in (
-            Encounter.unscoped.filter(child_id__in=[c[0] for c in children.values()], voided_at__isnull=True)
+            Encounter.unscoped.filter(child_id__in=[c.child_id for c in children.values()], voided_at__isnull=True)
             .exclude(contact_code="")
             .values_list("child_id", "contact_code")
         ):
-            done.add(("c", child_id, code))
+            done.setdefault(("c", child_id), set()).add(code)
         for pregnancy_id, code in (
-            Encounter.unscoped.filter(pregnancy_id__in=[p[0] for p in pregnancies.values()], voided_at__isnull=True)
+            Encounter.unscoped.filter(
+                pregnancy_id__in=[p.pregnancy_id for p in pregnancies.values()], voided_at__isnull=True
+            )
             .exclude(contact_code="")
             .values_list("pregnancy_id", "contact_code")
         ):
-            done.add(("p", pregnancy_id, code))
+            done.setdefault(("p", pregnancy_id), set()).add(code)
         creates: list[dict[str, Any]] = []
+        note = batch_note(result)
         for line, row in rows:
             key = self.key_of(line, row, result)
             if key is None:
                 continue
             errors = Collector()
-            child_key, pregnancy_key = (
-                row.get("child_external_id", "").strip(),
-                row.get("pregnancy_external_id", "").strip(),
-            )
+            child_key = row.get("child_external_id", "").strip()
+            pregnancy_key = row.get("pregnancy_external_id", "").strip()
             if bool(child_key) == bool(pregnancy_key):
                 errors.add(
                     "child_external_id", "one_subject", _("Give the child or the pregnancy, not both or neither.")
                 )
-                result.reject(line, row, InputErrors(errors.errors).as_dict())
-                continue
-            if child_key and child_key not in children:
+            elif child_key and child_key not in children:
                 errors.add(
                     "child_external_id", "unknown", _("No child has the external id “%(id)s”.") % {"id": child_key}
                 )
-            if pregnancy_key and pregnancy_key not in pregnancies:
+            elif pregnancy_key and pregnancy_key not in pregnancies:
                 errors.add(
                     "pregnancy_external_id",
                     "unknown",
                     _("No pregnancy has the external id “%(id)s”.") % {"id": pregnancy_key},
                 )
+            if _rejected(result, line, row, errors):
+                continue
+            subject = children[child_key] if child_key else pregnancies[pregnancy_key]
+            tag = ("c", subject.child_id) if child_key else ("p", subject.pregnancy_id)
+            subject_done = done.setdefault(tag, set())  # type: ignore[arg-type]
+            current = existing.get(key)
+            values = actions.encounter_row(
+                actor, row, subject, subject_done, self.facilities, errors, today=today, current=current
+            )
             if errors.errors:
                 result.reject(line, row, InputErrors(errors.errors).as_dict())
                 continue
-            if child_key:
-                subject_id, origin, _sex, path = children[child_key]
-                tag, schedule = "c", self.child_schedule
-                if origin is None:
-                    errors.add(
-                        "child_external_id",
-                        "unborn",
-                        _("Record prenatal contacts on the pregnancy until the child is born."),
-                    )
-            else:
-                subject_id, origin, _mother, path = pregnancies[pregnancy_key]
-                tag, schedule = "p", self.prenatal_schedule
-            values = clean_encounter_header(row, errors, for_pregnancy=tag == "p", origin=origin, today=today)
-            facility_id = self.facility(row, errors)
-            current = existing.get(key)
-            code = values["contact_code"]
-            if code and (tag, subject_id, code) in done and (current is None or current.contact_code != code):
-                errors.add("contact_code", "done", _("This scheduled contact was already recorded."))
-            if not code and current is not None and current.date == values["date"]:
-                code = current.contact_code  # the contact assigned when it was first imported
-            elif not code and values["date"] and origin:
-                taken = {c for t, s, c in done if t == tag and s == subject_id}
-                if current is not None:
-                    taken.discard(current.contact_code)  # its own contact may be assigned again
-                contact = schedule_lib.assign(schedule, (values["date"] - origin).days, taken)
-                code = contact.code if contact else ""
-            refused = out_of_scope(actor, path)
-            if errors.errors or refused:
-                result.reject(line, row, refused or InputErrors(errors.errors).as_dict())
-                continue
-            if code:
-                done.add((tag, subject_id, code))
-            record_values = {
-                "kind": values["kind"],
-                "contact_code": code,
-                "date": values["date"],
-                "facility_id": facility_id,
-                "professional_name": (row.get("professional") or "").strip()[:150],
-            }
+            problem = None
             if current is not None:
-                if _update(actor, current, record_values, self.fields, current.child_id):
+                path = current.child.territory.path if current.child else current.pregnancy.mother.territory.path  # type: ignore[union-attr]
+                problem = elsewhere(actor, path, "external_id", record_elsewhere())
+            refusal = actions.subject_refusal(actor, subject.path, DataCategory.HEALTH)
+            if problem or refusal:
+                result.reject(line, row, problem or refusal.as_errors())  # type: ignore[union-attr]
+                continue
+            if values["contact_code"]:
+                subject_done.add(values["contact_code"])
+            if current is not None:
+                if save_changes(
+                    actor, current, values, actions.ENCOUNTER_UPDATABLE, child_id=current.child_id, note=note
+                ):
                     result.updated += 1
+                    self._touch(result, values)
                 else:
                     result.unchanged += 1
                 continue
-            gestational = (values["date"] - origin).days // 7 if tag == "p" and origin else None
-            creates.append(
-                {
-                    "external_id": key,
-                    "child_id": subject_id if tag == "c" else None,
-                    "pregnancy_id": subject_id if tag == "p" else None,
-                    "gestational_weeks": gestational,
-                    "recorded_by_id": actor.user.pk if actor.user else None,
-                    **record_values,
-                }
-            )
-        self.store(creates, actor, result)
+            creates.append({"external_id": key, **values})
+        actions.add_encounters(actor, creates, note=note)
+        for values in creates:
+            self._touch(result, values)
+        result.created += len(creates)
+
+    @staticmethod
+    def _touch(result: ImportResult, values: dict[str, Any]) -> None:
+        if values["child_id"]:
+            result.touched_children.add(values["child_id"])
+        if values["pregnancy_id"]:
+            result.touched_pregnancies.add(values["pregnancy_id"])
 
 
-def _update(actor: Actor, current: Any, values: dict[str, Any], fields: tuple[str, ...], child_id: int | None) -> bool:
-    changed = [f for f in fields if getattr(current, f) != values[f]]
-    if not changed:
-        return False
-    before = snapshot(current, changed)
-    for f in changed:
-        setattr(current, f, values[f])
-    current.save()
-    record(actor, Action.UPDATE, current, child_id=child_id, before=before, after={f: values[f] for f in changed})
-    return True
+class _EncounterRef:
+    """An encounter a measurement or screening row names, with its subject."""
+
+    def __init__(self, pk: int, date: dt.date, subject: Subject) -> None:
+        self.pk, self.date, self.subject = pk, date, subject
 
 
-def _encounters(keys: set[str]) -> dict[str, tuple[int, int | None, int | None, dt.date, dt.date | None, str, str]]:
-    """external_id -> (encounter id, child id, pregnancy id, date, origin, child sex, territory path)."""
-    found: dict[str, tuple[int, int | None, int | None, dt.date, dt.date | None, str, str]] = {}
-    for e, i, c, p, date, birth, sex, cpath, lmp, edd, mpath in Encounter.unscoped.filter(
-        external_id__in=keys
-    ).values_list(
-        "external_id",
-        "id",
-        "child_id",
-        "pregnancy_id",
-        "date",
-        "child__birth_date",
-        "child__sex",
-        "child__territory__path",
-        "pregnancy__lmp_date",
-        "pregnancy__edd_date",
-        "pregnancy__mother__territory__path",
-    ):
-        origin = birth if c else (lmp or (edd - dt.timedelta(days=PREGNANCY_DAYS) if edd else None))
-        found[str(e)] = (i, c, p, date, origin, sex or "", cpath or mpath or "")
-    return found
+def _encounters(keys: set[str]) -> dict[str, _EncounterRef]:
+    found = list(
+        Encounter.unscoped.filter(external_id__in=keys).values_list(
+            "external_id",
+            "id",
+            "child_id",
+            "pregnancy_id",
+            "date",
+            "child__birth_date",
+            "child__sex",
+            "child__territory__path",
+            "pregnancy__lmp_date",
+            "pregnancy__edd_date",
+            "pregnancy__mother_id",
+            "pregnancy__mother__territory__path",
+        )
+    )
+    mothers = actions.mothers_of(c for _e, _i, c, *_ in found if c)
+    encounters = {}
+    for e, i, c, p, date, birth, sex, cpath, lmp, edd, pmother, mpath in found:
+        if c:
+            subject = Subject(c, None, birth, cpath or "", sex or "", mothers.get(c))
+        else:
+            subject = Subject(None, p, pregnancy_dating.origin(lmp, edd), mpath or "", mother_id=pmother)
+        encounters[str(e)] = _EncounterRef(i, date, subject)
+    return encounters
 
 
 class MeasurementImporter:
-    """One measurement set per encounter; a changed row on re-import becomes a correction."""
+    """One measurement set per encounter; a changed row on re-import is a correction, as in the application."""
 
     kind = "measurements"
     columns = (
@@ -297,15 +267,16 @@ class MeasurementImporter:
 
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
-        self.insert = BulkInsert(Measurement)
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
-        encounters = _encounters({r.get("encounter_external_id", "").strip() for _, r in rows})
+        encounters = _encounters(_keys(rows, "encounter_external_id"))
         current = {
             m.encounter_id: m
-            for m in Measurement.unscoped.filter(encounter_id__in=[e[0] for e in encounters.values()], is_current=True)
+            for m in Measurement.unscoped.filter(encounter_id__in=[e.pk for e in encounters.values()], is_current=True)
         }
-        pending: list[tuple[dict[str, Any], tuple[Any, ...], Measurement | None]] = []
+        note = batch_note(result)
+        creates: list[MeasurementIn] = []
+        corrections: list[tuple[int, Row, MeasurementIn]] = []
         for line, row in rows:
             key = row.get("encounter_external_id", "").strip()
             if key in self.seen:
@@ -318,56 +289,45 @@ class MeasurementImporter:
                 errors.add(
                     "encounter_external_id", "unknown", _("No encounter has the external id “%(id)s”.") % {"id": key}
                 )
-            elif encounter[1] is None:
+            elif encounter.subject.child_id is None:
                 errors.add("encounter_external_id", "wrong_subject", _("Growth measurements are for children."))
             values = clean_measurement(row, errors, prefix="")
-            refused = out_of_scope(actor, encounter[6]) if encounter else None
-            if errors.errors or refused:
-                result.reject(line, row, refused or InputErrors(errors.errors).as_dict())
+            refusal = actions.subject_refusal(actor, encounter.subject.path, DataCategory.HEALTH) if encounter else None
+            if _rejected(result, line, row, errors, refusal):
                 continue
-            assert encounter is not None
-            old = current.get(encounter[0])
+            assert encounter is not None and encounter.subject.child_id is not None
+            old = current.get(encounter.pk)
             if old is not None and all(getattr(old, f) == values[f] for f in MEASUREMENT_FIELDS):
                 result.unchanged += 1
                 continue
-            pending.append((values, encounter, old))
-        computed = growth.compute_many([(e[5], (e[3] - e[4]).days if e[4] else 0, v) for v, e, _old in pending])
-        creates: list[dict[str, Any]] = []
-        for (values, encounter, old), fields in zip(pending, computed, strict=True):
-            assert encounter[4] is not None  # a child's encounter: the birth date is known
-            row_values = {
-                "encounter_id": encounter[0],
-                "child_id": encounter[1],
-                "measured_on": encounter[3],
-                "age_days": (encounter[3] - encounter[4]).days,
-                "recorded_by_id": actor.user.pk if actor.user else None,
-                **{f: values[f] for f in MEASUREMENT_FIELDS},
-                **fields,
-            }
-            if old is not None:
-                # A changed value on re-import is a correction: the old row stays, superseded.
-                Measurement.unscoped.filter(pk=old.pk).update(is_current=False)
-                new = Measurement.unscoped.create(supersedes=old, correction_reason=_("re-import"), **row_values)
-                record(actor, Action.CREATE, new, child_id=encounter[1], note=batch_note(result))
-                result.updated += 1
+            subject = encounter.subject
+            item = MeasurementIn(
+                encounter.pk,
+                subject.child_id,  # type: ignore[arg-type]
+                subject.sex,
+                encounter.date,
+                subject.age_days(encounter.date) or 0,
+                values,
+                supersedes=old,
+                reason=REIMPORT_REASON if old is not None else "",
+            )
+            if old is None:
+                creates.append(item)
             else:
-                creates.append(row_values)
-        self.insert.write(creates)
-        result.touched_children.update(e[1] for _v, e, _o in pending if e[1])
-        if creates:
-            ids = dict(
-                Measurement.unscoped.filter(
-                    encounter_id__in=[c["encounter_id"] for c in creates], is_current=True
-                ).values_list("encounter_id", "pk")
-            )
-            record_many(
-                actor,
-                Action.CREATE,
-                "tracking.measurement",
-                ((ids[c["encounter_id"]], c["child_id"], None, None) for c in creates),
-                note=batch_note(result),
-            )
+                corrections.append((line, row, item))
+        actions.add_measurements(actor, creates, note=note)
+        _new, lost = actions.supersede_measurements(actor, [item for *_, item in corrections], note=note)
+        for line, row, item in corrections:
+            if item in lost:
+                result.reject(
+                    line,
+                    row,
+                    error("encounter_external_id", "superseded", _("This measurement was corrected meanwhile.")),
+                )
         result.created += len(creates)
+        result.updated += len(corrections) - len(lost)
+        result.touched_children.update(m.child_id for m in creates)
+        result.touched_children.update(item.child_id for *_, item in corrections if item not in lost)
 
 
 class ScreeningImporter(_Keyed):
@@ -375,25 +335,10 @@ class ScreeningImporter(_Keyed):
     columns = ("external_id", "encounter_external_id", "instrument", "inputs")
     required = columns
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.insert = BulkInsert(Screening)
-
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
-        encounters = _encounters({r.get("encounter_external_id", "").strip() for _, r in rows})
+        encounters = _encounters(_keys(rows, "encounter_external_id"))
         existing = set(
-            Screening.unscoped.filter(external_id__in=[r.get("external_id", "").strip() for _, r in rows]).values_list(
-                "external_id", flat=True
-            )
-        )
-        child_ids = {e[1] for e in encounters.values() if e[1]}
-        mothers = dict(
-            CaregiverLink.unscoped.filter(child_id__in=child_ids, relationship=Relationship.MOTHER).values_list(
-                "child_id", "caregiver_id"
-            )
-        )
-        pregnancy_mothers = dict(
-            Pregnancy.unscoped.filter(pk__in={e[2] for e in encounters.values() if e[2]}).values_list("pk", "mother_id")
+            Screening.unscoped.filter(external_id__in=_keys(rows, "external_id")).values_list("external_id", flat=True)
         )
         creates: list[dict[str, Any]] = []
         for line, row in rows:
@@ -416,52 +361,36 @@ class ScreeningImporter(_Keyed):
             except json.JSONDecodeError:
                 inputs = None
                 errors.add("inputs", "invalid_json", _("The answers must be a JSON object."))
-            if errors.errors:
-                result.reject(line, row, InputErrors(errors.errors).as_dict())
+            if _rejected(result, line, row, errors):
                 continue
             assert encounter is not None
-            age_days = (encounter[3] - encounter[4]).days if encounter[4] else None
-            outcome = score_screening(
+            outcome = actions.score_screening(
                 {"instrument": row.get("instrument", "").strip(), "inputs": inputs},
-                age_days=age_days,
+                age_days=encounter.subject.age_days(encounter.date),
                 errors=errors,
                 prefix="",
             )
-            refused = out_of_scope(actor, encounter[6])
-            if outcome is None or refused:
-                result.reject(line, row, refused or InputErrors(errors.errors).as_dict())
+            if outcome is None:
+                _rejected(result, line, row, errors)
                 continue
             instrument, scored = outcome
-            caregiver = None
-            if instrument.subject == screening_lib.CAREGIVER:
-                if encounter[2] is not None:
-                    caregiver = pregnancy_mothers.get(encounter[2])
-                elif encounter[1] is not None:
-                    caregiver = mothers.get(encounter[1])
-            creates.append(
-                {
-                    "external_id": key,
-                    "encounter_id": encounter[0],
-                    "child_id": encounter[1],
-                    "pregnancy_id": encounter[2],
-                    "caregiver_id": caregiver,
-                    "instrument": instrument.code,
-                    "instrument_version": scored.version,
-                    "applied_on": encounter[3],
-                    "age_days": age_days,
-                    "inputs": inputs,
-                    "score": scored.score,
-                    "subscores": scored.subscores,
-                    "classification": scored.classification,
-                    "sub_classifications": scored.sub_classifications,
-                    "urgent": scored.urgent,
-                    "details": scored.details,
-                    "data_category": instrument.category,
-                    "is_current": True,
-                    "recorded_by_id": actor.user.pk if actor.user else None,
-                }
+            refusal = actions.subject_refusal(actor, encounter.subject.path, categories.of_instrument(instrument.code))
+            if _rejected(result, line, row, errors, refusal):
+                continue
+            row_values = actions.screening_row(
+                actor,
+                instrument,
+                scored,
+                inputs,
+                encounter.subject,
+                applied_on=encounter.date,
+                encounter_id=encounter.pk,
             )
-        self.store(creates, actor, result)
+            creates.append({"external_id": key, **row_values})
+        actions.add_screenings(actor, creates, note=batch_note(result))
+        result.touched_children.update(c["child_id"] for c in creates if c["child_id"])
+        result.touched_pregnancies.update(c["pregnancy_id"] for c in creates if c["pregnancy_id"])
+        result.created += len(creates)
 
 
 class DeliveryImporter(_Keyed):
@@ -478,29 +407,22 @@ class DeliveryImporter(_Keyed):
     )
     required = ("external_id", "service_code", "date")
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.insert = BulkInsert(Delivery)
-        self.services = {s.code: s for s in conf.profile().services}
-
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()
-        children = _children({r.get("child_external_id", "").strip() for _, r in rows} - {""})
+        children = _children(_keys(rows, "child_external_id"))
         caregivers = {
             e: (i, p)
-            for e, i, p in Caregiver.unscoped.filter(
-                external_id__in={r.get("caregiver_external_id", "").strip() for _, r in rows} - {""}
-            ).values_list("external_id", "id", "territory__path")
+            for e, i, p in Caregiver.unscoped.filter(external_id__in=_keys(rows, "caregiver_external_id")).values_list(
+                "external_id", "id", "territory__path"
+            )
         }
         encounters = dict(
-            Encounter.unscoped.filter(
-                external_id__in={r.get("encounter_external_id", "").strip() for _, r in rows} - {""}
-            ).values_list("external_id", "id")
+            Encounter.unscoped.filter(external_id__in=_keys(rows, "encounter_external_id")).values_list(
+                "external_id", "id"
+            )
         )
         existing = set(
-            Delivery.unscoped.filter(external_id__in=[r.get("external_id", "").strip() for _, r in rows]).values_list(
-                "external_id", flat=True
-            )
+            Delivery.unscoped.filter(external_id__in=_keys(rows, "external_id")).values_list("external_id", flat=True)
         )
         creates: list[dict[str, Any]] = []
         for line, row in rows:
@@ -511,23 +433,17 @@ class DeliveryImporter(_Keyed):
                 result.unchanged += 1
                 continue
             errors = Collector()
-            service = self.services.get(row.get("service_code", "").strip())
-            if service is None:
-                errors.add(
-                    "service_code",
-                    "unknown",
-                    _("“%(code)s” is not a service of the catalogue.") % {"code": row.get("service_code", "")},
-                )
             child = children.get(row.get("child_external_id", "").strip())
             caregiver = caregivers.get(row.get("caregiver_external_id", "").strip())
-            if service is not None and service.subject == "child" and child is None:
-                errors.add("child_external_id", "required", _("This service is given to a child."))
-            if service is not None and service.subject == "caregiver" and caregiver is None:
-                errors.add("caregiver_external_id", "required", _("This service is given to a caregiver."))
-            date = parse_date(row.get("date"), "date", errors)
-            if date is not None and date > today:
-                errors.add("date", "future", _("The date cannot be in the future."))
-            facility_id = self.facility(row, errors)
+            values = clean_delivery(
+                row,
+                errors,
+                has_child=child is not None,
+                has_caregiver=caregiver is not None,
+                today=today,
+                fields=DELIVERY_COLUMNS,
+            )
+            place = actions.facility_id(row.get("facility_code", ""), self.facilities, actor, errors)
             encounter_key = row.get("encounter_external_id", "").strip()
             if encounter_key and encounter_key not in encounters:
                 errors.add(
@@ -535,26 +451,31 @@ class DeliveryImporter(_Keyed):
                     "unknown",
                     _("No encounter has the external id “%(id)s”.") % {"id": encounter_key},
                 )
-            path = child[3] if child else (caregiver[1] if caregiver else None)
-            refused = out_of_scope(actor, path)
-            if errors.errors or refused:
-                result.reject(line, row, refused or InputErrors(errors.errors).as_dict())
+            if _rejected(result, line, row, errors):
                 continue
-            assert service is not None
+            service = values["service"]
+            path = child.path if service.subject == "child" and child else caregiver[1] if caregiver else None
+            refusal = actions.subject_refusal(actor, path, categories.of_service(service.code))
+            if _rejected(result, line, row, errors, refusal):
+                continue
             creates.append(
                 {
                     "external_id": key,
-                    "service_code": service.code,
-                    "child_id": child[0] if child and service.subject == "child" else None,
-                    "caregiver_id": caregiver[0] if caregiver and service.subject == "caregiver" else None,
-                    "delivered_on": date,
-                    "facility_id": facility_id,
-                    "encounter_id": encounters.get(encounter_key),
-                    "detail": (row.get("detail") or "")[:300],
-                    "recorded_by_id": actor.user.pk if actor.user else None,
+                    **actions.delivery_row(
+                        actor,
+                        service,
+                        child_id=child.child_id if child else None,
+                        caregiver_id=caregiver[0] if caregiver else None,
+                        date=values["date"],
+                        facility_id=place,
+                        encounter_id=encounters.get(encounter_key),
+                        detail=values["detail"],
+                    ),
                 }
             )
-        self.store(creates, actor, result)
+        actions.add_deliveries(actor, creates, note=batch_note(result))
+        result.touched_children.update(c["child_id"] for c in creates if c["child_id"])
+        result.created += len(creates)
 
 
 class GroupImporter(_Keyed):
@@ -564,15 +485,9 @@ class GroupImporter(_Keyed):
     required = ("code", "name", "service_code", "facility_code", "start_date", "planned_sessions")
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
-        from crecer.registry.inputs import parse_int
-
-        existing = set(
-            ParentingGroup.unscoped.filter(code__in=[r.get("code", "").strip() for _, r in rows]).values_list(
-                "code", flat=True
-            )
-        )
-        services = {s.code: s for s in conf.profile().services if s.delivery == "group"}
+        existing = set(ParentingGroup.unscoped.filter(code__in=_keys(rows, "code")).values_list("code", flat=True))
         paths = dict(Facility.objects.values_list("id", "territory__path"))
+        creates: list[dict[str, Any]] = []
         for line, row in rows:
             key = self.key_of(line, row, result)
             if key is None:
@@ -581,131 +496,128 @@ class GroupImporter(_Keyed):
                 result.unchanged += 1
                 continue
             errors = Collector()
-            service = services.get(row.get("service_code", "").strip())
-            if service is None:
-                errors.add("service_code", "not_a_group", _("This service is not a group programme."))
-            facility_id = self.facility(row, errors)
-            if facility_id is None and "facility_code" not in errors.errors:
+            values = clean_group(row, errors)
+            code = (row.get("facility_code") or "").strip()
+            place = self.facilities.get(code)
+            if not code:
                 errors.add("facility_code", "required", _("This column is required."))
-            start = parse_date(row.get("start_date"), "start_date", errors)
-            low, high = (service.sessions_min or 1, service.sessions_max or 52) if service else (1, 52)
-            planned = parse_int(row.get("planned_sessions"), "planned_sessions", errors, low, high)
-            refused = out_of_scope(actor, paths.get(facility_id)) if facility_id else None
-            if errors.errors or refused:
-                result.reject(line, row, refused or InputErrors(errors.errors).as_dict())
+            elif place is None:
+                errors.add("facility_code", "unknown", _("No facility has the code “%(code)s”.") % {"code": code})
+            if _rejected(result, line, row, errors):
                 continue
-            assert service is not None and facility_id is not None and start is not None and planned is not None
-            group = ParentingGroup.unscoped.create(
-                code=key,
-                name=(row.get("name") or "").strip()[:200],
-                service_code=service.code,
-                facility_id=facility_id,
-                start_date=start,
-                planned_sessions=planned,
-                facilitator_name=(row.get("facilitator") or "").strip()[:150],
-            )
-            record(actor, Action.CREATE, group, note=batch_note(result))
-            result.created += 1
+            assert place is not None
+            refusal = actions.permissions.register_refusal(actor.user, paths.get(place), "facility_code")
+            if _rejected(result, line, row, errors, refusal):
+                continue
+            creates.append(actions.group_row(actor, values, place))
+        result.created += len(actions.add_groups(actor, creates, note=batch_note(result)))
 
 
 class GroupMemberImporter:
-    """Members of a group and the sessions they attended (session n is held start + 7·(n−1) days)."""
+    """Members of a group and the sessions they attended (a session not recorded yet is held on its
+    planned day, :func:`crecer.tracking.inputs.session_date`)."""
 
     kind = "group_members"
     columns = ("group_code", "caregiver_external_id", "child_external_id", "attended")
     required = ("group_code", "caregiver_external_id", "attended")
     batch_size = LARGE_BATCH
 
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], int] = {}
+
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()
         groups = {
             g.code: g
-            for g in ParentingGroup.unscoped.filter(code__in={r.get("group_code", "").strip() for _, r in rows})
+            for g in ParentingGroup.unscoped.filter(code__in=_keys(rows, "group_code")).select_related(
+                "facility__territory"
+            )
         }
-        caregivers = dict(
-            Caregiver.unscoped.filter(
-                external_id__in={r.get("caregiver_external_id", "").strip() for _, r in rows}
-            ).values_list("external_id", "id")
-        )
-        children = dict(
-            Child.unscoped.filter(
-                external_id__in={r.get("child_external_id", "").strip() for _, r in rows} - {""}
-            ).values_list("external_id", "id")
-        )
-        members = {(m.group_id, m.caregiver_id): m for m in GroupMember.unscoped.filter(group__in=groups.values())}
-        sessions = {(s.group_id, s.number): s for s in GroupSession.unscoped.filter(group__in=groups.values())}
+        caregivers = {
+            e: (i, p)
+            for e, i, p in Caregiver.unscoped.filter(external_id__in=_keys(rows, "caregiver_external_id")).values_list(
+                "external_id", "id", "territory__path"
+            )
+        }
+        children = {
+            e: (i, p)
+            for e, i, p in Child.unscoped.filter(external_id__in=_keys(rows, "child_external_id")).values_list(
+                "external_id", "id", "territory__path"
+            )
+        }
+        accepted: list[tuple[int, Row, Attendance]] = []
         for line, row in rows:
             errors = Collector()
-            group = groups.get(row.get("group_code", "").strip())
-            caregiver_id = caregivers.get(row.get("caregiver_external_id", "").strip())
+            group_key = row.get("group_code", "").strip()
+            caregiver_key = row.get("caregiver_external_id", "").strip()
+            if (group_key, caregiver_key) in self.seen:
+                first = self.seen[(group_key, caregiver_key)]
+                result.reject(line, row, error("caregiver_external_id", "repeated", repeated_message(first)))
+                continue
+            self.seen[(group_key, caregiver_key)] = line
+            group = groups.get(group_key)
+            caregiver = caregivers.get(caregiver_key)
             child_key = row.get("child_external_id", "").strip()
             if group is None:
-                errors.add(
-                    "group_code",
-                    "unknown",
-                    _("No group has the code “%(code)s”.") % {"code": row.get("group_code", "")},
-                )
-            if caregiver_id is None:
+                errors.add("group_code", "unknown", _("No group has the code “%(code)s”.") % {"code": group_key})
+            if caregiver is None:
                 errors.add(
                     "caregiver_external_id",
                     "unknown",
-                    _("No caregiver has the external id “%(id)s”.") % {"id": row.get("caregiver_external_id", "")},
+                    _("No caregiver has the external id “%(id)s”.") % {"id": caregiver_key},
                 )
             if child_key and child_key not in children:
                 errors.add(
                     "child_external_id", "unknown", _("No child has the external id “%(id)s”.") % {"id": child_key}
                 )
-            numbers: list[int] = []
+            numbers: set[int] = set()
             for part in (row.get("attended") or "").replace(",", ";").split(";"):
                 part = part.strip()
                 if not part:
                     continue
-                if not part.isdigit() or group is None or not 1 <= int(part) <= group.planned_sessions:
+                if not part.isdigit():
                     errors.add(
                         "attended", "invalid", _("“%(value)s” is not a session of this group.") % {"value": part}
                     )
                     break
-                numbers.append(int(part))
-            if group is not None and any(group.start_date + dt.timedelta(days=7 * (n - 1)) > today for n in numbers):
-                errors.add("attended", "future", _("A session listed has not been held yet."))
-            if errors.errors:
-                result.reject(line, row, InputErrors(errors.errors).as_dict())
+                numbers.add(int(part))
+            if group is not None and "attended" not in errors.errors:
+                actions.attendance_errors(group, numbers, {}, today, errors)
+            if _rejected(result, line, row, errors):
                 continue
-            assert group is not None and caregiver_id is not None
-            member = members.get((group.pk, caregiver_id))
-            if member is not None and member.sessions_attended == len(set(numbers)):
-                result.unchanged += 1
-                continue
-            if member is None:
-                member = GroupMember.unscoped.create(
-                    group=group, caregiver_id=caregiver_id, child_id=children.get(child_key)
+            assert group is not None and caregiver is not None
+            problem = (
+                elsewhere(
+                    actor,
+                    group.facility.territory.path,
+                    "group_code",
+                    _("This group meets in a territory outside the one you work in."),
                 )
-                members[(group.pk, caregiver_id)] = member
-                result.created += 1
-            else:
-                result.updated += 1
-            for n in sorted(set(numbers)):
-                session = sessions.get((group.pk, n))
-                if session is None:
-                    session = GroupSession.unscoped.create(
-                        group=group, number=n, held_on=group.start_date + dt.timedelta(days=7 * (n - 1))
-                    )
-                    sessions[(group.pk, n)] = session
-                session.attendees.add(member)
-            minimum = conf.profile().service(group.service_code).completion_min_sessions or group.planned_sessions
-            attended = sorted(set(numbers))
-            member.sessions_attended = len(attended)
-            if member.completed_on is None and len(attended) >= minimum:
-                member.completed_on = group.start_date + dt.timedelta(days=7 * (attended[minimum - 1] - 1))
-            member.save(update_fields=["sessions_attended", "completed_on"])
-            record(
-                actor,
-                Action.CREATE,
-                member,
-                child_id=member.child_id,
-                after={"attended": attended},
-                note=batch_note(result),
+                or elsewhere(actor, caregiver[1], "caregiver_external_id", person_elsewhere())
+                or (
+                    elsewhere(actor, children[child_key][1], "child_external_id", person_elsewhere())
+                    if child_key
+                    else None
+                )
             )
+            if problem:
+                result.reject(line, row, problem)
+                continue
+            refusal = actions.permissions.register_refusal(
+                actor.user, group.facility.territory.path, "group_code"
+            ) or actions.permissions.record_refusal(actor.user, categories.FIXED["tracking.groupmember"])
+            if _rejected(result, line, row, errors, refusal):
+                continue
+            child_id = children[child_key][0] if child_key else None
+            accepted.append((line, row, Attendance(group, caregiver[0], child_id, numbers)))
+        statuses = actions.attend(actor, [a for *_, a in accepted], note=batch_note(result))
+        for status in statuses:
+            if status == "created":
+                result.created += 1
+            elif status == "updated":
+                result.updated += 1
+            else:
+                result.unchanged += 1
 
 
 register("encounters")(EncounterImporter)

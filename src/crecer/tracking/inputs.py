@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from crecer import conf
-from crecer.registry.inputs import parse_date
+from crecer.lib import schedule as schedule_lib
+from crecer.registry.inputs import parse_date, parse_int
 from crecer.tracking.models import EncounterKind
 from crecer.validation import Collector
 
@@ -113,3 +115,111 @@ def clean_encounter_header(
         )
     values["contact_code"] = contact_code
     return values
+
+
+# --- scheduled contacts -------------------------------------------------------------------------------------
+
+#: kinds of encounter that fulfil a scheduled contact; a home visit or another contact fulfils none
+SCHEDULED_KINDS = frozenset({EncounterKind.CHECK_UP, EncounterKind.PRENATAL, EncounterKind.NUTRITION})
+
+
+def assign_contact(kind: str, for_pregnancy: bool, age_days: int | None, done: set[str]) -> str:
+    """The scheduled contact an encounter recorded without one fulfils: for a check-up, prenatal or
+    nutrition visit, the contact due at its age, else the earliest overdue one not yet done; "" otherwise."""
+    if kind not in SCHEDULED_KINDS or age_days is None:
+        return ""
+    schedule = conf.profile().prenatal_schedule if for_pregnancy else conf.profile().child_schedule
+    contact = schedule_lib.assign(schedule, age_days, done)
+    return contact.code if contact else ""
+
+
+# --- service deliveries ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryFields:
+    """The names a delivery's values have where they come from (errors name the field the user typed)."""
+
+    service: str = "service"
+    date: str = "date"
+    child: str = "child"
+    caregiver: str = "caregiver"
+    facility: str = "facility_code"
+
+
+#: the names of the API and the pages
+DELIVERY_FIELDS = DeliveryFields()
+
+
+def clean_delivery(
+    raw: Mapping[str, Any],
+    errors: Collector,
+    *,
+    has_child: bool,
+    has_caregiver: bool,
+    today: dt.date,
+    fields: DeliveryFields = DELIVERY_FIELDS,
+) -> dict[str, Any]:
+    """A service delivered outside an encounter: the service of the catalogue, to the subject it is given to
+    (a child or a caregiver), on a date that is not in the future. ``raw`` has ``service_code``, ``date`` and
+    ``detail``; the caller resolved the child and the caregiver."""
+    code = str(raw.get("service_code") or "").strip()
+    service = next((s for s in conf.profile().services if s.code == code), None)
+    if service is None:
+        errors.add(fields.service, "unknown", _("“%(code)s” is not a service of the catalogue.") % {"code": code})
+    elif service.subject == "child" and not has_child:
+        errors.add(fields.child, "required", _("This service is given to a child."))
+    elif service.subject == "caregiver" and not has_caregiver:
+        errors.add(fields.caregiver, "required", _("This service is given to a caregiver."))
+    date = parse_date(raw.get("date"), fields.date, errors)
+    if date is None and fields.date not in errors.errors:
+        errors.add(fields.date, "required", _("The date is required."))
+    if date is not None and date > today:
+        errors.add(fields.date, "future", _("The date cannot be in the future."))
+    return {"service": service, "date": date, "detail": str(raw.get("detail") or "")[:300]}
+
+
+# --- parenting groups -----------------------------------------------------------------------------------------
+
+
+def clean_group(raw: Mapping[str, Any], errors: Collector) -> dict[str, Any]:
+    """A group programme: code and name, a group service of the catalogue, its start and the number of
+    sessions planned (within the service's range). The facility is resolved by the caller."""
+    code = str(raw.get("code") or "").strip()
+    name = str(raw.get("name") or "").strip()
+    if not code:
+        errors.add("code", "required", _("This column is required."))
+    if not name:
+        errors.add("name", "required", _("This column is required."))
+    service_code = str(raw.get("service_code") or "").strip()
+    service = next((s for s in conf.profile().services if s.code == service_code), None)
+    if service is None or service.delivery != "group":
+        errors.add("service_code", "not_a_group", _("This service is not a group programme."))
+    start = parse_date(raw.get("start_date"), "start_date", errors)
+    if start is None and "start_date" not in errors.errors:
+        errors.add("start_date", "required", _("This column is required."))
+    low, high = (service.sessions_min or 1, service.sessions_max or 52) if service is not None else (1, 52)
+    planned = parse_int(raw.get("planned_sessions"), "planned_sessions", errors, low, high)
+    if planned is None and "planned_sessions" not in errors.errors:
+        errors.add("planned_sessions", "required", _("This column is required."))
+    return {
+        "code": code,
+        "name": name[:200],
+        "service": service,
+        "start_date": start,
+        "planned_sessions": planned,
+        "facilitator_name": str(raw.get("facilitator") or "").strip()[:150],
+    }
+
+
+def session_date(start: dt.date, number: int) -> dt.date:
+    """The day session ``number`` of a weekly group that began on ``start`` is held, unless recorded
+    otherwise: session n is held ``start + 7·(n − 1)`` days."""
+    return start + dt.timedelta(days=7 * (number - 1))
+
+
+def completion_date(attended: Sequence[dt.date], minimum: int) -> dt.date | None:
+    """The day a member completes the programme: the day of the ``minimum``-th session attended, in the
+    order they were held (None until then)."""
+    held = sorted(attended)
+    return held[minimum - 1] if minimum >= 1 and len(held) >= minimum else None

@@ -325,7 +325,7 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
     log_read(
         _actor(request), pregnancy, child_id=pregnancy.children.values_list("pk", flat=True).first(), note="pregnancy"
     )
-    origin = pregnancy.lmp_date or pregnancy.edd_date - dt.timedelta(days=280)
+    origin = pregnancy.origin
     done = actions.done_contacts(pregnancy=pregnancy)
     today = timezone.localdate()
     errors: dict[str, Any] = {}

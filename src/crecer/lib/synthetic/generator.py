@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crecer.lib.pregnancy import GESTATION_DAYS
 from crecer.lib.profiles import Profile
 from crecer.lib.synthetic import csvio, identifiers, network, vocab
 from crecer.lib.synthetic import territories as territory_tree
@@ -352,7 +353,7 @@ class _Simulation:
         deliveries = n - twins
         max_interval = MIN_BIRTH_INTERVAL_DAYS + INTERVAL_EXTRA_MAX_DAYS
         low = self.start - (len(BIRTHS_PER_WOMAN) - 1) * max_interval - 1
-        high = self.as_of + 280
+        high = self.as_of + GESTATION_DAYS
         # about one candidate in four reaches the window; batches bound the memory used
         batch = min(int(deliveries * (high - low) / (self.window + 1500)) + 64, 500_000)
         parts: list[dict[str, np.ndarray]] = []
@@ -408,7 +409,7 @@ class _Simulation:
         reference = np.where(k > 0, first_in_data, women["due"])
         self.woman_teen = (reference - self.woman_birth) / _YEAR < 20
         pregnant = np.flatnonzero(women["ongoing"])
-        lmp = women["due"][pregnant] - 280
+        lmp = women["due"][pregnant] - GESTATION_DAYS
         self.ongoing = {
             "mother": pregnant,
             "lmp": lmp,
@@ -433,7 +434,7 @@ class _Simulation:
         count = in_window.sum(axis=1)
         future = valid & (times > self.as_of)
         due = np.where(future.any(axis=1), times[np.arange(size), future.argmax(axis=1)], self.as_of + 10_000)
-        ga_now = self.as_of - (due - 280)  # days of gestation today, if due within 280 days
+        ga_now = self.as_of - (due - GESTATION_DAYS)  # days of gestation today, if due within 280 days
         week = _choice(rng, _VISIT_WEEKS, _VISIT_PERCENT, size)
         offset = rng.integers(0, 7, size=size)
         ongoing = (ga_now > 0) & (week * 7 + offset <= ga_now)
@@ -996,7 +997,7 @@ class _Simulation:
                 csvio.sequential_codes("P", n_preg),
                 self.cg_ids[self.mother_row[preg["mother"]]].tolist(),
                 csvio.iso_dates(preg["lmp"]),
-                csvio.iso_dates(preg["lmp"] + 280),
+                csvio.iso_dates(preg["lmp"] + GESTATION_DAYS),
                 csvio.iso_dates(preg["visit"]),
                 csvio.int_strings(preg["week"]),
                 fac[self.household_facility[preg["mother"]]].tolist(),

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crecer import conf
-from crecer.imports.progress import progress_bar
+from crecer.core.progress import progress_bar
 from crecer.lib import profiles
 from crecer.lib.synthetic import generate
 

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from crecer.access.models import User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
+from crecer.core.progress import progress_bar
 from crecer.imports.framework import FileError, kinds, run_import
-from crecer.imports.progress import progress_bar
 
 #: rejected rows printed before the listing is cut (the report file has them all)
 SHOW_REJECTED = 50

@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
+from crecer.core.progress import progress_bar
 from crecer.imports.framework import FileError
 from crecer.imports.loading import load_folder
-from crecer.imports.progress import progress_bar
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from crecer.imports.progress import progress_bar
+from crecer.core.progress import progress_bar
 from crecer.lib.growth.csvio import process_csv
 
 

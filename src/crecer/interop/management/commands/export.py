@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from crecer.access.models import User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
-from crecer.imports.progress import progress_bar
+from crecer.core.progress import progress_bar
 from crecer.interop import analytics, fhir_export
 from crecer.territories.models import Territory
 

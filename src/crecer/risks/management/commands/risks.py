@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
-from crecer.imports.progress import progress_bar
+from crecer.core.progress import progress_bar
 from crecer.risks import engine
 
 

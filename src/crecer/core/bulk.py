@@ -80,7 +80,8 @@ class BulkInsert:
                         values[i] = convert(values[i])
             prepared.append(values)
         if prepared:
-            with connection.cursor() as cursor:
+            # Database errors (a unique document taken meanwhile) surface as Django's, as from the ORM.
+            with connection.wrap_database_errors, connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
                     # COPY streams the rows in one round trip, without building a giant statement.
                     with cursor.cursor.copy(self.copy_sql) as copy:
@@ -111,6 +112,20 @@ class BulkInsert:
             found = dict(cursor.fetchall())
         wanted = {row[key] for row in rows}
         return {k: i for k, i in found.items() if k in wanted}
+
+
+def insert(model: type[models.Model], rows: list[dict[str, Any]], key: str | None = None) -> list[int]:
+    """Insert ``rows`` (attribute names to values, as for :class:`BulkInsert`) and return their new ids, in
+    order: one bulk statement when every row has a value of the unique column ``key``, otherwise one
+    ``INSERT … RETURNING`` per row through the ORM (the single records of pages and the API, which have no
+    natural key). Both store the same columns: the row is the same dict either way."""
+    if not rows:
+        return []
+    if key is not None and all(row.get(key) is not None for row in rows):
+        ids = BulkInsert(model).write_keyed(rows, key)
+        return [ids[row[key]] for row in rows]
+    manager = model._base_manager
+    return [manager.create(**row).pk for row in rows]
 
 
 def ids_by_key(model: type[models.Model], key: str, values: Iterable[Any], chunk: int = 5000) -> dict[Any, int]:

@@ -1,0 +1,273 @@
+"""Who may do what: the one home of Crecer's rights.
+
+Action functions, importers, pages and the API ask this module; none of them compares roles itself.
+A right belongs to roles (:data:`ROLE_RIGHTS`); the data categories a user may read and record come
+from the role (ordinary categories for every active user, sensitive ones where the settings grant
+them, plus the user's own extra categories); each kind of import file belongs to roles
+(:data:`IMPORT_ROLES`). Territory is checked here too: a user registers and records only inside
+their own territory.
+
+The acting user may be ``None``: the command line or the system itself (the deadline sweep, a
+country load), which may do everything. ``docs/permissions.md`` holds the matrix that
+:func:`matrix` prints; a test keeps both equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crecer.access.models import ORDINARY_CATEGORIES, SENSITIVE_CATEGORIES, DataCategory, Role
+from crecer.validation import FieldError, InputErrors
+
+if TYPE_CHECKING:
+    from crecer.access.models import User
+
+# --- rights --------------------------------------------------------------------------------------------
+
+#: register and change people, households, pregnancies and the trajectory (in one's own territory)
+REGISTER = "register"
+#: refer a child or a pregnancy to a service
+SEND_REFERRALS = "send_referrals"
+#: share a child's record with an organisation (an access grant)
+SHARE_RECORDS = "share_records"
+#: move open referrals of the municipality to another provider or person
+REASSIGN_REFERRALS = "reassign_referrals"
+#: change names, eligibility and deadlines of the service catalogue
+EDIT_CATALOGUE = "edit_catalogue"
+#: merge two records of the same child (and undo a merge)
+MERGE = "merge"
+#: read indicators and dashboards of one's territory
+READ_INDICATORS = "read_indicators"
+#: set indicator targets for one's territory and below
+SET_TARGETS = "set_targets"
+#: read the audit trail of one's territory
+READ_AUDIT = "read_audit"
+#: create, change and deactivate users
+MANAGE_USERS = "manage_users"
+#: load territories, facilities, organisations and the provider directory
+MANAGE_PLACES = "manage_places"
+
+RIGHTS: dict[str, Any] = {
+    REGISTER: gettext_lazy("Register and change people and their trajectory"),
+    SEND_REFERRALS: gettext_lazy("Send referrals"),
+    SHARE_RECORDS: gettext_lazy("Share a child's record with an organisation"),
+    REASSIGN_REFERRALS: gettext_lazy("Reassign referrals"),
+    EDIT_CATALOGUE: gettext_lazy("Edit the service catalogue"),
+    MERGE: gettext_lazy("Merge duplicate records"),
+    READ_INDICATORS: gettext_lazy("Read indicators"),
+    SET_TARGETS: gettext_lazy("Set indicator targets"),
+    READ_AUDIT: gettext_lazy("Read the audit trail"),
+    MANAGE_USERS: gettext_lazy("Manage users"),
+    MANAGE_PLACES: gettext_lazy("Manage territories, facilities and organisations"),
+}
+
+ROLE_RIGHTS: dict[str, frozenset[str]] = {
+    Role.HEALTH_WORKER: frozenset({REGISTER, SEND_REFERRALS, SHARE_RECORDS, READ_INDICATORS}),
+    Role.MUNICIPAL_COORDINATOR: frozenset(
+        {REGISTER, SEND_REFERRALS, SHARE_RECORDS, REASSIGN_REFERRALS, EDIT_CATALOGUE, MERGE, READ_INDICATORS}
+    ),
+    Role.PROVIDER_STAFF: frozenset(),
+    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS}),
+    Role.NATIONAL_MANAGER: frozenset({EDIT_CATALOGUE, MERGE, READ_INDICATORS, SET_TARGETS, MANAGE_PLACES}),
+    Role.INSPECTOR: frozenset(),
+    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT}),
+    Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
+}
+
+#: roles that read person data of everyone living in or served within their territory subtree
+#: (provider staff see only what is shared with their organisation; inspectors and administrators
+#: manage places and users, not people: need to know)
+TERRITORIAL_ROLES = frozenset(
+    {Role.HEALTH_WORKER, Role.MUNICIPAL_COORDINATOR, Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER, Role.AUDITOR}
+)
+
+_COORDINATORS = frozenset({Role.MUNICIPAL_COORDINATOR})
+_MANAGERS = frozenset({Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER, Role.ADMIN})
+_NATIONAL = frozenset({Role.NATIONAL_MANAGER, Role.ADMIN})
+
+#: kind of import file -> roles that may import it (through the web, or the command line ``--as-user``).
+#: People and their trajectory are loaded by municipal coordinators (health workers record one child at a
+#: time); targets by managers for their territory; places, the catalogue and the directory are national.
+IMPORT_ROLES: dict[str, frozenset[str]] = {
+    "households": _COORDINATORS,
+    "caregivers": _COORDINATORS,
+    "children": _COORDINATORS,
+    "relationships": _COORDINATORS,
+    "pregnancies": _COORDINATORS,
+    "encounters": _COORDINATORS,
+    "measurements": _COORDINATORS,
+    "screenings": _COORDINATORS,
+    "deliveries": _COORDINATORS,
+    "groups": _COORDINATORS,
+    "group_members": _COORDINATORS,
+    "targets": _MANAGERS,
+    "territories": _NATIONAL,
+    "facilities": _NATIONAL,
+    "organisations": _NATIONAL,
+    "services": _NATIONAL,
+    "providers": _NATIONAL,
+}
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", True) and user.is_active)
+
+
+def has(user: User | None, right: str) -> bool:
+    """Whether ``user`` holds ``right`` (``None`` is the command line or the system: always)."""
+    if right not in RIGHTS:
+        raise KeyError(right)
+    if user is None:
+        return True
+    if not _active(user) or user.territory_id is None:
+        return False
+    return right in ROLE_RIGHTS.get(user.role, frozenset())
+
+
+def is_territorial(user: Any) -> bool:
+    """Reads the people of a territory subtree (see :data:`TERRITORIAL_ROLES`)."""
+    return _active(user) and user.role in TERRITORIAL_ROLES and user.territory_id is not None
+
+
+def readable_categories(user: Any) -> frozenset[str]:
+    """Every data category ``user`` may read (and record) for people in their scope.
+
+    Ordinary categories for every active user; sensitive ones only where the role is granted them in
+    ``CRECER_ROLE_SENSITIVE_CATEGORIES`` (an ASSUMPTION to adapt to each country's law) or the user has
+    them individually (``extra_categories``, e.g. a child-protection officer)."""
+    if user is None:
+        return frozenset(DataCategory.values)
+    if not _active(user):
+        return frozenset()
+    granted = set(settings.CRECER_ROLE_SENSITIVE_CATEGORIES.get(user.role, []))
+    granted |= set(user.extra_categories or [])
+    return frozenset(ORDINARY_CATEGORIES | (granted & SENSITIVE_CATEGORIES))
+
+
+def may_record(user: User | None, category: str) -> bool:
+    """Nobody records data of a category they may not read."""
+    return category in readable_categories(user)
+
+
+def may_import(user: User | None, kind: str) -> bool:
+    if user is None:
+        return True
+    return _active(user) and user.territory_id is not None and user.role in IMPORT_ROLES.get(kind, frozenset())
+
+
+def import_kinds(user: Any) -> list[str]:
+    """The kinds of file this user may import, in the order of :data:`IMPORT_ROLES`."""
+    return [kind for kind in IMPORT_ROLES if may_import(user, kind)]
+
+
+def within(user: User | None, path: str | None) -> bool:
+    """Whether a territory path lies inside the user's territory (always, for the system)."""
+    if user is None:
+        return True
+    return path is not None and user.territory is not None and path.startswith(user.territory.path)
+
+
+# --- refusals: the reason a write is refused, raised by actions and turned into row errors by imports ---
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a write is refused. ``field`` is ``"row"`` when the whole record is refused (HTTP 403)."""
+
+    field: str
+    code: str
+    message: str
+
+    def raise_(self) -> None:
+        if self.field == "row":
+            raise PermissionDenied(self.message)
+        raise InputErrors({self.field: [FieldError(self.code, self.message)]})
+
+    def as_errors(self) -> dict[str, list[dict[str, str]]]:
+        return {self.field: [{"code": self.code, "message": self.message}]}
+
+
+def register_refusal(user: User | None, territory_path: str | None, field: str = "territory_code") -> Refusal | None:
+    """A registering role, and the record's territory inside the user's own."""
+    if user is None:
+        return None
+    if not has(user, REGISTER):
+        return Refusal("row", "forbidden", _("Your role cannot register or change people."))
+    if territory_path is not None and not within(user, territory_path):
+        return Refusal(field, "out_of_scope", _("This territory is outside the one you work in."))
+    return None
+
+
+def record_refusal(user: User | None, category: str) -> Refusal | None:
+    if may_record(user, category):
+        return None
+    return Refusal("row", "forbidden_category", _("You may not record data of this category."))
+
+
+def check_register(user: User | None, territory_path: str | None, field: str = "territory_code") -> None:
+    """Raise unless ``user`` may register or change a record living in ``territory_path``."""
+    refusal = register_refusal(user, territory_path, field)
+    if refusal is not None:
+        refusal.raise_()
+
+
+def check_record(user: User | None, category: str) -> None:
+    """Raise unless ``user`` may record data of ``category``."""
+    refusal = record_refusal(user, category)
+    if refusal is not None:
+        refusal.raise_()
+
+
+def check(user: User | None, right: str, message: str) -> None:
+    """Raise :class:`PermissionDenied` with ``message`` unless ``user`` holds ``right``."""
+    if not has(user, right):
+        raise PermissionDenied(message)
+
+
+# --- the matrix ------------------------------------------------------------------------------------------
+
+
+class _RoleUser:
+    """A stand-in user of a role for the matrix (active, bound to a territory, no extra categories)."""
+
+    is_active = True
+    is_authenticated = True
+    territory_id = 1
+    extra_categories: list[str] = []
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+
+def matrix() -> list[tuple[str, list[str]]]:
+    """Rows ``(what, [mark per role])`` for every right, data category recorded and import kind; a mark
+    is ``x`` (allowed) or ``·``. Roles in the order of :class:`Role`."""
+    users = [_RoleUser(role) for role in Role.values]
+    rows: list[tuple[str, list[str]]] = []
+
+    def mark(allowed: bool) -> str:
+        return "x" if allowed else "·"
+
+    for right in RIGHTS:
+        rows.append((right, [mark(right in ROLE_RIGHTS.get(u.role, frozenset())) for u in users]))
+    for category in DataCategory.values:
+        rows.append((f"record {category}", [mark(may_record(u, category)) for u in users]))  # type: ignore[arg-type]
+    for kind in IMPORT_ROLES:
+        rows.append((f"import {kind}", [mark(u.role in IMPORT_ROLES[kind]) for u in users]))
+    return rows
+
+
+def matrix_markdown() -> str:
+    """:func:`matrix` as a Markdown table (the one in ``docs/permissions.md``)."""
+    header = "| | " + " | ".join(Role.values) + " |"
+    rule = "|---|" + "---|" * len(Role.values)
+    lines = [header, rule]
+    for what, marks in matrix():
+        lines.append(f"| {what} | " + " | ".join(marks) + " |")
+    return "\n".join(lines) + "\n"
