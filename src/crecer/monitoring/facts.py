@@ -24,7 +24,7 @@ from django.utils import timezone
 from crecer import conf
 from crecer.lib.periods import Period
 from crecer.referrals.models import Referral
-from crecer.registry.models import Child, Pregnancy
+from crecer.registry.models import Child, PendingMother, Pregnancy
 from crecer.tracking.models import Delivery, Encounter, GroupMember, Measurement, Screening
 
 Condition = Q
@@ -415,6 +415,13 @@ def possible_duplicate(period: Period) -> Condition:
         search_name=OuterRef("search_name"), birth_date=OuterRef("birth_date"), voided_at__isnull=True
     ).exclude(pk=OuterRef("pk"))
     return Q(Exists(twin))
+
+
+@fact("child", "mother_pending")
+def mother_pending(period: Period) -> Condition:
+    """Registered with the document of a mother nobody has registered yet (a birth file loaded before the
+    mothers): the link is made as soon as she is registered."""
+    return Q(Exists(PendingMother.unscoped.filter(child=OuterRef("pk"), linked_at__isnull=True)))
 
 
 @fact("encounter", "check_up_in_period")

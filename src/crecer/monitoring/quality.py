@@ -69,6 +69,14 @@ QUALITY: tuple[Indicator, ...] = (
         [Step("implausible", {})],
     ),
     _quality(
+        "dq_mother_pending",
+        "child",
+        "Niños y niñas cuya madre aún no está registrada (vínculo pendiente)",
+        "Children whose mother is not registered yet (pending link)",
+        [Step("older_than", {"days": -1})],
+        [Step("mother_pending", {})],
+    ),
+    _quality(
         "dq_possible_duplicates",
         "child",
         "Niños y niñas con un posible duplicado (mismo nombre y fecha de nacimiento)",
