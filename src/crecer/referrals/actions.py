@@ -32,6 +32,7 @@ from crecer.referrals.models import (
     Service,
     State,
 )
+from crecer.registry import actions as registry_actions
 from crecer.registry import scope
 from crecer.registry.models import AccessGrant, Child, Pregnancy
 from crecer.risks.models import FlagStatus, Resolution, RiskFlag
@@ -321,7 +322,7 @@ def create_referral(
             )
             record(actor, Action.CREATE, referral, child_id=child.pk if child else None, after=_summary(referral))
             if send:
-                _send(actor, referral, now)
+                referral = transition(actor, referral, State.SENT, referral.version, at=now)
     except IntegrityError as exc:
         raise InputErrors(
             {"service": [FieldError("open_referral", _("This child already has an open referral to this service."))]}
@@ -337,24 +338,6 @@ def _summary(referral: Referral) -> dict[str, Any]:
         "priority": referral.priority,
         "consent": referral.consent,
     }
-
-
-def _send(actor: Actor, referral: Referral, now: dt.datetime) -> None:
-    referral.state = State.SENT
-    referral.sent_at = now
-    referral.acceptance_due = now + dt.timedelta(days=referral.service.acceptance_days)
-    referral.version += 1
-    referral.save()
-    _send_grant(actor, referral)
-    record(
-        actor,
-        Action.UPDATE,
-        referral,
-        child_id=referral.child_id,
-        before={"state": State.DRAFT},
-        after={"state": State.SENT},
-    )
-    notify(_receivers(referral), referral, "received")
 
 
 def _validate_counter_referral(data: Any, errors: Collector) -> dict[str, Any] | None:
@@ -460,7 +443,7 @@ def transition(
         if to == State.SENT:
             _send_grant(actor, current)
         if to not in OPEN_STATES and current.state in OPEN_STATES:
-            _end_sharing(current, now)
+            _end_sharing(actor, current, now)
         if to == State.COMPLETED and current.flag_id:
             _resolve_flag(actor, current, now)
         record(
@@ -479,6 +462,8 @@ def transition(
             notify([fresh.sender], fresh, to)
         elif to == State.SENT:
             notify(_receivers(fresh), fresh, "received")
+        elif to == State.EXPIRED:
+            notify([fresh.sender, *coordinators(fresh)], fresh, "expired")
     return fresh
 
 
@@ -504,22 +489,22 @@ def _resolve_flag(actor: Actor, referral: Referral, now: dt.datetime) -> None:
 def _send_grant(actor: Actor, referral: Referral) -> None:
     """Open the child's record to the receiver: identity and the consented categories only."""
     if referral.child_id and referral.grant_id is None:
-        grant = AccessGrant.objects.create(
-            child_id=referral.child_id,
-            organisation=referral.organisation,
-            categories=[DataCategory.IDENTITY, *referral.consent],
-            purpose=_("Referral #%(id)s") % {"id": referral.pk},
-            granted_by=actor.user,
+        grant = registry_actions.grant_access(
+            actor,
+            Child.unscoped.get(pk=referral.child_id),
+            referral.organisation,
+            list(referral.consent),
+            _("Referral #%(id)s") % {"id": referral.pk},
         )
         Referral.unscoped.filter(pk=referral.pk).update(grant=grant)
         referral.grant = grant
 
 
-def _end_sharing(referral: Referral, now: dt.datetime) -> None:
+def _end_sharing(actor: Actor, referral: Referral, now: dt.datetime) -> None:
     """The receiver keeps access for the grace period after the referral stops being open."""
     if referral.grant_id:
-        AccessGrant.objects.filter(pk=referral.grant_id, valid_until__isnull=True).update(
-            valid_until=now + share_grace()
+        registry_actions.end_access(
+            actor, AccessGrant.objects.get(pk=referral.grant_id), now + share_grace(), note=f"referral {referral.pk}"
         )
 
 
@@ -549,7 +534,6 @@ def reassign(
     if assignee is not None and (assignee.role != Role.PROVIDER_STAFF or assignee.organisation_id != organisation.pk):
         errors.add("assignee", "not_staff", _("The person must work at the receiving organisation."))
     errors.raise_if_any()
-    now = timezone.now()
     old_organisation = current.organisation
     with transaction.atomic():
         if not Referral.unscoped.filter(pk=current.pk, version=version).update(
@@ -563,7 +547,9 @@ def reassign(
             )
         if organisation.pk != current.organisation_id and current.grant_id:
             # The old receiver loses access now; the new one gets the same consented categories.
-            AccessGrant.objects.filter(pk=current.grant_id).update(revoked_at=now)
+            registry_actions.revoke_access(
+                actor, AccessGrant.objects.get(pk=current.grant_id), note=f"referral {current.pk} reassigned"
+            )
             Referral.unscoped.filter(pk=current.pk).update(grant=None)
             if current.state != State.DRAFT:
                 _send_grant(actor, Referral.unscoped.get(pk=current.pk))

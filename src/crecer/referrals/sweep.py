@@ -1,8 +1,9 @@
 """Deadlines: expire unanswered referrals, mark and escalate overdue ones, remind receivers.
 
-Idempotent and safe with several copies running at once: every change is a compare-and-set update
-(``UPDATE … WHERE state = 'sent' AND version = n`` or ``… AND overdue_at IS NULL``); only the run whose
-update changed the row audits and notifies, so each referral changes once.
+Idempotent and safe with several copies running at once: an expiry is the referral's transition
+(:func:`crecer.referrals.actions.transition`, a compare-and-set on its version), escalation and reminders
+are compare-and-set updates (``… AND overdue_at IS NULL``); only the run whose update changed the row
+audits and notifies, so each referral changes once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from crecer.audit.models import Action
@@ -30,26 +30,18 @@ class SweepResult:
 
 
 def sweep(actor: Actor, now: dt.datetime | None = None) -> SweepResult:
+    """Expire, escalate and remind as of ``now``. ``actor`` is the system (``Actor.system()``) or the command
+    line: the parties that may expire a referral."""
     now = now or timezone.now()
     result = SweepResult()
-    # 1. No answer by the acceptance deadline: expired.
-    for ref in Referral.unscoped.filter(state=State.SENT, acceptance_due__lt=now).select_related("territory", "sender"):
-        with transaction.atomic():
-            if Referral.unscoped.filter(pk=ref.pk, state=State.SENT, version=ref.version).update(
-                state=State.EXPIRED, closed_at=now, version=F("version") + 1
-            ):
-                actions._end_sharing(ref, now)
-                record(
-                    actor,
-                    Action.UPDATE,
-                    ref,
-                    child_id=ref.child_id,
-                    before={"state": State.SENT},
-                    after={"state": State.EXPIRED},
-                    note="sweep",
-                )
-                actions.notify([ref.sender, *actions.coordinators(ref)], ref, "expired")
-                result.expired += 1
+    # 1. No answer by the acceptance deadline: expired, through the same transition as people's moves
+    #    (the system is the party that may expire a referral).
+    for ref in Referral.unscoped.filter(state=State.SENT, acceptance_due__lt=now):
+        try:
+            actions.transition(actor, ref, State.EXPIRED, ref.version, note="sweep", at=now)
+        except actions.TransitionRefused:
+            continue  # moved meanwhile (answered, or expired by another sweep)
+        result.expired += 1
     # 2. Accepted but not attended by the attention deadline: overdue, escalated to the coordinator.
     late = Referral.unscoped.filter(
         state=State.ACCEPTED, attention_due__lt=now, overdue_at__isnull=True

@@ -514,7 +514,29 @@ def add_case_note(actor: Actor, child: Child, category: str, text: str) -> CaseN
     return note
 
 
-# --- access grants: every change of an organisation's access to a child goes through these ---------------
+# --- access grants: every change of an organisation's access to a child goes through here ------------------
+
+
+def _write_access(actor: Actor, grant: AccessGrant, changes: dict[str, Any], still: dict[str, Any], note: str) -> bool:
+    """The one writer of a change to an existing grant: compare-and-set on what it must still have (a grant
+    already ended or revoked keeps what it has: the fields changed were empty) and its audit event in the
+    same transaction."""
+    with transaction.atomic():
+        if not AccessGrant.objects.filter(pk=grant.pk, **still).update(**changes):
+            return False
+        record(
+            actor,
+            Action.UPDATE,
+            entity="registry.accessgrant",
+            entity_id=grant.pk,
+            child_id=grant.child_id,
+            before=dict.fromkeys(changes),
+            after=changes,
+            note=note,
+        )
+    for name, value in changes.items():
+        setattr(grant, name, value)
+    return True
 
 
 def grant_access(
@@ -525,8 +547,8 @@ def grant_access(
     purpose: str,
     valid_until: dt.datetime | None = None,
 ) -> AccessGrant:
-    """Open a child's record to an organisation for a purpose, limited to the consented categories
-    (identity is always shared with the rest)."""
+    """Open a child's record to an organisation for a purpose (a referral, a case), limited to the consented
+    categories; identity is always shared with them (the receiver must know whom the data is about)."""
     unknown = set(categories) - set(DataCategory.values)
     if unknown:
         raise InputErrors(
@@ -541,7 +563,7 @@ def grant_access(
         grant = AccessGrant.objects.create(
             child=child,
             organisation=organisation,
-            categories=sorted(set(categories)),
+            categories=[DataCategory.IDENTITY, *sorted(set(categories) - {DataCategory.IDENTITY})],
             purpose=purpose[:200],
             granted_by=actor.user,
             valid_until=valid_until,
@@ -552,42 +574,16 @@ def grant_access(
 
 def end_access(actor: Actor, grant: AccessGrant, until: dt.datetime, note: str = "") -> bool:
     """Set when an open-ended grant ends (a referral closed: the receiver keeps access for a grace period).
-    Compare-and-set: a grant already given an end keeps it. True when this call ended it."""
-    with transaction.atomic():
-        if not AccessGrant.objects.filter(pk=grant.pk, valid_until__isnull=True, revoked_at__isnull=True).update(
-            valid_until=until
-        ):
-            return False
-        record(
-            actor,
-            Action.UPDATE,
-            entity="registry.accessgrant",
-            entity_id=grant.pk,
-            child_id=grant.child_id,
-            before={"valid_until": None},
-            after={"valid_until": until},
-            note=note,
-        )
-    return True
+    True when this call ended it."""
+    return _write_access(
+        actor, grant, {"valid_until": until}, {"valid_until__isnull": True, "revoked_at__isnull": True}, note
+    )
 
 
 def revoke_access(actor: Actor, grant: AccessGrant, note: str = "") -> bool:
-    """Close a grant now (a referral reassigned to another organisation, consent withdrawn)."""
-    now = timezone.now()
-    with transaction.atomic():
-        if not AccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(revoked_at=now):
-            return False
-        record(
-            actor,
-            Action.UPDATE,
-            entity="registry.accessgrant",
-            entity_id=grant.pk,
-            child_id=grant.child_id,
-            before={"revoked_at": None},
-            after={"revoked_at": now},
-            note=note,
-        )
-    return True
+    """Close a grant now (a referral reassigned to another organisation, consent withdrawn). True when this
+    call revoked it."""
+    return _write_access(actor, grant, {"revoked_at": timezone.now()}, {"revoked_at__isnull": True}, note)
 
 
 # --- pregnancies and births ------------------------------------------------------------------------------
