@@ -19,6 +19,7 @@ from crecer.access.models import DataCategory
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.lib import documents, periods
+from crecer.lib.growth import IMPLAUSIBLE
 from crecer.monitoring import definitions, engine, quality
 from crecer.referrals import actions as referral_actions
 from crecer.referrals.models import State
@@ -311,15 +312,15 @@ def test_ecd_index_on_track_36_to_59_months(alta):
 # --- nutrition -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "code,flag",
-    [
-        ("stunting_u5", "stunting"),
-        ("wasting_u5", "wasting"),
-        ("underweight_u5", "underweight"),
-        ("overweight_u5", "overweight"),
-    ],
-)
+NUTRITION = {
+    "stunting_u5": "stunting",
+    "wasting_u5": "wasting",
+    "underweight_u5": "underweight",
+    "overweight_u5": "overweight",
+}
+
+
+@pytest.mark.parametrize("code,flag", list(NUTRITION.items()))
 def test_malnutrition_under_five_by_latest_measurement(alta, code, flag):
     severe, moderate, recovered, normal = (kid(D(2023, 6, 1)) for _ in range(4))
     measure(severe, D(2025, 4, 1), **{flag: 2})
@@ -330,8 +331,63 @@ def test_malnutrition_under_five_by_latest_measurement(alta, code, flag):
     measure(normal, D(2025, 4, 1), **{flag: 0})
     measure(kid(D(2019, 6, 1)), D(2025, 4, 1), **{flag: 1})  # over five
     measure(kid(D(2023, 6, 1)), D(2024, 4, 1), **{flag: 1})  # measured another year
-    measure(kid(D(2023, 6, 1)), D(2025, 4, 1))  # not classifiable (e.g. implausible): out
+    measure(kid(D(2023, 6, 1)), D(2025, 4, 1))  # no classification (that value not measured): out
     assert figure(code) == (2, 4, 50.0)
+
+
+@pytest.mark.parametrize("code,flag", list(NUTRITION.items()))
+def test_implausible_value_is_not_classified_and_the_latest_plausible_one_counts(alta, code, flag):
+    """A value WHO flags implausible (stored as IMPLAUSIBLE) counts in no numerator and no denominator; the
+    child's latest plausible measurement of the period is used instead."""
+    others = {f: IMPLAUSIBLE for f in NUTRITION.values() if f != flag}
+    earlier_moderate, only_implausible, earlier_normal, other_implausible, only_before = (
+        kid(D(2023, 6, 1)) for _ in range(5)
+    )
+    measure(earlier_moderate, D(2025, 4, 1), **{flag: 1})
+    measure(earlier_moderate, D(2025, 10, 1), **{flag: IMPLAUSIBLE})  # not classified: April's counts
+    measure(only_implausible, D(2025, 5, 1), **{flag: IMPLAUSIBLE})  # out of the denominator
+    measure(earlier_normal, D(2025, 3, 1), **{flag: 0})
+    measure(earlier_normal, D(2025, 11, 1), **{flag: IMPLAUSIBLE})
+    # Implausible in the other indicators only: this one is classified.
+    measure(other_implausible, D(2025, 6, 1), **{flag: 2}, **others)
+    measure(only_before, D(2024, 9, 1), **{flag: 1})  # the plausible one is of another period
+    measure(only_before, D(2025, 12, 1), **{flag: IMPLAUSIBLE})
+    assert figure(code) == (2, 3, 66.67)
+
+
+def test_plausibility_is_judged_per_indicator_from_the_recorded_values(alta):
+    """Measurements recorded as a health worker does, classified at write time: a weight WHO flags leaves
+    the weight-based indicators to the child's earlier plausible measurement and keeps length-for-age;
+    an implausible length leaves stunting alone."""
+
+    def record(child: Child, date: dt.date, weight: float, length: float) -> Measurement:
+        encounter = tracking_actions.record_encounter(
+            SYSTEM,
+            {
+                "kind": "nutrition",
+                "date": date.isoformat(),
+                "facility_code": "F-ALTA",
+                "measurement": {"weight_kg": weight, "length_cm": length},
+            },
+            child=child,
+        )
+        return Measurement.unscoped.get(encounter=encounter)
+
+    heavy, heavy_only, short = kid(D(2023, 6, 1)), kid(D(2023, 6, 1)), kid(D(2023, 6, 1))
+    march = record(heavy, D(2025, 3, 1), 14.5, 84)  # overweight (WHZ +2.97), all plausible
+    june = record(heavy, D(2025, 6, 1), 30, 86)  # weight-for-age and -for-length flagged; length plausible
+    assert (march.overweight, march.stunting) == (1, 0)
+    assert {"wfa", "wflh"} <= set(june.implausible) and "lhfa" not in june.implausible
+    record(heavy_only, D(2025, 6, 1), 30, 86)
+    low = record(short, D(2025, 5, 1), 9, 62)  # length-for-age flagged (HAZ −7.4); WHZ +3.6 plausible
+    assert low.implausible == ["lhfa"] and low.overweight == 2
+    # stunting: heavy (June, normal), heavy_only (normal); short is out
+    assert figure("stunting_u5") == (0, 2, 0.0)
+    # weight for length: heavy by March (overweight) and short (obese); heavy_only is out
+    assert figure("overweight_u5") == (2, 2, 100.0)
+    assert figure("wasting_u5") == (0, 2, 0.0)
+    # weight for age: heavy by March (WAZ +2.25) and short (WAZ −1.88), neither underweight
+    assert figure("underweight_u5") == (0, 2, 0.0)
 
 
 def test_anaemia_6_to_59_months(alta):

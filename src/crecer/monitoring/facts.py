@@ -25,6 +25,7 @@ from crecer import conf
 from crecer.lib.periods import Period
 from crecer.referrals.models import Referral
 from crecer.registry.models import Child, Pregnancy
+from crecer.tracking import growth
 from crecer.tracking.models import Delivery, Encounter, GroupMember, Measurement, Screening
 
 Condition = Q
@@ -159,22 +160,39 @@ def delivered(period: Period, service: str, within_days_of_birth: int | None = N
     return Q(Exists(deliveries))
 
 
-def _latest_measurement(period: Period, **conditions: Any) -> QuerySet[Any]:
+def _classified(field: str) -> dict[str, Any]:
+    """The measurement has a value of ``field`` that counts: for a WHO classification (stunting, wasting…)
+    a code from 0 up — not ``IMPLAUSIBLE`` (-2: WHO flags that indicator's z-score, so the value is not
+    classified) nor missing; for any other field, a value."""
+    if field in growth.CLASSES:
+        return {f"{field}__gte": 0}
+    return {f"{field}__isnull": False}
+
+
+def _latest_measurement(period: Period, field: str) -> QuerySet[Any]:
+    """The child's current measurements of the period with a value of ``field`` that counts, latest first."""
     return Measurement.unscoped.filter(
-        child=OuterRef("pk"), is_current=True, measured_on__gte=period.start, measured_on__lte=period.end, **conditions
+        child=OuterRef("pk"),
+        is_current=True,
+        measured_on__gte=period.start,
+        measured_on__lte=period.end,
+        **_classified(field),
     ).order_by("-measured_on", "-pk")
 
 
 @fact("child", "measured_in_period")
 def measured_in_period(period: Period, field: str = "length_cm") -> Condition:
-    """With a plausible (classified) value of ``field``'s indicator at a measurement in the period."""
-    return Q(Exists(_latest_measurement(period, **{f"{field}__isnull": False})))
+    """With a plausible (classified) value of ``field``'s indicator at a measurement in the period: a
+    measurement whose z-score for that indicator WHO flags implausible does not count (per indicator: an
+    implausible weight-for-length leaves length-for-age classified)."""
+    return Q(Exists(_latest_measurement(period, field)))
 
 
 @fact("child", "latest_measurement")
 def latest_measurement(period: Period, field: str, at_least: int | None = None, equals: Any = None) -> Condition:
-    """The child's last measurement of the period has ``field`` >= ``at_least`` (or == ``equals``)."""
-    latest = Subquery(_latest_measurement(period, **{f"{field}__isnull": False}).values(field)[:1])
+    """The child's last measurement of the period with a plausible (classified) value of ``field`` has
+    ``field`` >= ``at_least`` (or == ``equals``); later implausible values are passed over."""
+    latest = Subquery(_latest_measurement(period, field).values(field)[:1])
     if at_least is not None:
         return Q(GreaterThanOrEqual(latest, at_least))
     return Q(Exact(latest, equals))
