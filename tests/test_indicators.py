@@ -501,6 +501,104 @@ def test_referrals_overdue_share(referral_year):
     assert figure("referrals_overdue") == (2, 3, 66.67)
 
 
+def _referral_parties(cast: dict[str, Any], network: dict[str, Any]) -> tuple[Actor, Actor]:
+    return Actor(cast["nurse_alta"], Channel.WEB), Actor(network["staff"]["sala_alta"], Channel.WEB)
+
+
+def send(nurse: Actor, sent: dt.datetime) -> Any:
+    """A stimulation referral of a new child of Alta to the Alta room, sent at ``sent`` (5 days to answer,
+    30 days from acceptance to the first attention)."""
+    return referral_actions.create_referral(
+        nurse,
+        child=kid(D(2024, 1, 1)),
+        service_code="stimulation_session",
+        organisation_code="SALA-ALTA",
+        reason="EEDP",
+        consent=[DataCategory.DEVELOPMENT],
+        at=sent,
+    )
+
+
+def move(actor: Actor, referral: Any, to: str, at: dt.datetime, **extra: Any) -> Any:
+    referral.refresh_from_db()
+    return referral_actions.transition(actor, referral, to, referral.version, at=at, **extra)
+
+
+def test_referrals_overdue_as_of_the_end_of_the_period(cast, network):
+    """A referral sent in the period missed a deadline when the deadline passed before the period ended
+    and the step (an answer — acceptance or rejection —, or the first attention) had not come by the
+    deadline, unless the referral was cancelled or ended without attention by then. Read from the
+    timestamps: closing a referral later does not change the period."""
+    nurse, room = _referral_parties(cast, network)
+    assert network["services"]["stimulation_session"].acceptance_days == 5
+    on_time = send(nurse, moment(D(2025, 3, 1)))
+    move(room, on_time, State.ACCEPTED, moment(D(2025, 3, 2)))
+    move(room, on_time, State.IN_PROGRESS, moment(D(2025, 3, 10)))
+    rejected_late = send(nurse, moment(D(2025, 4, 1)))  # answer due on April 6th
+    move(room, rejected_late, State.REJECTED, moment(D(2025, 4, 10)), reason="Sin cupo")
+    expired = send(nurse, moment(D(2025, 5, 1)))  # never answered; the sweep expires it
+    sweep(SYSTEM, now=moment(D(2025, 5, 8)))
+    never_attended = send(nurse, moment(D(2025, 6, 1)))
+    move(room, never_attended, State.ACCEPTED, moment(D(2025, 6, 2)))  # attention due on July 2nd
+    move(room, never_attended, State.NOT_COMPLETED, moment(D(2025, 7, 20)), reason="unreachable")
+    declined_in_time = send(nurse, moment(D(2025, 7, 1)))
+    move(room, declined_in_time, State.ACCEPTED, moment(D(2025, 7, 2)))
+    move(room, declined_in_time, State.NOT_COMPLETED, moment(D(2025, 7, 10)), reason="declined")
+    cancelled_in_time = send(nurse, moment(D(2025, 8, 1)))
+    move(nurse, cancelled_in_time, State.CANCELLED, moment(D(2025, 8, 3)))
+    cancelled_late = send(nurse, moment(D(2025, 9, 1)))  # unanswered when its deadline passed
+    move(nurse, cancelled_late, State.CANCELLED, moment(D(2025, 9, 20)))
+    accepted_late = send(nurse, moment(D(2025, 10, 1)))
+    move(room, accepted_late, State.ACCEPTED, moment(D(2025, 10, 8)))
+    move(room, accepted_late, State.IN_PROGRESS, moment(D(2025, 10, 9)))
+    # Deadlines that pass after the period: not overdue in 2025, whatever happens next.
+    answer_due_in_2026 = send(nurse, moment(D(2025, 12, 30)))
+    attention_due_in_2026 = send(nurse, moment(D(2025, 12, 1)))
+    move(room, attention_due_in_2026, State.ACCEPTED, moment(D(2025, 12, 2)))
+    send(nurse, moment(D(2024, 12, 1)))  # another period
+    expected = (5, 10, 50.0)  # rejected late, expired, never attended, cancelled late, accepted late
+    assert figure("referrals_overdue") == expected
+    # Later events: closing, late answers and attentions in 2026 leave 2025 as it was.
+    after = moment(D(2026, 1, 15))
+    for closed in (rejected_late, expired, never_attended):
+        move(nurse, closed, State.CLOSED, after)
+    move(room, answer_due_in_2026, State.REJECTED, after, reason="Sin cupo")
+    move(room, attention_due_in_2026, State.IN_PROGRESS, after)
+    assert figure("referrals_overdue") == expected
+    assert figure("referrals_overdue", period=periods.parse("2025-09")) == (1, 1, 100.0)
+    assert figure("referrals_overdue", period=periods.parse("2025-08")) == (0, 1, 0.0)
+    assert figure("referrals_overdue", period=periods.parse("2025-07")) == (0, 1, 0.0)
+
+
+def test_referral_indicators_ignore_events_after_the_period_end(cast, network):
+    """One rule for every referral indicator: only events timestamped before the end of the period count.
+    An acceptance within the deadline but after the period, like an attention after it, counts for none
+    of the period's figures, and the figures of a past period do not move when they happen."""
+    nurse, room = _referral_parties(cast, network)
+    quick = send(nurse, moment(D(2025, 11, 10)))
+    move(room, quick, State.ACCEPTED, moment(D(2025, 11, 12)))
+    move(room, quick, State.IN_PROGRESS, moment(D(2025, 11, 20)))  # 10 days
+    slow = send(nurse, moment(D(2025, 11, 20)))  # answer due on November 25th
+    move(room, slow, State.ACCEPTED, moment(D(2025, 11, 28)))
+    move(room, slow, State.IN_PROGRESS, moment(D(2025, 12, 10)))  # 20 days
+    last_day = send(nurse, moment(D(2025, 12, 30)))  # answer due on 4 January 2026
+
+    def figures() -> list[tuple[Any, ...]]:
+        return [
+            figure(code, period=period)
+            for period in (P, periods.parse("2025-12"))
+            for code in ("referrals_accepted_on_time", "referral_days_to_attention", "referrals_overdue")
+        ]
+
+    expected = [(1, 3, 33.33), (2, 2, 15.0), (1, 3, 33.33), (0, 1, 0.0), (0, 0, None), (0, 1, 0.0)]
+    assert figures() == expected
+    move(room, last_day, State.ACCEPTED, moment(D(2026, 1, 2)))  # within its deadline, after the period
+    move(room, last_day, State.IN_PROGRESS, moment(D(2026, 1, 5)))
+    assert figures() == expected
+    january = periods.parse("2026-01")
+    assert figure("referrals_accepted_on_time", period=january) == (0, 0, None)  # sent in December
+
+
 # --- data quality ----------------------------------------------------------------------------------------
 
 

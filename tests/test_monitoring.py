@@ -266,9 +266,10 @@ def test_snapshot_is_frozen_and_a_recomputation_is_a_new_audited_revision(synthe
     )
     assert len(frozen) > 500 and len(first.definitions) == len(ALL) and len(first.fingerprint) == 64
     # Each figure records the version of the definition it was computed with (version 2: implausible
-    # values are not classified).
-    assert {c: first.definitions[c] for c in ("stunting_u5", "welcome_kit")} == {
+    # values are not classified; referral deadlines as of the end of the period).
+    assert {c: first.definitions[c] for c in ("stunting_u5", "referrals_overdue", "welcome_kit")} == {
         "stunting_u5": 2,
+        "referrals_overdue": 2,
         "welcome_kit": 1,
     }
     assert set(
