@@ -19,6 +19,7 @@ from crecer.access.models import DataCategory
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.lib import documents, periods
+from crecer.lib.growth import IMPLAUSIBLE
 from crecer.monitoring import definitions, engine, quality
 from crecer.referrals import actions as referral_actions
 from crecer.referrals.models import State
@@ -311,15 +312,15 @@ def test_ecd_index_on_track_36_to_59_months(alta):
 # --- nutrition -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "code,flag",
-    [
-        ("stunting_u5", "stunting"),
-        ("wasting_u5", "wasting"),
-        ("underweight_u5", "underweight"),
-        ("overweight_u5", "overweight"),
-    ],
-)
+NUTRITION = {
+    "stunting_u5": "stunting",
+    "wasting_u5": "wasting",
+    "underweight_u5": "underweight",
+    "overweight_u5": "overweight",
+}
+
+
+@pytest.mark.parametrize("code,flag", list(NUTRITION.items()))
 def test_malnutrition_under_five_by_latest_measurement(alta, code, flag):
     severe, moderate, recovered, normal = (kid(D(2023, 6, 1)) for _ in range(4))
     measure(severe, D(2025, 4, 1), **{flag: 2})
@@ -330,8 +331,63 @@ def test_malnutrition_under_five_by_latest_measurement(alta, code, flag):
     measure(normal, D(2025, 4, 1), **{flag: 0})
     measure(kid(D(2019, 6, 1)), D(2025, 4, 1), **{flag: 1})  # over five
     measure(kid(D(2023, 6, 1)), D(2024, 4, 1), **{flag: 1})  # measured another year
-    measure(kid(D(2023, 6, 1)), D(2025, 4, 1))  # not classifiable (e.g. implausible): out
+    measure(kid(D(2023, 6, 1)), D(2025, 4, 1))  # no classification (that value not measured): out
     assert figure(code) == (2, 4, 50.0)
+
+
+@pytest.mark.parametrize("code,flag", list(NUTRITION.items()))
+def test_implausible_value_is_not_classified_and_the_latest_plausible_one_counts(alta, code, flag):
+    """A value WHO flags implausible (stored as IMPLAUSIBLE) counts in no numerator and no denominator; the
+    child's latest plausible measurement of the period is used instead."""
+    others = {f: IMPLAUSIBLE for f in NUTRITION.values() if f != flag}
+    earlier_moderate, only_implausible, earlier_normal, other_implausible, only_before = (
+        kid(D(2023, 6, 1)) for _ in range(5)
+    )
+    measure(earlier_moderate, D(2025, 4, 1), **{flag: 1})
+    measure(earlier_moderate, D(2025, 10, 1), **{flag: IMPLAUSIBLE})  # not classified: April's counts
+    measure(only_implausible, D(2025, 5, 1), **{flag: IMPLAUSIBLE})  # out of the denominator
+    measure(earlier_normal, D(2025, 3, 1), **{flag: 0})
+    measure(earlier_normal, D(2025, 11, 1), **{flag: IMPLAUSIBLE})
+    # Implausible in the other indicators only: this one is classified.
+    measure(other_implausible, D(2025, 6, 1), **{flag: 2}, **others)
+    measure(only_before, D(2024, 9, 1), **{flag: 1})  # the plausible one is of another period
+    measure(only_before, D(2025, 12, 1), **{flag: IMPLAUSIBLE})
+    assert figure(code) == (2, 3, 66.67)
+
+
+def test_plausibility_is_judged_per_indicator_from_the_recorded_values(alta):
+    """Measurements recorded as a health worker does, classified at write time: a weight WHO flags leaves
+    the weight-based indicators to the child's earlier plausible measurement and keeps length-for-age;
+    an implausible length leaves stunting alone."""
+
+    def record(child: Child, date: dt.date, weight: float, length: float) -> Measurement:
+        encounter = tracking_actions.record_encounter(
+            SYSTEM,
+            {
+                "kind": "nutrition",
+                "date": date.isoformat(),
+                "facility_code": "F-ALTA",
+                "measurement": {"weight_kg": weight, "length_cm": length},
+            },
+            child=child,
+        )
+        return Measurement.unscoped.get(encounter=encounter)
+
+    heavy, heavy_only, short = kid(D(2023, 6, 1)), kid(D(2023, 6, 1)), kid(D(2023, 6, 1))
+    march = record(heavy, D(2025, 3, 1), 14.5, 84)  # overweight (WHZ +2.97), all plausible
+    june = record(heavy, D(2025, 6, 1), 30, 86)  # weight-for-age and -for-length flagged; length plausible
+    assert (march.overweight, march.stunting) == (1, 0)
+    assert {"wfa", "wflh"} <= set(june.implausible) and "lhfa" not in june.implausible
+    record(heavy_only, D(2025, 6, 1), 30, 86)
+    low = record(short, D(2025, 5, 1), 9, 62)  # length-for-age flagged (HAZ −7.4); WHZ +3.6 plausible
+    assert low.implausible == ["lhfa"] and low.overweight == 2
+    # stunting: heavy (June, normal), heavy_only (normal); short is out
+    assert figure("stunting_u5") == (0, 2, 0.0)
+    # weight for length: heavy by March (overweight) and short (obese); heavy_only is out
+    assert figure("overweight_u5") == (2, 2, 100.0)
+    assert figure("wasting_u5") == (0, 2, 0.0)
+    # weight for age: heavy by March (WAZ +2.25) and short (WAZ −1.88), neither underweight
+    assert figure("underweight_u5") == (0, 2, 0.0)
 
 
 def test_anaemia_6_to_59_months(alta):
@@ -443,6 +499,104 @@ def test_median_days_to_first_attention(referral_year):
 def test_referrals_overdue_share(referral_year):
     # Answered late and never answered; the first one met both deadlines.
     assert figure("referrals_overdue") == (2, 3, 66.67)
+
+
+def _referral_parties(cast: dict[str, Any], network: dict[str, Any]) -> tuple[Actor, Actor]:
+    return Actor(cast["nurse_alta"], Channel.WEB), Actor(network["staff"]["sala_alta"], Channel.WEB)
+
+
+def send(nurse: Actor, sent: dt.datetime) -> Any:
+    """A stimulation referral of a new child of Alta to the Alta room, sent at ``sent`` (5 days to answer,
+    30 days from acceptance to the first attention)."""
+    return referral_actions.create_referral(
+        nurse,
+        child=kid(D(2024, 1, 1)),
+        service_code="stimulation_session",
+        organisation_code="SALA-ALTA",
+        reason="EEDP",
+        consent=[DataCategory.DEVELOPMENT],
+        at=sent,
+    )
+
+
+def move(actor: Actor, referral: Any, to: str, at: dt.datetime, **extra: Any) -> Any:
+    referral.refresh_from_db()
+    return referral_actions.transition(actor, referral, to, referral.version, at=at, **extra)
+
+
+def test_referrals_overdue_as_of_the_end_of_the_period(cast, network):
+    """A referral sent in the period missed a deadline when the deadline passed before the period ended
+    and the step (an answer — acceptance or rejection —, or the first attention) had not come by the
+    deadline, unless the referral was cancelled or ended without attention by then. Read from the
+    timestamps: closing a referral later does not change the period."""
+    nurse, room = _referral_parties(cast, network)
+    assert network["services"]["stimulation_session"].acceptance_days == 5
+    on_time = send(nurse, moment(D(2025, 3, 1)))
+    move(room, on_time, State.ACCEPTED, moment(D(2025, 3, 2)))
+    move(room, on_time, State.IN_PROGRESS, moment(D(2025, 3, 10)))
+    rejected_late = send(nurse, moment(D(2025, 4, 1)))  # answer due on April 6th
+    move(room, rejected_late, State.REJECTED, moment(D(2025, 4, 10)), reason="Sin cupo")
+    expired = send(nurse, moment(D(2025, 5, 1)))  # never answered; the sweep expires it
+    sweep(SYSTEM, now=moment(D(2025, 5, 8)))
+    never_attended = send(nurse, moment(D(2025, 6, 1)))
+    move(room, never_attended, State.ACCEPTED, moment(D(2025, 6, 2)))  # attention due on July 2nd
+    move(room, never_attended, State.NOT_COMPLETED, moment(D(2025, 7, 20)), reason="unreachable")
+    declined_in_time = send(nurse, moment(D(2025, 7, 1)))
+    move(room, declined_in_time, State.ACCEPTED, moment(D(2025, 7, 2)))
+    move(room, declined_in_time, State.NOT_COMPLETED, moment(D(2025, 7, 10)), reason="declined")
+    cancelled_in_time = send(nurse, moment(D(2025, 8, 1)))
+    move(nurse, cancelled_in_time, State.CANCELLED, moment(D(2025, 8, 3)))
+    cancelled_late = send(nurse, moment(D(2025, 9, 1)))  # unanswered when its deadline passed
+    move(nurse, cancelled_late, State.CANCELLED, moment(D(2025, 9, 20)))
+    accepted_late = send(nurse, moment(D(2025, 10, 1)))
+    move(room, accepted_late, State.ACCEPTED, moment(D(2025, 10, 8)))
+    move(room, accepted_late, State.IN_PROGRESS, moment(D(2025, 10, 9)))
+    # Deadlines that pass after the period: not overdue in 2025, whatever happens next.
+    answer_due_in_2026 = send(nurse, moment(D(2025, 12, 30)))
+    attention_due_in_2026 = send(nurse, moment(D(2025, 12, 1)))
+    move(room, attention_due_in_2026, State.ACCEPTED, moment(D(2025, 12, 2)))
+    send(nurse, moment(D(2024, 12, 1)))  # another period
+    expected = (5, 10, 50.0)  # rejected late, expired, never attended, cancelled late, accepted late
+    assert figure("referrals_overdue") == expected
+    # Later events: closing, late answers and attentions in 2026 leave 2025 as it was.
+    after = moment(D(2026, 1, 15))
+    for closed in (rejected_late, expired, never_attended):
+        move(nurse, closed, State.CLOSED, after)
+    move(room, answer_due_in_2026, State.REJECTED, after, reason="Sin cupo")
+    move(room, attention_due_in_2026, State.IN_PROGRESS, after)
+    assert figure("referrals_overdue") == expected
+    assert figure("referrals_overdue", period=periods.parse("2025-09")) == (1, 1, 100.0)
+    assert figure("referrals_overdue", period=periods.parse("2025-08")) == (0, 1, 0.0)
+    assert figure("referrals_overdue", period=periods.parse("2025-07")) == (0, 1, 0.0)
+
+
+def test_referral_indicators_ignore_events_after_the_period_end(cast, network):
+    """One rule for every referral indicator: only events timestamped before the end of the period count.
+    An acceptance within the deadline but after the period, like an attention after it, counts for none
+    of the period's figures, and the figures of a past period do not move when they happen."""
+    nurse, room = _referral_parties(cast, network)
+    quick = send(nurse, moment(D(2025, 11, 10)))
+    move(room, quick, State.ACCEPTED, moment(D(2025, 11, 12)))
+    move(room, quick, State.IN_PROGRESS, moment(D(2025, 11, 20)))  # 10 days
+    slow = send(nurse, moment(D(2025, 11, 20)))  # answer due on November 25th
+    move(room, slow, State.ACCEPTED, moment(D(2025, 11, 28)))
+    move(room, slow, State.IN_PROGRESS, moment(D(2025, 12, 10)))  # 20 days
+    last_day = send(nurse, moment(D(2025, 12, 30)))  # answer due on 4 January 2026
+
+    def figures() -> list[tuple[Any, ...]]:
+        return [
+            figure(code, period=period)
+            for period in (P, periods.parse("2025-12"))
+            for code in ("referrals_accepted_on_time", "referral_days_to_attention", "referrals_overdue")
+        ]
+
+    expected = [(1, 3, 33.33), (2, 2, 15.0), (1, 3, 33.33), (0, 1, 0.0), (0, 0, None), (0, 1, 0.0)]
+    assert figures() == expected
+    move(room, last_day, State.ACCEPTED, moment(D(2026, 1, 2)))  # within its deadline, after the period
+    move(room, last_day, State.IN_PROGRESS, moment(D(2026, 1, 5)))
+    assert figures() == expected
+    january = periods.parse("2026-01")
+    assert figure("referrals_accepted_on_time", period=january) == (0, 0, None)  # sent in December
 
 
 # --- data quality ----------------------------------------------------------------------------------------

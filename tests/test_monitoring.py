@@ -26,6 +26,7 @@ from crecer.audit.models import Action, AuditEvent, Channel
 from crecer.audit.trail import Actor
 from crecer.imports.framework import run_import
 from crecer.lib import periods
+from crecer.lib.growth import IMPLAUSIBLE
 from crecer.lib.profiles import ProfileError, load
 from crecer.monitoring import definitions, engine, quality, reading, snapshots
 from crecer.monitoring.demo import ensure_snapshots, ensure_targets
@@ -34,6 +35,7 @@ from crecer.registry import actions as registry_actions
 from crecer.registry import scope
 from crecer.registry.models import Child
 from crecer.territories.models import Territory
+from crecer.tracking.models import Measurement
 from tests.conftest import PASSWORD, SYSTEM
 
 P = periods.parse("2025")
@@ -105,6 +107,94 @@ def test_reference_figures_are_the_same_on_every_database(synthetic):
     assert rows == reference
 
 
+NUTRITION = {
+    "stunting_u5": "stunting",
+    "wasting_u5": "wasting",
+    "underweight_u5": "underweight",
+    "overweight_u5": "overweight",
+    "anaemia_6_59m": "anaemia",
+}
+
+
+def _nutrition_by_hand(period: periods.Period) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """The nutrition figures recomputed from the documented definition with a plain loop over rows:
+    children aged within the indicator's range on the last day of the period; for each, its latest
+    current measurement of the period whose value of the indicator is classified (a code from 0, or a
+    haemoglobin result): WHO-implausible values are passed over."""
+    territories = {t.pk: t for t in Territory.objects.all()}
+    ancestors = {
+        pk: [a.code for a in territories.values() if t.path.startswith(a.path)] for pk, t in territories.items()
+    }
+    measurements = defaultdict(list)
+    for m in Measurement.unscoped.filter(is_current=True, measured_on__gte=period.start, measured_on__lte=period.end):
+        measurements[m.child_id].append(m)
+    out: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    children = Child.unscoped.filter(voided_at__isnull=True, birth_date__isnull=False).select_related("household")
+    for code, field in NUTRITION.items():
+        ages = definitions.get(code).denominator[0].params
+        for child in children:
+            age = (period.end - child.birth_date).days
+            if not ages["min_days"] <= age <= ages["max_days"]:
+                continue
+            plausible = [
+                m
+                for m in measurements[child.pk]
+                if getattr(m, field) is not None and (field == "anaemia" or getattr(m, field) >= 0)
+            ]
+            if not plausible:
+                continue
+            latest = getattr(max(plausible, key=lambda m: (m.measured_on, m.pk)), field)
+            counts = latest is True if field == "anaemia" else latest >= 1
+            percentile = child.household.vulnerability_percentile if child.household else None
+            band = next(
+                b for days, b in ((365, "0-11m"), (730, "12-23m"), (1826, "24-59m"), (10**6, "60m+")) if age < days
+            )
+            groups = [
+                "",
+                f"sex={child.sex}",
+                f"age_band={band}",
+                "vulnerability="
+                + (
+                    "unknown"
+                    if percentile is None
+                    else "0-40"
+                    if percentile <= 40
+                    else "41-60"
+                    if percentile <= 60
+                    else "61-100"
+                ),
+            ]
+            for territory in ancestors[child.territory_id]:
+                for group in groups:
+                    total = out[(code, territory, group)]
+                    total[0] += counts
+                    total[1] += 1
+    return {k: (n, d) for k, (n, d) in out.items()}
+
+
+def test_nutrition_figures_match_a_recomputation_by_hand_with_implausible_values(synthetic):
+    """Some measurements of the synthetic country marked implausible in one indicator or another (as WHO's
+    flags would): every nutrition figure, every territory and disaggregation, equals the plain
+    recomputation of the documented definition — the implausible value is not classified and the
+    child's latest plausible measurement of the period counts."""
+    current = Measurement.unscoped.filter(is_current=True, measured_on__year=2025)
+    for step, fields in ((5, ("stunting",)), (7, ("wasting", "overweight")), (11, ("underweight",))):
+        ids = [pk for pk in current.values_list("pk", flat=True).order_by("pk") if pk % step == 0]
+        current.filter(pk__in=ids).update(**{f: IMPLAUSIBLE for f in fields})
+    codes = dict(Territory.objects.values_list("pk", "code"))
+    checked = 0
+    for period in (P, periods.parse("2025-Q3")):
+        expected = _nutrition_by_hand(period)
+        computed = {
+            (f.indicator, codes[f.territory_id], f.group): (f.numerator, f.denominator)
+            for code in NUTRITION
+            for f in engine.compute(definitions.get(code), period)
+        }
+        assert computed == expected
+        checked += len(expected)
+    assert checked > 500
+
+
 def test_regions_and_nation_are_the_sum_of_their_municipalities(synthetic):
     children = defaultdict(list)
     for t in Territory.objects.exclude(parent=None):
@@ -174,7 +264,17 @@ def test_snapshot_is_frozen_and_a_recomputation_is_a_new_audited_revision(synthe
         .order_by("pk")
         .values_list("indicator", "territory", "group", "numerator", "denominator", "value")
     )
-    assert len(frozen) > 500 and first.definitions["stunting_u5"] == 1 and len(first.fingerprint) == 64
+    assert len(frozen) > 500 and len(first.definitions) == len(ALL) and len(first.fingerprint) == 64
+    # Each figure records the version of the definition it was computed with (version 2: implausible
+    # values are not classified; referral deadlines as of the end of the period).
+    assert {c: first.definitions[c] for c in ("stunting_u5", "referrals_overdue", "welcome_kit")} == {
+        "stunting_u5": 2,
+        "referrals_overdue": 2,
+        "welcome_kit": 1,
+    }
+    assert set(
+        SnapshotValue.objects.filter(snapshot=first, indicator="stunting_u5").values_list("version", flat=True)
+    ) == {2}
     # Data change: a newborn of 2025 and a voided child.
     registry_actions.create_child(
         SYSTEM,

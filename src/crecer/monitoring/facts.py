@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from crecer import conf
 from crecer.lib.periods import Period
-from crecer.referrals.models import Referral
+from crecer.referrals.models import Referral, State
 from crecer.registry.models import Child, PendingMother, Pregnancy
+from crecer.tracking import growth
 from crecer.tracking.models import Delivery, Encounter, GroupMember, Measurement, Screening
 
 Condition = Q
@@ -159,22 +160,39 @@ def delivered(period: Period, service: str, within_days_of_birth: int | None = N
     return Q(Exists(deliveries))
 
 
-def _latest_measurement(period: Period, **conditions: Any) -> QuerySet[Any]:
+def _classified(field: str) -> dict[str, Any]:
+    """The measurement has a value of ``field`` that counts: for a WHO classification (stunting, wasting…)
+    a code from 0 up — not ``IMPLAUSIBLE`` (-2: WHO flags that indicator's z-score, so the value is not
+    classified) nor missing; for any other field, a value."""
+    if field in growth.CLASSES:
+        return {f"{field}__gte": 0}
+    return {f"{field}__isnull": False}
+
+
+def _latest_measurement(period: Period, field: str) -> QuerySet[Any]:
+    """The child's current measurements of the period with a value of ``field`` that counts, latest first."""
     return Measurement.unscoped.filter(
-        child=OuterRef("pk"), is_current=True, measured_on__gte=period.start, measured_on__lte=period.end, **conditions
+        child=OuterRef("pk"),
+        is_current=True,
+        measured_on__gte=period.start,
+        measured_on__lte=period.end,
+        **_classified(field),
     ).order_by("-measured_on", "-pk")
 
 
 @fact("child", "measured_in_period")
 def measured_in_period(period: Period, field: str = "length_cm") -> Condition:
-    """With a plausible (classified) value of ``field``'s indicator at a measurement in the period."""
-    return Q(Exists(_latest_measurement(period, **{f"{field}__isnull": False})))
+    """With a plausible (classified) value of ``field``'s indicator at a measurement in the period: a
+    measurement whose z-score for that indicator WHO flags implausible does not count (per indicator: an
+    implausible weight-for-length leaves length-for-age classified)."""
+    return Q(Exists(_latest_measurement(period, field)))
 
 
 @fact("child", "latest_measurement")
 def latest_measurement(period: Period, field: str, at_least: int | None = None, equals: Any = None) -> Condition:
-    """The child's last measurement of the period has ``field`` >= ``at_least`` (or == ``equals``)."""
-    latest = Subquery(_latest_measurement(period, **{f"{field}__isnull": False}).values(field)[:1])
+    """The child's last measurement of the period with a plausible (classified) value of ``field`` has
+    ``field`` >= ``at_least`` (or == ``equals``); later implausible values are passed over."""
+    latest = Subquery(_latest_measurement(period, field).values(field)[:1])
     if at_least is not None:
         return Q(GreaterThanOrEqual(latest, at_least))
     return Q(Exact(latest, equals))
@@ -356,29 +374,44 @@ def sent_in_period(period: Period) -> Condition:
     return Q(sent_at__date__gte=period.start, sent_at__date__lte=period.end)
 
 
+# Every referral fact reads only events timestamped before the end of the period (or before now, while it
+# runs): a later acceptance, attention or closing changes no figure of a period that has ended.
+
+
 @fact("referral", "accepted_within_deadline")
 def accepted_within_deadline(period: Period) -> Condition:
-    return Q(accepted_at__isnull=False, accepted_at__lte=F("acceptance_due"))
+    """Accepted by its answer deadline and before the end of the period."""
+    return Q(accepted_at__lte=F("acceptance_due"), accepted_at__lt=_end_of(period))
 
 
 @fact("referral", "attention_started")
 def attention_started(period: Period) -> Condition:
-    return Q(started_at__isnull=False, started_at__date__lte=period.end)
+    """The first attention started before the end of the period."""
+    return Q(started_at__lt=_end_of(period))
+
+
+def _done_by(due: str, step: str) -> Q:
+    """By the deadline ``due`` the step had happened (``step``'s timestamp), or the referral no longer owed
+    it: it had ended (``finished_at``: rejected, completed or not completed) or been cancelled."""
+    return (
+        Q(**{f"{step}__lte": F(due)})
+        | Q(finished_at__lte=F(due))
+        | Q(state=State.CANCELLED, closed_at__lte=F(due))  # cancelled is final: its closed_at never changes
+    )
 
 
 @fact("referral", "missed_deadline")
 def missed_deadline(period: Period) -> Condition:
-    """A deadline passed without its step, as of the end of the period (or now, while it runs): the
-    answer came after the acceptance deadline or never came, or the first attention came after the
-    attention deadline or never came. Read from the timestamps, so it does not depend on when the
-    sweep last ran."""
+    """A deadline passed before the end of the period (or now, while it runs) without its step: the answer
+    deadline without an acceptance or a rejection by then, or the attention deadline (of an accepted
+    referral) without the first attention by then — unless the referral was cancelled, or ended without
+    attention (not completed), before the deadline. A late answer or attention counts, a late rejection
+    too. Only timestamps up to the deadline decide, so later events (closing, expiry by the sweep, a late
+    answer) never change a past period."""
     cutoff = min(_end_of(period), timezone.now())
-    answer_late = Q(acceptance_due__lt=cutoff) & (
-        Q(accepted_at__isnull=True, state__in=("sent", "expired")) | Q(accepted_at__gt=F("acceptance_due"))
-    )
-    attention_late = Q(attention_due__lt=cutoff) & (
-        Q(started_at__isnull=True, state="accepted") | Q(started_at__gt=F("attention_due"))
-    )
+    # A rejection is the only end without an acceptance: finished_at is its time.
+    answer_late = Q(acceptance_due__lt=cutoff) & ~_done_by("acceptance_due", "accepted_at")
+    attention_late = Q(attention_due__lt=cutoff) & ~_done_by("attention_due", "started_at")
     return Q(answer_late | attention_late)
 
 
