@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
 from crecer.core.bulk import refresh_statistics
-from crecer.imports.models import ImportBatch, RejectedRow
+from crecer.core.signals import facts_changed
+from crecer.imports.models import ImportBatch, ImportPart, RejectedRow
 
 Row = dict[str, str]
 #: refresh the planner's statistics after an import that wrote at least this many rows
@@ -62,6 +63,8 @@ class ImportResult:
     touched_children: set[int] = field(default_factory=set)
     touched_pregnancies: set[int] = field(default_factory=set)
     risk_flags_raised: int = 0
+    #: earlier imports of the same file that were interrupted, completed by this one
+    resumed: list[int] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -274,6 +277,32 @@ def _within_territory(
     return [(line, row) for line, row in rows if line not in refused]
 
 
+def id_ranges(ids: set[int]) -> list[list[int]]:
+    """``[[first, last], …]``: a set of ids as inclusive ranges (new records of an import are consecutive)."""
+    ranges: list[list[int]] = []
+    for i in sorted(ids):
+        if ranges and ranges[-1][1] == i - 1:
+            ranges[-1][1] = i
+        else:
+            ranges.append([i, i])
+    return ranges
+
+
+def _expand(ranges: list[list[int]]) -> set[int]:
+    return {i for first, last in ranges for i in range(first, last + 1)}
+
+
+def unfinished(kind: str | None = None, sha256: str | None = None) -> list[ImportBatch]:
+    """Imports that started and never finished (the process was killed, the server stopped): their committed
+    parts are kept; importing the same file again completes them."""
+    batches = ImportBatch.objects.filter(finished_at__isnull=True)
+    if kind is not None:
+        batches = batches.filter(kind=kind)
+    if sha256 is not None:
+        batches = batches.filter(sha256=sha256)
+    return list(batches.order_by("started_at"))
+
+
 def run_import(
     kind: str,
     path: Path | str,
@@ -287,25 +316,40 @@ def run_import(
 
     The risk rules run at the end for the children and pregnancies the file touched, unless the caller
     (loading a whole folder) runs them once after every file (``evaluate_risks=False``). ``batch_rows``
-    overrides the importer's batch size (the web asks for smaller batches, so its progress bar moves)."""
+    overrides the importer's batch size (the web asks for smaller batches, so its progress bar moves).
+
+    Each committed part records the subjects it touched. An earlier import of the same file (same kind and
+    content) that never finished is completed by this one: the rules also run for the subjects its parts
+    touched — rows it committed are "unchanged" now — and it is marked as resumed by this batch."""
     started = time.perf_counter()
     path = Path(path)
     importer = importer_for(kind)
     header, rows, estimate = read_table(path)
     check_header(importer, header)
     result = ImportResult(kind=kind)
+    digest = _sha256(path)
+    interrupted = unfinished(kind, digest)
     with transaction.atomic():
         batch = ImportBatch.objects.create(
-            kind=kind, filename=path.name, sha256=_sha256(path), actor=actor.user, channel=actor.channel
+            kind=kind, filename=path.name, sha256=digest, actor=actor.user, channel=actor.channel
         )
     result.batch_id = batch.pk
+    result.resumed = [b.pk for b in interrupted]
     width = len(header)
     batch_size = min(batch_rows or importer.batch_size, importer.batch_size)
     pending: list[tuple[int, Row]] = []
     saved = 0  # rejections already stored
+    touched_children: set[int] = set()
+    touched_pregnancies: set[int] = set()
+    parts = 0
+    for part in ImportPart.objects.filter(batch__in=interrupted):
+        touched_children |= _expand(part.children)
+        touched_pregnancies |= _expand(part.pregnancies)
 
     def flush() -> None:
-        nonlocal saved
+        nonlocal saved, parts
+        # The subjects of this part alone, recorded with its rows in one transaction.
+        result.touched_children, result.touched_pregnancies = set(), set()
         with transaction.atomic():
             todo = _within_territory(kind, pending, actor, result)
             if todo:
@@ -313,6 +357,16 @@ def run_import(
             RejectedRow.objects.bulk_create(
                 [RejectedRow(batch=batch, line=r.line, data=r.row, errors=r.errors) for r in result.rejected[saved:]]
             )
+            parts += 1
+            ImportPart.objects.create(
+                batch=batch,
+                number=parts,
+                rows=len(pending),
+                children=id_ranges(result.touched_children),
+                pregnancies=id_ranges(result.touched_pregnancies),
+            )
+        touched_children.update(result.touched_children)
+        touched_pregnancies.update(result.touched_pregnancies)
         saved = len(result.rejected)
         pending.clear()
         if progress:
@@ -336,18 +390,15 @@ def run_import(
         if len(pending) >= batch_size:
             flush()
     flush()
+    result.touched_children, result.touched_pregnancies = touched_children, touched_pregnancies
     result.rejected.sort(key=lambda r: r.line)
     if evaluate_risks and result.created + result.updated >= STATISTICS_AFTER_ROWS:
         refresh_statistics()
-    if evaluate_risks and (result.touched_children or result.touched_pregnancies):
-        from crecer.risks import engine
-
-        outcome = engine.evaluate_ids(actor, result.touched_children, result.touched_pregnancies)
-        result.risk_flags_raised = outcome.raised
+    if evaluate_risks:
+        result.risk_flags_raised = facts_changed(actor, result.touched_children, result.touched_pregnancies)
 
     with transaction.atomic():
         ImportBatch.objects.filter(pk=batch.pk).update(
-            finished_at=timezone.now(),
             rows=result.rows,
             created=result.created,
             updated=result.updated,
@@ -366,13 +417,27 @@ def run_import(
                 "updated": result.updated,
                 "unchanged": result.unchanged,
                 "rejected": len(result.rejected),
+                **({"resumed": result.resumed} if result.resumed else {}),
             },
         )
+    if evaluate_risks:
+        finish([result])
     if result.rejected:
         result.report_path = report_path or path.with_name(path.stem + ".rejected.csv")
         write_report(result, header, result.report_path)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def finish(results: list[ImportResult]) -> None:
+    """Mark imports finished once their rows are stored and the risk rules ran for what they touched (an
+    import whose rules were left to its caller, a folder load, is finished by it); the interrupted imports
+    they completed are marked as resumed by them."""
+    now = timezone.now()
+    with transaction.atomic():
+        for result in results:
+            ImportBatch.objects.filter(pk__in=result.resumed).update(finished_at=now, resumed_by_id=result.batch_id)
+            ImportBatch.objects.filter(pk__in=[result.batch_id]).update(finished_at=now)
 
 
 def write_report(result: ImportResult, header: list[str], out: Path) -> None:

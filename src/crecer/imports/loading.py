@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from crecer.audit.trail import Actor
 from crecer.core.bulk import refresh_statistics
-from crecer.imports.framework import FileError, ImportResult, Progress, run_import
+from crecer.core.signals import facts_changed
+from crecer.imports.framework import FileError, ImportResult, Progress, finish, run_import
 
 #: (kind, file) in the order their references require
 ORDER = (
@@ -68,10 +69,8 @@ def load_folder(
     loaded = Loaded(results)
     children = set().union(*(r.touched_children for r in results))
     pregnancies = set().union(*(r.touched_pregnancies for r in results))
-    if children or pregnancies:
-        from crecer.risks import engine
-
-        started = time.perf_counter()
-        loaded.risk_flags_raised = engine.evaluate_ids(actor, children, pregnancies).raised
-        loaded.risk_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    loaded.risk_flags_raised = facts_changed(actor, children, pregnancies)
+    loaded.risk_seconds = time.perf_counter() - started
+    finish(results)
     return loaded

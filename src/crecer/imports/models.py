@@ -23,6 +23,8 @@ class ImportBatch(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    #: the later import of the same file that completed this one after it was interrupted
+    resumed_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         verbose_name = _("import batch")
@@ -31,6 +33,27 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.filename} ({self.started_at:%Y-%m-%d %H:%M})"
+
+
+class ImportPart(models.Model):
+    """One committed part of an import (a transaction of up to ``LARGE_BATCH`` rows), written in that same
+    transaction with the children and pregnancies whose facts it changed (as ranges of ids). An import
+    killed midway leaves exactly its committed parts: importing the file again reads them, so the risk
+    rules run for every subject the whole file touched."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField(default=0)
+    #: ``[[first, last], …]`` inclusive ranges of ids
+    children = models.JSONField(default=list)
+    pregnancies = models.JSONField(default=list)
+    written_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "number"], name="import_part_once")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}#{self.number}"
 
 
 class RejectedRow(models.Model):

@@ -444,8 +444,8 @@ def transition(
             _send_grant(actor, current)
         if to not in OPEN_STATES and current.state in OPEN_STATES:
             _end_sharing(actor, current, now)
-        if to == State.COMPLETED and current.flag_id:
-            _resolve_flag(actor, current, now)
+        if to == State.COMPLETED:
+            _resolve_attended_flags(actor, current, now)
         record(
             actor,
             Action.UPDATE,
@@ -467,23 +467,27 @@ def transition(
     return fresh
 
 
-def _resolve_flag(actor: Actor, referral: Referral, now: dt.datetime) -> None:
-    """The risk that motivated the referral was attended through it (compare-and-set: once)."""
-    if referral.flag_id is None:
-        return
-    resolved = RiskFlag.unscoped.filter(pk=referral.flag_id, status=FlagStatus.OPEN).update(
-        status=FlagStatus.RESOLVED, resolved_at=now, resolution=Resolution.REFERRAL_CLOSED
-    )
-    if resolved:
-        record(
-            actor,
-            Action.UPDATE,
-            entity="risks.riskflag",
-            entity_id=referral.flag_id,
-            child_id=referral.child_id,
-            before={"status": "open"},
-            after={"status": "resolved", "resolution": "referral_closed"},
-        )
+def _resolve_attended_flags(actor: Actor, referral: Referral, now: dt.datetime) -> None:
+    """The risks this referral attended: the subject's open flags whose rule recommends the referral's
+    service (whether or not the referral was made from the flag). A flag recommending another service stays
+    open: completing a child-protection referral does not attend a development delay. Compare-and-set, so
+    each flag is resolved once."""
+    subject = Q(child_id=referral.child_id) if referral.child_id else Q(pregnancy_id=referral.pregnancy_id)
+    flags = RiskFlag.unscoped.filter(subject, status=FlagStatus.OPEN, recommendation__service=referral.service.code)
+    for flag_id in list(flags.values_list("pk", flat=True)):
+        if RiskFlag.unscoped.filter(pk=flag_id, status=FlagStatus.OPEN).update(
+            status=FlagStatus.RESOLVED, resolved_at=now, resolution=Resolution.REFERRAL_CLOSED
+        ):
+            record(
+                actor,
+                Action.UPDATE,
+                entity="risks.riskflag",
+                entity_id=flag_id,
+                child_id=referral.child_id,
+                before={"status": "open"},
+                after={"status": "resolved", "resolution": "referral_closed"},
+                note=f"referral {referral.pk}",
+            )
 
 
 def _send_grant(actor: Actor, referral: Referral) -> None:
