@@ -11,6 +11,7 @@ from ninja import Router, Schema
 
 from crecer.api import schemas
 from crecer.audit.models import Channel
+from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor
 from crecer.dedup import candidates, merging
 from crecer.dedup.models import DuplicatePair, MergeRecord
@@ -78,6 +79,8 @@ def child_matches(request: HttpRequest, payload: schemas.ChildIn) -> dict[str, A
     if not scope.can_register(request.user):
         raise Http404
     raw = {k: str(v) for k, v in payload.model_dump(exclude_none=True).items()}
+    found = candidates.find(request.user, raw)
+    log_reads(_actor(request), "matches", [c.child.pk for c in found])
     return {
         "results": [
             {
@@ -89,7 +92,7 @@ def child_matches(request: HttpRequest, payload: schemas.ChildIn) -> dict[str, A
                 "probability": round(c.probability, 4),
                 "levels": c.levels,
             }
-            for c in candidates.find(request.user, raw)
+            for c in found
         ]
     }
 
@@ -105,11 +108,13 @@ def list_pairs(request: HttpRequest, status: str = "open", decision: str = "", p
     count = pairs.count()
     pages = max(1, math.ceil(count / PAGE_SIZE))
     page = min(max(page, 1), pages)
+    items = list(pairs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+    log_reads(_actor(request), "duplicates", [pk for p in items for pk in (p.child_a_id, p.child_b_id)])
     return {
         "count": count,
         "page": page,
         "pages": pages,
-        "results": [_pair(p) for p in pairs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
+        "results": [_pair(p) for p in items],
     }
 
 
@@ -128,12 +133,16 @@ def merge_pair(request: HttpRequest, pair_id: int, payload: MergeIn) -> dict[str
         errors.add("keep", "invalid_choice", _("Choose one of: %(choices)s.") % {"choices": "a, b"})
         errors.raise_if_any()
     survivor, folded = (pair.child_a_id, pair.child_b_id) if payload.keep == "a" else (pair.child_b_id, pair.child_a_id)
-    return _merge(merging.merge(_actor(request), survivor, folded, payload.reason, pair=pair))
+    merge = merging.merge(_actor(request), survivor, folded, payload.reason, pair=pair)
+    log_reads(_actor(request), "merge", [survivor, folded])
+    return _merge(merge)
 
 
 @router.post("/duplicates/{pair_id}/distinct")
 def distinct_pair(request: HttpRequest, pair_id: int, payload: NoteIn) -> dict[str, Any]:
-    return _pair(merging.mark_distinct(_actor(request), _get_pair(request, pair_id), payload.note))
+    pair = merging.mark_distinct(_actor(request), _get_pair(request, pair_id), payload.note)
+    log_reads(_actor(request), "duplicate pair", [pair.child_a_id, pair.child_b_id])
+    return _pair(pair)
 
 
 @router.post("/merges/{merge_id}/undo")
@@ -141,4 +150,6 @@ def undo_merge(request: HttpRequest, merge_id: int, payload: ReasonIn) -> dict[s
     merge = merging.merges_for(request.user).filter(pk=merge_id).first()
     if merge is None:
         raise Http404
-    return _merge(merging.unmerge(_actor(request), merge, payload.reason))
+    undone = merging.unmerge(_actor(request), merge, payload.reason)
+    log_reads(_actor(request), "merge undone", [undone.survivor_id, undone.merged_id])
+    return _merge(undone)

@@ -12,6 +12,7 @@ from ninja import Router, Schema, Status
 
 from crecer.access.models import User
 from crecer.audit.models import Channel
+from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor
 from crecer.referrals import actions, machine
 from crecer.referrals import scope as referral_scope
@@ -90,12 +91,19 @@ def referral_payload(r: Referral, user: Any) -> dict[str, Any]:
     }
 
 
+def log_referral_reads(request: HttpRequest, what: str, referrals: list[Referral]) -> None:
+    """The children (or pregnancies) these referrals' payloads name."""
+    children, pregnancies = referral_scope.subjects(referrals)
+    log_reads(_actor(request), what, children, pregnancies=pregnancies)
+
+
 def conflict(request: HttpRequest, exc: actions.TransitionRefused) -> HttpResponse:
     from crecer.api.routes import api, error_body
 
     body = error_body(exc.code, exc.message)
     body["allowed"] = exc.allowed
     body["current"] = referral_payload(exc.referral, request.user)
+    log_referral_reads(request, "referral", [exc.referral])
     return api.create_response(request, body, status=409)
 
 
@@ -181,7 +189,9 @@ def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
         flag=flag,
         send=not payload.draft,
     )
-    return Status(201, referral_payload(referral_scope.get_or_404(request.user, referral.pk), request.user))
+    created = referral_scope.get_or_404(request.user, referral.pk)
+    log_referral_reads(request, "referral", [created])
+    return Status(201, referral_payload(created, request.user))
 
 
 @router.get("/referrals")
@@ -214,17 +224,21 @@ def list_referrals(
     count = referrals.count()
     pages = max(1, math.ceil(count / PAGE_SIZE))
     page = min(max(page, 1), pages)
+    items = list(referrals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+    log_referral_reads(request, f"referrals {box}", items)
     return {
         "count": count,
         "page": page,
         "pages": pages,
-        "results": [referral_payload(r, request.user) for r in referrals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
+        "results": [referral_payload(r, request.user) for r in items],
     }
 
 
 @router.get("/referrals/{referral_id}")
 def get_referral(request: HttpRequest, referral_id: int) -> dict[str, Any]:
-    return referral_payload(referral_scope.get_or_404(request.user, referral_id), request.user)
+    referral = referral_scope.get_or_404(request.user, referral_id)
+    log_referral_reads(request, "referral", [referral])
+    return referral_payload(referral, request.user)
 
 
 @router.post("/referrals/{referral_id}/transition")
@@ -242,7 +256,9 @@ def transition(request: HttpRequest, referral_id: int, payload: TransitionIn) ->
         )
     except actions.TransitionRefused as exc:
         return conflict(request, exc)
-    return referral_payload(referral_scope.get_or_404(request.user, updated.pk), request.user)
+    current = referral_scope.get_or_404(request.user, updated.pk)
+    log_referral_reads(request, "referral", [current])
+    return referral_payload(current, request.user)
 
 
 @router.post("/referrals/{referral_id}/reassign")
@@ -261,7 +277,9 @@ def reassign(request: HttpRequest, referral_id: int, payload: ReassignIn) -> Any
         )
     except actions.TransitionRefused as exc:
         return conflict(request, exc)
-    return referral_payload(referral_scope.get_or_404(request.user, updated.pk), request.user)
+    current = referral_scope.get_or_404(request.user, updated.pk)
+    log_referral_reads(request, "referral", [current])
+    return referral_payload(current, request.user)
 
 
 @router.get("/children/{child_id}/risks")
@@ -275,6 +293,7 @@ def child_risks(request: HttpRequest, child_id: int, status: str = "open") -> li
         flags = flags.filter(status=status)
     rules = {r.id: r for r in conf.profile().rules}
     language = _language()
+    log_reads(_actor(request), "risks", [child.pk])
     return [
         {
             "id": f.pk,

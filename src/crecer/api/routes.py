@@ -22,7 +22,8 @@ from crecer.api.monitoring import router as monitoring_router
 from crecer.api.referrals import router as referrals_router
 from crecer.api.tracking import router as tracking_router
 from crecer.audit.models import Action, AuditEvent, Channel
-from crecer.audit.trail import Actor, log_read, record
+from crecer.audit.reads import log_reads
+from crecer.audit.trail import Actor, record
 from crecer.dedup.merging import merged_into
 from crecer.interop.api import router as interop_router
 from crecer.registry import actions, scope
@@ -124,6 +125,7 @@ def list_children(request: HttpRequest, q: str = "", page: int = 1) -> dict[str,
     items, count, page = page_of(queryset, page)
     if q:
         record(actor(request), Action.SEARCH, entity="registry.child", note=q[:200], after={"count": count})
+    log_reads(actor(request), "children", [c.pk for c in items])
     return {
         "count": count,
         "page": page,
@@ -135,7 +137,7 @@ def list_children(request: HttpRequest, q: str = "", page: int = 1) -> dict[str,
 @api.get("/children/{child_id}", response=schemas.ChildOut, tags=["registry"])
 def get_child(request: HttpRequest, child_id: int) -> dict[str, Any]:
     child = scope.get_child_or_404(request.user, child_id)
-    log_read(actor(request), child, child.pk)
+    log_reads(actor(request), "child", [child.pk])
     return schemas.child_payload(child, scope.categories(request.user, child))
 
 
@@ -149,6 +151,7 @@ def create_child(request: HttpRequest, payload: schemas.ChildIn) -> Status[dict[
 def update_child(request: HttpRequest, child_id: int, payload: schemas.ChildPatch) -> dict[str, Any]:
     child = scope.get_child_or_404(request.user, child_id)
     child = actions.update_child(actor(request), child, payload.model_dump(exclude_unset=True))
+    log_reads(actor(request), "child", [child.pk])
     return schemas.child_payload(child, scope.categories(request.user, child))
 
 
@@ -161,8 +164,10 @@ def list_audit(request: HttpRequest, child: int, page: int = 1) -> dict[str, Any
     if not scope.can_read_audit(request.user):
         raise PermissionDenied(_("Only auditors can read the audit trail."))
     target = scope.get_child_or_404(request.user, child)
-    events = AuditEvent.objects.about_child(target.pk, merged_into(target.pk))
-    items, count, page = page_of(events, page)
+    merged = merged_into(target.pk)
+    items, count, page = page_of(AuditEvent.objects.about_child(target.pk, merged), page)
+    # The events carry the child's data (and that of the records merged into it) in before/after.
+    log_reads(actor(request), "audit trail", [target.pk, *merged])
     return {
         "count": count,
         "page": page,

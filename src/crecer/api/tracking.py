@@ -14,7 +14,8 @@ from ninja import Router, Schema, Status
 from crecer import conf
 from crecer.access.models import DataCategory, User
 from crecer.audit.models import Channel
-from crecer.audit.trail import Actor, log_read
+from crecer.audit.reads import log_reads
+from crecer.audit.trail import Actor
 from crecer.lib import schedule as schedule_lib
 from crecer.registry import scope
 from crecer.registry.models import Pregnancy
@@ -154,7 +155,7 @@ def _require(categories: frozenset[str], category: str) -> None:
 def child_timeline(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
     """The whole trajectory from pregnancy to age 8, in date order, as far as you may see it."""
     child, _categories = _child(request, child_id)
-    log_read(_actor(request), child, child.pk, note="timeline")
+    log_reads(_actor(request), "timeline", [child.pk])
     return [
         {
             "date": i.date,
@@ -174,6 +175,7 @@ def child_timeline(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
 def child_schedule(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
     child, categories = _child(request, child_id)
     _require(categories, DataCategory.HEALTH)
+    log_reads(_actor(request), "schedule", [child.pk])
     if child.birth_date is None:
         return []
     done = actions.done_contacts(child=child)
@@ -194,7 +196,7 @@ def child_schedule(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
 def child_encounters(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
     child, categories = _child(request, child_id)
     _require(categories, DataCategory.HEALTH)
-    log_read(_actor(request), child, child.pk, note="encounters")
+    log_reads(_actor(request), "encounters", [child.pk])
     encounters = Encounter.unscoped.filter(child=child, voided_at__isnull=True).select_related(
         "facility", "professional"
     )
@@ -211,6 +213,7 @@ def _visible_encounter(e: Encounter, categories: frozenset[str]) -> dict[str, An
 def create_child_encounter(request: HttpRequest, child_id: int, payload: EncounterIn) -> Status[dict[str, Any]]:
     child, categories = _child(request, child_id)
     encounter = actions.record_encounter(_actor(request), payload.model_dump(exclude_none=True), child=child)
+    log_reads(_actor(request), "encounter recorded", [child.pk])
     return Status(201, _visible_encounter(encounter, categories))
 
 
@@ -218,6 +221,7 @@ def create_child_encounter(request: HttpRequest, child_id: int, payload: Encount
 def create_prenatal_encounter(request: HttpRequest, pregnancy_id: int, payload: EncounterIn) -> Status[dict[str, Any]]:
     pregnancy = pregnancy_or_404(request.user, pregnancy_id)
     encounter = actions.record_encounter(_actor(request), payload.model_dump(exclude_none=True), pregnancy=pregnancy)
+    log_reads(_actor(request), "encounter recorded", pregnancies=[pregnancy.pk])
     return Status(201, _visible_encounter(encounter, request.user.data_categories()))  # type: ignore[union-attr]
 
 
@@ -226,7 +230,7 @@ def child_measurements(request: HttpRequest, child_id: int, history: bool = Fals
     """Current measurements with z-scores (``history=true`` adds the corrected ones)."""
     child, categories = _child(request, child_id)
     _require(categories, DataCategory.HEALTH)
-    log_read(_actor(request), child, child.pk, note="measurements")
+    log_reads(_actor(request), "measurements", [child.pk])
     rows = Measurement.unscoped.filter(child=child)
     if not history:
         rows = rows.filter(is_current=True)
@@ -241,13 +245,14 @@ def correct_measurement(
     if measurement is None:
         raise Http404
     new = actions.correct_measurement(_actor(request), measurement, payload.changes, payload.reason)
+    log_reads(_actor(request), "measurement corrected", [new.child_id])
     return Status(201, measurement_payload(new))
 
 
 @router.get("/children/{child_id}/screenings")
 def child_screenings(request: HttpRequest, child_id: int, history: bool = False) -> list[dict[str, Any]]:
     child, categories = _child(request, child_id)
-    log_read(_actor(request), child, child.pk, note="screenings")
+    log_reads(_actor(request), "screenings", [child.pk])
     rows = Screening.unscoped.filter(child=child, data_category__in=categories)
     if not history:
         rows = rows.filter(is_current=True)
@@ -260,6 +265,7 @@ def correct_screening(request: HttpRequest, screening_id: int, payload: CorrectS
     if screening is None or screening.data_category not in scope.categories(request.user, screening.child):  # type: ignore[arg-type]
         raise Http404
     new = actions.correct_screening(_actor(request), screening, payload.inputs, payload.reason)
+    log_reads(_actor(request), "screening corrected", [new.child_id])
     return Status(201, screening_payload(new))
 
 
@@ -268,6 +274,7 @@ def child_deliveries(request: HttpRequest, child_id: int) -> list[dict[str, Any]
     child, categories = _child(request, child_id)
     allowed = {s.code for s in conf.profile().services if s.data_category in categories}
     rows = Delivery.unscoped.filter(child=child, voided_at__isnull=True, service_code__in=allowed)
+    log_reads(_actor(request), "deliveries", [child.pk])
     return [delivery_payload(d) for d in rows.order_by("delivered_on", "pk")]
 
 
@@ -282,6 +289,7 @@ def create_delivery(request: HttpRequest, child_id: int, payload: DeliveryIn) ->
         facility_code=payload.facility_code or "",
         detail=payload.detail or "",
     )
+    log_reads(_actor(request), "delivery recorded", [child.pk])
     return Status(201, delivery_payload(delivery))
 
 
@@ -317,6 +325,7 @@ def worklist(
     pages = max(1, math.ceil(count / PAGE_SIZE))
     page = min(max(page, 1), pages)
     built = worklists.build_rows(request.user, tab, list(rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]), today)
+    log_reads(_actor(request), f"worklist {tab}", [r.child.pk for r in built])
     return {
         "count": count,
         "page": page,

@@ -1,7 +1,8 @@
 """Writing the audit trail.
 
 Action functions call :func:`record` inside their own ``transaction.atomic()`` block, so the change
-and its audit event commit or roll back together. Reads of a child's record call :func:`log_read`.
+and its audit event commit or roll back together. Reads of children's data are logged through
+:func:`crecer.audit.reads.log_reads`.
 """
 
 from __future__ import annotations
@@ -184,8 +185,3 @@ def save_changes(
         new.pop(name, None)
     record(actor, Action.UPDATE, instance, child_id=child_id, before=old, after=new, note=note)
     return True
-
-
-def log_read(actor: Actor, instance: models.Model, child_id: int | None, note: str = "") -> None:
-    """Record that ``actor`` viewed a child's record (page or API), or a pregnancy (child not yet known)."""
-    record(actor, Action.READ, instance, child_id=child_id, note=note)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from crecer import conf
 from crecer.audit.models import Channel
+from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor
 from crecer.dedup import candidates, merging
 from crecer.dedup.models import Decision, PairStatus
@@ -103,6 +104,7 @@ def register_child(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("child-detail", child.pk)
     territories, facilities = _places(user)
+    log_reads(_actor(request), "registration candidates", [c.child.pk for c in found])
     return render(
         request,
         "dedup/register.html",
@@ -132,6 +134,8 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     if decision in Decision.values:
         pairs = pairs.filter(decision=decision)
     page = Paginator(pairs.order_by("-probability", "pk"), 30).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    log_reads(_actor(request), "duplicate queue", [pk for p in page.object_list for pk in (p.child_a_id, p.child_b_id)])
     return render(
         request,
         "dedup/queue.html",
@@ -190,6 +194,7 @@ def pair_detail(request: HttpRequest, pair_id: int) -> HttpResponse:
         )
 
     a, b = _facts(pair.child_a), _facts(pair.child_b)
+    log_reads(_actor(request), "duplicate pair", [pair.child_a_id, pair.child_b_id])
     levels = [
         (COMPARISON_LABELS[name], LEVEL_LABELS.get(level, level))
         for name, level in linkage.score(
@@ -211,6 +216,8 @@ def merge_list(request: HttpRequest) -> HttpResponse:
         raise Http404
     merges = merging.merges_for(user).select_related("survivor", "merged", "actor").order_by("-created_at")
     page = Paginator(merges, 30).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    log_reads(_actor(request), "merge list", [pk for m in page.object_list for pk in (m.survivor_id, m.merged_id)])
     return render(request, "dedup/merges.html", {"page": page})
 
 
@@ -231,6 +238,7 @@ def merge_detail(request: HttpRequest, merge_id: int) -> HttpResponse:
             errors = exc.as_dict()
     moved = {label.split(".")[1]: len(ids) for label, ids in merge.moved.items()}
     kept = {label.split(".")[1]: len(ids) for label, ids in merge.before.get("kept", {}).items()}
+    log_reads(_actor(request), "merge page", [merge.survivor_id, merge.merged_id])
     return render(
         request,
         "dedup/merge.html",

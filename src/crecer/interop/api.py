@@ -12,7 +12,8 @@ from ninja import Router
 from ninja.errors import HttpError
 
 from crecer.audit.models import Channel
-from crecer.audit.trail import Actor, log_read
+from crecer.audit.reads import log_reads
+from crecer.audit.trail import Actor
 from crecer.interop import fhir_export, fhir_import
 from crecer.registry import scope
 
@@ -35,12 +36,23 @@ def _actor(request: HttpRequest) -> Actor:
     return Actor(request.user, Channel.API)  # type: ignore[arg-type]
 
 
+def _registered_children(summary: dict[str, Any]) -> list[int]:
+    """Children already registered that the answer names (matched by identifier, not created by this
+    Bundle): telling the sender their record, number or links is a read of them."""
+    entries = summary["entries"]
+    created = {e["id"] for e in entries if e["resourceType"] == "Patient" and e["outcome"] == "created"}
+    ids = [e["id"] for e in entries if e["resourceType"] == "Patient" and e["outcome"] != "created" and e.get("id")]
+    for e in entries:
+        ids += [e[key] for key in ("child", "patient") if e.get(key) and e[key] not in created]
+    return ids
+
+
 @router.get("/children/{child_id}/fhir", response={200: dict[str, Any]})
 def child_fhir(request: HttpRequest, child_id: int) -> JsonResponse:
     """One child as a FHIR R4 ``collection`` Bundle: Patient, RelatedPerson, Encounter, Observation,
     ServiceRequest, Task and Flag, limited to the data categories you may see (the read is logged)."""
     child = scope.get_child_or_404(request.user, child_id)
-    log_read(_actor(request), child, child.pk, note="fhir")
+    log_reads(_actor(request), "fhir", [child.pk])
     bundle = fhir_export.child_bundle(request.user, child, request.build_absolute_uri("/api/v1/fhir"))
     return JsonResponse(bundle, content_type=FHIR_JSON, json_dumps_params={"ensure_ascii": False})
 
@@ -57,4 +69,6 @@ def post_bundle(request: HttpRequest) -> dict[str, Any]:
         body = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise HttpError(400, "malformed") from exc
-    return fhir_import.import_bundle(_actor(request), body)
+    summary = fhir_import.import_bundle(_actor(request), body)
+    log_reads(_actor(request), "fhir bundle", _registered_children(summary))
+    return summary

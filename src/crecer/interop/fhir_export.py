@@ -29,6 +29,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from crecer import conf
 from crecer.access.models import DataCategory
 from crecer.audit.models import Action
+from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor, record
 from crecer.interop import codes
 from crecer.lib.growth.compute import AGE_LENGTH_TO_HEIGHT_DAYS
@@ -603,7 +604,8 @@ def export_ndjson(
     """Write ``<Type>.ndjson`` files (bulk-data style) for every child of ``territory`` that
     ``actor`` may see (the system sees all), each line one validated resource, plus a manifest.
 
-    Streams: one batch of children at a time; memory does not grow with the territory."""
+    Streams: one batch of children at a time; memory does not grow with the territory. Each batch's
+    children are logged as read (one READ event each) once written."""
     started = time.perf_counter()
     user = actor.user
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -628,6 +630,8 @@ def export_ndjson(
                         handles[rtype].write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")))
                         handles[rtype].write("\n")
                         counts[rtype] += 1
+                # The batch is in the files: its children were read by whoever exports.
+                log_reads(actor, f"FHIR NDJSON {territory.code}", [c.pk for c in children])
                 done += len(children)
                 if progress is not None:
                     progress(done, total)

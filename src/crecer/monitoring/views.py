@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from crecer.access.models import Role
 from crecer.audit.models import Action, Channel
+from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor, record
 from crecer.lib import minicharts
 from crecer.monitoring import actions, definitions, engine, quality, reading
@@ -227,13 +228,18 @@ def subjects(request: HttpRequest, code: str) -> HttpResponse:
     qs = engine.subjects(indicator, period, side)
     qs = _scoped(qs, indicator.population, user, territory)
     page = Paginator(qs.order_by("pk"), 50).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    note = f"{code} {side} {territory.code} {period.code}"
+    actor = Actor(user, Channel.WEB)
     record(
-        Actor(user, Channel.WEB),
+        actor,
         Action.SEARCH,
         entity=f"monitoring.{indicator.population}",
-        note=f"{code} {side} {territory.code} {period.code}",
+        note=note,
         after={"count": page.paginator.count},
     )
+    children, pregnancies = _subjects_read(indicator.population, page.object_list)
+    log_reads(actor, f"figure list {note}", children, pregnancies=pregnancies)
     query = request.GET.copy()
     query.pop("page", None)
     context.update(
@@ -247,6 +253,20 @@ def subjects(request: HttpRequest, code: str) -> HttpResponse:
         }
     )
     return render(request, "monitoring/subjects.html", context)
+
+
+def _subjects_read(population: str, items: list[Any]) -> tuple[list[int], list[int]]:
+    """The children and pregnancies whose data a page of a figure's list shows (its rows, see
+    :func:`_row`); members of parenting groups are listed as caregivers, without their child."""
+    if population == "child":
+        return [item.pk for item in items], []
+    if population == "pregnancy":
+        return [], [item.pk for item in items]
+    if population == "referral":
+        return referral_scope.subjects(items)
+    if population in ("encounter", "measurement"):
+        return [item.child_id for item in items], []
+    return [], []
 
 
 def _row(population: str, item: Any) -> dict[str, Any]:

@@ -63,6 +63,15 @@ def get_or_404(user: Any, referral_id: Any) -> Referral:
     return referral
 
 
+def subjects(referrals: Any) -> tuple[list[int], list[int]]:
+    """The children and pregnancies that ``referrals`` are about, for the read log."""
+    items = list(referrals)
+    return (
+        [r.child_id for r in items if r.child_id],
+        [r.pregnancy_id for r in items if not r.child_id and r.pregnancy_id],
+    )
+
+
 def flags_for(user: Any, child: Any) -> QuerySet[Any]:
     """A child's risk flags in the data categories the user may see."""
     from crecer.risks.models import RiskFlag

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from crecer import conf
 from crecer.access.models import DataCategory, Role, User
 from crecer.audit.models import AuditEvent, Channel
+from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor
 from crecer.referrals import actions, machine
 from crecer.referrals import scope as referral_scope
@@ -65,6 +66,9 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         "service", "organisation", "child", "pregnancy__mother", "sender"
     )
     page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    children, pregnancies = referral_scope.subjects(page.object_list)
+    log_reads(_actor(request), f"referral list {box}", children, pregnancies=pregnancies)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -128,6 +132,8 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
         referral = referral_scope.get_or_404(user, referral_id)
     subject = referral.child if referral.child_id else referral.pregnancy.mother  # type: ignore[union-attr]
     history = AuditEvent.objects.filter(entity="referrals.referral", entity_id=referral.pk).order_by("at", "pk")
+    children, pregnancies = referral_scope.subjects([referral])
+    log_reads(_actor(request), "referral page", children, pregnancies=pregnancies)
     return render(
         request,
         "referrals/detail.html",
@@ -196,6 +202,7 @@ def refer_child(request: HttpRequest, child_id: int) -> HttpResponse:
     service_code = request.POST.get("service") or request.GET.get("service") or recommendation.get("service", "")
     service = Service.objects.filter(code=service_code).first()
     allowed = sorted(user.data_categories() & (set(DataCategory.values) - {DataCategory.IDENTITY}))
+    log_reads(_actor(request), "referral form", [child.pk])
     initial_consent = (
         request.POST.getlist("consent") if request.method == "POST" else ([flag.data_category] if flag else [])
     )

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from crecer import conf
 from crecer.access.models import DataCategory, Role, User
 from crecer.audit.models import Action, Channel
-from crecer.audit.trail import Actor, log_read, record
+from crecer.audit.reads import log_reads
+from crecer.audit.trail import Actor, record
 from crecer.lib import schedule as schedule_lib
 from crecer.lib import screening as screening_lib
 from crecer.lib.growth.chart import ChartLabels, render_chart
@@ -190,6 +191,7 @@ def check_up(request: HttpRequest, child_id: int) -> HttpResponse:
             errors = exc.as_dict()
         else:
             return redirect("child-detail", child_id=child.pk)
+    log_reads(_actor(request), "check-up form", [child.pk])
     return render(
         request,
         "tracking/check_up.html",
@@ -251,6 +253,7 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
     filters = _worklist_filters(request)
     page = Paginator(_worklist_query(request, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = worklists.build_rows(request.user, filters["tab"], list(page.object_list), timezone.localdate())
+    log_reads(_actor(request), f"worklist {filters['tab']}", [r.child.pk for r in rows])
     language = _language()
     query = request.GET.copy()
     query.pop("page", None)
@@ -307,6 +310,8 @@ def worklist_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         return HttpResponse(
             _("Too many rows for Excel (%(count)s); download CSV instead.") % {"count": len(table)}, status=413
         )
+    # The table is built in memory: every child in it goes out.
+    log_reads(_actor(request), f"worklist export {fmt} {filters['tab']}", [r.child.pk for r in rows])
     return xlsx_response(header, table, name) if fmt == "xlsx" else csv_response(header, iter(table), name)
 
 
@@ -322,9 +327,6 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
     categories = user.data_categories()
     if DataCategory.HEALTH not in categories:
         raise Http404
-    log_read(
-        _actor(request), pregnancy, child_id=pregnancy.children.values_list("pk", flat=True).first(), note="pregnancy"
-    )
     origin = pregnancy.origin
     done = actions.done_contacts(pregnancy=pregnancy)
     today = timezone.localdate()
@@ -353,6 +355,7 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
         else []
     )
     screenings = Screening.unscoped.filter(pregnancy=pregnancy, is_current=True, data_category__in=categories)
+    log_reads(_actor(request), "pregnancy", pregnancies=[pregnancy.pk])
     return render(
         request,
         "tracking/pregnancy.html",
@@ -387,4 +390,6 @@ def pregnancy_list(request: HttpRequest) -> HttpResponse:
     for word in names.fold(query).split():
         pregnancies = pregnancies.filter(mother__search_name__contains=word)
     page = Paginator(pregnancies.order_by("edd_date", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    log_reads(_actor(request), "pregnancy list", pregnancies=[p.pk for p in page.object_list])
     return render(request, "tracking/pregnancies.html", {"page": page, "query": query, "today": timezone.localdate()})

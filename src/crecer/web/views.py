@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from crecer.access.models import DataCategory, Role
 from crecer.audit.models import Action, AuditEvent, Channel
-from crecer.audit.trail import Actor, log_read, record
+from crecer.audit.reads import log_reads, log_rows
+from crecer.audit.trail import Actor, record
 from crecer.dedup.merging import merged_into
 from crecer.referrals.views import child_referral_sections
 from crecer.registry import scope
@@ -48,7 +49,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.role == Role.HEALTH_WORKER and user.facility_id:
         context["facility_children"] = children.filter(facility_id=user.facility_id).count()
     if user.role == Role.PROVIDER_STAFF:
-        context["shared"] = children.select_related("territory").order_by("search_name")[:50]
+        context["shared"] = list(children.select_related("territory").order_by("search_name")[:50])
+        log_reads(web_actor(request), "home: shared children", [c.pk for c in context["shared"]])
     if user.role == Role.INSPECTOR and user.territory is not None:
         context["centres"] = Facility.objects.filter(
             kind=FacilityKind.CHILDCARE_CENTRE, territory__path__startswith=user.territory.path
@@ -89,6 +91,7 @@ def child_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     results = search(scope.children(request.user), query).select_related("territory")
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
     if query:
         record(
             web_actor(request),
@@ -97,6 +100,7 @@ def child_search(request: HttpRequest) -> HttpResponse:
             note=query[:200],
             after={"count": page.paginator.count},
         )
+    log_reads(web_actor(request), "child search", [c.pk for c in page.object_list])
     template = "web/_child_results.html" if request.htmx else "web/child_search.html"  # type: ignore[attr-defined]
     return render(request, template, {"query": query, "page": page, "can_register": scope.can_register(request.user)})
 
@@ -106,7 +110,7 @@ def child_detail(request: HttpRequest, child_id: int) -> HttpResponse:
     user: Any = request.user
     child = scope.get_child_or_404(user, child_id)
     categories = scope.categories(user, child)
-    log_read(web_actor(request), child, child.pk)
+    log_reads(web_actor(request), "child page", [child.pk])
     links = CaregiverLink.unscoped.filter(child=child).select_related("caregiver").order_by("relationship")
     context: dict[str, Any] = {
         "child": child,
@@ -132,9 +136,10 @@ def child_audit(request: HttpRequest, child_id: int) -> HttpResponse:
     if not scope.can_read_audit(request.user):
         raise PermissionDenied(_("Only auditors can read the audit trail."))
     child = scope.get_child_or_404(request.user, child_id)
-    page = Paginator(AuditEvent.objects.about_child(child.pk, merged_into(child.pk)), 50).get_page(
-        request.GET.get("page")
-    )
+    merged = merged_into(child.pk)
+    page = Paginator(AuditEvent.objects.about_child(child.pk, merged), 50).get_page(request.GET.get("page"))
+    # The events carry the child's data (and that of the records merged into it) in before/after.
+    log_reads(web_actor(request), "audit trail", [child.pk, *merged])
     return render(request, "web/child_audit.html", {"child": child, "page": page})
 
 
@@ -175,9 +180,11 @@ EXPORT_COLUMNS = (
 
 @login_required
 def child_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
-    """The search results (identity columns only), as CSV (streamed) or Excel, within the user's scope."""
+    """The search results (identity columns only), as CSV (streamed) or Excel, within the user's scope.
+
+    Every child in the file is logged as read, chunk by chunk as the rows go out."""
     query = request.GET.get("q", "").strip()
-    rows = search(scope.children(request.user), query).values_list(*EXPORT_COLUMNS)
+    rows = search(scope.children(request.user), query).values_list("pk", *EXPORT_COLUMNS)
     header = [c.replace("__code", "_code") for c in EXPORT_COLUMNS]
     count = rows.count()
     with transaction.atomic():
@@ -188,10 +195,9 @@ def child_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
             note=query[:200],
             after={"count": count, "format": fmt},
         )
-    if fmt == "xlsx":
-        if count > EXCEL_MAX_ROWS:
-            return HttpResponse(
-                _("Too many rows for Excel (%(count)s); download CSV instead.") % {"count": count}, status=413
-            )
-        return xlsx_response(header, rows.iterator(chunk_size=2000), "ninos")
-    return csv_response(header, rows.iterator(chunk_size=2000), "ninos")
+    if fmt == "xlsx" and count > EXCEL_MAX_ROWS:
+        return HttpResponse(
+            _("Too many rows for Excel (%(count)s); download CSV instead.") % {"count": count}, status=413
+        )
+    logged = log_rows(web_actor(request), f"child export {fmt}", rows.iterator(chunk_size=2000))
+    return xlsx_response(header, logged, "ninos") if fmt == "xlsx" else csv_response(header, logged, "ninos")

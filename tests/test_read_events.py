@@ -1,0 +1,919 @@
+"""Every response that carries a child's data logs which children were read.
+
+A walk over every route of the URL configuration and every operation of the API: each is called as
+a user who may see the children of a small world (with referrals, encounters, measurements,
+screenings, deliveries, risks, a pair of possible duplicates, a merge, pregnancies, a snapshot and
+imports), the children whose markers (surname, registry number, document) appear in the answer are
+found (HTML, JSON, CSV, Excel, PDF), and each must have a READ event for that user written during
+that request. A route missing from the table fails the walk, so a new route cannot slip past review;
+routes that carry no child data are listed with why, and the walk checks that they show none.
+
+The table (``ROUTES``) is keyed by the Django route of each URL pattern and by ``"METHOD /api/v1/…"``
+for each API operation. Routes that write are called with a valid body where their answer carries a
+record (each call's writes are rolled back, so every call sees the same world); POST-only pages are
+called with GET where that shows the form (and its child), and their refusal is checked otherwise.
+Besides the markers found in the body, an answer about the child (pregnancy, referral, pair, merge,
+measurement, screening) named in the path counts as carrying that child's data.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from crecer.access.actions import create_token
+from crecer.access.models import Role, User
+from crecer.audit.models import Action, AuditEvent, Channel
+from crecer.audit.trail import Actor
+from crecer.dedup import merging
+from crecer.dedup.models import DedupRun, DuplicatePair, MergeRecord
+from crecer.imports.models import ImportUpload
+from crecer.interop import codes
+from crecer.lib.documents import run_check_digit
+from crecer.lib.periods import parse as parse_period
+from crecer.monitoring import snapshots
+from crecer.referrals import actions as referral_actions
+from crecer.referrals.models import Referral
+from crecer.registry import actions as registry_actions
+from crecer.registry.models import Child
+from crecer.risks.models import RiskFlag
+from crecer.tracking import actions as tracking_actions
+from crecer.tracking.models import Measurement, Screening
+from tests.conftest import SYSTEM
+
+API = "/api/v1"
+
+# --- the world ---------------------------------------------------------------------------------------
+
+
+def _run(body: int) -> str:
+    return f"{body}-{run_check_digit(body)}"
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    children: dict[str, Child]
+    #: child id -> its markers (lower case), as they appear in pages, JSON, CSV, Excel and PDF
+    markers: dict[int, list[str]]
+    #: pregnancy id -> the markers of the pregnancy (its mother's surname), for pregnancies no child is
+    #: linked to and whose mother appears nowhere else
+    pregnancy_markers: dict[int, list[str]]
+    #: values for path parameters and queries
+    values: dict[str, Any]
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def value(self, key: str) -> Any:
+        return self.values.get(key, key)
+
+
+@pytest.fixture
+def world(cast, network, make_user, settings, tmp_path, today) -> World:
+    settings.CRECER_IMPORT_IN_BACKGROUND = False
+    settings.CRECER_UPLOAD_DIR = tmp_path / "uploads"
+    nurse, coordinator = cast["nurse_alta"], cast["coordinator_alta"]
+    provider = network["staff"]["sala_alta"]
+    auditor = make_user("auditor_norte", Role.AUDITOR, "CL01")
+    as_nurse, as_coordinator = Actor(nurse, Channel.WEB), Actor(coordinator, Channel.WEB)
+
+    def child(key: str, given: str, surname: str, days: int | None, document: int | None, **extra: Any) -> Child:
+        raw = {
+            "given_names": given,
+            "paternal_surname": surname,
+            "maternal_surname": "Huenchumil",
+            "sex": "F",
+            "territory_code": "CL01001",
+            "facility_code": "F-ALTA",
+            **extra,
+        }
+        if days is not None:
+            raw["birth_date"] = (today - dt.timedelta(days=days)).isoformat()
+        if document is not None:
+            raw["national_id"] = _run(document)
+        return registry_actions.create_child(SYSTEM, raw)
+
+    kids = {
+        # 300 days: the 6-month contact missed, the 8-month one fulfilled today; wasting and a
+        # development delay (a risk flag), a referral accepted by the stimulation room (shared with it).
+        "ana": child("ana", "Ana Lucía", "Quintremil", 300, 25111111),
+        # 10 days: the dyad check-up, recorded today without a measurement; born of a registered pregnancy.
+        "bruno": child("bruno", "Bruno", "Collipulli", 10, 25222222, sex="M"),
+        # 70 days, no document: the 2-month contact due this week, the 1-month one overdue.
+        "carla": child("carla", "Carla", "Llancaleo", 70, None),
+        # Two records that may be the same child.
+        "elena": child("elena", "Elena", "Catrileo", 500, 25333333),
+        "elena2": child("elena2", "Elena", "Catrileu", 500, None),
+        # Two records merged into one.
+        "fabio": child("fabio", "Fabio", "Nahuelpan", 600, 25444444, sex="M"),
+        "fabio2": child("fabio2", "Fabio", "Nahuelpam", 600, None, sex="M"),
+        # Out of every walking user's territory: must never appear.
+        "zeta": child(
+            "zeta", "Zenón", "Pichihueche", 400, 25555555, territory_code="CL02001", facility_code="F-AUSTRAL"
+        ),
+    }
+    ana, bruno, carla = kids["ana"], kids["bruno"], kids["carla"]
+    # A registrar fixes Ana's name: her history then shows the before and after (creations carry no values).
+    registry_actions.update_child(SYSTEM, ana, {"maternal_surname": "Huenchumilla"})
+
+    # Bruno's mother and pregnancy (a live birth); another mother with an ongoing pregnancy.
+    registry_actions.create_caregiver(
+        SYSTEM,
+        {
+            "given_names": "Rayén",
+            "paternal_surname": "Painemal",
+            "maternal_surname": "Cayupán",
+            "sex": "F",
+            "birth_date": "1994-02-01",
+            "national_id": _run(16111111),
+            "territory_code": "CL01001",
+        },
+    )
+    born = registry_actions.create_pregnancy(
+        SYSTEM,
+        {
+            "mother_national_id": _run(16111111),
+            "lmp_date": (today - dt.timedelta(days=290)).isoformat(),
+            "first_visit_date": (today - dt.timedelta(days=230)).isoformat(),
+        },
+    )
+    registry_actions.record_birth(SYSTEM, born, bruno)
+    registry_actions.create_caregiver(
+        SYSTEM,
+        {
+            "given_names": "Millaray",
+            "paternal_surname": "Ancatripai",
+            "maternal_surname": "Loncon",
+            "sex": "F",
+            "birth_date": "1996-08-01",
+            "national_id": _run(16222222),
+            "territory_code": "CL01001",
+        },
+    )
+    ongoing = registry_actions.create_pregnancy(
+        SYSTEM,
+        {
+            "mother_national_id": _run(16222222),
+            "lmp_date": (today - dt.timedelta(days=70)).isoformat(),
+            "first_visit_date": today.isoformat(),
+        },
+    )
+
+    # The trajectory.
+    tracking_actions.record_encounter(
+        as_nurse,
+        {
+            "date": today.isoformat(),
+            "measurement": {"weight_kg": 5.5, "length_cm": 72},
+            "screenings": [{"instrument": "eedp", "inputs": {"cd": 0.6}}],
+        },
+        child=ana,
+    )
+    tracking_actions.record_delivery(as_nurse, "welcome_kit", today.isoformat(), child=ana, detail="kit Quintremil")
+    tracking_actions.record_encounter(as_nurse, {"date": today.isoformat()}, child=bruno)
+    flag = RiskFlag.unscoped.get(child=ana, rule_id="development_delay")
+
+    # Referrals: Ana to the stimulation room (accepted: shared with it), the ongoing pregnancy to home visits.
+    referral = referral_actions.create_referral(
+        as_nurse,
+        child=ana,
+        service_code="stimulation_session",
+        organisation_code="SALA-ALTA",
+        reason="Retraso del desarrollo",
+        consent=["development", "health"],
+        flag=flag,
+    )
+    referral = referral_actions.transition(Actor(provider, Channel.WEB), referral, "accepted", referral.version)
+    prenatal_referral = referral_actions.create_referral(
+        as_nurse, pregnancy=ongoing, service_code="home_visit", reason="Visita domiciliaria prenatal", consent=[]
+    )
+
+    # Deduplication: an open pair and a merge.
+    with transaction.atomic():
+        run = DedupRun.objects.create(records=7, compared=21, matches=1)
+        a, b = sorted((kids["elena"].pk, kids["elena2"].pk))
+        pair = DuplicatePair.objects.create(run=run, child_a_id=a, child_b_id=b, probability=0.97, decision="match")
+    merge = merging.merge(as_coordinator, kids["fabio"].pk, kids["fabio2"].pk, "mismo niño")
+
+    # Monitoring: a frozen snapshot of this year.
+    snapshot = snapshots.take(SYSTEM, parse_period(str(today.year)), "walk")
+
+    # Imports through the web: one uploaded (preview), one imported (report, rejected rows).
+    web = Client()
+    web.force_login(coordinator)
+    header = (
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code"
+    )
+    rows = ["IMP1,Iván,Importado,Uno,M,2024-01-01,,,CL01001", "IMP2,Inés,Importada,Dos,F,2024-01-01,,,CL09999"]
+    for name in ("preview.csv", "done.csv"):
+        content = ("\n".join([header, *rows]) + "\n").encode()
+        file = SimpleUploadedFile(name, content, content_type="text/csv")
+        assert web.post("/imports/", {"kind": "children", "file": file}).status_code == 302
+    upload_preview = ImportUpload.objects.get(original_name="preview.csv")
+    upload_done = ImportUpload.objects.get(original_name="done.csv")
+    web.post(f"/imports/{upload_done.pk}/confirm/")
+
+    markers: dict[int, list[str]] = {}
+    for c in Child.unscoped.filter(pk__in=[k.pk for k in kids.values()]):
+        markers[c.pk] = [m.lower() for m in (c.paternal_surname, c.registry_number, c.national_id) if m]
+    users = {
+        "nurse": nurse,
+        "coordinator": coordinator,
+        "provider": provider,
+        "auditor": auditor,
+        "inspector": cast["inspector"],
+    }
+    return World(
+        users=users,
+        tokens={key: create_token(SYSTEM, user) for key, user in users.items()},
+        children=kids,
+        markers=markers,
+        pregnancy_markers={ongoing.pk: ["ancatripai"]},
+        values={
+            "child": ana.pk,
+            "ana": ana.pk,
+            "bruno": bruno.pk,
+            "carla": carla.pk,
+            "elena_document": _run(25333333),
+            "ana_document": _run(25111111),
+            "ana_surname": "Quintremil",
+            "pregnancy_born": born.pk,
+            "pregnancy_ongoing": ongoing.pk,
+            "referral": referral.pk,
+            "referral_version": referral.version,
+            "prenatal_referral": prenatal_referral.pk,
+            "pair": pair.pk,
+            "merge": merge.pk,
+            "flag": flag.pk,
+            "measurement": Measurement.unscoped.get(child=ana).pk,
+            "screening": Screening.unscoped.get(child=ana).pk,
+            "upload_preview": upload_preview.pk,
+            "upload_done": upload_done.pk,
+            "snapshot": snapshot.pk,
+            "indicator": "welcome_kit",
+            "territory": "CL01001",
+            "today": today.isoformat(),
+            "year": str(today.year),
+            "birth_year": str(bruno.birth_date.year),  # type: ignore[union-attr]
+            "month": f"{today:%Y-%m}",
+        },
+    )
+
+
+# --- how each route is called -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: who, how, and with what; values naming a key of ``World.values`` are replaced."""
+
+    user: str = "coordinator"
+    method: str = "get"
+    query: dict[str, str] = field(default_factory=dict)
+    #: form fields (pages) or a JSON body (API); a callable receives the world
+    body: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None
+    #: path parameter -> world key or literal value (defaults: DEFAULT_PARAMS)
+    params: dict[str, str] = field(default_factory=dict)
+    #: the answer must carry some child's data (proves the call reached the world's data)
+    expect: bool = True
+    #: text the answer must contain (proves the body was read, e.g. a PDF's text)
+    shows: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    #: the status the answer must have (a refused call would prove nothing)
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Reads:
+    """A route whose answers carry children's data: every child shown must have a READ event."""
+
+    calls: tuple[Call, ...]
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """A route whose answers carry no child's data (why), checked by calling it."""
+
+    why: str
+    calls: tuple[Call, ...] = (Call(expect=False),)
+
+
+DEFAULT_PARAMS = {
+    "child_id": "child",
+    "pregnancy_id": "pregnancy_born",
+    "referral_id": "referral",
+    "pair_id": "pair",
+    "merge_id": "merge",
+    "measurement_id": "measurement",
+    "screening_id": "screening",
+    "upload_id": "upload_done",
+    "snapshot_id": "snapshot",
+    "code": "indicator",
+}
+
+
+def _live(period: str, **extra: str) -> dict[str, str]:
+    return {"period": period, "live": "1", **extra}
+
+
+def _fhir_bundle(world: World) -> dict[str, Any]:
+    """A Bundle of another system naming Ana by her document: matched, not created."""
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:ana",
+                "resource": {
+                    "resourceType": "Patient",
+                    "identifier": [
+                        {"system": "http://regcivil.cl/Validacion/RUN", "value": world.value("ana_document")}
+                    ],
+                    "name": [{"family": "Quintremil Huenchumil", "given": ["Ana", "Lucía"]}],
+                    "gender": "female",
+                    "birthDate": Child.unscoped.get(pk=world.value("ana")).birth_date.isoformat(),
+                    "address": [{"extension": [{"url": codes.TERRITORY_EXTENSION, "valueCode": "CL01001"}]}],
+                },
+            }
+        ],
+    }
+
+
+def _elena_again(world: World) -> dict[str, Any]:
+    elena = Child.unscoped.get(national_id=world.value("elena_document"))
+    return {
+        "given_names": "Elena",
+        "paternal_surname": "Catrileo",
+        "maternal_surname": "Huenchumil",
+        "sex": "F",
+        "birth_date": elena.birth_date.isoformat(),  # type: ignore[union-attr]
+        "territory_code": "CL01001",
+    }
+
+
+def _transition(world: World) -> dict[str, Any]:
+    return {"to": "in_progress", "version": world.value("referral_version")}
+
+
+def _new_child(world: World) -> dict[str, Any]:
+    return {
+        "given_names": "Nueva",
+        "paternal_surname": "Creada",
+        "sex": "F",
+        "birth_date": world.value("today"),
+        "territory_code": "CL01001",
+    }
+
+
+ROUTES: dict[str, Reads | Quiet] = {
+    # --- pages ---------------------------------------------------------------------------------------
+    "": Reads(
+        (
+            Call(user="provider"),  # the children shared with the organisation
+            Call(user="coordinator", expect=False),  # counts only
+            Call(user="auditor", expect=False),  # the latest events: who, what, record number
+            Call(user="inspector", expect=False),  # childcare centres
+        )
+    ),
+    "login/": Quiet("the login form"),
+    "logout/": Quiet("logging out (POST); GET is refused", (Call(expect=False, status=405),)),
+    "i18n/setlang/": Quiet("switching the language: a redirect", (Call(status=302),)),
+    "children/": Reads(
+        (
+            Call(),  # no query: the first page of the children in scope
+            Call(query={"q": "ana_surname"}),
+            Call(query={"q": "ana_surname"}, headers={"HX-Request": "true"}),
+        )
+    ),
+    "children/export.csv": Reads((Call(), Call(query={"q": "ana_surname"}))),
+    "children/export.xlsx": Reads((Call(),)),
+    "children/<int:child_id>/": Reads((Call(), Call(user="provider"))),
+    "children/<int:child_id>/audit/": Reads((Call(user="auditor"),)),
+    "children/<int:child_id>/check-up/": Reads(
+        (Call(user="nurse"), Call(user="nurse", method="post", body={"date": "", "kind": "check_up"}, status=422))
+    ),
+    "children/<int:child_id>/refer/": Reads((Call(user="nurse"), Call(user="nurse", query={"flag": "flag"}))),
+    "children/new/": Reads(
+        (
+            Call(user="nurse", expect=False),  # the empty form
+            Call(user="nurse", method="post", body=_elena_again),  # the likely existing records
+        )
+    ),
+    "territories/": Quiet("counts of children per territory"),
+    "territories/<str:code>/": Quiet("counts of children per territory", (Call(params={"code": "territory"}),)),
+    "worklists/": Reads(
+        (
+            Call(user="nurse"),
+            Call(user="nurse", query={"tab": "overdue"}),
+            Call(user="nurse", query={"tab": "missed"}),
+            Call(user="nurse", query={"tab": "risk"}),
+        )
+    ),
+    "worklists/export.csv": Reads((Call(user="nurse", query={"tab": "risk"}), Call(user="nurse"))),
+    "worklists/export.xlsx": Reads((Call(user="nurse", query={"tab": "missed"}),)),
+    "pregnancies/": Reads((Call(user="nurse"),)),
+    "pregnancies/<int:pregnancy_id>/": Reads(
+        (Call(user="nurse"), Call(user="nurse", params={"pregnancy_id": "pregnancy_ongoing"}))
+    ),
+    "referrals/": Reads(
+        (
+            Call(),  # the coordinator's network board
+            Call(user="nurse", query={"box": "outbox"}),
+            Call(user="provider"),  # the organisation's inbox
+        )
+    ),
+    "referrals/<int:referral_id>/": Reads(
+        (Call(), Call(user="provider"), Call(user="nurse", params={"referral_id": "prenatal_referral"}))
+    ),
+    "referrals/reassign-staff/": Quiet("the staff of the municipality, to move their referrals"),
+    "services/": Quiet("the service catalogue"),
+    "providers/": Quiet("the provider directory"),
+    "notifications/": Quiet(
+        "the user's notifications: a referral number and a fixed text", (Call(user="provider", expect=False),)
+    ),
+    "monitoring/": Quiet("figures of territories", (Call(query=_live("year")),)),
+    "monitoring/targets/": Quiet("targets of territories"),
+    "monitoring/report.pdf": Quiet(
+        "figures of territories against targets, charts and data quality: aggregates only",
+        (Call(query=_live("year"), shows="Comuna Alta"),),
+    ),
+    "monitoring/<str:code>/": Quiet("an indicator's figures by territory and group", (Call(query=_live("year")),)),
+    "monitoring/<str:code>/export.csv": Quiet("figures by territory", (Call(query=_live("year")),)),
+    "monitoring/<str:code>/export.xlsx": Quiet("figures by territory", (Call(query=_live("year")),)),
+    "monitoring/<str:code>/subjects/": Reads(
+        (
+            Call(query=_live("birth_year")),  # children (welcome kit: born in the year)
+            Call(params={"code": "dq_missing_document"}, query=_live("month")),  # children
+            Call(params={"code": "dq_check_up_without_measurement"}, query=_live("month")),  # encounters
+            Call(params={"code": "dq_implausible"}, query=_live("month")),  # measurements
+            Call(params={"code": "referrals_overdue"}, query=_live("year")),  # referrals
+            Call(params={"code": "anc_before_14w"}, query=_live("year")),  # pregnancies
+            Call(params={"code": "parenting_completed"}, query=_live("year"), expect=False),  # caregivers
+        )
+    ),
+    "duplicates/": Reads((Call(),)),
+    "duplicates/<int:pair_id>/": Reads((Call(),)),
+    "merges/": Reads((Call(),)),
+    "merges/<int:merge_id>/": Reads((Call(),)),
+    "imports/": Quiet("the upload form and the user's past imports"),
+    "imports/<int:upload_id>/": Quiet(
+        "the first rows of the user's own file", (Call(params={"upload_id": "upload_preview"}),)
+    ),
+    "imports/<int:upload_id>/confirm/": Quiet(
+        "starting an import (POST): a redirect; GET is refused", (Call(status=405),)
+    ),
+    "imports/<int:upload_id>/cancel/": Quiet(
+        "cancelling an upload (POST): a redirect; GET is refused", (Call(status=405),)
+    ),
+    "imports/<int:upload_id>/progress/": Quiet(
+        "the progress of the user's import (a finished one redirects to its report)",
+        (Call(status=302), Call(params={"upload_id": "upload_preview"}, status=302)),
+    ),
+    "imports/<int:upload_id>/report/": Quiet("counts and the rejected rows of the user's own file"),
+    "imports/<int:upload_id>/rejected.csv": Quiet("the rejected rows of the user's own file"),
+    "api/v1/": Quiet("the API's root: nothing there", (Call(status=404),)),
+    "api/v1/openapi.json": Quiet("the API's description"),
+    "api/v1/docs": Quiet("the API's interactive documentation"),
+    # --- API -----------------------------------------------------------------------------------------
+    f"GET {API}/children": Reads((Call(), Call(query={"q": "ana_surname"}))),
+    f"POST {API}/children": Quiet(
+        "creating a child answers with the record just created (its CREATE event names it), no other child",
+        (Call(method="post", body=_new_child, status=201),),
+    ),
+    f"GET {API}/children/{{child_id}}": Reads((Call(), Call(user="provider"))),
+    f"PATCH {API}/children/{{child_id}}": Reads((Call(method="patch", body={"external_id": "ANA-1"}),)),
+    f"GET {API}/audit": Reads((Call(user="auditor", query={"child": "ana"}),)),
+    f"GET {API}/me": Quiet("the user's own account"),
+    f"GET {API}/children/{{child_id}}/timeline": Reads((Call(),)),
+    f"GET {API}/children/{{child_id}}/schedule": Reads((Call(),)),
+    f"GET {API}/children/{{child_id}}/encounters": Reads((Call(),)),
+    f"POST {API}/children/{{child_id}}/encounters": Reads(
+        (Call(method="post", params={"child_id": "carla"}, body={"date": "today", "contact_code": "m1"}, status=201),)
+    ),
+    f"POST {API}/pregnancies/{{pregnancy_id}}/encounters": Reads(
+        (Call(method="post", params={"pregnancy_id": "pregnancy_ongoing"}, body={"date": "today"}, status=201),)
+    ),
+    f"GET {API}/children/{{child_id}}/measurements": Reads((Call(), Call(query={"history": "true"}))),
+    f"POST {API}/measurements/{{measurement_id}}/correct": Reads(
+        (Call(method="post", body={"changes": {"weight_kg": 5.6}, "reason": "mal digitado"}, status=201),)
+    ),
+    f"GET {API}/children/{{child_id}}/screenings": Reads((Call(),)),
+    f"POST {API}/screenings/{{screening_id}}/correct": Reads(
+        (Call(method="post", body={"inputs": {"cd": 0.65}, "reason": "mal sumado"}, status=201),)
+    ),
+    f"GET {API}/children/{{child_id}}/deliveries": Reads((Call(),)),
+    f"POST {API}/children/{{child_id}}/deliveries": Reads(
+        (Call(method="post", body={"service": "home_visit", "date": "today", "detail": "visita"}, status=201),)
+    ),
+    f"GET {API}/worklists": Reads(
+        (
+            Call(user="nurse"),
+            Call(user="nurse", query={"tab": "overdue"}),
+            Call(user="nurse", query={"tab": "missed"}),
+            Call(user="nurse", query={"tab": "risk"}),
+        )
+    ),
+    f"GET {API}/services": Quiet("the service catalogue"),
+    f"GET {API}/organisations": Quiet("the provider directory"),
+    f"POST {API}/referrals": Reads(
+        (
+            Call(
+                method="post",
+                body=lambda w: {"child": w.value("carla"), "service": "home_visit", "reason": "Visita", "consent": []},
+                status=201,
+            ),
+        )
+    ),
+    f"GET {API}/referrals": Reads(
+        (
+            Call(query={"box": "network"}),
+            Call(user="nurse", query={"box": "outbox"}),
+            Call(user="provider"),
+        )
+    ),
+    f"GET {API}/referrals/{{referral_id}}": Reads(
+        (Call(), Call(user="provider"), Call(params={"referral_id": "prenatal_referral"}))
+    ),
+    f"POST {API}/referrals/{{referral_id}}/transition": Reads(
+        (
+            Call(user="provider", method="post", body=_transition),
+            # A stale version: 409 with the referral as it is now.
+            Call(user="provider", method="post", body={"to": "in_progress", "version": 0}, status=409),
+        )
+    ),
+    f"POST {API}/referrals/{{referral_id}}/reassign": Reads(
+        (
+            Call(method="post", body=lambda w: {"version": w.value("referral_version"), "assignee": "sala_alta_2"}),
+            Call(method="post", body={"version": 0, "assignee": "sala_alta_2"}, status=409),
+        )
+    ),
+    f"GET {API}/children/{{child_id}}/risks": Reads((Call(), Call(query={"status": "all"}))),
+    f"GET {API}/indicators": Quiet("indicator definitions"),
+    f"GET {API}/indicators/{{code}}/values": Quiet("figures by territory", (Call(query=_live("year")),)),
+    f"GET {API}/snapshots": Quiet("snapshots of figures"),
+    f"GET {API}/snapshots/{{snapshot_id}}": Quiet("frozen figures by territory"),
+    f"POST {API}/matches": Reads((Call(method="post", body=_elena_again),)),
+    f"GET {API}/duplicates": Reads((Call(),)),
+    f"POST {API}/duplicates/{{pair_id}}/merge": Reads((Call(method="post", body={"keep": "a", "reason": "misma"}),)),
+    f"POST {API}/duplicates/{{pair_id}}/distinct": Reads((Call(method="post", body={"note": "hermanas"}),)),
+    f"POST {API}/merges/{{merge_id}}/undo": Reads((Call(method="post", body={"reason": "error"}),)),
+    f"GET {API}/children/{{child_id}}/fhir": Reads((Call(), Call(user="provider"))),
+    f"POST {API}/fhir": Reads((Call(user="nurse", method="post", body=_fhir_bundle),)),
+}
+
+
+# --- the routes of the application ----------------------------------------------------------------------
+
+
+def _api_operations() -> dict[str, str]:
+    """``"METHOD /api/v1/path"`` -> the Django route of its URL pattern, for every API operation."""
+    from crecer.api.routes import api
+
+    found = {}
+    for prefix, router in api._routers:
+        for path, view in router.path_operations.items():
+            full = re.sub(r"/+", "/", f"/{prefix}/{path}").rstrip("/") or "/"
+            route = "api/v1" + re.sub(r"\{(\w+)\}", r"<\1>", full)
+            for operation in view.operations:
+                for method in operation.methods:
+                    found[f"{method} {API}{full}"] = route
+    return found
+
+
+def _url_routes() -> list[str]:
+    """The route of every pattern of the URL configuration, includes followed."""
+
+    def walk(resolver: URLResolver, prefix: str) -> list[str]:
+        routes = []
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                routes += walk(p, prefix + str(p.pattern))
+            else:
+                assert isinstance(p, URLPattern)
+                routes.append(prefix + str(p.pattern))
+        return routes
+
+    return walk(get_resolver(), "")
+
+
+def all_routes() -> set[str]:
+    operations = _api_operations()
+    api_routes = set(operations.values())
+    return {r for r in _url_routes() if r not in api_routes} | set(operations)
+
+
+def test_every_route_and_api_operation_is_in_the_table():
+    routes = all_routes()
+    missing = sorted(routes - set(ROUTES))
+    stale = sorted(set(ROUTES) - routes)
+    assert not missing, f"routes not in the table of tests/test_read_events.py (say how to call them): {missing}"
+    assert not stale, f"entries of the table that are no route: {stale}"
+    # Every URL pattern of the API belongs to an operation: none is skipped as "API".
+    api_routes = set(_api_operations().values())
+    assert {r for r in _url_routes() if r.startswith("api/v1/")} - api_routes == {
+        "api/v1/openapi.json",
+        "api/v1/docs",
+        "api/v1/",
+    }
+
+
+# --- reading an answer -------------------------------------------------------------------------------------
+
+
+def _pdf_text(content: bytes) -> str:
+    """The text drawn by a PDF's content streams (ReportLab writes them ASCII85- and Flate-encoded)."""
+    parts = [content]
+    for match in re.finditer(rb"stream\r?\n(.*?)\s*endstream", content, re.S):
+        data = match.group(1).strip()
+        try:
+            if data.endswith(b"~>"):
+                data = base64.a85decode(data.removeprefix(b"<~").removesuffix(b"~>"))
+            data = zlib.decompress(data)
+        except (ValueError, zlib.error):
+            continue
+        parts.append(data)
+    # Text strings escape their parentheses and backslashes.
+    return re.sub(r"\\([()\\])", r"\1", b"\n".join(parts).decode("latin-1"))
+
+
+def body_text(response: Any) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    kind = response.get("Content-Type", "")
+    if "spreadsheetml" in kind:
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(content), read_only=True)
+        return "\n".join(
+            " ".join("" if v is None else str(v) for v in row)
+            for sheet in book
+            for row in sheet.iter_rows(values_only=True)
+        )
+    if "pdf" in kind:
+        return _pdf_text(content)
+    return content.decode("utf-8", "replace")
+
+
+def _path_subjects(world: World, params: dict[str, Any]) -> tuple[set[int], set[int]]:
+    """The children (and pregnancies) a route's path names: an answer about them carries their data."""
+    children: set[int] = set()
+    pregnancies: set[int] = set()
+    for name, value in params.items():
+        if name == "child_id":
+            children.add(int(value))
+        elif name == "pregnancy_id":
+            pregnancies.add(int(value))
+            children |= set(Child.unscoped.filter(pregnancy_id=value).values_list("pk", flat=True))
+        elif name == "referral_id":
+            referral = Referral.unscoped.get(pk=value)
+            if referral.child_id:
+                children.add(referral.child_id)
+            else:
+                pregnancies.add(referral.pregnancy_id)  # type: ignore[arg-type]
+        elif name == "pair_id":
+            pair = DuplicatePair.objects.get(pk=value)
+            children |= {pair.child_a_id, pair.child_b_id}
+        elif name == "merge_id":
+            merge = MergeRecord.objects.get(pk=value)
+            children |= {merge.survivor_id, merge.merged_id}
+        elif name == "measurement_id":
+            children.add(Measurement.unscoped.get(pk=value).child_id)  # type: ignore[arg-type]
+        elif name == "screening_id":
+            children.add(Screening.unscoped.get(pk=value).child_id)  # type: ignore[arg-type]
+    return children, pregnancies
+
+
+def _client(world: World, key: str, api: bool) -> Client:
+    user = world.users[key]
+    if api:
+        return Client(HTTP_AUTHORIZATION=f"Bearer {world.tokens[key]}")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _resolve(world: World, value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve(world, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(world, v) for v in value]
+    if isinstance(value, str):
+        return world.value(value)
+    return value
+
+
+def _request(world: World, route: str, call: Call) -> tuple[Any, dict[str, Any]]:
+    api = route.startswith(("GET ", "POST ", "PATCH ", "PUT ", "DELETE "))
+    path = route.split(" ", 1)[1] if api else "/" + route
+    params: dict[str, Any] = {}
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        params[name] = world.value(call.params.get(name, DEFAULT_PARAMS[name]))
+        return str(params[name])
+
+    url = re.sub(r"\{(\w+)\}", fill, path) if api else re.sub(r"<(?:\w+:)?(\w+)>", fill, path)
+    body = call.body(world) if callable(call.body) else _resolve(world, call.body)
+    query = _resolve(world, call.query)
+    client = _client(world, call.user, api)
+    headers = dict(call.headers)
+    if call.method == "get":
+        return client.get(url, query, headers=headers), params
+    if api:
+        full = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+        method = getattr(client, call.method)
+        return method(full, body or {}, content_type="application/json", headers=headers), params
+    return client.post(url, body or {}, headers=headers), params
+
+
+def url_of(response: Any) -> str:
+    request = response.request
+    query = request.get("QUERY_STRING", "")
+    return request["PATH_INFO"] + ("?" + query if query else "")
+
+
+def _check(world: World, route: str, entry: Reads | Quiet, call: Call) -> list[str]:
+    user = world.users[call.user]
+    last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    response, params = _request(world, route, call)
+    text = body_text(response).lower()
+    label = f"{route or '/'} [{call.method.upper()} {url_of(response)} as {call.user}]"
+    problems = []
+    shown = {pk for pk, marks in world.markers.items() if any(m in text for m in marks)}
+    shown_pregnancies = {pk for pk, marks in world.pregnancy_markers.items() if any(m in text for m in marks)}
+    if 200 <= response.status_code < 300:
+        children, pregnancies = _path_subjects(world, params)
+        shown |= children
+        shown_pregnancies |= pregnancies
+    if response.status_code != call.status:
+        problems.append(f"{label}: answered {response.status_code}, not {call.status}")
+    if call.shows and call.shows.lower() not in text:
+        problems.append(f"{label}: answered {response.status_code} without “{call.shows}”")
+    if world.children["zeta"].pk in shown:
+        problems.append(f"{label}: shows a child outside the user's territory")
+    if isinstance(entry, Quiet):
+        if shown or shown_pregnancies:
+            problems.append(f"{label}: listed as carrying no child data, but shows children {sorted(shown)}")
+        return problems
+    if call.expect and not shown and not shown_pregnancies:
+        problems.append(f"{label}: answered {response.status_code} without any child of the world (fix the call)")
+    reads = AuditEvent.objects.filter(pk__gt=last, action=Action.READ, actor=user)
+    logged = set(reads.values_list("child_id", flat=True))
+    missing = shown - logged
+    if missing:
+        names = sorted(Child.unscoped.filter(pk__in=missing).values_list("given_names", flat=True))
+        problems.append(f"{label}: children sent without a READ event: {names}")
+    logged_pregnancies = set(reads.filter(entity="registry.pregnancy").values_list("entity_id", flat=True))
+    if shown_pregnancies - logged_pregnancies:
+        problems.append(
+            f"{label}: pregnancies sent without a READ event: {sorted(shown_pregnancies - logged_pregnancies)}"
+        )
+    return problems
+
+
+def test_every_route_that_sends_child_data_logs_its_reads(world):
+    problems: list[str] = []
+    for route, entry in ROUTES.items():
+        for call in entry.calls:
+            try:
+                with transaction.atomic():
+                    problems += _check(world, route, entry, call)
+                    # Writes are undone: every call sees the same world.
+                    transaction.set_rollback(True)
+            except Exception as exc:  # a route that breaks is reported with the others
+                problems.append(f"{route} [{call.method.upper()} as {call.user}]: raised {exc!r}")
+    assert not problems, "\n".join(problems)
+
+
+# --- the door -----------------------------------------------------------------------------------------------
+
+
+def test_one_event_per_child_saying_what_was_read(cast, children):
+    from crecer.audit.reads import log_reads
+
+    alta, baja = children["alta"].pk, children["baja"].pk
+    written = log_reads(Actor(cast["nurse_alta"], Channel.WEB), "worklist overdue", [alta, baja, alta, None])
+    events = AuditEvent.objects.filter(action=Action.READ).order_by("pk")
+    assert written == 2
+    assert [(e.entity, e.entity_id, e.child_id) for e in events] == [
+        ("registry.child", alta, alta),
+        ("registry.child", baja, baja),
+    ]
+    assert {(e.actor_id, e.actor_username, e.channel, e.note) for e in events} == {
+        (cast["nurse_alta"].pk, "enfermera_alta", "web", "worklist overdue")
+    }
+
+
+def test_a_pregnancy_read_names_the_children_born_of_it_and_keeps_the_pregnancy(cast, make_mother, make_child):
+    from crecer.audit.reads import log_reads
+
+    make_mother()
+    twins = registry_actions.create_pregnancy(SYSTEM, {"mother_national_id": "15432876-9", "lmp_date": "2023-06-03"})
+    first, second = make_child(birth_date="2024-03-10"), make_child(given_names="Gemela", birth_date="2024-03-10")
+    registry_actions.record_birth(SYSTEM, twins, first)
+    registry_actions.record_birth(SYSTEM, twins, second)
+    ongoing = registry_actions.create_pregnancy(SYSTEM, {"mother_national_id": "15432876-9", "lmp_date": "2025-12-01"})
+    log_reads(Actor(cast["nurse_alta"], Channel.WEB), "pregnancy", pregnancies=[twins.pk, ongoing.pk])
+    events = AuditEvent.objects.filter(action=Action.READ).order_by("pk")
+    assert [(e.entity, e.entity_id, e.child_id) for e in events] == [
+        ("registry.pregnancy", twins.pk, first.pk),
+        ("registry.pregnancy", twins.pk, second.pk),
+        ("registry.pregnancy", ongoing.pk, None),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_are_logged_without_a_transaction_of_the_caller(make_child):
+    from crecer.audit.reads import log_reads
+
+    child = make_child()
+    assert not transaction.get_connection().in_atomic_block
+    assert log_reads(Actor(None, Channel.CLI), "child", [child.pk]) == 1
+    assert AuditEvent.objects.filter(action=Action.READ, child_id=child.pk).count() == 1
+
+
+def test_a_long_list_is_logged_with_one_insert(cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crecer.audit.reads import log_reads
+
+    # Ids only: the door writes whatever it is told was sent (the pages look the children up).
+    ids = range(1, 20_001)
+    with CaptureQueriesContext(connection) as queries:
+        written = log_reads(Actor(cast["national"], Channel.WEB), "child export csv", ids)
+    assert written == 20_000
+    assert AuditEvent.objects.filter(action=Action.READ, actor=cast["national"]).count() == 20_000
+    # The insert is one statement (executemany, or COPY on PostgreSQL, which bypasses the query log),
+    # plus the savepoint around it.
+    assert len([q for q in queries.captured_queries if "INSERT" in q["sql"].upper()]) <= 1
+    assert len(queries.captured_queries) <= 3
+
+
+def test_a_download_logs_each_chunk_just_before_it_goes_out(cast, make_child, monkeypatch):
+    from crecer.audit import reads
+
+    monkeypatch.setattr(reads, "CHUNK", 2)
+    made = [make_child(given_names=name) for name in ("Ana", "Berta", "Celia", "Dora", "Eva")]
+    client = Client()
+    client.force_login(cast["nurse_alta"])
+    response = client.get("/children/export.csv")
+    lines = iter(response.streaming_content)
+    assert next(lines).decode().startswith("registry_number,")
+    logged = AuditEvent.objects.filter(action=Action.READ, actor=cast["nurse_alta"], note="child export csv")
+    assert logged.count() == 0  # nothing sent yet but the header
+    first = next(lines).decode()
+    assert logged.count() == 2  # the first chunk, logged as it goes out
+    rest = [first, *(line.decode() for line in lines)]
+    numbers = {line.split(",")[0] for line in rest}
+    assert numbers == {c.registry_number for c in made}
+    assert set(logged.values_list("child_id", flat=True)) == {c.pk for c in made} and logged.count() == 5
+
+
+def test_an_excel_file_refused_as_too_large_logs_nobody(cast, make_child, monkeypatch):
+    from crecer.web import views
+
+    make_child(), make_child(given_names="Berta")
+    monkeypatch.setattr(views, "EXCEL_MAX_ROWS", 1)
+    client = Client()
+    client.force_login(cast["nurse_alta"])
+    assert client.get("/children/export.xlsx").status_code == 413
+    assert not AuditEvent.objects.filter(action=Action.READ).exists()
+
+
+def test_the_pdf_report_carries_figures_not_children(world):
+    """The municipal report holds aggregate figures only: none of the children behind them is named,
+    and so it logs no read."""
+    client = Client()
+    client.force_login(world.users["coordinator"])
+    last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    response = client.get("/monitoring/report.pdf", {"period": world.value("year"), "live": "1"})
+    text = body_text(response).lower()
+    assert response.status_code == 200 and "comuna alta (cl01001)" in text
+    assert not [pk for pk, marks in world.markers.items() if any(m in text for m in marks)]
+    assert not AuditEvent.objects.filter(pk__gt=last, action=Action.READ).exists()
+
+
+def test_the_fhir_bulk_export_logs_every_child_it_writes(cast, children, tmp_path):
+    import json
+
+    from django.core.management import call_command
+
+    call_command(
+        "export", "fhir", "--territory", "CL01", "--out", str(tmp_path), "--as-user", "regional_norte", "--quiet"
+    )
+    exported = {int(json.loads(x)["id"]) for x in (tmp_path / "Patient.ndjson").read_text().splitlines()}
+    reads = AuditEvent.objects.filter(action=Action.READ, actor=cast["regional_norte"], channel=Channel.CLI)
+    assert exported == {children["alta"].pk, children["baja"].pk, children["baja_local"].pk}
+    assert sorted(reads.values_list("child_id", flat=True)) == sorted(exported)
