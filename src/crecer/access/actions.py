@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crecer.access import permissions
 from crecer.access.models import ApiToken, DataCategory, Role, User
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record, snapshot
@@ -28,6 +29,7 @@ def create_user(
     check_password: bool = True,
 ) -> User:
     """Create a user bound to a territory (and facility or organisation where the role needs one)."""
+    permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
     errors = Collector()
     username = username.strip()
     if not username:
@@ -104,6 +106,8 @@ def create_token(actor: Actor, user: User) -> str:
 
 
 def revoke_token(actor: Actor, token: ApiToken) -> None:
+    if actor.user is not None and actor.user.pk != token.user_id:
+        permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
     with transaction.atomic():
         if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
             record(actor, Action.UPDATE, token, after={"revoked": True})

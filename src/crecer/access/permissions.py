@@ -246,8 +246,9 @@ class _RoleUser:
 
 
 def matrix() -> list[tuple[str, list[str]]]:
-    """Rows ``(what, [mark per role])`` for every right, data category recorded and import kind; a mark
-    is ``x`` (allowed) or ``·``. Roles in the order of :class:`Role`."""
+    """Rows ``(what, [mark per role])`` for every right, every data category (read, and recorded by those who
+    may register) and every import kind; a mark is ``x`` (allowed) or ``·``. Roles in the order of
+    :class:`Role`; categories as the settings grant them to roles (``CRECER_ROLE_SENSITIVE_CATEGORIES``)."""
     users = [_RoleUser(role) for role in Role.values]
     rows: list[tuple[str, list[str]]] = []
 
@@ -257,7 +258,7 @@ def matrix() -> list[tuple[str, list[str]]]:
     for right in RIGHTS:
         rows.append((right, [mark(right in ROLE_RIGHTS.get(u.role, frozenset())) for u in users]))
     for category in DataCategory.values:
-        rows.append((f"record {category}", [mark(may_record(u, category)) for u in users]))  # type: ignore[arg-type]
+        rows.append((f"category {category}", [mark(may_record(u, category)) for u in users]))  # type: ignore[arg-type]
     for kind in IMPORT_ROLES:
         rows.append((f"import {kind}", [mark(u.role in IMPORT_ROLES[kind]) for u in users]))
     return rows

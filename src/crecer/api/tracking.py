@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from crecer import conf
+from crecer.access.categories import service_categories
 from crecer.access.models import DataCategory, User
 from crecer.audit.models import Channel
 from crecer.audit.reads import log_reads
@@ -272,7 +273,7 @@ def correct_screening(request: HttpRequest, screening_id: int, payload: CorrectS
 @router.get("/children/{child_id}/deliveries")
 def child_deliveries(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
     child, categories = _child(request, child_id)
-    allowed = {s.code for s in conf.profile().services if s.data_category in categories}
+    allowed = {code for code, category in service_categories().items() if category in categories}
     rows = Delivery.unscoped.filter(child=child, voided_at__isnull=True, service_code__in=allowed)
     log_reads(_actor(request), "deliveries", [child.pk])
     return [delivery_payload(d) for d in rows.order_by("delivered_on", "pk")]

@@ -25,7 +25,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crecer.access.models import Role
+from crecer.access import permissions
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
 from crecer.dedup.models import DuplicatePair, MergeRecord, PairStatus
@@ -35,7 +35,6 @@ from crecer.risks import engine
 from crecer.risks.models import FlagStatus, RiskFlag
 from crecer.validation import Collector
 
-MERGE_ROLES = (Role.MUNICIPAL_COORDINATOR, Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER)
 #: survivor fields filled from the merged record when empty
 FILLABLE = (
     "maternal_surname",
@@ -54,7 +53,8 @@ _SKIP = ("dedup.",)  # the deduplication's own records stay as they are
 
 
 def may_merge(user: Any) -> bool:
-    return bool(getattr(user, "is_active", False)) and getattr(user, "role", None) in MERGE_ROLES
+    """A signed-in user holding :data:`crecer.access.permissions.MERGE`."""
+    return bool(getattr(user, "is_authenticated", False)) and permissions.has(user, permissions.MERGE)
 
 
 def _children_of(actor: Actor, *ids: int) -> list[Child]:

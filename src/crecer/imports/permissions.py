@@ -21,7 +21,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crecer.access.models import Role
+from crecer.access import permissions as access_permissions
 from crecer.imports.framework import Row, error
 from crecer.registry.models import Caregiver, Child, Household, Pregnancy
 from crecer.territories.models import Territory
@@ -29,43 +29,38 @@ from crecer.tracking.models import Encounter, ParentingGroup
 
 Errors = dict[str, list[dict[str, str]]]
 
-NATIONAL = frozenset({Role.NATIONAL_MANAGER, Role.ADMIN})
-MANAGERS = frozenset({Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER, Role.ADMIN})
-COORDINATORS = frozenset({Role.MUNICIPAL_COORDINATOR})
-
-#: kind -> (label, roles that may import it through the web), in the order the form lists them
-KINDS: dict[str, tuple[Any, frozenset[str]]] = {
-    "households": (gettext_lazy("Households"), COORDINATORS),
-    "caregivers": (gettext_lazy("Caregivers"), COORDINATORS),
-    "children": (gettext_lazy("Children"), COORDINATORS),
-    "relationships": (gettext_lazy("Links between children and caregivers"), COORDINATORS),
-    "pregnancies": (gettext_lazy("Pregnancies"), COORDINATORS),
-    "encounters": (gettext_lazy("Encounters (check-ups and prenatal contacts)"), COORDINATORS),
-    "measurements": (gettext_lazy("Measurements"), COORDINATORS),
-    "screenings": (gettext_lazy("Screenings"), COORDINATORS),
-    "deliveries": (gettext_lazy("Service deliveries"), COORDINATORS),
-    "groups": (gettext_lazy("Parenting groups"), COORDINATORS),
-    "group_members": (gettext_lazy("Group members and attendance"), COORDINATORS),
-    "targets": (gettext_lazy("Indicator targets"), MANAGERS),
-    "territories": (gettext_lazy("Territories"), NATIONAL),
-    "facilities": (gettext_lazy("Facilities"), NATIONAL),
-    "organisations": (gettext_lazy("Organisations"), NATIONAL),
-    "services": (gettext_lazy("Service catalogue"), NATIONAL),
-    "providers": (gettext_lazy("Provider directory"), NATIONAL),
+#: kind -> label, in the order the form lists them (who may import each kind: :data:`IMPORT_ROLES`)
+KINDS: dict[str, Any] = {
+    "households": gettext_lazy("Households"),
+    "caregivers": gettext_lazy("Caregivers"),
+    "children": gettext_lazy("Children"),
+    "relationships": gettext_lazy("Links between children and caregivers"),
+    "pregnancies": gettext_lazy("Pregnancies"),
+    "encounters": gettext_lazy("Encounters (check-ups and prenatal contacts)"),
+    "measurements": gettext_lazy("Measurements"),
+    "screenings": gettext_lazy("Screenings"),
+    "deliveries": gettext_lazy("Service deliveries"),
+    "groups": gettext_lazy("Parenting groups"),
+    "group_members": gettext_lazy("Group members and attendance"),
+    "targets": gettext_lazy("Indicator targets"),
+    "territories": gettext_lazy("Territories"),
+    "facilities": gettext_lazy("Facilities"),
+    "organisations": gettext_lazy("Organisations"),
+    "services": gettext_lazy("Service catalogue"),
+    "providers": gettext_lazy("Provider directory"),
 }
+IMPORT_ROLES = access_permissions.IMPORT_ROLES
 
 
 def kinds_for(user: Any) -> list[str]:
-    """The kinds this user may import through the web (none for most roles)."""
+    """The kinds this user may import through the web (none for most roles), in the form's order."""
     if not (user is not None and getattr(user, "is_authenticated", False) and user.is_active):
         return []
-    if user.territory_id is None:
-        return []
-    return [kind for kind, (_label, roles) in KINDS.items() if user.role in roles]
+    return [kind for kind in KINDS if access_permissions.may_import(user, kind)]
 
 
 def label(kind: str) -> str:
-    return str(KINDS[kind][0]) if kind in KINDS else kind
+    return str(KINDS[kind]) if kind in KINDS else kind
 
 
 # --- records of another territory --------------------------------------------------------------------

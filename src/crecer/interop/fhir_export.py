@@ -27,6 +27,7 @@ from django.utils.translation import get_language
 from fhir.resources.R4B import get_fhir_model_class
 
 from crecer import conf
+from crecer.access.categories import category_of
 from crecer.access.models import DataCategory
 from crecer.audit.models import Action
 from crecer.audit.reads import log_reads
@@ -191,7 +192,6 @@ class Mapper:
     def __init__(self, language: str | None = None) -> None:
         profile = conf.profile()
         self.language = language or get_language() or "es"
-        self.service_category = {s.code: s.data_category for s in profile.services}
         self.service_names = {s.code: s.name(self.language) for s in profile.services}
         self.rules = {r.id: r for r in profile.rules}
         self.contacts = {c.code: c.name(self.language) for c in (*profile.child_schedule, *profile.prenatal_schedule)}
@@ -493,12 +493,12 @@ class Mapper:
         resources += [
             self.screening(s, encounter_ids, link_of)
             for s in batch.screenings.get(pk, [])
-            if s.data_category in categories
+            if category_of(s) in categories
         ]
-        flags = [f for f in batch.flags.get(pk, []) if f.data_category in categories]
+        flags = [f for f in batch.flags.get(pk, []) if category_of(f) in categories]
         flag_ids = {f.pk for f in flags}
         for r in batch.referrals.get(pk, []):
-            if self.service_category.get(r.service.code, DataCategory.SOCIAL) in categories:
+            if category_of(r) in categories:
                 resources += self.referral(r, flag_ids)
         resources += [self.flag(f) for f in flags]
         return resources

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from crecer.access.models import Role
+from crecer.access import permissions
 from crecer.audit.models import Action, AuditEvent
 from crecer.lib.periods import Period, PeriodError, parse
 from crecer.monitoring import definitions, engine, quality
@@ -113,20 +113,12 @@ def group_rows(
     return {k: sorted(v) for k, v in out.items()}
 
 
-MONITORING_ROLES = (
-    Role.HEALTH_WORKER,
-    Role.MUNICIPAL_COORDINATOR,
-    Role.REGIONAL_MANAGER,
-    Role.NATIONAL_MANAGER,
-    Role.AUDITOR,
-    Role.ADMIN,
-)
 
 
 def territory_for(user: Any, code: str) -> Territory | None:
     """The territory asked for (the user's own when ``code`` is empty), or None when the user may not
     see its figures: deny by default, the same answer for unknown and out-of-scope codes."""
-    if not getattr(user, "is_active", False) or user.role not in MONITORING_ROLES or user.territory is None:
+    if not getattr(user, "is_active", False) or not permissions.has(user, permissions.READ_INDICATORS):
         return None
     if not code:
         return user.territory

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from crecer.access.models import Role
+from crecer.access import permissions
 from crecer.audit.models import Action, Channel
 from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor, record
@@ -337,7 +337,6 @@ def _scoped(qs: Any, population: str, user: Any, territory: Territory) -> Any:
     raise Http404
 
 
-TARGET_EDITORS = (Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER, Role.ADMIN)
 
 
 @login_required
@@ -347,7 +346,7 @@ def targets_page(request: HttpRequest) -> HttpResponse:
     context = _context(request)
     territory, period = context["territory"], context["period"]
     user: Any = request.user
-    editable = user.role in TARGET_EDITORS
+    editable = permissions.has(user, permissions.SET_TARGETS)
     errors: dict[str, Any] = {}
     saved = ""
     if request.method == "POST":

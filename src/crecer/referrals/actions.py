@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crecer import conf
+from crecer.access import permissions
 from crecer.access.models import DataCategory, Role, User
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record, snapshot
@@ -100,12 +101,7 @@ EDITABLE_SERVICE_FIELDS = (
 
 def update_service(actor: Actor, service: Service, changes: dict[str, Any]) -> Service:
     """Coordinators and administrators adjust names, eligibility, deadlines and whether it is offered."""
-    if actor.user is not None and actor.user.role not in (
-        Role.MUNICIPAL_COORDINATOR,
-        Role.NATIONAL_MANAGER,
-        Role.ADMIN,
-    ):
-        raise PermissionDenied(_("Your role cannot edit the service catalogue."))
+    permissions.check(actor.user, permissions.EDIT_CATALOGUE, _("Your role cannot edit the service catalogue."))
     errors = Collector()
     for name in set(changes) - set(EDITABLE_SERVICE_FIELDS):
         errors.add(name, "not_editable", _("This field cannot be changed here."))
@@ -260,7 +256,7 @@ def create_referral(
     if (child is None) == (pregnancy is None):
         raise ValueError("a referral is about a child or a pregnancy")
     user = actor.user
-    if user is None or user.role not in (Role.HEALTH_WORKER, Role.MUNICIPAL_COORDINATOR):
+    if user is None or not permissions.has(user, permissions.SEND_REFERRALS):
         raise PermissionDenied(_("Only health workers and municipal coordinators send referrals."))
     territory = _subject_territory(child, pregnancy)
     if not scope.can_register_in(user, territory):
@@ -517,7 +513,10 @@ def reassign(
 ) -> Referral:
     """Coordinators move an open referral to another provider (or staff member)."""
     current = Referral.unscoped.select_related("territory", "service", "organisation").get(pk=referral.pk)
-    if machine.COORDINATOR not in machine.parties(actor.user, current) and actor.user is not None:
+    if actor.user is not None and not (
+        permissions.has(actor.user, permissions.REASSIGN_REFERRALS)
+        and machine.COORDINATOR in machine.parties(actor.user, current)
+    ):
         raise PermissionDenied(_("Only the municipal coordinator reassigns referrals."))
     if current.version != version:
         raise TransitionRefused(
@@ -572,8 +571,9 @@ def reassign(
 
 def bulk_reassign(actor: Actor, from_user: User, to_user: User) -> int:
     """When a staff member leaves: their open referrals (as sender or as assignee) go to a colleague."""
-    if actor.user is not None and actor.user.role != Role.MUNICIPAL_COORDINATOR:
-        raise PermissionDenied(_("Only the municipal coordinator reassigns referrals."))
+    permissions.check(
+        actor.user, permissions.REASSIGN_REFERRALS, _("Only the municipal coordinator reassigns referrals.")
+    )
     if to_user.role != from_user.role or not to_user.is_active:
         raise InputErrors(
             {"to_user": [FieldError("incompatible", _("The new person must be active and have the same role."))]}

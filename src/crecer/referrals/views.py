@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crecer import conf
+from crecer.access import permissions
 from crecer.access.models import DataCategory, Role, User
 from crecer.audit.models import AuditEvent, Channel
 from crecer.audit.reads import log_reads
@@ -42,9 +43,9 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     default = (
         "network"
-        if user.role == Role.MUNICIPAL_COORDINATOR
+        if permissions.has(user, permissions.REASSIGN_REFERRALS)
         else "inbox"
-        if user.role == Role.PROVIDER_STAFF
+        if user.organisation_id
         else "outbox"
     )
     box = request.GET.get("box", default)
@@ -231,7 +232,7 @@ def refer_child(request: HttpRequest, child_id: int) -> HttpResponse:
 def staff_reassign(request: HttpRequest) -> HttpResponse:
     """Coordinators move every open referral of a person who leaves to a colleague."""
     user: Any = request.user
-    if user.role != Role.MUNICIPAL_COORDINATOR or user.territory is None:
+    if not permissions.has(user, permissions.REASSIGN_REFERRALS) or user.territory is None:
         raise PermissionDenied(_("Only the municipal coordinator reassigns referrals."))
     people = User.objects.filter(
         role__in=(Role.HEALTH_WORKER, Role.PROVIDER_STAFF), territory__path__startswith=user.territory.path
@@ -260,7 +261,7 @@ def staff_reassign(request: HttpRequest) -> HttpResponse:
 def services_page(request: HttpRequest) -> HttpResponse:
     """The catalogue; coordinators and administrators edit deadlines, eligibility and availability."""
     user: Any = request.user
-    editable = user.role in (Role.MUNICIPAL_COORDINATOR, Role.NATIONAL_MANAGER, Role.ADMIN)
+    editable = permissions.has(user, permissions.EDIT_CATALOGUE)
     errors: dict[str, Any] = {}
     if request.method == "POST":
         if not editable:

@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crecer import conf
+from crecer.access.categories import category_of
 from crecer.access.models import DataCategory
 from crecer.lib import schedule as schedule_lib
 from crecer.registry import scope
@@ -114,7 +115,7 @@ def build(user: Any, child: Child, today: dt.date | None = None) -> list[Item]:
                 e.date,
                 "encounter",
                 contact_names.get(e.contact_code) or e.get_kind_display(),
-                DataCategory.HEALTH,
+                category_of(e),
                 " · ".join(
                     p
                     for p in (
@@ -134,7 +135,7 @@ def build(user: Any, child: Child, today: dt.date | None = None) -> list[Item]:
                 m.measured_on,
                 "measurement",
                 _("Measurement"),
-                DataCategory.HEALTH,
+                category_of(m),
                 measurement_detail(m),
                 alert=bool(alerts),
                 data={
@@ -153,14 +154,13 @@ def build(user: Any, child: Child, today: dt.date | None = None) -> list[Item]:
     for s in screenings:
         items.append(_screening_item(s))
     service_names = {sv.code: sv.name(language) for sv in profile.services}
-    service_categories = {sv.code: sv.data_category for sv in profile.services}
     for d in Delivery.unscoped.filter(child=child, voided_at__isnull=True):
         items.append(
             Item(
                 d.delivered_on,
                 "delivery",
                 service_names.get(d.service_code, d.service_code),
-                service_categories.get(d.service_code, DataCategory.SOCIAL),
+                category_of(d),
                 d.detail,
                 data={"id": d.pk, "service": d.service_code},
             )
@@ -175,7 +175,7 @@ def build(user: Any, child: Child, today: dt.date | None = None) -> list[Item]:
                 group.start_date,
                 "group",
                 service_names.get(group.service_code, group.name),
-                DataCategory.DEVELOPMENT,
+                category_of(member),
                 f"{group.name} · {detail}",
             )
         )
@@ -191,7 +191,6 @@ def _risk_and_referral_items(child: Child, language: str) -> list[Item]:
 
     profile = conf.profile()
     rules = {r.id: r for r in profile.rules}
-    service_categories = {sv.code: sv.data_category for sv in profile.services}
     items = []
     for f in RiskFlag.unscoped.filter(child=child):
         label = rules[f.rule_id].flag.label(language) if f.rule_id in rules else f.rule_id
@@ -205,14 +204,14 @@ def _risk_and_referral_items(child: Child, language: str) -> list[Item]:
                 timezone_date(f.raised_at),
                 "risk",
                 label,
-                f.data_category,
+                category_of(f),
                 detail,
                 alert=f.status == "open",
                 data={"id": f.pk, "rule": f"{f.rule_id}@{f.rule_version}", "severity": f.severity, "status": f.status},
             )
         )
     for r in Referral.unscoped.filter(child=child).select_related("service", "organisation"):
-        category = service_categories.get(r.service.code, DataCategory.SOCIAL)
+        category = category_of(r)
         items.append(
             Item(
                 timezone_date(r.sent_at or r.created_at),
@@ -327,7 +326,7 @@ def _screening_item(s: Screening) -> Item:
         s.applied_on,
         "screening",
         s.instrument.upper().replace("_", " "),
-        s.data_category,
+        category_of(s),
         detail,
         alert=s.classification in ALERT_RESULTS or s.urgent,
         data={
