@@ -271,6 +271,15 @@ def attack(out: Path, truth: dict[str, int] | None = None) -> Result:
     for r in encounters:
         if r.get("pregnancy") is not None:
             prenatal[r["pregnancy"]].append(r)
+    # Records of a pregnancy all come after its LMP: screenings, flags and referrals too.
+    after_lmp: dict[str, list[str]] = defaultdict(list)
+    for r in screenings:
+        if r.get("pregnancy") is not None and r.get("month"):
+            after_lmp[r["pregnancy"]].append(r["month"])
+    for rows_, column in ((flags, "raised_month"), (_rows(out, "referrals"), "created_month")):
+        for r in rows_:
+            if r.get("pregnancy") is not None and r.get(column):
+                after_lmp[r["pregnancy"]].append(r[column])
     for child, row in children.items():
         pregnancy = pregnancies.get(row.get("pregnancy"))
         if child not in births or pregnancy is None:

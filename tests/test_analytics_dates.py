@@ -73,6 +73,10 @@ def test_no_birth_or_event_date_is_narrowed_below_its_month(generated, monkeypat
         assert len(window) == last - first + 1, encounter
     assert births["min_span"] >= 28 and encounters["min_span"] >= 28 and len(result.encounters) > 5000
     assert result.summary(result.caregivers)["min_span"] >= 28
+    weeks = [c["gestational_weeks"] for c in pq.read_table(out / "children.parquet").to_pylist()]
+    stored = Child.unscoped.exclude(gestational_weeks=None).count()
+    print(f"gestational weeks at birth written: {sum(w is not None for w in weeks)} of {stored}")
+    assert sum(w is not None for w in weeks) > stored * 0.9
     # Growth and development results are written only when every possible age agrees.
     _results_are_written_only_when_every_possible_age_agrees(out)
 
@@ -183,3 +187,15 @@ def test_ages_are_differences_of_months():
     assert analytics.cutoff_for("2024-02", dt.date(2026, 5, 9)) == dt.date(2024, 2, 29)
     assert analytics.cutoff_for("2026-05", dt.date(2026, 5, 9)) == dt.date(2026, 5, 9)
     assert analytics.default_cutoff(dt.date(2026, 1, 15)) == dt.date(2025, 12, 31)
+
+
+def test_gestational_weeks_at_birth_are_left_out_when_a_prenatal_month_would_place_the_lmp():
+    """The weeks at birth tie the birth to the LMP, and the LMP comes before every prenatal record.
+    A first visit two days after the LMP (28 January, LMP 26 January, birth 1 November after 39 weeks
+    and 6 days) would say the birth was by 6 November: the weeks are left out. A first visit in March
+    says nothing of the kind."""
+    born = dt.date(2025, 11, 1)
+    assert analytics.gestational_weeks_shown(39, born, [dt.date(2025, 1, 28)]) is None
+    assert analytics.gestational_weeks_shown(39, born, [dt.date(2025, 3, 5), None]) == 39
+    assert analytics.gestational_weeks_shown(39, born, []) == 39
+    assert analytics.gestational_weeks_shown(None, born, [dt.date(2025, 1, 28)]) is None

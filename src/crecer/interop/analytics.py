@@ -218,6 +218,7 @@ class Table:
     where: Callable[[str], Q]
     base: Q
     until: Callable[[Cutoff], Q]
+    annotate: Callable[[], dict[str, Any]] | None = None
 
     @property
     def schema(self) -> pa.Schema:
@@ -245,8 +246,46 @@ def _born_by(cutoff: Cutoff, field: str = "child") -> Q:
     )
 
 
+def _earliest_prenatal() -> dict[str, Any]:
+    """The earliest dates of the child's pregnancy that the export shows (or bounds) and that come
+    after the LMP: the first visit, the first prenatal contact and screening, and the registration
+    (its flags and referrals come after it)."""
+    from django.db.models import OuterRef, Subquery
+
+    from crecer.tracking.models import Encounter, Screening
+
+    contact = Encounter.unscoped.filter(pregnancy=OuterRef("pregnancy_id"), voided_at__isnull=True)
+    screened = Screening.unscoped.filter(pregnancy=OuterRef("pregnancy_id"))
+    return {
+        "prenatal_contact": Subquery(contact.order_by("date").values("date")[:1]),
+        "prenatal_screening": Subquery(screened.order_by("applied_on").values("applied_on")[:1]),
+    }
+
+
+def gestational_weeks_shown(
+    weeks: int | None, birth: dt.date | None, prenatal: list[dt.date | dt.datetime | None]
+) -> int | None:
+    """The gestational weeks at birth, unless they would narrow the birth below its month.
+
+    The weeks tie the birth to the LMP (the birth is 7 × weeks to 7 × weeks + 6 days after it). The
+    LMP is not exported, but it comes before every prenatal record, whose months are; so the birth is
+    at most 7 × weeks + 6 days after the end of the earliest one's month, and that record at least
+    7 × weeks + 6 days before the birth. When the earliest prenatal month starts before the first day
+    of the birth month minus 7 × weeks + 6, or ends before its last day minus the same, one of these
+    would cut the birth month (or that record's month): the weeks are left out."""
+    days = [d for d in (_day(value) for value in prenatal) if d is not None]
+    if weeks is None or birth is None or not days:
+        return weeks
+    earliest, span = min(days), 7 * weeks + 6
+    if _first(earliest) >= _first(birth) - dt.timedelta(days=span) and _last(earliest) >= _last(birth) - dt.timedelta(
+        days=span
+    ):
+        return weeks
+    return None
+
+
 def _children(c: Context, r: Row) -> Row:
-    pk, sex, birth, territory, facility, household, pregnancy, weight, weeks, doc_type, doc, created = r
+    (pk, sex, birth, territory, facility, household, pregnancy, weight, weeks, doc_type, doc, created, *prenatal) = r
     p = c.p
     return (
         p("child", pk),
@@ -257,7 +296,7 @@ def _children(c: Context, r: Row) -> Row:
         p("household", household),
         p("pregnancy", pregnancy),
         weight,
-        weeks,
+        gestational_weeks_shown(weeks, birth, prenatal),
         doc_type or None,
         bool(doc),
         month(c.cutoff.keep(created)),
@@ -681,6 +720,7 @@ def _table(
     where: Callable[[str], Q],
     base: Q | None = None,
     until: Callable[[Cutoff], Q] | None = None,
+    annotate: Callable[[], dict[str, Any]] | None = None,
 ) -> Table:
     return Table(
         name,
@@ -692,6 +732,7 @@ def _table(
         where,
         base or Q(),
         until or (lambda cutoff: Q()),
+        annotate,
     )
 
 
@@ -701,13 +742,15 @@ TABLES: tuple[Table, ...] = (
         "children (also unborn), one row each",
         "registry.Child",
         "pk sex birth_date territory__code facility__code household_id pregnancy_id birth_weight_g gestational_weeks"
-        " national_id_type national_id created_at",
+        " national_id_type national_id created_at pregnancy__first_visit_date pregnancy__created_at prenatal_contact"
+        " prenatal_screening",
         "child:s sex:s birth_month:s territory_code:s facility_code:s household:s pregnancy:s birth_weight_g:i"
         " gestational_weeks:i document_type:s has_document:b registered_month:s",
         _each(_children),
         lambda path: _in(path, "territory"),
         Q(voided_at__isnull=True),
         lambda cutoff: Q(birth_date__isnull=True) | Q(birth_date__lte=cutoff.day),
+        _earliest_prenatal,
     ),
     _table(
         "caregivers",
@@ -867,6 +910,8 @@ def queryset(table: Table, territory: Territory | None, cutoff: Cutoff | None = 
     model = apps.get_model(table.model)
     rows = model.unscoped if hasattr(model, "unscoped") else model._default_manager
     qs = rows.filter(table.base, table.until(cutoff or Cutoff(default_cutoff())))
+    if table.annotate is not None:
+        qs = qs.annotate(**table.annotate())
     if territory is not None:
         qs = qs.filter(pk__in=rows.filter(table.where(territory.path)).values("pk"))
     return qs
