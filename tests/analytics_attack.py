@@ -18,7 +18,8 @@ that some published field contradicts:
 * a risk flag's raise month, its age at raise, its days open and its resolution month;
 * the pregnancy: the last menstrual period lies in its month, the expected delivery date is 280 days
   after it, the first visit and every prenatal contact lie the published number of completed weeks
-  after it, and the birth lies the child's gestational weeks after it.
+  after it, every record of the pregnancy (visit, contacts, screenings, flags, referrals) comes after
+  it, and the birth lies the child's gestational weeks after it.
 
 Rules that hold only in practice (the expected date derived from the LMP, a contact code used inside
 its window, the gestational age at birth dated from the LMP) are applied only when they leave some
