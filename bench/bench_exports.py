@@ -17,12 +17,14 @@ used for the run (no key file is written into the data folder).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crecer.settings")
@@ -68,8 +70,16 @@ def main() -> None:
         for rtype, count in result.counts.items():
             print(f"  {rtype:16} {count:>12,}")
 
+        spent: dict[str, float] = {}
+
+        @contextlib.contextmanager
+        def timed(label: str) -> Iterator[Callable[[int, int | None], None]]:
+            began = time.perf_counter()
+            yield lambda done, total: None
+            spent[label] = time.perf_counter() - began
+
         started = time.perf_counter()
-        tables = analytics.export(actor, out / "analytics")
+        tables = analytics.export(actor, out / "analytics", progress=timed)
         seconds = time.perf_counter() - started
         rows = sum(t.rows for t in tables.tables)
         print(
@@ -77,7 +87,11 @@ def main() -> None:
         )
         for table in tables.tables:
             size = (out / "analytics" / table.file).stat().st_size
-            print(f"  {table.name:16} {table.rows:>12,} rows {size / 1e6:>9.1f} MB")
+            took = spent.get(table.name, 0.0)
+            print(
+                f"  {table.name:16} {table.rows:>12,} rows {size / 1e6:>9.1f} MB {took:>7.2f} s"
+                f" {table.rows / max(took, 1e-9):>12,.0f} rows/s"
+            )
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)

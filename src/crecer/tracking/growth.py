@@ -89,3 +89,16 @@ def compute_many(rows: list[tuple[str, int, dict[str, Any]]]) -> list[dict[str, 
         fields["anaemia"] = anaemic(values.get("haemoglobin_g_l"), a)
         out.append(fields)
     return out
+
+
+def anaemia_codes(haemoglobin_g_l: Any, age_days: Any) -> Any:
+    """:func:`anaemic` for arrays: 1.0 anaemic, 0.0 not, NaN when not measured or under 6 months."""
+    import numpy as np
+
+    hb = np.asarray(haemoglobin_g_l, dtype=float)
+    age = np.asarray(age_days, dtype=float)
+    out = np.full(hb.shape, np.nan)
+    for low, high, threshold in ANAEMIA_THRESHOLDS:
+        band = (age >= low) & (age <= high) & ~np.isnan(hb)
+        out[band] = (hb[band] < threshold).astype(float)
+    return out

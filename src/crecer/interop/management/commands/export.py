@@ -28,6 +28,11 @@ class Command(BaseCommand):
         pseudo = sub.add_parser("analytics", help="pseudonymised Parquet tables of the registry and its events")
         pseudo.add_argument("--out", type=Path, required=True, help="folder for the .parquet files")
         pseudo.add_argument("--territory", default="", help="territory code (default: the whole country)")
+        pseudo.add_argument(
+            "--until",
+            default="",
+            help="last month to include, YYYY-MM (default: the previous month; the current month ends today)",
+        )
         pseudo.add_argument("--quiet", action="store_true", help="no progress bars")
 
     def _territory(self, code: str) -> Territory:
@@ -74,11 +79,13 @@ class Command(BaseCommand):
     def _analytics(self, options: dict[str, Any]) -> None:
         territory = self._territory(options["territory"]) if options["territory"] else None
         try:
+            until = analytics.cutoff_for(options["until"]) if options["until"] else None
             result = analytics.export(
                 Actor(None, Channel.CLI),
                 options["out"],
                 territory,
                 progress=lambda label: progress_bar(label, options["quiet"]),
+                until=until,
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
