@@ -229,7 +229,7 @@ def test_no_names_documents_or_free_text_anywhere(world, tmp_path, monkeypatch):
                 folded = value.lower()
                 leaks = [word for word in forbidden if word.lower() in folded]
                 assert leaks == [], (name, column, value)
-    assert scanned > 100
+    assert scanned > 50  # the strings of every table were read
     for text_file in ("manifest.json", "README.txt"):
         content = (out / text_file).read_text(encoding="utf-8").lower()
         assert not [word for word in forbidden if word.lower() in content]
@@ -291,8 +291,8 @@ def test_foreign_keys_join_across_tables(world, tmp_path, monkeypatch):
     )
     (member,) = tables["group_members"]
     assert (member["caregiver"], member["child"]) == (mother, child)
-    flags = [f for f in tables["risk_flags"] if f["child"] is not None]
-    assert all(f["child"] in {r["child"] for r in tables["children"]} for f in flags)
+    # Risk flags are not exported: whether a rule fired depends on the exact age (see docs/analytics.md).
+    assert "risk_flags" not in tables and "flag" not in referral
 
 
 def test_territory_limits_the_export(world, tmp_path, monkeypatch):

@@ -249,7 +249,7 @@ def _born_by(cutoff: Cutoff, field: str = "child") -> Q:
 def _earliest_prenatal() -> dict[str, Any]:
     """The earliest dates of the child's pregnancy that the export shows (or bounds) and that come
     after the LMP: the first visit, the first prenatal contact and screening, and the registration
-    (its flags and referrals come after it)."""
+    (its referrals come after it)."""
     from django.db.models import OuterRef, Subquery
 
     from crecer.tracking.models import Encounter, Screening
@@ -599,7 +599,6 @@ def _referrals(c: Context, r: Row) -> Row:
         birth,
         service,
         organisation,
-        flag,
         territory,
         priority,
         consent,
@@ -625,7 +624,6 @@ def _referrals(c: Context, r: Row) -> Row:
         p("pregnancy", pregnancy),
         service,
         organisation,
-        p("flag", flag),
         territory,
         priority,
         _json(sorted(consent or [])),
@@ -641,45 +639,6 @@ def _referrals(c: Context, r: Row) -> Row:
         (not_completed or None) if shown == state else None,
         (counter or {}).get("outcome") if shown == state else None,
         facility,
-    )
-
-
-def _flags(c: Context, r: Row) -> Row:
-    (
-        pk,
-        child,
-        pregnancy,
-        birth,
-        rule,
-        version,
-        category,
-        axis,
-        severity,
-        data_category,
-        status,
-        raised,
-        resolved,
-        resolution,
-    ) = r
-    resolved = c.cutoff.keep(resolved)
-    if resolved is None:
-        status, resolution = "open", ""
-    p = c.p
-    return (
-        p("flag", pk),
-        p("child", child),
-        p("pregnancy", pregnancy),
-        rule,
-        version,
-        category,
-        axis,
-        severity,
-        data_category,
-        status,
-        month(raised),
-        month(resolved),
-        months_between(raised, birth),
-        resolution or None,
     )
 
 
@@ -846,10 +805,10 @@ TABLES: tuple[Table, ...] = (
         "referrals",
         "referrals across sectors: service, provider, state and the month of each step",
         "referrals.Referral",
-        "pk child_id pregnancy_id child__birth_date service__code organisation__code flag_id territory__code priority"
+        "pk child_id pregnancy_id child__birth_date service__code organisation__code territory__code priority"
         " consent state created_at sent_at accepted_at started_at finished_at closed_at overdue_at"
         " not_completed_reason counter_referral sender_facility__code",
-        "referral:s child:s pregnancy:s service_code:s organisation_code:s flag:s territory_code:s priority:s"
+        "referral:s child:s pregnancy:s service_code:s organisation_code:s territory_code:s priority:s"
         " consent:s state:s created_month:s sent_month:s accepted_month:s started_month:s finished_month:s"
         " closed_month:s age_months:i overdue:b not_completed_reason:s counter_referral_outcome:s"
         " sender_facility_code:s",
@@ -857,19 +816,6 @@ TABLES: tuple[Table, ...] = (
         lambda path: _in(path, "territory"),
         _child_ok(),
         lambda cutoff: Q(created_at__lt=cutoff.end) & _born_by(cutoff),
-    ),
-    _table(
-        "risk_flags",
-        "risk flags raised by the profile's rules, open or resolved",
-        "risks.RiskFlag",
-        "pk child_id pregnancy_id child__birth_date rule_id rule_version category axis severity data_category status"
-        " raised_at resolved_at resolution",
-        "flag:s child:s pregnancy:s rule_id:s rule_version:i category:s axis:s severity:s data_category:s status:s"
-        " raised_month:s resolved_month:s age_months:i resolution:s",
-        _each(_flags),
-        lambda path: _in(path, "child__territory", "pregnancy__mother__territory"),
-        _child_ok(),
-        lambda cutoff: Q(raised_at__lt=cutoff.end) & _born_by(cutoff),
     ),
     _table(
         "group_members",
