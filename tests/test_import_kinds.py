@@ -515,7 +515,13 @@ def test_web_import_upload_preview_confirm_progress_report_download(web, world, 
     assert response.status_code == 302 and response.url == f"/imports/{upload.pk}/progress/"
     upload.refresh_from_db()
     assert upload.status == UploadStatus.DONE and upload.batch is not None
-    assert [c.get("batch_rows") for c in calls] == [WEB_BATCH]  # smaller batches: the progress bar moves
+    # The preview's trial (20 rows) and the whole file's check are the same import run as dry runs; then the
+    # import itself, in smaller batches so that the progress bar moves.
+    assert [(c.get("dry_run", False), c.get("max_rows"), c.get("batch_rows")) for c in calls] == [
+        (True, 20, None),
+        (True, None, WEB_BATCH),
+        (False, None, WEB_BATCH),
+    ]
     assert list(web.iterdir()) == []  # the file is deleted after the import
     assert set(Child.unscoped.filter(external_id__startswith="W").values_list("external_id", flat=True)) == {"W1", "W2"}
     assert upload.batch.filename == "niños de marzo.csv" and upload.batch.actor == cast["coordinator_alta"]

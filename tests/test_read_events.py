@@ -800,7 +800,7 @@ def test_every_route_that_sends_child_data_logs_its_reads(world):
 
 
 def test_one_event_per_child_saying_what_was_read(cast, children):
-    from crecer.audit.reads import log_reads
+    from crecer.registry.reads import log_reads
 
     alta, baja = children["alta"].pk, children["baja"].pk
     written = log_reads(Actor(cast["nurse_alta"], Channel.WEB), "worklist overdue", [alta, baja, alta, None])
@@ -816,7 +816,7 @@ def test_one_event_per_child_saying_what_was_read(cast, children):
 
 
 def test_a_pregnancy_read_names_the_children_born_of_it_and_keeps_the_pregnancy(cast, make_mother, make_child):
-    from crecer.audit.reads import log_reads
+    from crecer.registry.reads import log_reads
 
     make_mother()
     twins = registry_actions.create_pregnancy(SYSTEM, {"mother_national_id": "15432876-9", "lmp_date": "2023-06-03"})
@@ -835,7 +835,7 @@ def test_a_pregnancy_read_names_the_children_born_of_it_and_keeps_the_pregnancy(
 
 @pytest.mark.django_db(transaction=True)
 def test_reads_are_logged_without_a_transaction_of_the_caller(make_child):
-    from crecer.audit.reads import log_reads
+    from crecer.registry.reads import log_reads
 
     child = make_child()
     assert not transaction.get_connection().in_atomic_block
@@ -847,7 +847,7 @@ def test_a_long_list_is_logged_with_one_insert(cast):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from crecer.audit.reads import log_reads
+    from crecer.registry.reads import log_reads
 
     # Ids only: the door writes whatever it is told was sent (the pages look the children up).
     ids = range(1, 20_001)
@@ -862,7 +862,7 @@ def test_a_long_list_is_logged_with_one_insert(cast):
 
 
 def test_a_download_logs_each_chunk_just_before_it_goes_out(cast, make_child, monkeypatch):
-    from crecer.audit import reads
+    from crecer.registry import reads
 
     monkeypatch.setattr(reads, "CHUNK", 2)
     made = [make_child(given_names=name) for name in ("Ana", "Berta", "Celia", "Dora", "Eva")]

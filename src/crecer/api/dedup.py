@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.http import Http404, HttpRequest
@@ -10,20 +9,15 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from crecer.api import schemas
-from crecer.audit.models import Channel
-from crecer.audit.reads import log_reads
-from crecer.audit.trail import Actor
+from crecer.api.base import actor, paginate
 from crecer.dedup import candidates, merging
 from crecer.dedup.models import DuplicatePair, MergeRecord
 from crecer.registry import scope
+from crecer.registry.reads import log_reads
 from crecer.validation import Collector
 
 router = Router(tags=["deduplication"])
 PAGE_SIZE = 50
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
 
 
 class MergeIn(Schema):
@@ -80,7 +74,7 @@ def child_matches(request: HttpRequest, payload: schemas.ChildIn) -> dict[str, A
         raise Http404
     raw = {k: str(v) for k, v in payload.model_dump(exclude_none=True).items()}
     found = candidates.find(request.user, raw)
-    log_reads(_actor(request), "matches", [c.child.pk for c in found])
+    log_reads(actor(request), "matches", [c.child.pk for c in found])
     return {
         "results": [
             {
@@ -105,17 +99,9 @@ def list_pairs(request: HttpRequest, status: str = "open", decision: str = "", p
     if decision:
         pairs = pairs.filter(decision=decision)
     pairs = pairs.order_by("-probability", "pk")
-    count = pairs.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    items = list(pairs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
-    log_reads(_actor(request), "duplicates", [pk for p in items for pk in (p.child_a_id, p.child_b_id)])
-    return {
-        "count": count,
-        "page": page,
-        "pages": pages,
-        "results": [_pair(p) for p in items],
-    }
+    items, pages = paginate(pairs, page, PAGE_SIZE)
+    log_reads(actor(request), "duplicates", [pk for p in items for pk in (p.child_a_id, p.child_b_id)])
+    return {**pages, "results": [_pair(p) for p in items]}
 
 
 def _get_pair(request: HttpRequest, pair_id: int) -> DuplicatePair:
@@ -133,15 +119,15 @@ def merge_pair(request: HttpRequest, pair_id: int, payload: MergeIn) -> dict[str
         errors.add("keep", "invalid_choice", _("Choose one of: %(choices)s.") % {"choices": "a, b"})
         errors.raise_if_any()
     survivor, folded = (pair.child_a_id, pair.child_b_id) if payload.keep == "a" else (pair.child_b_id, pair.child_a_id)
-    merge = merging.merge(_actor(request), survivor, folded, payload.reason, pair=pair)
-    log_reads(_actor(request), "merge", [survivor, folded])
+    merge = merging.merge(actor(request), survivor, folded, payload.reason, pair=pair)
+    log_reads(actor(request), "merge", [survivor, folded])
     return _merge(merge)
 
 
 @router.post("/duplicates/{pair_id}/distinct")
 def distinct_pair(request: HttpRequest, pair_id: int, payload: NoteIn) -> dict[str, Any]:
-    pair = merging.mark_distinct(_actor(request), _get_pair(request, pair_id), payload.note)
-    log_reads(_actor(request), "duplicate pair", [pair.child_a_id, pair.child_b_id])
+    pair = merging.mark_distinct(actor(request), _get_pair(request, pair_id), payload.note)
+    log_reads(actor(request), "duplicate pair", [pair.child_a_id, pair.child_b_id])
     return _pair(pair)
 
 
@@ -150,6 +136,6 @@ def undo_merge(request: HttpRequest, merge_id: int, payload: ReasonIn) -> dict[s
     merge = merging.merges_for(request.user).filter(pk=merge_id).first()
     if merge is None:
         raise Http404
-    undone = merging.unmerge(_actor(request), merge, payload.reason)
-    log_reads(_actor(request), "merge undone", [undone.survivor_id, undone.merged_id])
+    undone = merging.unmerge(actor(request), merge, payload.reason)
+    log_reads(actor(request), "merge undone", [undone.survivor_id, undone.merged_id])
     return _merge(undone)

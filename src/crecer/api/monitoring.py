@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router
 
+from crecer.api.base import paginate
 from crecer.lib.periods import PeriodError
 from crecer.lib.periods import parse as parse_period
 from crecer.monitoring import definitions, quality, reading
@@ -173,17 +173,14 @@ def get_snapshot(request: HttpRequest, snapshot_id: int, indicator: str = "", pa
     )
     if indicator:
         values = values.filter(indicator=indicator)
-    count = values.count()
-    pages = max(1, math.ceil(count / VALUES_PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = values[(page - 1) * VALUES_PAGE_SIZE : page * VALUES_PAGE_SIZE].values_list(
-        "indicator", "version", "territory__code", "group", "numerator", "denominator", "value"
+    rows, pages = paginate(
+        values.values_list("indicator", "version", "territory__code", "group", "numerator", "denominator", "value"),
+        page,
+        VALUES_PAGE_SIZE,
     )
     return {
         **snapshot_payload(frozen),
-        "count": count,
-        "page": page,
-        "pages": pages,
+        **pages,
         "values": [
             dict(
                 zip(("indicator", "version", "territory", "group", "numerator", "denominator", "value"), r, strict=True)

@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
+from ninja.responses import NinjaJSONEncoder
 
 from crecer.access.models import User
-from crecer.audit.models import Channel
-from crecer.audit.reads import log_reads
-from crecer.audit.trail import Actor
+from crecer.api.base import actor, error_body, paginate
 from crecer.referrals import actions, machine
 from crecer.referrals import scope as referral_scope
 from crecer.referrals.models import Provision, Referral, Service
 from crecer.registry import scope
+from crecer.registry.reads import log_reads
 from crecer.risks.models import RiskFlag
 from crecer.territories.models import Organisation, Territory
 from crecer.validation import Collector, FieldError, InputErrors
 
 router = Router(tags=["referrals"])
 PAGE_SIZE = 25
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
 
 
 def _language() -> str:
@@ -94,17 +89,17 @@ def referral_payload(r: Referral, user: Any) -> dict[str, Any]:
 def log_referral_reads(request: HttpRequest, what: str, referrals: list[Referral]) -> None:
     """The children (or pregnancies) these referrals' payloads name."""
     children, pregnancies = referral_scope.subjects(referrals)
-    log_reads(_actor(request), what, children, pregnancies=pregnancies)
+    log_reads(actor(request), what, children, pregnancies=pregnancies)
 
 
 def conflict(request: HttpRequest, exc: actions.TransitionRefused) -> HttpResponse:
-    from crecer.api.routes import api, error_body
-
+    """409: the move was refused (stale version or illegal now), with the referral as it is and the moves
+    allowed, in the API's error format."""
     body = error_body(exc.code, exc.message)
     body["allowed"] = exc.allowed
     body["current"] = referral_payload(exc.referral, request.user)
     log_referral_reads(request, "referral", [exc.referral])
-    return api.create_response(request, body, status=409)
+    return JsonResponse(body, status=409, encoder=NinjaJSONEncoder)
 
 
 @router.get("/services")
@@ -178,7 +173,7 @@ def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
         if flag is None:
             raise InputErrors({"flag": [FieldError("unknown", _("This risk flag is not this child's."))]})
     referral = actions.create_referral(
-        _actor(request),
+        actor(request),
         child=child,
         pregnancy=pregnancy,
         service_code=payload.service,
@@ -221,17 +216,9 @@ def list_referrals(
     referrals = referral_scope.overdue_first(referrals).select_related(
         "service", "organisation", "territory", "sender", "assignee", "child", "pregnancy__mother"
     )
-    count = referrals.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    items = list(referrals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+    items, pages = paginate(referrals, page)
     log_referral_reads(request, f"referrals {box}", items)
-    return {
-        "count": count,
-        "page": page,
-        "pages": pages,
-        "results": [referral_payload(r, request.user) for r in items],
-    }
+    return {**pages, "results": [referral_payload(r, request.user) for r in items]}
 
 
 @router.get("/referrals/{referral_id}")
@@ -246,7 +233,7 @@ def transition(request: HttpRequest, referral_id: int, payload: TransitionIn) ->
     referral = referral_scope.get_or_404(request.user, referral_id)
     try:
         updated = actions.transition(
-            _actor(request),
+            actor(request),
             referral,
             payload.to,
             payload.version,
@@ -273,7 +260,7 @@ def reassign(request: HttpRequest, referral_id: int, payload: ReassignIn) -> Any
             )
     try:
         updated = actions.reassign(
-            _actor(request), referral, payload.version, organisation_code=payload.organisation or "", assignee=assignee
+            actor(request), referral, payload.version, organisation_code=payload.organisation or "", assignee=assignee
         )
     except actions.TransitionRefused as exc:
         return conflict(request, exc)
@@ -293,7 +280,7 @@ def child_risks(request: HttpRequest, child_id: int, status: str = "open") -> li
         flags = flags.filter(status=status)
     rules = {r.id: r for r in conf.profile().rules}
     language = _language()
-    log_reads(_actor(request), "risks", [child.pk])
+    log_reads(actor(request), "risks", [child.pk])
     return [
         {
             "id": f.pk,

@@ -1,45 +1,31 @@
-"""JSON API v1 (django-ninja): bearer tokens, scoped reads, audited writes, uniform errors.
+"""JSON API v1 (django-ninja): the API object and its routers, and the registry's and the audit's routes.
 
-Errors are always ``{"code": ..., "message": ..., "errors": {field: [{"code", "message"}]}}``.
+What every endpoint shares (authentication, the acting user, pages, errors) is in :mod:`crecer.api.base`.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Status
-from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import django_auth
 
-from crecer.access.models import ApiToken
 from crecer.api import schemas
+from crecer.api.base import BearerToken, actor, install_error_handlers, paginate
 from crecer.api.dedup import router as dedup_router
+from crecer.api.fhir import router as fhir_router
 from crecer.api.monitoring import router as monitoring_router
 from crecer.api.referrals import router as referrals_router
 from crecer.api.tracking import router as tracking_router
-from crecer.audit.models import Action, AuditEvent, Channel
-from crecer.audit.reads import log_reads
-from crecer.audit.trail import Actor, record
+from crecer.audit.models import Action, AuditEvent
+from crecer.audit.trail import record
 from crecer.dedup.merging import merged_into
-from crecer.interop.api import router as interop_router
 from crecer.registry import actions, scope
+from crecer.registry.reads import log_reads
 from crecer.registry.search import search
-from crecer.validation import InputErrors
-
-PAGE_SIZE = 25
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = ApiToken.objects.authenticate(token)
-        if user is not None:
-            request.user = user
-        return user
-
 
 api = NinjaAPI(
     title="Crecer API",
@@ -49,70 +35,13 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     docs_url="/docs",
 )
-
+install_error_handlers(api)
 
 api.add_router("/", tracking_router)
 api.add_router("/", referrals_router)
 api.add_router("/", monitoring_router)
 api.add_router("/", dedup_router)
-api.add_router("/", interop_router)
-
-
-def error_body(code: str, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "errors": errors or {}}
-
-
-@api.exception_handler(InputErrors)
-def _input_errors(request: HttpRequest, exc: InputErrors) -> HttpResponse:
-    return api.create_response(
-        request, error_body("invalid", _("Some fields are not valid."), exc.as_dict()), status=422
-    )
-
-
-@api.exception_handler(ValidationError)
-def _schema_errors(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    errors: dict[str, list[dict[str, str]]] = {}
-    for item in exc.errors:
-        loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query", "path", "payload")]
-        errors.setdefault(".".join(loc) or "body", []).append(
-            {"code": str(item.get("type", "invalid")), "message": str(item.get("msg", ""))}
-        )
-    return api.create_response(request, error_body("invalid", _("Some fields are not valid."), errors), status=422)
-
-
-@api.exception_handler(Http404)
-def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
-
-
-@api.exception_handler(PermissionDenied)
-def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return api.create_response(request, error_body("forbidden", str(exc) or _("Not allowed.")), status=403)
-
-
-@api.exception_handler(AuthenticationError)
-def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(
-        request, error_body("unauthenticated", _("A valid bearer token is required.")), status=401
-    )
-
-
-@api.exception_handler(HttpError)
-def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = "malformed" if exc.status_code == 400 else "error"
-    message = _("The request body is not valid JSON.") if exc.status_code == 400 else str(exc)
-    return api.create_response(request, error_body(code, message), status=exc.status_code)
-
-
-def actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
-
-
-def page_of(queryset: Any, page: int) -> tuple[list[Any], int, int]:
-    count = queryset.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    return list(queryset[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]), count, page
+api.add_router("/", fhir_router)
 
 
 # --- children ------------------------------------------------------------------------------------
@@ -122,16 +51,11 @@ def page_of(queryset: Any, page: int) -> tuple[list[Any], int, int]:
 def list_children(request: HttpRequest, q: str = "", page: int = 1) -> dict[str, Any]:
     """Children in your scope, searched by name, registry number or identity document."""
     queryset = search(scope.children(request.user), q).select_related("territory", "facility", "household")
-    items, count, page = page_of(queryset, page)
+    items, pages = paginate(queryset, page)
     if q:
-        record(actor(request), Action.SEARCH, entity="registry.child", note=q[:200], after={"count": count})
+        record(actor(request), Action.SEARCH, entity="registry.child", note=q[:200], after={"count": pages["count"]})
     log_reads(actor(request), "children", [c.pk for c in items])
-    return {
-        "count": count,
-        "page": page,
-        "pages": max(1, math.ceil(count / PAGE_SIZE)),
-        "results": [schemas.child_payload(c, scope.categories(request.user, c)) for c in items],
-    }
+    return {**pages, "results": [schemas.child_payload(c, scope.categories(request.user, c)) for c in items]}
 
 
 @api.get("/children/{child_id}", response=schemas.ChildOut, tags=["registry"])
@@ -165,15 +89,10 @@ def list_audit(request: HttpRequest, child: int, page: int = 1) -> dict[str, Any
         raise PermissionDenied(_("Only auditors can read the audit trail."))
     target = scope.get_child_or_404(request.user, child)
     merged = merged_into(target.pk)
-    items, count, page = page_of(AuditEvent.objects.about_child(target.pk, merged), page)
+    items, pages = paginate(AuditEvent.objects.about_child(target.pk, merged), page)
     # The events carry the child's data (and that of the records merged into it) in before/after.
     log_reads(actor(request), "audit trail", [target.pk, *merged])
-    return {
-        "count": count,
-        "page": page,
-        "pages": max(1, math.ceil(count / PAGE_SIZE)),
-        "results": [schemas.audit_payload(e) for e in items],
-    }
+    return {**pages, "results": [schemas.audit_payload(e) for e in items]}
 
 
 @api.get("/me", response=schemas.MeOut, tags=["access"])

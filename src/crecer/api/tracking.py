@@ -3,7 +3,6 @@ deliveries and worklists. Scoped and audited like the registry."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.http import Http404, HttpRequest
@@ -14,12 +13,11 @@ from ninja import Router, Schema, Status
 from crecer import conf
 from crecer.access.categories import service_categories
 from crecer.access.models import DataCategory, User
-from crecer.audit.models import Channel
-from crecer.audit.reads import log_reads
-from crecer.audit.trail import Actor
+from crecer.api.base import actor, paginate
 from crecer.lib import schedule as schedule_lib
 from crecer.registry import scope
 from crecer.registry.models import Pregnancy
+from crecer.registry.reads import log_reads
 from crecer.territories.models import Facility
 from crecer.tracking import actions, timeline, worklists
 from crecer.tracking.models import Delivery, Encounter, Measurement, Screening
@@ -27,10 +25,6 @@ from crecer.validation import Collector
 
 router = Router(tags=["trajectory"])
 PAGE_SIZE = 25
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
 
 
 class EncounterIn(Schema):
@@ -156,7 +150,7 @@ def _require(categories: frozenset[str], category: str) -> None:
 def child_timeline(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
     """The whole trajectory from pregnancy to age 8, in date order, as far as you may see it."""
     child, _categories = _child(request, child_id)
-    log_reads(_actor(request), "timeline", [child.pk])
+    log_reads(actor(request), "timeline", [child.pk])
     return [
         {
             "date": i.date,
@@ -176,7 +170,7 @@ def child_timeline(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
 def child_schedule(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
     child, categories = _child(request, child_id)
     _require(categories, DataCategory.HEALTH)
-    log_reads(_actor(request), "schedule", [child.pk])
+    log_reads(actor(request), "schedule", [child.pk])
     if child.birth_date is None:
         return []
     done = actions.done_contacts(child=child)
@@ -197,7 +191,7 @@ def child_schedule(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
 def child_encounters(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
     child, categories = _child(request, child_id)
     _require(categories, DataCategory.HEALTH)
-    log_reads(_actor(request), "encounters", [child.pk])
+    log_reads(actor(request), "encounters", [child.pk])
     encounters = Encounter.unscoped.filter(child=child, voided_at__isnull=True).select_related(
         "facility", "professional"
     )
@@ -213,16 +207,16 @@ def _visible_encounter(e: Encounter, categories: frozenset[str]) -> dict[str, An
 @router.post("/children/{child_id}/encounters", response={201: dict[str, Any]})
 def create_child_encounter(request: HttpRequest, child_id: int, payload: EncounterIn) -> Status[dict[str, Any]]:
     child, categories = _child(request, child_id)
-    encounter = actions.record_encounter(_actor(request), payload.model_dump(exclude_none=True), child=child)
-    log_reads(_actor(request), "encounter recorded", [child.pk])
+    encounter = actions.record_encounter(actor(request), payload.model_dump(exclude_none=True), child=child)
+    log_reads(actor(request), "encounter recorded", [child.pk])
     return Status(201, _visible_encounter(encounter, categories))
 
 
 @router.post("/pregnancies/{pregnancy_id}/encounters", response={201: dict[str, Any]})
 def create_prenatal_encounter(request: HttpRequest, pregnancy_id: int, payload: EncounterIn) -> Status[dict[str, Any]]:
     pregnancy = pregnancy_or_404(request.user, pregnancy_id)
-    encounter = actions.record_encounter(_actor(request), payload.model_dump(exclude_none=True), pregnancy=pregnancy)
-    log_reads(_actor(request), "encounter recorded", pregnancies=[pregnancy.pk])
+    encounter = actions.record_encounter(actor(request), payload.model_dump(exclude_none=True), pregnancy=pregnancy)
+    log_reads(actor(request), "encounter recorded", pregnancies=[pregnancy.pk])
     return Status(201, _visible_encounter(encounter, request.user.data_categories()))  # type: ignore[union-attr]
 
 
@@ -231,7 +225,7 @@ def child_measurements(request: HttpRequest, child_id: int, history: bool = Fals
     """Current measurements with z-scores (``history=true`` adds the corrected ones)."""
     child, categories = _child(request, child_id)
     _require(categories, DataCategory.HEALTH)
-    log_reads(_actor(request), "measurements", [child.pk])
+    log_reads(actor(request), "measurements", [child.pk])
     rows = Measurement.unscoped.filter(child=child)
     if not history:
         rows = rows.filter(is_current=True)
@@ -245,15 +239,15 @@ def correct_measurement(
     measurement = Measurement.unscoped.filter(pk=measurement_id, child__in=scope.children(request.user)).first()
     if measurement is None:
         raise Http404
-    new = actions.correct_measurement(_actor(request), measurement, payload.changes, payload.reason)
-    log_reads(_actor(request), "measurement corrected", [new.child_id])
+    new = actions.correct_measurement(actor(request), measurement, payload.changes, payload.reason)
+    log_reads(actor(request), "measurement corrected", [new.child_id])
     return Status(201, measurement_payload(new))
 
 
 @router.get("/children/{child_id}/screenings")
 def child_screenings(request: HttpRequest, child_id: int, history: bool = False) -> list[dict[str, Any]]:
     child, categories = _child(request, child_id)
-    log_reads(_actor(request), "screenings", [child.pk])
+    log_reads(actor(request), "screenings", [child.pk])
     rows = Screening.unscoped.filter(child=child, data_category__in=categories)
     if not history:
         rows = rows.filter(is_current=True)
@@ -265,8 +259,8 @@ def correct_screening(request: HttpRequest, screening_id: int, payload: CorrectS
     screening = Screening.unscoped.filter(pk=screening_id, child__in=scope.children(request.user)).first()
     if screening is None or screening.data_category not in scope.categories(request.user, screening.child):  # type: ignore[arg-type]
         raise Http404
-    new = actions.correct_screening(_actor(request), screening, payload.inputs, payload.reason)
-    log_reads(_actor(request), "screening corrected", [new.child_id])
+    new = actions.correct_screening(actor(request), screening, payload.inputs, payload.reason)
+    log_reads(actor(request), "screening corrected", [new.child_id])
     return Status(201, screening_payload(new))
 
 
@@ -275,7 +269,7 @@ def child_deliveries(request: HttpRequest, child_id: int) -> list[dict[str, Any]
     child, categories = _child(request, child_id)
     allowed = {code for code, category in service_categories().items() if category in categories}
     rows = Delivery.unscoped.filter(child=child, voided_at__isnull=True, service_code__in=allowed)
-    log_reads(_actor(request), "deliveries", [child.pk])
+    log_reads(actor(request), "deliveries", [child.pk])
     return [delivery_payload(d) for d in rows.order_by("delivered_on", "pk")]
 
 
@@ -283,14 +277,14 @@ def child_deliveries(request: HttpRequest, child_id: int) -> list[dict[str, Any]
 def create_delivery(request: HttpRequest, child_id: int, payload: DeliveryIn) -> Status[dict[str, Any]]:
     child, _categories = _child(request, child_id)
     delivery = actions.record_delivery(
-        _actor(request),
+        actor(request),
         payload.service,
         payload.date,
         child=child,
         facility_code=payload.facility_code or "",
         detail=payload.detail or "",
     )
-    log_reads(_actor(request), "delivery recorded", [child.pk])
+    log_reads(actor(request), "delivery recorded", [child.pk])
     return Status(201, delivery_payload(delivery))
 
 
@@ -322,15 +316,11 @@ def worklist(
     rows = worklists.worklist(
         request.user, tab, today, facility_id=facility_id, professional_id=professional_id, contact_code=contact
     )
-    count = rows.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    built = worklists.build_rows(request.user, tab, list(rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]), today)
-    log_reads(_actor(request), f"worklist {tab}", [r.child.pk for r in built])
+    items, pages = paginate(rows, page)
+    built = worklists.build_rows(request.user, tab, items, today)
+    log_reads(actor(request), f"worklist {tab}", [r.child.pk for r in built])
     return {
-        "count": count,
-        "page": page,
-        "pages": pages,
+        **pages,
         "results": [
             {
                 "child": r.child.pk,

@@ -2,7 +2,7 @@
 
 Action functions call :func:`record` inside their own ``transaction.atomic()`` block, so the change
 and its audit event commit or roll back together. Reads of children's data are logged through
-:func:`crecer.audit.reads.log_reads`.
+:func:`crecer.registry.reads.log_reads`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy
 
 from crecer import conf
 from crecer.audit.models import Channel
-from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor
 from crecer.dedup import candidates, merging
 from crecer.dedup.models import Decision, PairStatus
@@ -22,6 +21,7 @@ from crecer.lib import linkage
 from crecer.registry import actions as registry_actions
 from crecer.registry import scope
 from crecer.registry.models import CaregiverLink, Child, Relationship
+from crecer.registry.reads import log_reads
 from crecer.territories.models import Facility, Territory
 from crecer.validation import InputErrors
 

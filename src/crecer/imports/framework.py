@@ -107,27 +107,16 @@ def register(kind: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
 
 
 def kinds() -> list[str]:
-    _load_importers()
     return sorted(_IMPORTERS)
 
 
 def importer_for(kind: str) -> Importer:
-    _load_importers()
     if kind not in _IMPORTERS:
         raise FileError(
             _("Unknown kind “%(kind)s”; use one of: %(kinds)s.") % {"kind": kind, "kinds": ", ".join(kinds())}
         )
     importer: Importer = _IMPORTERS[kind]()
     return importer
-
-
-def _load_importers() -> None:
-    # Importers live with their domain; importing the modules registers them.
-    from crecer.monitoring import importers as _monitoring  # noqa: F401
-    from crecer.referrals import importers as _referrals  # noqa: F401
-    from crecer.registry import importers as _registry  # noqa: F401
-    from crecer.territories import importers as _territories  # noqa: F401
-    from crecer.tracking import importers as _tracking  # noqa: F401
 
 
 def error(field_name: str, code: str, message: str) -> dict[str, list[dict[str, str]]]:
@@ -258,25 +247,6 @@ def check_header(importer: Importer, header: list[str]) -> None:
 # --- running ---------------------------------------------------------------------------------------
 
 
-def _within_territory(
-    kind: str, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult
-) -> list[tuple[int, Row]]:
-    """The rows that change or link only records of the actor's territory; the others are rejected.
-
-    Each importer checks the territory a row names; this also checks the territory of the stored
-    records a row would change or link (a child of another municipality named by its external id)."""
-    user = actor.user
-    if user is None or not rows or getattr(user, "territory_id", None) is None:
-        return rows
-    from crecer.imports.permissions import refusals
-
-    refused = refusals(kind, rows, user)
-    for line, row in rows:
-        if line in refused:
-            result.reject(line, row, refused[line])
-    return [(line, row) for line, row in rows if line not in refused]
-
-
 def id_ranges(ids: set[int]) -> list[list[int]]:
     """``[[first, last], …]``: a set of ids as inclusive ranges (new records of an import are consecutive)."""
     ranges: list[list[int]] = []
@@ -311,6 +281,9 @@ def run_import(
     report_path: Path | None = None,
     evaluate_risks: bool = True,
     batch_rows: int | None = None,
+    *,
+    dry_run: bool = False,
+    max_rows: int | None = None,
 ) -> ImportResult:
     """Import ``path`` as records of ``kind``; see the module docstring.
 
@@ -320,15 +293,39 @@ def run_import(
 
     Each committed part records the subjects it touched. An earlier import of the same file (same kind and
     content) that never finished is completed by this one: the rules also run for the subjects its parts
-    touched — rows it committed are "unchanged" now — and it is marked as resumed by this batch."""
+    touched — rows it committed are "unchanged" now — and it is marked as resumed by this batch.
+
+    ``dry_run`` runs the very same import inside a transaction that is rolled back: the result says what
+    would be created, updated, left unchanged or rejected, and nothing is kept (no report file, no risk
+    rules). The web's trial run of a file's first rows (``max_rows``) and its check of a whole file are
+    dry runs."""
+    if dry_run:
+        with transaction.atomic():
+            result = _run(kind, Path(path), actor, progress, None, False, batch_rows, max_rows, dry_run=True)
+            transaction.set_rollback(True)
+        result.batch_id = None
+        return result
+    return _run(kind, Path(path), actor, progress, report_path, evaluate_risks, batch_rows, max_rows)
+
+
+def _run(
+    kind: str,
+    path: Path,
+    actor: Actor,
+    progress: Progress | None,
+    report_path: Path | None,
+    evaluate_risks: bool,
+    batch_rows: int | None,
+    max_rows: int | None,
+    dry_run: bool = False,
+) -> ImportResult:
     started = time.perf_counter()
-    path = Path(path)
     importer = importer_for(kind)
     header, rows, estimate = read_table(path)
     check_header(importer, header)
     result = ImportResult(kind=kind)
     digest = _sha256(path)
-    interrupted = unfinished(kind, digest)
+    interrupted = [] if dry_run else unfinished(kind, digest)
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             kind=kind, filename=path.name, sha256=digest, actor=actor.user, channel=actor.channel
@@ -351,9 +348,8 @@ def run_import(
         # The subjects of this part alone, recorded with its rows in one transaction.
         result.touched_children, result.touched_pregnancies = set(), set()
         with transaction.atomic():
-            todo = _within_territory(kind, pending, actor, result)
-            if todo:
-                importer.import_batch(todo, actor, result)
+            if pending:
+                importer.import_batch(pending, actor, result)
             RejectedRow.objects.bulk_create(
                 [RejectedRow(batch=batch, line=r.line, data=r.row, errors=r.errors) for r in result.rejected[saved:]]
             )
@@ -373,6 +369,11 @@ def run_import(
             progress(result.rows, estimate)
 
     for line, values in rows:
+        if max_rows is not None and result.rows >= max_rows:
+            close = getattr(rows, "close", None)
+            if close:
+                close()
+            break
         result.rows += 1
         if len(values) != width:
             row = dict(zip(header, values, strict=False))
@@ -392,6 +393,9 @@ def run_import(
     flush()
     result.touched_children, result.touched_pregnancies = touched_children, touched_pregnancies
     result.rejected.sort(key=lambda r: r.line)
+    if dry_run:
+        result.seconds = time.perf_counter() - started
+        return result
     if evaluate_risks and result.created + result.updated >= STATISTICS_AFTER_ROWS:
         refresh_statistics()
     if evaluate_risks:

@@ -52,9 +52,6 @@ def load_folder(
     run once at the end, for every child and pregnancy the files touched."""
     if not (folder / "territories.csv").is_file():
         raise FileError(_("%(folder)s has no territories.csv: nothing to load.") % {"folder": folder})
-    from crecer.referrals.actions import sync_services
-
-    sync_services(actor)  # the profile's catalogue, which providers.csv refers to
     results = []
     for kind, filename in ORDER:
         path = folder / filename

@@ -78,6 +78,7 @@ INTERRUPTED_AFTER = dt.timedelta(minutes=30)
 class UploadStatus(models.TextChoices):
     UPLOADED = "uploaded", _("Uploaded, waiting for confirmation")
     QUEUED = "queued", _("Waiting to start")
+    CHECKING = "checking", _("Checking the file")
     RUNNING = "running", _("Importing")
     DONE = "done", _("Finished")
     FAILED = "failed", _("Failed")
@@ -127,7 +128,7 @@ class ImportUpload(models.Model):
     @property
     def interrupted(self) -> bool:
         """Queued or running, but silent for long: the server stopped during the import."""
-        if self.status not in (UploadStatus.QUEUED, UploadStatus.RUNNING):
+        if self.status not in (UploadStatus.QUEUED, UploadStatus.CHECKING, UploadStatus.RUNNING):
             return False
         last = self.heartbeat_at or self.created_at
         return last is not None and timezone.now() - last > INTERRUPTED_AFTER

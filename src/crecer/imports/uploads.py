@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,14 +32,11 @@ from django.utils.translation import gettext as _
 
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
-from crecer.imports import permissions
 from crecer.imports.framework import (
     WEB_BATCH,
     FileError,
     Importer,
-    ImportResult,
     Rejection,
-    Row,
     error,
     importer_for,
     read_table,
@@ -246,32 +243,18 @@ def field_count_error(got: int, want: int) -> dict[str, list[dict[str, str]]]:
     )
 
 
-def trial_run(kind: str, header: list[str], rows: list[tuple[int, list[str]]], user: Any) -> Trial:
-    """Import ``rows`` in a transaction that is rolled back: what the import would do, nothing kept."""
-    importer = importer_for(kind)
-    result = ImportResult(kind=kind)
-    pending: list[tuple[int, Row]] = []
-    for line, values in rows:
-        result.rows += 1
-        if len(values) != len(header):
-            result.reject(line, dict(zip(header, values, strict=False)), field_count_error(len(values), len(header)))
-        else:
-            pending.append((line, dict(zip(header, values, strict=True))))
-    refused = permissions.refusals(kind, pending, user)
-    for line, row in pending:
-        if line in refused:
-            result.reject(line, row, refused[line])
-    pending = [(line, row) for line, row in pending if line not in refused]
+def trial_run(kind: str, path: Path, user: Any, rows: int = TRIAL_ROWS) -> Trial:
+    """The import of the file's first ``rows`` rows as a dry run (``run_import(dry_run=True)``): what the
+    import would do with them, row by row, and nothing kept."""
     trial = Trial()
     try:
-        with transaction.atomic():
-            if pending:
-                importer.import_batch(pending, Actor(user, Channel.WEB), result)
-            transaction.set_rollback(True)
+        result = run_import(kind, path, Actor(user, Channel.WEB), dry_run=True, max_rows=rows)
+    except FileError:
+        raise
     except Exception:  # the trial is a courtesy: the import reports its own errors row by row
         log.exception("trial run of a %s file failed", kind)
         trial.failed = True
-    result.rejected.sort(key=lambda r: r.line)
+        return trial
     trial.rows, trial.created, trial.updated = result.rows, result.created, result.updated
     trial.unchanged, trial.rejected = result.unchanged, result.rejected
     return trial
@@ -282,10 +265,10 @@ def preview(upload: ImportUpload, user: Any) -> Preview:
 
 
 def preview_file(path: Path, kind: str, user: Any) -> Preview:
-    header, first = _first_rows(path, max(PREVIEW_ROWS, TRIAL_ROWS))
+    header, first = _first_rows(path, PREVIEW_ROWS)
     compared = compare_header(importer_for(kind), header)
-    trial = None if compared.blocking else trial_run(kind, header, first[:TRIAL_ROWS], user)
-    return Preview(compared, first[:PREVIEW_ROWS], trial)
+    trial = None if compared.blocking else trial_run(kind, path, user)
+    return Preview(compared, first, trial)
 
 
 # --- running ------------------------------------------------------------------------------------------
@@ -295,31 +278,23 @@ def _update(upload_id: int, **values: Any) -> None:
     ImportUpload.objects.filter(pk=upload_id).update(heartbeat_at=timezone.now(), **values)
 
 
-def _chunks(path: Path) -> Iterator[list[tuple[int, Row]]]:
-    header, rows, _estimate = read_table(path)
-    chunk: list[tuple[int, Row]] = []
-    for line, values in rows:
-        if len(values) == len(header):  # the import rejects the others itself
-            chunk.append((line, dict(zip(header, values, strict=True))))
-        if len(chunk) >= CHECK_BATCH:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def touches_elsewhere(rejection: Rejection) -> bool:
+    """The row would change or link a stored record living outside the user's territory (a child of another
+    municipality named by its external id, a target of another region): code ``other_territory``. A row
+    that registers a new record in another territory (``out_of_scope``) is rejected by itself, as on the
+    command line."""
+    return any(e["code"] == "other_territory" for errs in rejection.errors.values() for e in errs)
 
 
-def territory_refusals(kind: str, path: Path, user: Any) -> tuple[int, list[dict[str, Any]]]:
-    """(how many rows, the first of them) would change or link a record outside the user's territory."""
-    if kind not in permissions.CHECKS:
-        return 0, []
-    count, shown = 0, list[dict[str, Any]]()
-    for chunk in _chunks(path):
-        refused = permissions.refusals(kind, chunk, user)
-        count += len(refused)
-        for line in sorted(refused):
-            if len(shown) < REFUSALS_SHOWN:
-                shown.append({"line": line, "reason": Rejection(line, {}, refused[line]).message()})
-    return count, shown
+def territory_refusals(
+    kind: str, path: Path, user: Any, progress: Callable[[int, int | None], None] | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """(how many rows, the first of them) would change or link a record outside the user's territory: the
+    whole file imported as a dry run (``run_import(dry_run=True)``), nothing kept."""
+    result = run_import(kind, path, Actor(user, Channel.WEB), progress, batch_rows=WEB_BATCH, dry_run=True)
+    refused = [r for r in result.rejected if touches_elsewhere(r)]
+    shown = [{"line": r.line, "reason": r.message()} for r in refused[:REFUSALS_SHOWN]]
+    return len(refused), shown
 
 
 def execute(upload_id: int) -> None:
@@ -329,8 +304,12 @@ def execute(upload_id: int) -> None:
     report = path.with_name(path.name + ".rejected.csv")
     with translation.override(upload.language or settings.LANGUAGE_CODE):
         try:
-            _update(upload_id, status=UploadStatus.RUNNING)
-            refused, shown = territory_refusals(upload.kind, path, upload.user)
+            _update(upload_id, status=UploadStatus.CHECKING, rows_done=0)
+
+            def checked(done: int, estimate: int | None) -> None:
+                _update(upload_id, rows_done=done, rows_total=max(done, upload.rows_total, 0))
+
+            refused, shown = territory_refusals(upload.kind, path, upload.user, checked)
             if refused:
                 _update(
                     upload_id,
@@ -344,6 +323,7 @@ def execute(upload_id: int) -> None:
                     % {"count": refused},
                 )
                 return
+            _update(upload_id, status=UploadStatus.RUNNING, rows_done=0)
 
             def progress(done: int, estimate: int | None) -> None:
                 _update(upload_id, rows_done=done, rows_total=max(done, upload.rows_total, 0))

@@ -30,7 +30,6 @@ from crecer import conf
 from crecer.access.categories import category_of
 from crecer.access.models import DataCategory
 from crecer.audit.models import Action
-from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor, record
 from crecer.interop import codes
 from crecer.lib.growth.compute import AGE_LENGTH_TO_HEIGHT_DAYS
@@ -38,6 +37,7 @@ from crecer.lib.names import full_name
 from crecer.referrals.models import State
 from crecer.registry import scope
 from crecer.registry.models import AccessGrant, Caregiver, CaregiverLink, Child
+from crecer.registry.reads import log_reads
 from crecer.territories.models import Territory
 from crecer.tracking.models import Encounter, EncounterKind, Measurement, Screening
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from crecer.access import permissions
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record, snapshot
 from crecer.lib.periods import PeriodError
@@ -56,9 +57,25 @@ def clean_target(raw: Mapping[str, Any], territories: Mapping[str, Territory], e
     return {"indicator": code, "territory": territory, "period": period, **values}
 
 
+def target_refusal(user: Any, territory: Territory) -> permissions.Refusal | None:
+    """Why ``user`` may not set a target of ``territory`` (None: may): managers, for their territory and below."""
+    if user is None:
+        return None
+    if not permissions.has(user, permissions.SET_TARGETS):
+        return permissions.Refusal("row", "forbidden", _("Your role cannot set targets."))
+    if not permissions.within(user, territory.path):
+        return permissions.Refusal(
+            "territory_code", "other_territory", _("This territory is outside the one you work in.")
+        )
+    return None
+
+
 def save_target(actor: Actor, cleaned: Mapping[str, Any]) -> tuple[Target, str]:
     """Create or change the target of (indicator, territory, period); returns it and "created",
     "updated" or "unchanged"."""
+    refusal = target_refusal(actor.user, cleaned["territory"])
+    if refusal is not None:
+        refusal.raise_()
     with transaction.atomic():
         current = (
             Target.objects.select_for_update()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from crecer.audit.trail import Actor
 from crecer.imports.framework import ImportResult, Row, error, register, repeated_message
-from crecer.monitoring.actions import TARGET_FIELDS, clean_target, save_target
+from crecer.monitoring.actions import TARGET_FIELDS, clean_target, save_target, target_refusal
 from crecer.territories.models import Territory
 from crecer.validation import Collector, InputErrors
 
@@ -32,6 +32,10 @@ class TargetImporter:
                 result.reject(line, row, error("indicator", "repeated", repeated_message(self.seen[key])))
                 continue
             self.seen[key] = line
+            refusal = target_refusal(actor.user, cleaned["territory"])
+            if refusal is not None:
+                result.reject(line, row, refusal.as_errors())
+                continue
             _, outcome = save_target(actor, cleaned)
             setattr(result, outcome, getattr(result, outcome) + 1)
 

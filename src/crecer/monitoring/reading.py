@@ -113,8 +113,6 @@ def group_rows(
     return {k: sorted(v) for k, v in out.items()}
 
 
-
-
 def territory_for(user: Any, code: str) -> Territory | None:
     """The territory asked for (the user's own when ``code`` is empty), or None when the user may not
     see its figures: deny by default, the same answer for unknown and out-of-scope codes."""

@@ -18,16 +18,16 @@ from django.utils.translation import gettext as _
 
 from crecer.access import permissions
 from crecer.audit.models import Action, Channel
-from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor, record
+from crecer.core.downloads import csv_response, xlsx_response
 from crecer.lib import minicharts
 from crecer.monitoring import actions, definitions, engine, quality, reading
 from crecer.monitoring.models import Snapshot, Target
 from crecer.referrals import scope as referral_scope
 from crecer.registry import scope
+from crecer.registry.reads import log_reads
 from crecer.territories.models import Territory
 from crecer.validation import Collector, InputErrors
-from crecer.web.exports import csv_response, xlsx_response
 
 DIMENSION_LABELS = {
     "sex": gettext_lazy("sex"),
@@ -335,8 +335,6 @@ def _scoped(qs: Any, population: str, user: Any, territory: Territory) -> Any:
             caregiver__in=scope.caregivers(user).values("pk"), caregiver__territory__path__startswith=under
         ).select_related("caregiver__territory", "group")
     raise Http404
-
-
 
 
 @login_required

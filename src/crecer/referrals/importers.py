@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from crecer import conf
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record, snapshot
 from crecer.imports.framework import ImportResult, Row, batch_note, error, register, repeated_message
@@ -116,6 +117,11 @@ class ProviderImporter:
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         territories = {t.code: t for t in Territory.objects.all()}
         services = {s.code: s for s in Service.objects.all()}
+        named = {(row.get("service_code") or "").strip() for _, row in rows}
+        if named - set(services) & {s.code for s in conf.profile().services}:
+            # The profile's catalogue, which a directory refers to, is stored on first use.
+            actions.sync_services(actor)
+            services = {s.code: s for s in Service.objects.all()}
         for line, row in rows:
             key = ((row.get("organisation_code") or "").strip(), (row.get("service_code") or "").strip())
             if key in self.seen:

@@ -18,12 +18,12 @@ from crecer import conf
 from crecer.access import permissions
 from crecer.access.models import DataCategory, Role, User
 from crecer.audit.models import AuditEvent, Channel
-from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor
 from crecer.referrals import actions, machine
 from crecer.referrals import scope as referral_scope
 from crecer.referrals.models import OPEN_STATES, NotCompletedReason, Notification, Priority, Provision, Service, State
 from crecer.registry import scope
+from crecer.registry.reads import log_reads
 from crecer.risks.models import RiskFlag
 from crecer.validation import InputErrors
 

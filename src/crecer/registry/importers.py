@@ -49,11 +49,16 @@ def refused(actor: Actor, path: str | None, field: str = "territory_code") -> Er
     return refusal.as_errors() if refusal is not None else None
 
 
+#: the code of a row refused because it would change or link a stored record of another territory (the web
+#: refuses a whole file with such rows; a row naming another territory for a new record is only rejected)
+OTHER_TERRITORY = "other_territory"
+
+
 def elsewhere(actor: Actor, path: str | None, field: str, message: str) -> Errors | None:
     """A stored record the row would change or link lives outside the importing user's territory."""
     if actor.user is None or permissions.within(actor.user, path):
         return None
-    return error(field, "out_of_scope", message)
+    return error(field, OTHER_TERRITORY, message)
 
 
 def record_elsewhere() -> str:
@@ -324,7 +329,11 @@ class PregnancyImporter(_KeyedImporter):
             for p in Pregnancy.unscoped.filter(external_id__in=keys).select_related("mother__territory")
         }
         child_keys = {r.get("child_external_id", "").strip() for _, r in rows} - {""}
-        children = dict(Child.unscoped.filter(external_id__in=child_keys).values_list("external_id", "id"))
+        children, child_paths = {}, {}
+        for external_id, pk, path in Child.unscoped.filter(external_id__in=child_keys).values_list(
+            "external_id", "id", "territory__path"
+        ):
+            children[external_id], child_paths[external_id] = pk, path
         named = actions.birth_subjects(children.values())
         cleaned = []
         for line, row in rows:
@@ -348,6 +357,11 @@ class PregnancyImporter(_KeyedImporter):
                     "not_born",
                     _("A child is named only for a pregnancy that ended in a live birth."),
                 )
+            elif child_key and (
+                problem := elsewhere(actor, child_paths[child_key], "child_external_id", person_elsewhere())
+            ):
+                result.reject(line, row, problem)
+                continue
             elif child_key:
                 subject = named[children[child_key]]
                 if existing.get(key) is not None and subject.pregnancy_id == existing[key].pk:

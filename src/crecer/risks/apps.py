@@ -10,6 +10,7 @@ class RisksConfig(AppConfig):
 
     def ready(self) -> None:
         from crecer.core.signals import subjects_changed
+        from crecer.risks import timeline  # noqa: F401  (adds risk flags to the child's timeline)
 
         subjects_changed.connect(_evaluate, dispatch_uid="crecer.risks.evaluate")
 

@@ -455,6 +455,11 @@ class DeliveryImporter(_Keyed):
                 continue
             service = values["service"]
             path = child.path if service.subject == "child" and child else caregiver[1] if caregiver else None
+            named = "child_external_id" if service.subject == "child" else "caregiver_external_id"
+            problem = elsewhere(actor, path, named, person_elsewhere())
+            if problem:
+                result.reject(line, row, problem)
+                continue
             refusal = actions.subject_refusal(actor, path, categories.of_service(service.code))
             if _rejected(result, line, row, errors, refusal):
                 continue

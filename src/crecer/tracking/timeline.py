@@ -8,6 +8,7 @@ if the user may see that category for this child.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,19 @@ class Item:
     state: str = ""  # for scheduled contacts: upcoming, due, overdue, missed, done
     alert: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+
+
+#: what other apps add to a child's timeline (risk flags, referrals and counter-referrals), each a function
+#: ``(child, language) -> items`` registered with :func:`add_source` when its app is ready: the
+#: trajectory does not import the apps that read it
+SOURCES: list[Callable[[Child, str], list[Item]]] = []
+
+
+def add_source(source: Callable[[Child, str], list[Item]]) -> Callable[[Child, str], list[Item]]:
+    """Register ``source`` (a decorator); each source gives items in their own data categories."""
+    if source not in SOURCES:
+        SOURCES.append(source)
+    return source
 
 
 def _language() -> str:
@@ -179,63 +193,10 @@ def build(user: Any, child: Child, today: dt.date | None = None) -> list[Item]:
                 f"{group.name} · {detail}",
             )
         )
-    items += _risk_and_referral_items(child, language)
+    for source in SOURCES:
+        items += source(child, language)
     visible = [i for i in items if i.category in allowed]
     return sorted(visible, key=lambda i: (i.date, _ORDER.get(i.kind, 9)))
-
-
-def _risk_and_referral_items(child: Child, language: str) -> list[Item]:
-    """Risk flags, referrals and counter-referrals (their own data categories)."""
-    from crecer.referrals.models import Referral
-    from crecer.risks.models import RiskFlag
-
-    profile = conf.profile()
-    rules = {r.id: r for r in profile.rules}
-    items = []
-    for f in RiskFlag.unscoped.filter(child=child):
-        label = rules[f.rule_id].flag.label(language) if f.rule_id in rules else f.rule_id
-        detail = (
-            _("open")
-            if f.status == "open"
-            else _("resolved on %(date)s") % {"date": f.resolved_at.date() if f.resolved_at else ""}
-        )
-        items.append(
-            Item(
-                timezone_date(f.raised_at),
-                "risk",
-                label,
-                category_of(f),
-                detail,
-                alert=f.status == "open",
-                data={"id": f.pk, "rule": f"{f.rule_id}@{f.rule_version}", "severity": f.severity, "status": f.status},
-            )
-        )
-    for r in Referral.unscoped.filter(child=child).select_related("service", "organisation"):
-        category = category_of(r)
-        items.append(
-            Item(
-                timezone_date(r.sent_at or r.created_at),
-                "referral",
-                _("Referral to %(service)s") % {"service": r.service.name(language)},
-                category,
-                f"{r.organisation.name} · {r.get_state_display()}",
-                alert=r.overdue_at is not None or r.state == "expired",
-                data={"id": r.pk, "state": r.state},
-            )
-        )
-        if r.counter_referral:
-            cr = r.counter_referral
-            items.append(
-                Item(
-                    dt.date.fromisoformat(cr.get("date")) if cr.get("date") else timezone_date(r.finished_at),
-                    "counter_referral",
-                    _("Counter-referral from %(organisation)s") % {"organisation": r.organisation.name},
-                    category,
-                    " · ".join(p for p in (", ".join(cr.get("services_given", [])), cr.get("follow_up", "")) if p),
-                    data={"referral": r.pk, "outcome": cr.get("outcome")},
-                )
-            )
-    return items
 
 
 def timezone_date(value: Any) -> dt.date:

@@ -19,19 +19,19 @@ from django.utils.translation import gettext as _
 from crecer import conf
 from crecer.access.models import DataCategory, Role, User
 from crecer.audit.models import Action, Channel
-from crecer.audit.reads import log_reads
 from crecer.audit.trail import Actor, record
+from crecer.core.downloads import EXCEL_MAX_ROWS, csv_response, xlsx_response
 from crecer.lib import schedule as schedule_lib
 from crecer.lib import screening as screening_lib
 from crecer.lib.growth.chart import ChartLabels, render_chart
 from crecer.lib.growth.compute import AGE_LENGTH_TO_HEIGHT_DAYS
 from crecer.registry import scope
 from crecer.registry.models import Child
+from crecer.registry.reads import log_reads
 from crecer.territories.models import Facility, FacilityKind
 from crecer.tracking import actions, forms, timeline, worklists
 from crecer.tracking.models import Measurement, Screening
 from crecer.validation import InputErrors
-from crecer.web.exports import EXCEL_MAX_ROWS, csv_response, xlsx_response
 
 PAGE_SIZE = 20
 

@@ -17,16 +17,16 @@ from django.utils.translation import gettext as _
 
 from crecer.access.models import DataCategory, Role
 from crecer.audit.models import Action, AuditEvent, Channel
-from crecer.audit.reads import log_reads, log_rows
 from crecer.audit.trail import Actor, record
+from crecer.core.downloads import EXCEL_MAX_ROWS, csv_response, xlsx_response
 from crecer.dedup.merging import merged_into
 from crecer.referrals.views import child_referral_sections
 from crecer.registry import scope
 from crecer.registry.models import CaregiverLink, Pregnancy
+from crecer.registry.reads import log_reads, log_rows
 from crecer.registry.search import search
 from crecer.territories.models import Facility, FacilityKind, Territory
 from crecer.tracking.views import child_sections
-from crecer.web.exports import EXCEL_MAX_ROWS, csv_response, xlsx_response
 
 PAGE_SIZE = 20
 

@@ -11,11 +11,10 @@ from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.errors import HttpError
 
-from crecer.audit.models import Channel
-from crecer.audit.reads import log_reads
-from crecer.audit.trail import Actor
+from crecer.api.base import actor
 from crecer.interop import fhir_export, fhir_import
 from crecer.registry import scope
+from crecer.registry.reads import log_reads
 
 router = Router(tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
@@ -30,10 +29,6 @@ BUNDLE_BODY = {
         },
     }
 }
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
 
 
 def _registered_children(summary: dict[str, Any]) -> list[int]:
@@ -52,7 +47,7 @@ def child_fhir(request: HttpRequest, child_id: int) -> JsonResponse:
     """One child as a FHIR R4 ``collection`` Bundle: Patient, RelatedPerson, Encounter, Observation,
     ServiceRequest, Task and Flag, limited to the data categories you may see (the read is logged)."""
     child = scope.get_child_or_404(request.user, child_id)
-    log_reads(_actor(request), "fhir", [child.pk])
+    log_reads(actor(request), "fhir", [child.pk])
     bundle = fhir_export.child_bundle(request.user, child, request.build_absolute_uri("/api/v1/fhir"))
     return JsonResponse(bundle, content_type=FHIR_JSON, json_dumps_params={"ensure_ascii": False})
 
@@ -69,6 +64,6 @@ def post_bundle(request: HttpRequest) -> dict[str, Any]:
         body = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise HttpError(400, "malformed") from exc
-    summary = fhir_import.import_bundle(_actor(request), body)
-    log_reads(_actor(request), "fhir bundle", _registered_children(summary))
+    summary = fhir_import.import_bundle(actor(request), body)
+    log_reads(actor(request), "fhir bundle", _registered_children(summary))
     return summary

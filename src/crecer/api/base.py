@@ -1,0 +1,90 @@
+"""What every endpoint of API v1 shares, in one place: bearer-token authentication, the acting user, the
+page of a list, and the error format.
+
+Errors are always ``{"code": ..., "message": ..., "errors": {field: [{"code", "message"}]}}``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from crecer.access.models import ApiToken
+from crecer.audit.models import Channel
+from crecer.audit.trail import Actor
+from crecer.validation import InputErrors
+
+#: items per page of a list, unless an endpoint says otherwise
+PAGE_SIZE = 25
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = ApiToken.objects.authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+def actor(request: HttpRequest) -> Actor:
+    """The user the request acts as (token or session), through the API channel."""
+    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
+
+
+def paginate(queryset: Any, page: int, size: int = PAGE_SIZE) -> tuple[list[Any], dict[str, int]]:
+    """The items of page ``page`` (clamped to the pages there are) and ``{"count", "page", "pages"}``."""
+    count = queryset.count()
+    pages = max(1, math.ceil(count / size))
+    page = min(max(page, 1), pages)
+    return list(queryset[(page - 1) * size : page * size]), {"count": count, "page": page, "pages": pages}
+
+
+def error_body(code: str, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "errors": errors or {}}
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    """Every error the API answers, in its one format and the user's language."""
+
+    @api.exception_handler(InputErrors)
+    def _input_errors(request: HttpRequest, exc: InputErrors) -> HttpResponse:
+        return api.create_response(
+            request, error_body("invalid", _("Some fields are not valid."), exc.as_dict()), status=422
+        )
+
+    @api.exception_handler(ValidationError)
+    def _schema_errors(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors: dict[str, list[dict[str, str]]] = {}
+        for item in exc.errors:
+            loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query", "path", "payload")]
+            errors.setdefault(".".join(loc) or "body", []).append(
+                {"code": str(item.get("type", "invalid")), "message": str(item.get("msg", ""))}
+            )
+        return api.create_response(request, error_body("invalid", _("Some fields are not valid."), errors), status=422)
+
+    @api.exception_handler(Http404)
+    def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
+
+    @api.exception_handler(PermissionDenied)
+    def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+        return api.create_response(request, error_body("forbidden", str(exc) or _("Not allowed.")), status=403)
+
+    @api.exception_handler(AuthenticationError)
+    def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return api.create_response(
+            request, error_body("unauthenticated", _("A valid bearer token is required.")), status=401
+        )
+
+    @api.exception_handler(HttpError)
+    def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        code = "malformed" if exc.status_code == 400 else "error"
+        message = _("The request body is not valid JSON.") if exc.status_code == 400 else str(exc)
+        return api.create_response(request, error_body(code, message), status=exc.status_code)

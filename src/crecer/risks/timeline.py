@@ -1,0 +1,36 @@
+"""Risk flags on the child's timeline (open ones are alerts)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from crecer import conf
+from crecer.access.categories import category_of
+from crecer.registry.models import Child
+from crecer.risks.models import RiskFlag
+from crecer.tracking.timeline import Item, add_source, timezone_date
+
+
+@add_source
+def flag_items(child: Child, language: str) -> list[Item]:
+    rules = {r.id: r for r in conf.profile().rules}
+    items = []
+    for f in RiskFlag.unscoped.filter(child=child):
+        label = rules[f.rule_id].flag.label(language) if f.rule_id in rules else f.rule_id
+        detail = (
+            _("open")
+            if f.status == "open"
+            else _("resolved on %(date)s") % {"date": f.resolved_at.date() if f.resolved_at else ""}
+        )
+        items.append(
+            Item(
+                timezone_date(f.raised_at),
+                "risk",
+                label,
+                category_of(f),
+                detail,
+                alert=f.status == "open",
+                data={"id": f.pk, "rule": f"{f.rule_id}@{f.rule_version}", "severity": f.severity, "status": f.status},
+            )
+        )
+    return items
