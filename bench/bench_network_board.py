@@ -58,11 +58,11 @@ def main() -> None:
     from crecer.audit.trail import Actor
     from crecer.core.bulk import BulkInsert
     from crecer.imports.framework import run_import
+    from crecer.places.actions import create_territory, save_place
     from crecer.referrals import actions
     from crecer.referrals.models import Referral, Service
     from crecer.referrals.scope import box, overdue_first
     from crecer.registry.models import Child
-    from crecer.territories.actions import create_territory, save_place
     from crecer.territories.models import Organisation, Territory
 
     call_command("migrate", verbosity=0)

@@ -20,9 +20,9 @@ from crecer.access.actions import create_token, create_user
 from crecer.access.models import Role, User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
+from crecer.places.actions import create_territory, save_place
 from crecer.registry import actions
 from crecer.registry.models import Caregiver, Child
-from crecer.territories.actions import create_territory, save_place
 from crecer.territories.models import Facility, FacilityKind, Organisation, Sector, Territory
 
 PASSWORD = "una-clave-larga-2026"

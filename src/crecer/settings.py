@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "axes",
     "crecer.territories",
     "crecer.access",
+    "crecer.places",
     "crecer.audit",
     "crecer.registry",
     "crecer.imports",

@@ -131,6 +131,9 @@ def save_provision(
     monthly_capacity: int | None,
 ) -> Provision:
     """Declare (or change) that ``organisation`` offers ``service`` in ``territories``."""
+    permissions.check(
+        actor.user, permissions.MANAGE_PLACES, _("Your role cannot change territories, facilities or organisations.")
+    )
     with transaction.atomic():
         provision, created = Provision.objects.get_or_create(organisation=organisation, service=service)
         provision.monthly_capacity = monthly_capacity

@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from crecer import conf
+from crecer.access import permissions
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record, snapshot
 from crecer.imports.framework import ImportResult, Row, batch_note, error, register, repeated_message
 from crecer.lib.profiles import AXES, SECTORS
+from crecer.places.actions import save_place
+from crecer.places.importers import reject_all
 from crecer.referrals import actions
 from crecer.referrals.models import Provision, Service
 from crecer.registry.inputs import parse_int
@@ -40,6 +43,10 @@ class ServiceImporter:
         self.seen: dict[str, int] = {}
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
+        if not permissions.has(actor.user, permissions.EDIT_CATALOGUE):
+            for line, row in rows:
+                result.reject(line, row, error("row", "forbidden", _("Your role cannot edit the service catalogue.")))
+            return
         existing = {s.code: s for s in Service.objects.all()}
         for line, row in rows:
             code = (row.get("code") or "").strip()
@@ -115,6 +122,8 @@ class ProviderImporter:
         self.seen: dict[tuple[str, str], int] = {}
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
+        if reject_all(rows, actor, result):
+            return
         territories = {t.code: t for t in Territory.objects.all()}
         services = {s.code: s for s in Service.objects.all()}
         named = {(row.get("service_code") or "").strip() for _, row in rows}
@@ -165,16 +174,15 @@ class ProviderImporter:
                 result.reject(line, row, InputErrors(errors.errors).as_dict())
                 continue
             assert seat is not None and service is not None
-            organisation, created = Organisation.objects.get_or_create(
-                code=key[0],
-                defaults={
+            organisation = Organisation.objects.filter(code=key[0]).first()
+            if organisation is None:  # a new organisation, with the name, sector and seat given
+                place = {
+                    "code": key[0],
                     "name": row["organisation_name"].strip()[:200],
                     "sector": row["sector"].strip(),
-                    "territory": seat,
-                },
-            )
-            if created:
-                record(actor, Action.CREATE, organisation, after=snapshot(organisation), note=batch_note(result))
+                }
+                save_place(actor, Organisation, "sector", place, seat.pk, None)
+                organisation = Organisation.objects.get(code=key[0])
             current = (
                 Provision.objects.filter(organisation=organisation, service=service)
                 .prefetch_related("territories")

@@ -17,9 +17,9 @@ from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.imports.loading import load_folder
 from crecer.lib.synthetic import generate
+from crecer.places.actions import save_place
 from crecer.registry import actions as registry_actions
 from crecer.registry.models import Child
-from crecer.territories.actions import save_place
 from crecer.territories.models import Facility, FacilityKind, Organisation, Sector, Territory
 
 #: Shown on screen and in the README. Demo only: a real deployment creates its own users.
@@ -196,10 +196,12 @@ def _illustrate(users: list[DemoUser]) -> None:
     from crecer.referrals import actions as referral_actions
     from crecer.referrals.models import Service
 
-    referral_actions.sync_services(actor)
+    # The catalogue and the provider directory are national data, set up by the system.
+    system = Actor(None, Channel.CLI)
+    referral_actions.sync_services(system)
     organisation = Organisation.objects.get(code="DEMO-OPD")
     referral_actions.save_provision(
-        actor, organisation, Service.objects.get(code="child_protection"), [organisation.territory], None
+        system, organisation, Service.objects.get(code="child_protection"), [organisation.territory], None
     )
     referral_actions.create_referral(
         actor,

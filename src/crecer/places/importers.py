@@ -5,8 +5,25 @@ from __future__ import annotations
 from crecer import conf
 from crecer.audit.trail import Actor
 from crecer.imports.framework import ImportResult, Row, error, register, repeated_message
-from crecer.territories.actions import TerritoryRow, save_place, save_territory, validate_place, validate_territory
+from crecer.places.actions import (
+    TerritoryRow,
+    places_refusal,
+    save_place,
+    save_territory,
+    validate_place,
+    validate_territory,
+)
 from crecer.territories.models import Facility, FacilityKind, Organisation, Sector, Territory
+
+
+def reject_all(rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> bool:
+    """Every row is refused when the user may not manage places (the same check as the actions)."""
+    refusal = places_refusal(actor)
+    if refusal is None:
+        return False
+    for line, row in rows:
+        result.reject(line, row, refusal.as_errors())
+    return True
 
 
 class TerritoryImporter:
@@ -17,6 +34,8 @@ class TerritoryImporter:
     batch_size = 1_000_000
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
+        if reject_all(rows, actor, result):
+            return
         profile = conf.profile()
         depth = {key: i for i, key in enumerate(profile.level_keys)}
         parsed = [(line, row, TerritoryRow(*(str(row.get(c, "")).strip() for c in self.columns))) for line, row in rows]
@@ -48,6 +67,8 @@ class PlaceImporter:
     batch_size = 5000
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
+        if reject_all(rows, actor, result):
+            return
         territories = dict(Territory.objects.values_list("code", "id"))
         existing = {o.code: o for o in self.model.objects.filter(code__in=[r.get("code") for _, r in rows])}
         seen: dict[str, int] = {}

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from crecer import conf
+from crecer.access import permissions
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, diff, record, snapshot
 from crecer.territories.models import Facility, Organisation, Territory
@@ -71,8 +72,24 @@ def validate_territory(row: TerritoryRow, parent: Territory | None, existing: Te
     return errors
 
 
+def places_refusal(actor: Actor) -> permissions.Refusal | None:
+    """Why ``actor`` may not load territories, facilities, organisations or the provider directory."""
+    if permissions.has(actor.user, permissions.MANAGE_PLACES):
+        return None
+    return permissions.Refusal(
+        "row", "forbidden", _("Your role cannot change territories, facilities or organisations.")
+    )
+
+
+def _check_places(actor: Actor) -> None:
+    refusal = places_refusal(actor)
+    if refusal is not None:
+        refusal.raise_()
+
+
 def save_territory(actor: Actor, row: TerritoryRow, parent: Territory | None, existing: Territory | None) -> str:
     """Create or rename a validated territory; returns 'created', 'updated' or 'unchanged'."""
+    _check_places(actor)
     if existing is not None:
         if existing.name == row.name:
             return "unchanged"
@@ -142,6 +159,8 @@ def save_place(
     territory_id: int,
     existing: Facility | Organisation | None,
 ) -> str:
+    """Create or change a validated facility or organisation; returns 'created', 'updated' or 'unchanged'."""
+    _check_places(actor)
     values = {"name": row["name"], kind_field: row[kind_field], "territory_id": territory_id}
     if existing is not None:
         if all(getattr(existing, k) == v for k, v in values.items()):
