@@ -22,17 +22,32 @@ output column are replaced.
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import os
+import queue
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from .compute import zscores
 
-__all__ = ["INPUT_COLUMNS", "OUTPUT_COLUMNS", "REQUIRED_COLUMNS", "CsvSummary", "process_csv"]
+__all__ = [
+    "INPUT_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "CsvSummary",
+    "process_csv",
+    "process_csv_reference",
+]
 
 REQUIRED_COLUMNS = ("sex", "age_days", "weight_kg", "length_cm")
 OPTIONAL_COLUMNS = ("measure", "oedema", "head_cm", "muac_cm")
@@ -222,6 +237,330 @@ def _process_chunk(
     return zip(*carried, *added, strict=True), len(errors)
 
 
+def _layout(header: list[str], in_path: str | os.PathLike[str]) -> tuple[dict[str, int], list[int]]:
+    """Where each input column is (first match wins) and which columns are carried through."""
+    names = [h.strip().lower() for h in header]
+    index: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name in INPUT_COLUMNS and name not in index:
+            index[name] = j
+    missing = [c for c in REQUIRED_COLUMNS if c not in index]
+    if missing:
+        raise ValueError(f"{in_path}: missing required column(s): {', '.join(missing)}")
+    return index, [j for j, name in enumerate(names) if name not in OUTPUT_COLUMNS]
+
+
+def _read_header(reader: Iterator[list[str]], in_path: str | os.PathLike[str]) -> list[str]:
+    try:
+        return next(reader)
+    except StopIteration:
+        raise ValueError(f"{in_path}: empty file, expected a header row") from None
+
+
+def process_csv_reference(
+    in_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    progress: Callable[[int, int | None], None] | None = None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    messages: dict[str, str] | None = None,
+) -> CsvSummary:
+    """The plain implementation of :func:`process_csv`: Python's ``csv`` module, cell by cell.
+
+    It defines the output: :func:`process_csv` writes the same bytes, and hands any file its fast
+    reader cannot read exactly as ``csv`` does (a row with the wrong number of fields, a stray
+    space-only line, bytes that are not UTF-8...) to this function.
+    """
+    messages = {**MESSAGES, **(messages or {})}
+    with (
+        open(in_path, encoding="utf-8-sig", newline="") as fin,
+        open(out_path, "w", encoding="utf-8", newline="") as fout,
+    ):
+        reader = csv.reader(fin)
+        header = _read_header(reader, in_path)
+        index, keep = _layout(header, in_path)
+        writer = csv.writer(fout, lineterminator="\n")
+        writer.writerow([header[j] for j in keep] + list(OUTPUT_COLUMNS))
+        done = errors = 0
+        for rows in _chunks(reader, chunk_rows):
+            out, bad = _process_chunk(rows, index, len(header), keep, messages)
+            writer.writerows(out)
+            done += len(rows)
+            errors += bad
+            if progress is not None:
+                progress(done, None)
+    return CsvSummary(rows=done, errors=errors)
+
+
+# --------------------------------------------------------------------------- the fast path
+#
+# pyarrow's CSV reader splits the file into cells (in C++, on every core); each column is then
+# dictionary-encoded, so the Python validation above (_parse_numbers, _parse_codes) runs once per
+# *distinct* cell text (a few thousand per chunk) and its results are gathered back to the rows.
+# The output lines are joined by arrow too, from the cells as read (re-quoted exactly as csv.writer
+# would) and lookup tables of the z-score, flag and error texts. Every step reuses the functions
+# of the plain path on the distinct texts, so both paths give the same bytes; the tests compare them.
+
+_ARROW_BLOCK_BYTES = 4 << 20
+_WORKERS = 2
+_NEEDS_QUOTES = r'[,"\r\n]'  # csv.writer (QUOTE_MINIMAL) quotes a cell only if it has one of these
+
+
+class _NotForArrow(Exception):
+    """The file is not one that arrow reads exactly as ``csv`` does: use the plain path."""
+
+
+class _CsvCell:
+    """The text csv.writer writes for one cell (quoted and escaped if needed), for the rare cells
+    that need quotes: by csv.writer itself, so the rule is Python's, whatever its version."""
+
+    def __init__(self) -> None:
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf, lineterminator="\n")
+
+    def __call__(self, text: str) -> str:
+        self._buf.seek(0)
+        self._buf.truncate()
+        self._writer.writerow([text, ""])  # a second, empty cell: a lone "" is written as '""'
+        return self._buf.getvalue()[:-2]
+
+
+_Z_ARROW = pa.array([*_Z_TEXT.tolist(), ""], type=pa.string())  # index 2 * _Z_LIMIT + 1 = no z-score
+_Z_EMPTY = 2 * _Z_LIMIT + 1
+_FLAG_ARROW = pa.array(["0", "1", ""], type=pa.string())
+
+
+def _has_special_bytes(cells: pa.Array) -> bool:
+    """Whether any cell of the column has a byte that csv.writer would quote (one scan of the bytes)."""
+    offsets = np.frombuffer(cells.buffers()[1], dtype=np.int32, count=len(cells) + 1, offset=cells.offset * 4)
+    data = memoryview(cells.buffers()[2])[int(offsets[0]) : int(offsets[-1])].tobytes()
+    return any(special in data for special in (b",", b'"', b"\r", b"\n"))
+
+
+def _z_column(z: np.ndarray) -> pa.Array:
+    """The texts of :func:`_format_z`, as an arrow column."""
+    ok = ~np.isnan(z)
+    hundredths = np.rint(z[ok] * 100.0)
+    inside = np.abs(hundredths) <= _Z_LIMIT
+    sub = np.empty(hundredths.shape, dtype=np.int32)
+    sub[inside] = hundredths[inside].astype(np.int32) + _Z_LIMIT
+    table = _Z_ARROW
+    outside = np.flatnonzero(~inside)
+    if outside.size:  # absurd values (|z| >= 100): rare, formatted one by one as _format_z does
+        extra = [f"{hundredths[i] / 100:.2f}" for i in outside.tolist()]
+        sub[outside] = np.arange(len(_Z_ARROW), len(_Z_ARROW) + len(extra), dtype=np.int32)
+        table = pa.concat_arrays([_Z_ARROW, pa.array(extra, type=pa.string())])
+    idx = np.full(z.shape, _Z_EMPTY, dtype=np.int32)
+    idx[ok] = sub
+    return table.take(pa.array(idx))
+
+
+def _distinct(column: pa.Array) -> tuple[np.ndarray, list[str]]:
+    """(per row: the number of its distinct text, the distinct texts)."""
+    enc = column.dictionary_encode()
+    return enc.indices.to_numpy(zero_copy_only=False), enc.dictionary.to_pylist()
+
+
+def _row_errors(which: np.ndarray, found: dict[int, list[str]], errors: dict[int, list[str]]) -> None:
+    """Add the messages found for distinct texts (``found``) to the rows holding them."""
+    if not found:
+        return
+    bad = np.zeros(max(found) + 1, dtype=bool)
+    bad[list(found)] = True
+    hit = which < bad.size
+    hit[hit] = bad[which[hit]]
+    for i in np.flatnonzero(hit).tolist():
+        errors.setdefault(i, []).extend(found[int(which[i])])
+
+
+_PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _numbers(
+    column: pa.Array, field: str, positive: bool, errors: dict[int, list[str]], messages: dict[str, str]
+) -> np.ndarray:
+    """:func:`_parse_numbers` for an arrow column, run once per distinct text.
+
+    Plain decimals (``-12.5``) are converted by arrow: both arrow and Python's ``float`` round the
+    decimal to the nearest double, so the values are the same. Any other text, and any plain value
+    that is out of range, goes through :func:`_parse_numbers` itself, which also writes the messages.
+    """
+    enc = column.dictionary_encode()
+    which = enc.indices.to_numpy(zero_copy_only=False)
+    texts = enc.dictionary
+    plain = pc.match_substring_regex(texts, _PLAIN_NUMBER).to_numpy(zero_copy_only=False)
+    values = np.full(len(texts), np.nan)
+    values[plain] = pc.cast(texts.filter(pa.array(plain)), pa.float64()).to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        other = ~plain | ((values <= 0) if positive else (values < 0))
+    slow = np.flatnonzero(other)
+    if slow.size:
+        found: dict[int, list[str]] = {}
+        values[slow] = _parse_numbers(texts.take(pa.array(slow)).to_pylist(), field, found, positive, messages)
+        _row_errors(which, {int(slow[k]): msgs for k, msgs in found.items()}, errors)
+    return values[which]
+
+
+def _codes(
+    column: pa.Array,
+    field: str,
+    table: dict[str, Any],
+    expected: str,
+    dtype: Any,
+    errors: dict[int, list[str]],
+    messages: dict[str, str],
+) -> np.ndarray:
+    which, texts = _distinct(column)
+    found: dict[int, list[str]] = {}
+    codes = np.array(_parse_codes(texts, field, table, found, expected, messages), dtype=dtype)
+    _row_errors(which, found, errors)
+    return codes[which]
+
+
+def _arrow_chunk(
+    columns: list[pa.Array], index: dict[str, int], keep: list[int], messages: dict[str, str]
+) -> tuple[pa.Array, int]:
+    """One chunk of rows -> its output lines (one string, ``\n``-terminated lines) and its error count."""
+    n = len(columns[0])
+    cell = _CsvCell()
+    errors: dict[int, list[str]] = {}
+
+    def column(name: str) -> pa.Array | None:
+        j = index.get(name)
+        return None if j is None else columns[j]
+
+    # Same fields in the same order as _process_chunk, so a row's messages come in the same order.
+    sex = _codes(columns[index["sex"]], "sex", _SEX, "1/2 or M/F", np.int8, errors, messages)
+    age = _numbers(columns[index["age_days"]], "age_days", False, errors, messages)
+    weight = _numbers(columns[index["weight_kg"]], "weight_kg", True, errors, messages)
+    length = _numbers(columns[index["length_cm"]], "length_cm", True, errors, messages)
+    measure_cells = column("measure")
+    measure = (
+        None
+        if measure_cells is None
+        else _codes(measure_cells, "measure", _MEASURE, "l, h or empty", "<U1", errors, messages)
+    )
+    oedema_cells = column("oedema")
+    oedema = (
+        None
+        if oedema_cells is None
+        else _codes(oedema_cells, "oedema", _OEDEMA, "y, n or empty", bool, errors, messages)
+    )
+    head_cells = column("head_cm")
+    head = None if head_cells is None else _numbers(head_cells, "head_cm", True, errors, messages)
+    muac_cells = column("muac_cm")
+    if muac_cells is not None:
+        _numbers(muac_cells, "muac_cm", True, errors, messages)
+
+    if errors:
+        sex[list(errors)] = 0  # sex 0: no z-score at all for a bad row
+    res = zscores(sex, age, weight, length, measure, oedema, head, indicators=_INDICATORS)
+
+    out: list[pa.Array] = []
+    for j in keep:
+        cells = columns[j]
+        if _has_special_bytes(cells):
+            quote = pc.match_substring_regex(cells, _NEEDS_QUOTES)
+            rows = pa.array(np.flatnonzero(quote.to_numpy(zero_copy_only=False)))
+            quoted = pa.array([cell(t) for t in cells.take(rows).to_pylist()], type=pa.string())
+            cells = pc.replace_with_mask(cells, quote, quoted)
+        out.append(cells)
+    out.extend(_z_column(res[f"z_{name}"]) for name in _INDICATORS)
+    for name in _INDICATORS[:4]:
+        flag = res[f"flag_{name}"].astype(np.int32)
+        flag[np.isnan(res[f"z_{name}"])] = 2
+        out.append(_FLAG_ARROW.take(pa.array(flag)))
+    # The error column ends each line: its texts carry the line end.
+    texts = {"": 0}
+    idx = np.zeros(n, dtype=np.int32)
+    for i, errs in errors.items():
+        idx[i] = texts.setdefault("; ".join(errs), len(texts))
+    table = pa.array([cell(t) + "\n" if t else "\n" for t in texts], type=pa.string())
+    out.append(table.take(pa.array(idx)))
+    return pc.binary_join_element_wise(*out, ","), len(errors)
+
+
+_T = TypeVar("_T")
+
+
+def _in_background(items: Iterator[_T], ahead: int) -> Iterator[_T]:
+    """``items``, produced by a thread up to ``ahead`` items in advance (its exceptions re-raised here).
+
+    arrow's reader releases the GIL while it parses, so the next chunk is read while this one is
+    computed.
+    """
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(ahead)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((False, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put((False, exc))
+
+    thread = threading.Thread(target=run, name="zscores-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = box.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _arrow_batches(in_path: str | os.PathLike[str], header: list[str], chunk_rows: int) -> Iterator[list[pa.Array]]:
+    """The data rows as lists of string columns of ``chunk_rows`` rows (the last may be shorter)."""
+    width = len(header)
+    reader = pacsv.open_csv(
+        in_path,
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=_ARROW_BLOCK_BYTES, autogenerate_column_names=True),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f"f{j}": pa.string() for j in range(width)},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    if reader.schema.names != [f"f{j}" for j in range(width)]:
+        raise _NotForArrow
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    first = True
+    for batch in reader:
+        if first:  # the header, read again by arrow: it must agree with csv's reading of it
+            first = False
+            if batch.num_rows == 0 or [batch.column(j)[0].as_py() for j in range(width)] != header:
+                raise _NotForArrow
+            batch = batch.slice(1)
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= chunk_rows:
+            table = pa.Table.from_batches(pending)
+            yield [table.column(j).slice(0, chunk_rows).combine_chunks() for j in range(width)]
+            rest = table.slice(chunk_rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        table = pa.Table.from_batches(pending)
+        yield [table.column(j).combine_chunks() for j in range(width)]
+
+
 def process_csv(
     in_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
@@ -235,34 +574,49 @@ def process_csv(
     ``progress(rows_done, total)`` is called after each chunk (``total`` is None: the file is read
     once, in a stream). Raises ``ValueError`` if the header lacks a required column; bad rows never
     raise, they get an ``error`` message (``messages`` may override :data:`MESSAGES`, e.g. translated).
+
+    The output is byte for byte that of :func:`process_csv_reference`; a file that arrow's reader
+    cannot read exactly as Python's ``csv`` does is handed over to it (from the start; progress
+    does not go back).
     """
     messages = {**MESSAGES, **(messages or {})}
-    with (
-        open(in_path, encoding="utf-8-sig", newline="") as fin,
-        open(out_path, "w", encoding="utf-8", newline="") as fout,
-    ):
-        reader = csv.reader(fin)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ValueError(f"{in_path}: empty file, expected a header row") from None
-        names = [h.strip().lower() for h in header]
-        index: dict[str, int] = {}
-        for j, name in enumerate(names):
-            if name in INPUT_COLUMNS and name not in index:
-                index[name] = j
-        missing = [c for c in REQUIRED_COLUMNS if c not in index]
-        if missing:
-            raise ValueError(f"{in_path}: missing required column(s): {', '.join(missing)}")
-        keep = [j for j, name in enumerate(names) if name not in OUTPUT_COLUMNS]
-        writer = csv.writer(fout, lineterminator="\n")
-        writer.writerow([header[j] for j in keep] + list(OUTPUT_COLUMNS))
-        done = errors = 0
-        for rows in _chunks(reader, chunk_rows):
-            out, bad = _process_chunk(rows, index, len(header), keep, messages)
-            writer.writerows(out)
-            done += len(rows)
-            errors += bad
-            if progress is not None:
-                progress(done, None)
+    reported = 0
+
+    def report(done: int, total: int | None) -> None:
+        nonlocal reported
+        if progress is not None and done > reported:
+            reported = done
+            progress(done, total)
+
+    try:
+        with open(in_path, encoding="utf-8-sig", newline="") as fin, open(out_path, "wb") as fout:
+            header = _read_header(csv.reader(fin), in_path)
+            index, keep = _layout(header, in_path)
+            head = io.StringIO()
+            csv.writer(head, lineterminator="\n").writerow([header[j] for j in keep] + list(OUTPUT_COLUMNS))
+            fout.write(head.getvalue().encode())
+            done = errors = 0
+
+            def write(job: Future[tuple[pa.Array, int]]) -> None:
+                nonlocal done, errors
+                lines, bad = job.result()
+                offsets = np.frombuffer(
+                    lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=lines.offset * 4
+                )
+                fout.write(memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])])
+                done += len(lines)
+                errors += bad
+                report(done, None)
+
+            # Two chunks are computed at a time (numpy and arrow release the GIL), written in order.
+            with ThreadPoolExecutor(_WORKERS, thread_name_prefix="zscores") as pool:
+                jobs: deque[Future[tuple[pa.Array, int]]] = deque()
+                for columns in _in_background(_arrow_batches(in_path, header, chunk_rows), 2):
+                    jobs.append(pool.submit(_arrow_chunk, columns, index, keep, messages))
+                    if len(jobs) > _WORKERS:
+                        write(jobs.popleft())
+                while jobs:
+                    write(jobs.popleft())
+    except (_NotForArrow, pa.ArrowInvalid):
+        return process_csv_reference(in_path, out_path, report, chunk_rows=chunk_rows, messages=messages)
     return CsvSummary(rows=done, errors=errors)
