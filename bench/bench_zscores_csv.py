@@ -1,16 +1,30 @@
-"""Benchmark crecer.lib.growth.csvio.process_csv end to end on a synthetic CSV.
+"""Benchmark ``crecer zscores`` end to end against the cgmzscore package, in one run.
 
-Writes bench/out/zscores_input.csv (default 1,000,000 rows, plausible children 0-19 years with a
-few bad rows and carried-through columns), runs process_csv once into bench/out/zscores_output.csv
-and prints rows per second (reading, parsing, z-scores, formatting and writing, on one core).
+Writes bench/out/zscores_input.csv (default 1,000,000 synthetic rows: plausible children 0-19 years,
+a few bad rows, carried-through columns), then in the same run:
 
-    .venv/bin/python bench/bench_zscores_csv.py [--rows N] [--seed S] [--keep]
+1. ``crecer zscores IN.csv OUT.csv`` as a user runs it (a new process: interpreter start, Django
+   setup, reading, validation, the five WHO z-scores and four flags per row, formatting, writing);
+2. ``process_csv`` in this process (the same work without the process start), and with
+   ``--with-reference`` the plain csv-module path it replaced (``process_csv_reference``);
+3. cgmzscore (PyPI, pinned in bench/requirements.txt), one row at a time as its README shows:
+   ``z_score_wfa``, ``z_score_lhfa`` and ``z_score_wfl`` (it switches to weight-for-height itself),
+   the three indicators it has, on the first ``--cgm-rows`` rows of the same file that are in its
+   age range (0-1856 days; it has no 5-19 year reference). Only the calls are timed (no file
+   reading or writing), which favours cgmzscore. It is slow, so it runs on that sample.
+
+and prints the rows per second of each and the ratio, with the machine's speed reference
+(``sum(range(10**8))``) and load average taken in the same run.
+
+    .venv/bin/pip install -r bench/requirements.txt   # cgmzscore, for the comparison
+    .venv/bin/python bench/bench_zscores_csv.py [--rows N] [--cgm-rows N] [--keep] [--with-reference]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import filecmp
 import os
 import subprocess
 import sys
@@ -19,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crecer.lib.growth.csvio import process_csv
+from crecer.lib.growth.csvio import process_csv, process_csv_reference
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -51,11 +65,53 @@ def write_input(path: Path, rows: int, seed: int) -> None:
             w.writerow([i + 1, sex[i], age[i], wt, f"{length[i]:.1f}", measure[i], oedema[i], hc, "Comuna Alta"])
 
 
+def machine_reference() -> float:
+    """Seconds for ``sum(range(10**8))`` in a fresh interpreter (the figure docs/benchmarks.md quotes)."""
+    code = "import time;t=time.time();sum(range(10**8));print(time.time()-t)"
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
+def cgmzscore_rate(src: Path, rows: int) -> tuple[float, int, int] | None:
+    """(rows/s, rows timed, failed calls) for cgmzscore on the first ``rows`` rows aged 0-1856 days."""
+    try:
+        from cgmzscore.src.main import z_score_lhfa, z_score_wfa, z_score_wfl
+    except ImportError:
+        return None
+    sexes = {"1": "M", "2": "F"}
+    sample = []
+    with src.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["age_days"].isdigit() and int(row["age_days"]) <= 1856:
+                sample.append((row["weight_kg"], row["age_days"], sexes[row["sex"]], row["length_cm"]))
+                if len(sample) == rows:
+                    break
+    failed = 0
+    t = time.perf_counter()
+    for weight, age, sex, length in sample:
+        # cgmzscore raises for values outside its tables (and for "abc"): a user has to catch that.
+        try:
+            z_score_wfa(weight=weight, age_in_days=age, sex=sex)
+        except Exception:
+            failed += 1
+        try:
+            z_score_lhfa(age_in_days=age, sex=sex, height=length)
+        except Exception:
+            failed += 1
+        try:
+            z_score_wfl(weight=weight, age_in_days=age, sex=sex, height=length)
+        except Exception:
+            failed += 1
+    elapsed = time.perf_counter() - t
+    return len(sample) / elapsed, len(sample), failed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows in the synthetic input (default 1,000,000)")
+    ap.add_argument("--cgm-rows", type=int, default=20_000, help="rows timed with cgmzscore (default 20,000)")
     ap.add_argument("--seed", type=int, default=20260101)
     ap.add_argument("--keep", action="store_true", help="reuse bench/out/zscores_input.csv if it has --rows rows")
+    ap.add_argument("--with-reference", action="store_true", help="also time process_csv_reference (slow)")
     args = ap.parse_args(argv)
 
     OUT.mkdir(exist_ok=True)
@@ -65,24 +121,51 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         write_input(src, args.rows, args.seed)
         marker.write_text(str(args.rows))
-        print(f"wrote {args.rows:,} input rows in {time.perf_counter() - t:.1f} s ({src.stat().st_size / 1e6:.0f} MB)")
+        print(
+            f"wrote {args.rows:,} synthetic input rows in {time.perf_counter() - t:.1f} s ({src.stat().st_size / 1e6:.0f} MB)"
+        )
 
-    t = time.perf_counter()
-    summary = process_csv(src, dst)
-    elapsed = time.perf_counter() - t
-    print(f"process_csv: {summary.rows:,} rows ({summary.errors:,} with an error) in {elapsed:.2f} s")
-    print(f"throughput: {summary.rows / elapsed:,.0f} rows/s end to end (read, parse, z-scores, write; one core)")
+    print(f"machine: sum(range(10**8)) takes {machine_reference():.2f} s; load average {os.getloadavg()[0]:.2f}")
 
-    # The same file through the command a user runs (process start-up and settings included).
+    # 1. The command as a user runs it, in a new process.
     t = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "crecer.cli", "zscores", str(src), str(dst), "--quiet"],
+    done = subprocess.run(
+        [sys.executable, "-m", "crecer.cli", "zscores", str(src), str(dst)],
         check=True,
         capture_output=True,
         env={**os.environ, "CRECER_DATA_DIR": str(OUT / "zscores-data")},
     )
+    command_s = time.perf_counter() - t
+    command_rate = args.rows / command_s
+    print(f"crecer zscores: {args.rows:,} rows in {command_s:.2f} s = {command_rate:,.0f} rows/s end to end")
+    print(f"  ({done.stdout.decode().strip()})")
+
+    # 2. The library function in this process.
+    t = time.perf_counter()
+    summary = process_csv(src, dst)
     elapsed = time.perf_counter() - t
-    print(f"crecer zscores: {summary.rows:,} rows in {elapsed:.2f} s = {summary.rows / elapsed:,.0f} rows/s")
+    print(
+        f"process_csv: {summary.rows:,} rows ({summary.errors:,} with an error) in {elapsed:.2f} s = {summary.rows / elapsed:,.0f} rows/s"
+    )
+    if args.with_reference:
+        ref = OUT / "zscores_output_reference.csv"
+        t = time.perf_counter()
+        process_csv_reference(src, ref)
+        elapsed = time.perf_counter() - t
+        same = "same bytes" if filecmp.cmp(dst, ref, shallow=False) else "DIFFERENT BYTES"
+        print(f"process_csv_reference (csv module): {elapsed:.2f} s = {summary.rows / elapsed:,.0f} rows/s ({same})")
+
+    # 3. cgmzscore, one row at a time.
+    cgm = cgmzscore_rate(src, args.cgm_rows)
+    if cgm is None:
+        print("cgmzscore is not installed: .venv/bin/pip install -r bench/requirements.txt")
+        return 2
+    rate, timed, failed = cgm
+    print(
+        f"cgmzscore 3.3.1: {rate:,.0f} rows/s (wfa, lhfa, wfl/wfh per row; {timed:,} rows aged 0-1856 days "
+        f"of the same file, calls only, {failed:,} calls raised)"
+    )
+    print(f"ratio: crecer zscores end to end is {command_rate / rate:,.1f}x cgmzscore per row")
     return 0
 
 

@@ -157,3 +157,60 @@ def test_random_files_give_the_same_bytes(tmp_path, fallbacks):
         fast, ref, _ = _both(tmp_path, ("\n".join(lines) + "\n").encode(), chunk_rows=97)
         assert fast == ref, seed
     assert fallbacks == []
+
+
+PLAIN_ROWS = [r for r in TRICKY_ROWS if '"' not in r and "\r" not in r]
+
+
+@pytest.mark.parametrize("block", [64, 300, 4 << 20])
+def test_files_without_quotes_are_copied_line_by_line(tmp_path, fallbacks, monkeypatch, block):
+    """Plain files (no quote, no carriage return): each row's bytes are copied from the file."""
+    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", block)  # 64: most lines straddle two blocks
+    modes: list[str] = []
+    real_arrow = csvio._arrow_pieces
+    monkeypatch.setattr(csvio, "_arrow_pieces", lambda *a: modes.append("arrow") or real_arrow(*a))
+    long_note = "x" * 500  # longer than a block
+    rows = [*PLAIN_ROWS, "", f"30,1,400,9,75,,,,,{long_note}", "", "", *PLAIN_ROWS]
+    data = ("\ufeff" + "\n".join([HEADER, *rows * 3])).encode()  # no final line end
+    fast, ref, calls = _both(tmp_path, data, chunk_rows=7)
+    assert fast == ref
+    assert fallbacks == [] and modes == []
+    assert calls[-1][0] == len([r for r in rows * 3 if r])
+
+
+def test_a_quote_later_in_the_file_hands_the_rest_to_arrows_reader(tmp_path, fallbacks, monkeypatch):
+    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", 256)
+    starts: list[int | None] = []
+    real_arrow = csvio._arrow_pieces
+    monkeypatch.setattr(
+        csvio, "_arrow_pieces", lambda path, header, start: starts.append(start) or real_arrow(path, header, start)
+    )
+    rows = PLAIN_ROWS * 4 + TRICKY_ROWS + PLAIN_ROWS * 2 + ['40,1,400,9,75,,,,,"a\r\nb"'] + PLAIN_ROWS
+    fast, ref, _ = _both(tmp_path, ("\n".join([HEADER, *rows]) + "\n").encode(), chunk_rows=11)
+    assert fast == ref
+    assert fallbacks == []
+    assert len(starts) == 1 and starts[0] is not None and starts[0] > 256  # plain blocks first, then arrow
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [
+        ("short row", [*PLAIN_ROWS, "50,1,100,5,55", *PLAIN_ROWS]),
+        ("long row first", ["50,1,100,5,55,,,,,,extra", *PLAIN_ROWS]),
+        ("space-only line", [*PLAIN_ROWS, "   ", *PLAIN_ROWS]),
+    ],
+)
+def test_plain_files_with_bad_rows_go_to_the_plain_path(tmp_path, fallbacks, monkeypatch, name, rows):
+    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", 128)
+    fast, ref, _ = _both(tmp_path, ("\n".join([HEADER, *rows]) + "\n").encode(), chunk_rows=5)
+    assert fast == ref, name
+    assert len(fallbacks) == 1, name
+
+
+def test_bytes_that_are_not_utf8_in_a_carried_column_fail_as_before(tmp_path, fallbacks):
+    src = tmp_path / "in.csv"
+    good = "\n".join(f"{i},1,100,5,55,,,,,ok" for i in range(3000))
+    src.write_bytes((HEADER + "\n" + good + "\n1,1,100,5,55,,,,,caf").encode() + b"\xe9\n")
+    with pytest.raises(UnicodeDecodeError):
+        process_csv(src, tmp_path / "out.csv")
+    assert len(fallbacks) == 1  # the note column is not parsed in the fast mode, but it is checked

@@ -325,9 +325,17 @@ class _CsvCell:
         return self._buf.getvalue()[:-2]
 
 
-_Z_ARROW = pa.array([*_Z_TEXT.tolist(), ""], type=pa.string())  # index 2 * _Z_LIMIT + 1 = no z-score
+# Texts of the z-score columns: index 2 * _Z_LIMIT + 1 is "no z-score"; as written inside a line
+# (plain, the separator added by the join) or with their separator (",") already attached.
 _Z_EMPTY = 2 * _Z_LIMIT + 1
-_FLAG_ARROW = pa.array(["0", "1", ""], type=pa.string())
+_Z_ARROW = {sep: pa.array([t + sep for t in [*_Z_TEXT.tolist(), ""]], type=pa.string()) for sep in ("", ",")}
+# The end of a line without error: the four flags ("0", "1" or "" each, 3**4 combinations), then an
+# empty error column and the line end. Rows with an error have no flags: ",,,," + error + "\n".
+_FLAG_TEXT_BY_CODE = ("0", "1", "")
+_TAIL_ARROW = pa.array(
+    [",".join(_FLAG_TEXT_BY_CODE[(k // 3**i) % 3] for i in range(4)) + ",\n" for k in range(3**4)],
+    type=pa.string(),
+)
 
 
 def _has_special_bytes(cells: pa.Array) -> bool:
@@ -337,19 +345,19 @@ def _has_special_bytes(cells: pa.Array) -> bool:
     return any(special in data for special in (b",", b'"', b"\r", b"\n"))
 
 
-def _z_column(z: np.ndarray) -> pa.Array:
-    """The texts of :func:`_format_z`, as an arrow column."""
+def _z_column(z: np.ndarray, sep: str) -> pa.Array:
+    """The texts of :func:`_format_z` (followed by ``sep``), as an arrow column."""
     ok = ~np.isnan(z)
     hundredths = np.rint(z[ok] * 100.0)
     inside = np.abs(hundredths) <= _Z_LIMIT
     sub = np.empty(hundredths.shape, dtype=np.int32)
     sub[inside] = hundredths[inside].astype(np.int32) + _Z_LIMIT
-    table = _Z_ARROW
+    table = _Z_ARROW[sep]
     outside = np.flatnonzero(~inside)
     if outside.size:  # absurd values (|z| >= 100): rare, formatted one by one as _format_z does
-        extra = [f"{hundredths[i] / 100:.2f}" for i in outside.tolist()]
-        sub[outside] = np.arange(len(_Z_ARROW), len(_Z_ARROW) + len(extra), dtype=np.int32)
-        table = pa.concat_arrays([_Z_ARROW, pa.array(extra, type=pa.string())])
+        extra = [f"{hundredths[i] / 100:.2f}{sep}" for i in outside.tolist()]
+        sub[outside] = np.arange(len(table), len(table) + len(extra), dtype=np.int32)
+        table = pa.concat_arrays([table, pa.array(extra, type=pa.string())])
     idx = np.full(z.shape, _Z_EMPTY, dtype=np.int32)
     idx[ok] = sub
     return table.take(pa.array(idx))
@@ -417,23 +425,40 @@ def _codes(
     return codes[which]
 
 
+@dataclass
+class _Chunk:
+    """Rows as read by arrow: ``columns[j]`` the cells of column j (None where not needed), and in
+    the plain-file mode ``lines``: each row's bytes as in the file, the line end replaced by ","."""
+
+    columns: list[pa.Array | None]
+    lines: pa.Array | None
+
+    def __len__(self) -> int:
+        return len(self.lines) if self.lines is not None else len(next(c for c in self.columns if c is not None))
+
+
 def _arrow_chunk(
-    columns: list[pa.Array], index: dict[str, int], keep: list[int], messages: dict[str, str]
+    chunk: _Chunk, index: dict[str, int], keep: list[int], messages: dict[str, str]
 ) -> tuple[pa.Array, int]:
     """One chunk of rows -> its output lines (one string, ``\n``-terminated lines) and its error count."""
-    n = len(columns[0])
+    n = len(chunk)
     cell = _CsvCell()
     errors: dict[int, list[str]] = {}
 
     def column(name: str) -> pa.Array | None:
         j = index.get(name)
-        return None if j is None else columns[j]
+        return None if j is None else chunk.columns[j]
+
+    def required(name: str) -> pa.Array:
+        cells = column(name)
+        assert cells is not None
+        return cells
 
     # Same fields in the same order as _process_chunk, so a row's messages come in the same order.
-    sex = _codes(columns[index["sex"]], "sex", _SEX, "1/2 or M/F", np.int8, errors, messages)
-    age = _numbers(columns[index["age_days"]], "age_days", False, errors, messages)
-    weight = _numbers(columns[index["weight_kg"]], "weight_kg", True, errors, messages)
-    length = _numbers(columns[index["length_cm"]], "length_cm", True, errors, messages)
+    sex = _codes(required("sex"), "sex", _SEX, "1/2 or M/F", np.int8, errors, messages)
+    age = _numbers(required("age_days"), "age_days", False, errors, messages)
+    weight = _numbers(required("weight_kg"), "weight_kg", True, errors, messages)
+    length = _numbers(required("length_cm"), "length_cm", True, errors, messages)
     measure_cells = column("measure")
     measure = (
         None
@@ -456,28 +481,35 @@ def _arrow_chunk(
         sex[list(errors)] = 0  # sex 0: no z-score at all for a bad row
     res = zscores(sex, age, weight, length, measure, oedema, head, indicators=_INDICATORS)
 
+    # The line's end: flags, error and "\n" in one lookup (see _TAIL_ARROW).
+    code = np.zeros(n, dtype=np.int32)
+    for i, name in enumerate(_INDICATORS[:4]):
+        flag = res[f"flag_{name}"].astype(np.int32)
+        flag[np.isnan(res[f"z_{name}"])] = 2
+        code += flag * 3**i
+    tail = _TAIL_ARROW
+    if errors:
+        texts: dict[str, int] = {}
+        for i, errs in errors.items():
+            code[i] = len(_TAIL_ARROW) + texts.setdefault("; ".join(errs), len(texts))
+        tail = pa.concat_arrays([tail, pa.array([",,,," + cell(t) + "\n" for t in texts], type=pa.string())])
+    ends = tail.take(pa.array(code))
+
+    if chunk.lines is not None:  # the row as written in the file, then the z-scores (each with its ",")
+        zs = [_z_column(res[f"z_{name}"], ",") for name in _INDICATORS]
+        return pc.binary_join_element_wise(chunk.lines, *zs, ends, ""), len(errors)
     out: list[pa.Array] = []
     for j in keep:
-        cells = columns[j]
+        cells = chunk.columns[j]
+        assert cells is not None
         if _has_special_bytes(cells):
             quote = pc.match_substring_regex(cells, _NEEDS_QUOTES)
             rows = pa.array(np.flatnonzero(quote.to_numpy(zero_copy_only=False)))
             quoted = pa.array([cell(t) for t in cells.take(rows).to_pylist()], type=pa.string())
             cells = pc.replace_with_mask(cells, quote, quoted)
         out.append(cells)
-    out.extend(_z_column(res[f"z_{name}"]) for name in _INDICATORS)
-    for name in _INDICATORS[:4]:
-        flag = res[f"flag_{name}"].astype(np.int32)
-        flag[np.isnan(res[f"z_{name}"])] = 2
-        out.append(_FLAG_ARROW.take(pa.array(flag)))
-    # The error column ends each line: its texts carry the line end.
-    texts = {"": 0}
-    idx = np.zeros(n, dtype=np.int32)
-    for i, errs in errors.items():
-        idx[i] = texts.setdefault("; ".join(errs), len(texts))
-    table = pa.array([cell(t) + "\n" if t else "\n" for t in texts], type=pa.string())
-    out.append(table.take(pa.array(idx)))
-    return pc.binary_join_element_wise(*out, ","), len(errors)
+    out.extend(_z_column(res[f"z_{name}"], "") for name in _INDICATORS)
+    return pc.binary_join_element_wise(*out, ends, ","), len(errors)
 
 
 _T = TypeVar("_T")
@@ -525,40 +557,148 @@ def _in_background(items: Iterator[_T], ahead: int) -> Iterator[_T]:
         thread.join()
 
 
-def _arrow_batches(in_path: str | os.PathLike[str], header: list[str], chunk_rows: int) -> Iterator[list[pa.Array]]:
-    """The data rows as lists of string columns of ``chunk_rows`` rows (the last may be shorter)."""
-    width = len(header)
-    reader = pacsv.open_csv(
-        in_path,
-        read_options=pacsv.ReadOptions(use_threads=True, block_size=_ARROW_BLOCK_BYTES, autogenerate_column_names=True),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={f"f{j}": pa.string() for j in range(width)},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
+def _string_columns(width: int, needed: Sequence[int] | None = None) -> pacsv.ConvertOptions:
+    return pacsv.ConvertOptions(
+        column_types={f"f{j}": pa.string() for j in range(width)},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        include_columns=None if needed is None else [f"f{j}" for j in needed],
     )
+
+
+_READ = pacsv.ReadOptions(use_threads=True, block_size=_ARROW_BLOCK_BYTES, autogenerate_column_names=True)
+_PARSE = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True)
+
+
+def _rechunk(pieces: Iterator[_Chunk], rows: int) -> Iterator[_Chunk]:
+    """The same rows in chunks of ``rows`` rows (the last, and the last before a change of mode,
+    may be shorter)."""
+    pending: list[_Chunk] = []
+    count = 0
+
+    def take(n: int) -> _Chunk:
+        nonlocal pending, count
+        parts: list[list[pa.Array | None]] = [[*p.columns, p.lines] for p in pending]
+        merged = []
+        for k in range(len(parts[0])):
+            arrays = [part[k] for part in parts]
+            merged.append(None if arrays[0] is None else pa.concat_arrays(arrays))
+        head = [None if a is None else a.slice(0, n) for a in merged]
+        rest = [None if a is None else a.slice(n) for a in merged]
+        count -= n
+        pending = [_Chunk(rest[:-1], rest[-1])] if count else []
+        return _Chunk(head[:-1], head[-1])
+
+    for piece in pieces:
+        if len(piece):
+            if pending and (piece.lines is None) != (pending[0].lines is None):
+                yield take(count)  # where the mode changes: a shorter chunk
+            pending.append(piece)
+            count += len(piece)
+        while count >= rows:
+            yield take(rows)
+    if count:
+        yield take(count)
+
+
+def _arrow_pieces(in_path: str | os.PathLike[str], header: list[str], start: int | None) -> Iterator[_Chunk]:
+    """All columns, by arrow's streaming reader, from byte ``start`` (a row's start) or, if None, from
+    the top: then the header comes first and must read as csv read it."""
+    width = len(header)
+    if start is None:
+        source: Any = str(in_path)
+    else:
+        source = pa.OSFile(str(in_path))
+        source.seek(start)
+    reader = pacsv.open_csv(source, read_options=_READ, parse_options=_PARSE, convert_options=_string_columns(width))
     if reader.schema.names != [f"f{j}" for j in range(width)]:
         raise _NotForArrow
-    pending: list[pa.RecordBatch] = []
-    count = 0
-    first = True
+    first = start is None
     for batch in reader:
-        if first:  # the header, read again by arrow: it must agree with csv's reading of it
+        if first:
             first = False
             if batch.num_rows == 0 or [batch.column(j)[0].as_py() for j in range(width)] != header:
                 raise _NotForArrow
             batch = batch.slice(1)
-        pending.append(batch)
-        count += batch.num_rows
-        while count >= chunk_rows:
-            table = pa.Table.from_batches(pending)
-            yield [table.column(j).slice(0, chunk_rows).combine_chunks() for j in range(width)]
-            rest = table.slice(chunk_rows)
-            pending, count = rest.to_batches(), rest.num_rows
-    if count:
-        table = pa.Table.from_batches(pending)
-        yield [table.column(j).combine_chunks() for j in range(width)]
+        yield _Chunk([batch.column(j) for j in range(width)], None)
+
+
+def _plain_lines(block: bytes) -> pa.Array:
+    """The non-empty lines of ``block`` (``\n``-terminated, no quotes), each ending in "," not "\n"."""
+    data = np.frombuffer(block, dtype=np.uint8).copy()
+    ends = np.flatnonzero(data == 10)
+    data[ends] = 44
+    offsets = np.zeros(len(ends) + 1, dtype=np.int32)
+    offsets[1:] = ends + 1
+    lines = pa.StringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    empty = np.diff(offsets) == 1
+    if empty.any():  # blank lines are not rows
+        lines = lines.take(pa.array(np.flatnonzero(~empty)))
+    return lines
+
+
+def _plain_pieces(
+    in_path: str | os.PathLike[str], header: list[str], needed: list[int], raw_header: bytes
+) -> Iterator[_Chunk]:
+    """Fast mode for files without quotes or carriage returns (checked block by block): rows are
+    the lines, arrow reads only the ``needed`` columns, and each row is copied to the output as it
+    is written in the file (csv.writer would write it the same: no cell has a quote, a comma or a
+    line break). From the first block that has a quote or a "\r", the rest of the file is read by
+    :func:`_arrow_pieces`."""
+    width = len(header)
+    convert = _string_columns(width, needed)
+    with open(in_path, "rb") as fh:
+        if fh.read(len(raw_header)) != raw_header:
+            raise _NotForArrow
+        start = len(raw_header)
+        carry = b""
+        while True:
+            data = fh.read(_ARROW_BLOCK_BYTES)
+            block = carry + data
+            if b'"' in block or b"\r" in block:
+                break
+            cut = block.rfind(b"\n") + 1 if data else len(block)
+            if data and cut == 0:  # a line longer than a block
+                carry = block
+                continue
+            block, carry = block[:cut], block[cut:]
+            if not data and block and not block.endswith(b"\n"):
+                block += b"\n"  # the last line has no line end
+            if block.strip(b"\n"):
+                try:
+                    block.decode("utf-8")  # as csv would read it; the columns arrow skips are checked too
+                except UnicodeDecodeError:
+                    raise _NotForArrow from None
+                first_line = block.lstrip(b"\n").split(b"\n", 1)[0]
+                if first_line.count(b",") != width - 1:  # arrow takes the first line's fields as the count
+                    raise _NotForArrow
+                table = pacsv.read_csv(
+                    pa.py_buffer(block), read_options=_READ, parse_options=_PARSE, convert_options=convert
+                )
+                lines = _plain_lines(block)
+                if table.num_rows != len(lines):
+                    raise _NotForArrow
+                columns: list[pa.Array | None] = [None] * width
+                for j in needed:
+                    columns[j] = table.column(f"f{j}").combine_chunks()
+                yield _Chunk(columns, lines)
+            start += cut
+            if not data:
+                return
+    yield from _arrow_pieces(in_path, header, start)
+
+
+def _plain_header(in_path: str | os.PathLike[str], header: list[str]) -> bytes | None:
+    """The header line's bytes if it is plain (no quote, no "\r") and reads as ``header``."""
+    with open(in_path, "rb") as fh:
+        first = fh.readline(1 << 20)
+    if not first.endswith(b"\n") or b'"' in first or b"\r" in first:
+        return None
+    try:
+        names = first[:-1].decode("utf-8-sig").split(",")
+    except UnicodeDecodeError:
+        return None
+    return first if names == header else None
 
 
 def process_csv(
@@ -608,15 +748,21 @@ def process_csv(
                 errors += bad
                 report(done, None)
 
+            # The rows as written can be copied when every column is carried, in order.
+            raw_header = _plain_header(in_path, header) if keep == list(range(len(header))) else None
+            if raw_header is None:
+                pieces = _arrow_pieces(in_path, header, None)
+            else:
+                pieces = _plain_pieces(in_path, header, sorted(index.values()), raw_header)
             # Two chunks are computed at a time (numpy and arrow release the GIL), written in order.
             with ThreadPoolExecutor(_WORKERS, thread_name_prefix="zscores") as pool:
                 jobs: deque[Future[tuple[pa.Array, int]]] = deque()
-                for columns in _in_background(_arrow_batches(in_path, header, chunk_rows), 2):
-                    jobs.append(pool.submit(_arrow_chunk, columns, index, keep, messages))
+                for chunk in _in_background(_rechunk(pieces, chunk_rows), 2):
+                    jobs.append(pool.submit(_arrow_chunk, chunk, index, keep, messages))
                     if len(jobs) > _WORKERS:
                         write(jobs.popleft())
                 while jobs:
                     write(jobs.popleft())
-    except (_NotForArrow, pa.ArrowInvalid):
+    except (_NotForArrow, pa.ArrowException):
         return process_csv_reference(in_path, out_path, report, chunk_rows=chunk_rows, messages=messages)
     return CsvSummary(rows=done, errors=errors)
