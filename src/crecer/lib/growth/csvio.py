@@ -338,6 +338,12 @@ _TAIL_ARROW = pa.array(
 )
 
 
+def _positions(a: np.ndarray) -> pa.Array:
+    """Row numbers as an arrow int32 array, sharing the memory (``pa.array`` would import numpy.ma)."""
+    a = np.ascontiguousarray(a, dtype=np.int32)
+    return pa.Array.from_buffers(pa.int32(), len(a), [None, pa.py_buffer(a)])
+
+
 def _has_special_bytes(cells: pa.Array) -> bool:
     """Whether any cell of the column has a byte that csv.writer would quote (one scan of the bytes)."""
     offsets = np.frombuffer(cells.buffers()[1], dtype=np.int32, count=len(cells) + 1, offset=cells.offset * 4)
@@ -360,7 +366,7 @@ def _z_column(z: np.ndarray, sep: str) -> pa.Array:
         table = pa.concat_arrays([table, pa.array(extra, type=pa.string())])
     idx = np.full(z.shape, _Z_EMPTY, dtype=np.int32)
     idx[ok] = sub
-    return table.take(pa.array(idx))
+    return table.take(_positions(idx))
 
 
 def _distinct(column: pa.Array) -> tuple[np.ndarray, list[str]]:
@@ -398,13 +404,13 @@ def _numbers(
     texts = enc.dictionary
     plain = pc.match_substring_regex(texts, _PLAIN_NUMBER).to_numpy(zero_copy_only=False)
     values = np.full(len(texts), np.nan)
-    values[plain] = pc.cast(texts.filter(pa.array(plain)), pa.float64()).to_numpy(zero_copy_only=False)
+    values[plain] = pc.cast(texts.take(_positions(np.flatnonzero(plain))), pa.float64()).to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
         other = ~plain | ((values <= 0) if positive else (values < 0))
     slow = np.flatnonzero(other)
     if slow.size:
         found: dict[int, list[str]] = {}
-        values[slow] = _parse_numbers(texts.take(pa.array(slow)).to_pylist(), field, found, positive, messages)
+        values[slow] = _parse_numbers(texts.take(_positions(slow)).to_pylist(), field, found, positive, messages)
         _row_errors(which, {int(slow[k]): msgs for k, msgs in found.items()}, errors)
     return values[which]
 
@@ -493,7 +499,7 @@ def _arrow_chunk(
         for i, errs in errors.items():
             code[i] = len(_TAIL_ARROW) + texts.setdefault("; ".join(errs), len(texts))
         tail = pa.concat_arrays([tail, pa.array([",,,," + cell(t) + "\n" for t in texts], type=pa.string())])
-    ends = tail.take(pa.array(code))
+    ends = tail.take(_positions(code))
 
     if chunk.lines is not None:  # the row as written in the file, then the z-scores (each with its ",")
         zs = [_z_column(res[f"z_{name}"], ",") for name in _INDICATORS]
@@ -504,7 +510,7 @@ def _arrow_chunk(
         assert cells is not None
         if _has_special_bytes(cells):
             quote = pc.match_substring_regex(cells, _NEEDS_QUOTES)
-            rows = pa.array(np.flatnonzero(quote.to_numpy(zero_copy_only=False)))
+            rows = _positions(np.flatnonzero(quote.to_numpy(zero_copy_only=False)))
             quoted = pa.array([cell(t) for t in cells.take(rows).to_pylist()], type=pa.string())
             cells = pc.replace_with_mask(cells, quote, quoted)
         out.append(cells)
@@ -633,7 +639,7 @@ def _plain_lines(block: bytes) -> pa.Array:
     lines = pa.StringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
     empty = np.diff(offsets) == 1
     if empty.any():  # blank lines are not rows
-        lines = lines.take(pa.array(np.flatnonzero(~empty)))
+        lines = lines.take(_positions(np.flatnonzero(~empty)))
     return lines
 
 
