@@ -64,6 +64,8 @@ TRICKY_ROWS = [
     "23,2,7000,50,165,,,,,teenager",
     "24,2,6000,,140,h,,,,no weight",
     '25,1,400,9,75,,,,,x"y stray quote',
+    f"26,1,400,1{'0' * 400},75,,,,,a weight beyond the largest double",
+    f"27,1,400,9,0.{'0' * 400}1,,,,,a length below the smallest double",
 ]
 
 

@@ -406,7 +406,8 @@ def _numbers(
     values = np.full(len(texts), np.nan)
     values[plain] = pc.cast(texts.take(_positions(np.flatnonzero(plain))), pa.float64()).to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
-        other = ~plain | ((values <= 0) if positive else (values < 0))
+        # Not plain, beyond the largest double (inf: "not a number"), or out of range.
+        other = ~plain | ~np.isfinite(values) | ((values <= 0) if positive else (values < 0))
     slow = np.flatnonzero(other)
     if slow.size:
         found: dict[int, list[str]] = {}
