@@ -216,3 +216,44 @@ def test_bytes_that_are_not_utf8_in_a_carried_column_fail_as_before(tmp_path, fa
     with pytest.raises(UnicodeDecodeError):
         process_csv(src, tmp_path / "out.csv")
     assert len(fallbacks) == 1  # the note column is not parsed in the fast mode, but it is checked
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "plain"),
+    [
+        ("crlf", (HEADER + "\r\n" + "\r\n".join(PLAIN_ROWS * 5) + "\r\n").encode(), True),
+        (
+            "crlf, blank lines, no final line end",
+            (HEADER + "\r\n\r\n" + "\r\n\r\n".join(PLAIN_ROWS * 5)).encode(),
+            True,
+        ),
+        (
+            "crlf and lf mixed",
+            (HEADER + "\r\n" + "\n".join(PLAIN_ROWS * 3) + "\r\n" + "\r\n".join(PLAIN_ROWS)).encode(),
+            True,
+        ),
+        (
+            "a lone carriage return later",
+            (HEADER + "\r\n" + "\r\n".join(PLAIN_ROWS * 5) + "\r" + "\r\n".join(PLAIN_ROWS)).encode(),
+            False,
+        ),
+        (
+            "carriage return then crlf",
+            (HEADER + "\n" + "\n".join(PLAIN_ROWS * 5) + "\r\r\n" + "\n".join(PLAIN_ROWS)).encode(),
+            False,
+        ),
+    ],
+)
+def test_windows_line_ends_are_plain_lines(tmp_path, fallbacks, monkeypatch, name, data, plain):
+    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", 200)
+    starts: list[int | None] = []
+    real_arrow = csvio._arrow_pieces
+    monkeypatch.setattr(
+        csvio, "_arrow_pieces", lambda path, header, start: starts.append(start) or real_arrow(path, header, start)
+    )
+    fast, ref, _ = _both(tmp_path, data, chunk_rows=6)
+    assert fast == ref, name
+    assert fallbacks == [], name
+    assert (starts == []) == plain, (name, starts)
+    if not plain:
+        assert starts[0] is not None and starts[0] > 200  # the blocks before the "\r" were plain

@@ -647,11 +647,11 @@ def _plain_lines(block: bytes) -> pa.Array:
 def _plain_pieces(
     in_path: str | os.PathLike[str], header: list[str], needed: list[int], raw_header: bytes
 ) -> Iterator[_Chunk]:
-    """Fast mode for files without quotes or carriage returns (checked block by block): rows are
-    the lines, arrow reads only the ``needed`` columns, and each row is copied to the output as it
-    is written in the file (csv.writer would write it the same: no cell has a quote, a comma or a
-    line break). From the first block that has a quote or a "\r", the rest of the file is read by
-    :func:`_arrow_pieces`."""
+    """Fast mode for files without quotes (checked block by block) whose line ends are "\n" or
+    "\r\n": rows are the lines, arrow reads only the ``needed`` columns, and each row is copied to
+    the output as it is written in the file, without its line end (csv.writer would write it the
+    same: no cell has a quote, a comma or a line break). From the first block that has a quote or
+    a "\r" that does not end a line, the rest of the file is read by :func:`_arrow_pieces`."""
     width = len(header)
     convert = _string_columns(width, needed)
     with open(in_path, "rb") as fh:
@@ -662,13 +662,17 @@ def _plain_pieces(
         while True:
             data = fh.read(_ARROW_BLOCK_BYTES)
             block = carry + data
-            if b'"' in block or b"\r" in block:
-                break
             cut = block.rfind(b"\n") + 1 if data else len(block)
             if data and cut == 0:  # a line longer than a block
                 carry = block
                 continue
             block, carry = block[:cut], block[cut:]
+            if b'"' in block:
+                break
+            if b"\r" in block:
+                if block.count(b"\r") != block.count(b"\r\n"):
+                    break  # a "\r" inside a line: a line end for csv, not for this mode
+                block = block.replace(b"\r\n", b"\n")
             if not data and block and not block.endswith(b"\n"):
                 block += b"\n"  # the last line has no line end
             if block.strip(b"\n"):
@@ -696,13 +700,14 @@ def _plain_pieces(
 
 
 def _plain_header(in_path: str | os.PathLike[str], header: list[str]) -> bytes | None:
-    """The header line's bytes if it is plain (no quote, no "\r") and reads as ``header``."""
+    """The header line's bytes if it is plain (no quote, ends in "\n" or "\r\n") and reads as ``header``."""
     with open(in_path, "rb") as fh:
         first = fh.readline(1 << 20)
-    if not first.endswith(b"\n") or b'"' in first or b"\r" in first:
+    names_end = len(first) - (2 if first.endswith(b"\r\n") else 1)
+    if not first.endswith(b"\n") or b'"' in first or b"\r" in first[:names_end]:
         return None
     try:
-        names = first[:-1].decode("utf-8-sig").split(",")
+        names = first[:names_end].decode("utf-8-sig").split(",")
     except UnicodeDecodeError:
         return None
     return first if names == header else None
