@@ -71,8 +71,8 @@ def machine_reference() -> float:
     return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
 
 
-def cgmzscore_rate(src: Path, rows: int) -> tuple[float, int, int] | None:
-    """(rows/s, rows timed, failed calls) for cgmzscore on the first ``rows`` rows aged 0-1856 days."""
+def cgmzscore_rate(src: Path, rows: int) -> tuple[float, dict[str, list[float | None]], int] | None:
+    """cgmzscore on the first ``rows`` rows aged 0-1856 days: (rows/s, z-scores by id, failed calls)."""
     try:
         from cgmzscore.src.main import z_score_lhfa, z_score_wfa, z_score_wfl
     except ImportError:
@@ -82,27 +82,48 @@ def cgmzscore_rate(src: Path, rows: int) -> tuple[float, int, int] | None:
     with src.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             if row["age_days"].isdigit() and int(row["age_days"]) <= 1856:
-                sample.append((row["weight_kg"], row["age_days"], sexes[row["sex"]], row["length_cm"]))
+                sample.append((row["id"], row["weight_kg"], row["age_days"], sexes[row["sex"]], row["length_cm"]))
                 if len(sample) == rows:
                     break
     failed = 0
+    results: dict[str, list[float | None]] = {}
     t = time.perf_counter()
-    for weight, age, sex, length in sample:
+    for key, weight, age, sex, length in sample:
         # cgmzscore raises for values outside its tables (and for "abc"): a user has to catch that.
+        z: list[float | None] = [None, None, None]
         try:
-            z_score_wfa(weight=weight, age_in_days=age, sex=sex)
+            z[0] = z_score_wfa(weight=weight, age_in_days=age, sex=sex)
         except Exception:
             failed += 1
         try:
-            z_score_lhfa(age_in_days=age, sex=sex, height=length)
+            z[1] = z_score_lhfa(age_in_days=age, sex=sex, height=length)
         except Exception:
             failed += 1
         try:
-            z_score_wfl(weight=weight, age_in_days=age, sex=sex, height=length)
+            z[2] = z_score_wfl(weight=weight, age_in_days=age, sex=sex, height=length)
         except Exception:
             failed += 1
+        results[key] = z
     elapsed = time.perf_counter() - t
-    return len(sample) / elapsed, len(sample), failed
+    return len(sample) / elapsed, results, failed
+
+
+def agreement(dst: Path, cgm: dict[str, list[float | None]]) -> str:
+    """How often cgmzscore's value is within 0.01 of crecer's, per indicator, on the rows both computed."""
+    same = [0, 0, 0]
+    both = [0, 0, 0]
+    with dst.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            theirs = cgm.get(row["id"])
+            if theirs is None:
+                continue
+            for k, column in enumerate(("z_wfa", "z_lhfa", "z_wflh")):
+                value = theirs[k]
+                if value is not None and row[column]:
+                    both[k] += 1
+                    same[k] += abs(float(row[column]) - value) <= 0.0100001
+    names = ("wfa", "lhfa", "wfl/wfh")
+    return ", ".join(f"{n} {s / b:.1%} of {b:,}" if b else f"{n} -" for n, s, b in zip(names, same, both, strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,11 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     if cgm is None:
         print("cgmzscore is not installed: .venv/bin/pip install -r bench/requirements.txt")
         return 2
-    rate, timed, failed = cgm
+    rate, results, failed = cgm
     print(
-        f"cgmzscore 3.3.1: {rate:,.0f} rows/s (wfa, lhfa, wfl/wfh per row; {timed:,} rows aged 0-1856 days "
+        f"cgmzscore 3.3.1: {rate:,.0f} rows/s (wfa, lhfa, wfl/wfh per row; {len(results):,} rows aged 0-1856 days "
         f"of the same file, calls only, {failed:,} calls raised)"
     )
+    print(f"  same value as crecer (within 0.01) where both give one: {agreement(dst, results)}")
     print(f"ratio: crecer zscores end to end is {command_rate / rate:,.1f}x cgmzscore per row")
     return 0
 
