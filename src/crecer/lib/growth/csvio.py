@@ -353,19 +353,19 @@ def _has_special_bytes(cells: pa.Array) -> bool:
 
 def _z_column(z: np.ndarray, sep: str) -> pa.Array:
     """The texts of :func:`_format_z` (followed by ``sep``), as an arrow column."""
-    ok = ~np.isnan(z)
-    hundredths = np.rint(z[ok] * 100.0)
-    inside = np.abs(hundredths) <= _Z_LIMIT
-    sub = np.empty(hundredths.shape, dtype=np.int32)
-    sub[inside] = hundredths[inside].astype(np.int32) + _Z_LIMIT
+    hundredths = np.rint(z * 100.0)
+    with np.errstate(invalid="ignore"):
+        inside = np.abs(hundredths) <= _Z_LIMIT  # False for NaN
+    idx = np.where(inside, hundredths, _Z_EMPTY - _Z_LIMIT)
+    idx += _Z_LIMIT
+    idx = idx.astype(np.int32)
     table = _Z_ARROW[sep]
-    outside = np.flatnonzero(~inside)
-    if outside.size:  # absurd values (|z| >= 100): rare, formatted one by one as _format_z does
+    if np.count_nonzero(inside) + np.count_nonzero(np.isnan(z)) < len(z):
+        # absurd values (|z| >= 100): rare, formatted one by one as _format_z does
+        outside = np.flatnonzero(~inside & ~np.isnan(z))
         extra = [f"{hundredths[i] / 100:.2f}{sep}" for i in outside.tolist()]
-        sub[outside] = np.arange(len(table), len(table) + len(extra), dtype=np.int32)
+        idx[outside] = np.arange(len(table), len(table) + len(extra), dtype=np.int32)
         table = pa.concat_arrays([table, pa.array(extra, type=pa.string())])
-    idx = np.full(z.shape, _Z_EMPTY, dtype=np.int32)
-    idx[ok] = sub
     return table.take(_positions(idx))
 
 
@@ -585,6 +585,9 @@ def _rechunk(pieces: Iterator[_Chunk], rows: int) -> Iterator[_Chunk]:
 
     def take(n: int) -> _Chunk:
         nonlocal pending, count
+        if len(pending) == 1 and n == count:  # a piece of the right size (the plain mode's are)
+            count, whole = 0, pending.pop()
+            return whole
         parts: list[list[pa.Array | None]] = [[*p.columns, p.lines] for p in pending]
         merged = []
         for k in range(len(parts[0])):
@@ -630,12 +633,19 @@ def _arrow_pieces(in_path: str | os.PathLike[str], header: list[str], start: int
         yield _Chunk([batch.column(j) for j in range(width)], None)
 
 
+def _line_ends(block: bytes) -> np.ndarray:
+    """Positions of the "\n" that end a non-empty line of ``block``."""
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    return ends[np.diff(ends, prepend=-1) > 1]
+
+
 def _plain_lines(block: bytes) -> pa.Array:
     """The non-empty lines of ``block`` (``\n``-terminated, no quotes), each ending in "," not "\n"."""
     data = np.frombuffer(block, dtype=np.uint8).copy()
     ends = np.flatnonzero(data == 10)
     data[ends] = 44
-    offsets = np.zeros(len(ends) + 1, dtype=np.int32)
+    offsets = np.empty(len(ends) + 1, dtype=np.int32)
+    offsets[0] = 0
     offsets[1:] = ends + 1
     lines = pa.StringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
     empty = np.diff(offsets) == 1
@@ -645,20 +655,34 @@ def _plain_lines(block: bytes) -> pa.Array:
 
 
 def _plain_pieces(
-    in_path: str | os.PathLike[str], header: list[str], needed: list[int], raw_header: bytes
+    in_path: str | os.PathLike[str], header: list[str], needed: list[int], raw_header: bytes, rows: int
 ) -> Iterator[_Chunk]:
     """Fast mode for files without quotes (checked block by block) whose line ends are "\n" or
-    "\r\n": rows are the lines, arrow reads only the ``needed`` columns, and each row is copied to
-    the output as it is written in the file, without its line end (csv.writer would write it the
-    same: no cell has a quote, a comma or a line break). From the first block that has a quote or
-    a "\r" that does not end a line, the rest of the file is read by :func:`_arrow_pieces`."""
+    "\r\n": rows are the lines, arrow reads only the ``needed`` columns, ``rows`` lines at a time,
+    and each row is copied to the output as it is written in the file, without its line end
+    (csv.writer would write it the same: no cell has a quote, a comma or a line break). From the
+    first block that has a quote or a "\r" that does not end a line, the rest of the file is read
+    by :func:`_arrow_pieces`."""
     width = len(header)
     convert = _string_columns(width, needed)
+
+    def piece(block: bytes, ends: np.ndarray) -> _Chunk:
+        lines = _plain_lines(block)
+        if block[: ends[0]].lstrip(b"\n").count(b",") != width - 1:
+            raise _NotForArrow  # arrow takes the first line's fields as the count
+        table = pacsv.read_csv(pa.py_buffer(block), read_options=_READ, parse_options=_PARSE, convert_options=convert)
+        if table.num_rows != len(lines):
+            raise _NotForArrow
+        columns: list[pa.Array | None] = [None] * width
+        for j in needed:
+            columns[j] = table.column(f"f{j}").combine_chunks()
+        return _Chunk(columns, lines)
+
     with open(in_path, "rb") as fh:
         if fh.read(len(raw_header)) != raw_header:
             raise _NotForArrow
-        start = len(raw_header)
-        carry = b""
+        start = len(raw_header)  # where `carry + data` starts in the file
+        carry = pending = b""  # an unfinished line; lines read but not yet in a chunk
         while True:
             data = fh.read(_ARROW_BLOCK_BYTES)
             block = carry + data
@@ -667,35 +691,29 @@ def _plain_pieces(
                 carry = block
                 continue
             block, carry = block[:cut], block[cut:]
-            if b'"' in block:
-                break
-            if b"\r" in block:
-                if block.count(b"\r") != block.count(b"\r\n"):
-                    break  # a "\r" inside a line: a line end for csv, not for this mode
-                block = block.replace(b"\r\n", b"\n")
+            if b'"' in block or block.count(b"\r") != block.count(b"\r\n"):
+                break  # a quote, or a "\r" inside a line (a line end for csv, not for this mode)
+            block = block.replace(b"\r\n", b"\n")
             if not data and block and not block.endswith(b"\n"):
                 block += b"\n"  # the last line has no line end
-            if block.strip(b"\n"):
-                try:
-                    block.decode("utf-8")  # as csv would read it; the columns arrow skips are checked too
-                except UnicodeDecodeError:
-                    raise _NotForArrow from None
-                first_line = block.lstrip(b"\n").split(b"\n", 1)[0]
-                if first_line.count(b",") != width - 1:  # arrow takes the first line's fields as the count
-                    raise _NotForArrow
-                table = pacsv.read_csv(
-                    pa.py_buffer(block), read_options=_READ, parse_options=_PARSE, convert_options=convert
-                )
-                lines = _plain_lines(block)
-                if table.num_rows != len(lines):
-                    raise _NotForArrow
-                columns: list[pa.Array | None] = [None] * width
-                for j in needed:
-                    columns[j] = table.column(f"f{j}").combine_chunks()
-                yield _Chunk(columns, lines)
+            try:
+                block.decode("utf-8")  # as csv would read it; the columns arrow skips are checked too
+            except UnicodeDecodeError:
+                raise _NotForArrow from None
+            pending += block
+            ends = _line_ends(pending)
+            while len(ends) >= rows:
+                cut_at = int(ends[rows - 1]) + 1
+                yield piece(pending[:cut_at], ends[:rows])
+                pending = pending[cut_at:]
+                ends = ends[rows:] - cut_at
             start += cut
             if not data:
+                if len(ends):
+                    yield piece(pending, ends)
                 return
+    if len(_line_ends(pending)):
+        yield piece(pending, _line_ends(pending))
     yield from _arrow_pieces(in_path, header, start)
 
 
@@ -765,7 +783,7 @@ def process_csv(
             if raw_header is None:
                 pieces = _arrow_pieces(in_path, header, None)
             else:
-                pieces = _plain_pieces(in_path, header, sorted(index.values()), raw_header)
+                pieces = _plain_pieces(in_path, header, sorted(index.values()), raw_header, chunk_rows)
             # Two chunks are computed at a time (numpy and arrow release the GIL), written in order.
             with ThreadPoolExecutor(_WORKERS, thread_name_prefix="zscores") as pool:
                 jobs: deque[Future[tuple[pa.Array, int]]] = deque()
