@@ -130,7 +130,7 @@ def test_chunks_and_blocks_do_not_change_the_bytes(tmp_path, fallbacks, monkeypa
     rows = [r for r in TRICKY_ROWS] * 7
     data = ("\n".join([HEADER, *rows]) + "\n").encode()
     whole, ref, _ = _both(tmp_path, data)
-    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", 256)  # quoted line breaks across arrow's blocks
+    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", 1024)  # quoted line breaks across arrow's blocks
     small, _, calls = _both(tmp_path, data, chunk_rows=10)
     assert whole == small == ref
     assert fallbacks == []
@@ -167,7 +167,7 @@ PLAIN_ROWS = [r for r in TRICKY_ROWS if '"' not in r and "\r" not in r]
 @pytest.mark.parametrize("block", [64, 300, 4 << 20])
 def test_files_without_quotes_are_copied_line_by_line(tmp_path, fallbacks, monkeypatch, block):
     """Plain files (no quote, no carriage return): each row's bytes are copied from the file."""
-    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", block)  # 64: most lines straddle two blocks
+    monkeypatch.setattr(csvio, "_PLAIN_BLOCK_BYTES", block)  # 64: most lines straddle two blocks
     modes: list[str] = []
     real_arrow = csvio._arrow_pieces
     monkeypatch.setattr(csvio, "_arrow_pieces", lambda *a: modes.append("arrow") or real_arrow(*a))
@@ -182,7 +182,7 @@ def test_files_without_quotes_are_copied_line_by_line(tmp_path, fallbacks, monke
 
 
 def test_a_quote_later_in_the_file_hands_the_rest_to_arrows_reader(tmp_path, fallbacks, monkeypatch):
-    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", 256)
+    monkeypatch.setattr(csvio, "_PLAIN_BLOCK_BYTES", 256)
     starts: list[int | None] = []
     real_arrow = csvio._arrow_pieces
     monkeypatch.setattr(
@@ -204,7 +204,7 @@ def test_a_quote_later_in_the_file_hands_the_rest_to_arrows_reader(tmp_path, fal
     ],
 )
 def test_plain_files_with_bad_rows_go_to_the_plain_path(tmp_path, fallbacks, monkeypatch, name, rows):
-    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", 128)
+    monkeypatch.setattr(csvio, "_PLAIN_BLOCK_BYTES", 128)
     fast, ref, _ = _both(tmp_path, ("\n".join([HEADER, *rows]) + "\n").encode(), chunk_rows=5)
     assert fast == ref, name
     assert len(fallbacks) == 1, name
@@ -246,7 +246,7 @@ def test_bytes_that_are_not_utf8_in_a_carried_column_fail_as_before(tmp_path, fa
     ],
 )
 def test_windows_line_ends_are_plain_lines(tmp_path, fallbacks, monkeypatch, name, data, plain):
-    monkeypatch.setattr(csvio, "_ARROW_BLOCK_BYTES", 200)
+    monkeypatch.setattr(csvio, "_PLAIN_BLOCK_BYTES", 200)
     starts: list[int | None] = []
     real_arrow = csvio._arrow_pieces
     monkeypatch.setattr(
@@ -258,3 +258,13 @@ def test_windows_line_ends_are_plain_lines(tmp_path, fallbacks, monkeypatch, nam
     assert (starts == []) == plain, (name, starts)
     if not plain:
         assert starts[0] is not None and starts[0] > 200  # the blocks before the "\r" were plain
+
+
+@pytest.mark.parametrize("block", [128, 4 << 20])
+def test_a_quote_on_the_last_line_without_line_end(tmp_path, fallbacks, monkeypatch, block):
+    monkeypatch.setattr(csvio, "_PLAIN_BLOCK_BYTES", block)
+    data = ("\n".join([HEADER, *PLAIN_ROWS * 3, '99,1,400,9,75,,,,,"last, quoted"'])).encode()
+    fast, ref, calls = _both(tmp_path, data, chunk_rows=10)
+    assert fast == ref
+    assert fallbacks == []
+    assert calls[-1] == (len(PLAIN_ROWS) * 3 + 1, None)

@@ -301,7 +301,8 @@ def process_csv_reference(
 # would) and lookup tables of the z-score, flag and error texts. Every step reuses the functions
 # of the plain path on the distinct texts, so both paths give the same bytes; the tests compare them.
 
-_ARROW_BLOCK_BYTES = 4 << 20
+_ARROW_BLOCK_BYTES = 4 << 20  # arrow's streaming reader (files with quotes)
+_PLAIN_BLOCK_BYTES = 4 << 20  # reads of files without quotes
 _WORKERS = 2
 _NEEDS_QUOTES = r'[,"\r\n]'  # csv.writer (QUOTE_MINIMAL) quotes a cell only if it has one of these
 
@@ -573,7 +574,15 @@ def _string_columns(width: int, needed: Sequence[int] | None = None) -> pacsv.Co
     )
 
 
-_READ = pacsv.ReadOptions(use_threads=True, block_size=_ARROW_BLOCK_BYTES, autogenerate_column_names=True)
+def _read_options(width: int, block_size: int | None = None) -> pacsv.ReadOptions:
+    # Named columns: arrow then checks every row against that count, the first one included.
+    return pacsv.ReadOptions(
+        use_threads=True,
+        block_size=block_size or _ARROW_BLOCK_BYTES,
+        column_names=[f"f{j}" for j in range(width)],
+    )
+
+
 _PARSE = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True)
 
 
@@ -620,9 +629,9 @@ def _arrow_pieces(in_path: str | os.PathLike[str], header: list[str], start: int
     else:
         source = pa.OSFile(str(in_path))
         source.seek(start)
-    reader = pacsv.open_csv(source, read_options=_READ, parse_options=_PARSE, convert_options=_string_columns(width))
-    if reader.schema.names != [f"f{j}" for j in range(width)]:
-        raise _NotForArrow
+    reader = pacsv.open_csv(
+        source, read_options=_read_options(width), parse_options=_PARSE, convert_options=_string_columns(width)
+    )
     first = start is None
     for batch in reader:
         if first:
@@ -633,16 +642,10 @@ def _arrow_pieces(in_path: str | os.PathLike[str], header: list[str], start: int
         yield _Chunk([batch.column(j) for j in range(width)], None)
 
 
-def _line_ends(block: bytes) -> np.ndarray:
-    """Positions of the "\n" that end a non-empty line of ``block``."""
-    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
-    return ends[np.diff(ends, prepend=-1) > 1]
-
-
-def _plain_lines(block: bytes) -> pa.Array:
-    """The non-empty lines of ``block`` (``\n``-terminated, no quotes), each ending in "," not "\n"."""
+def _plain_lines(block: bytes, ends: np.ndarray) -> pa.Array:
+    """The non-empty lines of ``block`` (no quotes; ``ends``: the positions of all its "\n", the
+    last byte among them), each ending in "," instead of "\n"."""
     data = np.frombuffer(block, dtype=np.uint8).copy()
-    ends = np.flatnonzero(data == 10)
     data[ends] = 44
     offsets = np.empty(len(ends) + 1, dtype=np.int32)
     offsets[0] = 0
@@ -667,10 +670,10 @@ def _plain_pieces(
     convert = _string_columns(width, needed)
 
     def piece(block: bytes, ends: np.ndarray) -> _Chunk:
-        lines = _plain_lines(block)
-        if block[: ends[0]].lstrip(b"\n").count(b",") != width - 1:
-            raise _NotForArrow  # arrow takes the first line's fields as the count
-        table = pacsv.read_csv(pa.py_buffer(block), read_options=_READ, parse_options=_PARSE, convert_options=convert)
+        lines = _plain_lines(block, ends)
+        # One arrow block for the piece: it is parsed in the reading thread, while others compute.
+        read = _read_options(width, len(block) + 1)
+        table = pacsv.read_csv(pa.py_buffer(block), read_options=read, parse_options=_PARSE, convert_options=convert)
         if table.num_rows != len(lines):
             raise _NotForArrow
         columns: list[pa.Array | None] = [None] * width
@@ -683,38 +686,44 @@ def _plain_pieces(
             raise _NotForArrow
         start = len(raw_header)  # where `carry + data` starts in the file
         carry = pending = b""  # an unfinished line; lines read but not yet in a chunk
+        ends = np.empty(0, dtype=np.int64)  # where the lines of `pending` end
+        rows_ends = ends  # which of them end a non-empty line
         while True:
-            data = fh.read(_ARROW_BLOCK_BYTES)
+            data = fh.read(_PLAIN_BLOCK_BYTES)
             block = carry + data
             cut = block.rfind(b"\n") + 1 if data else len(block)
             if data and cut == 0:  # a line longer than a block
                 carry = block
                 continue
             block, carry = block[:cut], block[cut:]
-            if b'"' in block or block.count(b"\r") != block.count(b"\r\n"):
-                break  # a quote, or a "\r" inside a line (a line end for csv, not for this mode)
-            block = block.replace(b"\r\n", b"\n")
+            if b'"' in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
+                rest = True  # a quote, or a "\r" inside a line (a line end for csv, not for this mode)
+                break
+            if b"\r" in block:  # (`in` is a fast scan; count and replace are not)
+                block = block.replace(b"\r\n", b"\n")
             if not data and block and not block.endswith(b"\n"):
                 block += b"\n"  # the last line has no line end
             try:
                 block.decode("utf-8")  # as csv would read it; the columns arrow skips are checked too
             except UnicodeDecodeError:
                 raise _NotForArrow from None
+            ends = np.concatenate((ends, len(pending) + np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)))
             pending += block
-            ends = _line_ends(pending)
-            while len(ends) >= rows:
-                cut_at = int(ends[rows - 1]) + 1
-                yield piece(pending[:cut_at], ends[:rows])
-                pending = pending[cut_at:]
-                ends = ends[rows:] - cut_at
+            rows_ends = np.flatnonzero(np.diff(ends, prepend=-1) > 1)  # which "\n" end a non-empty line
+            while len(rows_ends) >= rows:
+                last = int(rows_ends[rows - 1])  # the piece ends with the rows-th non-empty line
+                cut_at = int(ends[last]) + 1
+                yield piece(pending[:cut_at], ends[: last + 1])
+                pending, ends = pending[cut_at:], ends[last + 1 :] - cut_at
+                rows_ends = rows_ends[rows:] - (last + 1)
             start += cut
             if not data:
-                if len(ends):
-                    yield piece(pending, ends)
-                return
-    if len(_line_ends(pending)):
-        yield piece(pending, _line_ends(pending))
-    yield from _arrow_pieces(in_path, header, start)
+                rest = False
+                break
+    if len(rows_ends):
+        yield piece(pending, ends)
+    if rest:
+        yield from _arrow_pieces(in_path, header, start)
 
 
 def _plain_header(in_path: str | os.PathLike[str], header: list[str]) -> bytes | None:
