@@ -294,12 +294,13 @@ def process_csv_reference(
 
 # --------------------------------------------------------------------------- the fast path
 #
-# pyarrow's CSV reader splits the file into cells (in C++, on every core); each column is then
+# pyarrow's CSV reader splits the file into cells (in C++, in a reading thread); each column is then
 # dictionary-encoded, so the Python validation above (_parse_numbers, _parse_codes) runs once per
 # *distinct* cell text (a few thousand per chunk) and its results are gathered back to the rows.
-# The output lines are joined by arrow too, from the cells as read (re-quoted exactly as csv.writer
-# would) and lookup tables of the z-score, flag and error texts. Every step reuses the functions
-# of the plain path on the distinct texts, so both paths give the same bytes; the tests compare them.
+# The output lines are joined by arrow too, from lookup tables of the z-score, flag and error texts
+# and either the cells as read (re-quoted exactly as csv.writer would) or, in a file without
+# quotes, each line's own bytes. Every step reuses the functions of the plain path on the distinct
+# texts, so both paths give the same bytes; the tests compare them.
 
 _ARROW_BLOCK_BYTES = 4 << 20  # arrow's streaming reader (files with quotes)
 _PLAIN_BLOCK_BYTES = 4 << 20  # reads of files without quotes
@@ -624,22 +625,19 @@ def _arrow_pieces(in_path: str | os.PathLike[str], header: list[str], start: int
     """All columns, by arrow's streaming reader, from byte ``start`` (a row's start) or, if None, from
     the top: then the header comes first and must read as csv read it."""
     width = len(header)
-    if start is None:
-        source: Any = str(in_path)
-    else:
-        source = pa.OSFile(str(in_path))
-        source.seek(start)
-    reader = pacsv.open_csv(
-        source, read_options=_read_options(width), parse_options=_PARSE, convert_options=_string_columns(width)
-    )
-    first = start is None
-    for batch in reader:
-        if first:
-            first = False
-            if batch.num_rows == 0 or [batch.column(j)[0].as_py() for j in range(width)] != header:
-                raise _NotForArrow
-            batch = batch.slice(1)
-        yield _Chunk([batch.column(j) for j in range(width)], None)
+    with pa.OSFile(str(in_path)) as source:
+        source.seek(start or 0)
+        reader = pacsv.open_csv(
+            source, read_options=_read_options(width), parse_options=_PARSE, convert_options=_string_columns(width)
+        )
+        first = start is None
+        for batch in reader:
+            if first:
+                first = False
+                if batch.num_rows == 0 or [batch.column(j)[0].as_py() for j in range(width)] != header:
+                    raise _NotForArrow
+                batch = batch.slice(1)
+            yield _Chunk([batch.column(j) for j in range(width)], None)
 
 
 def _plain_lines(block: bytes, ends: np.ndarray) -> pa.Array:
