@@ -118,6 +118,22 @@ def test_zscores_command(tmp_path):
     assert "weight_kg" in rows[1]["error"] and rows[1]["z_wfa"] == ""
 
 
+def test_zscores_command_writes_the_plain_paths_bytes_with_translated_messages(tmp_path):
+    from crecer.imports.management.commands.zscores import row_messages
+    from crecer.lib.growth.csvio import process_csv_reference
+
+    source = tmp_path / "in.csv"
+    rows = [f"{i},{'12'[i % 2]},{i * 37 % 6000},{8 + i % 30}.5,{60 + i % 90}.0,,n" for i in range(3000)]
+    rows[10] = "10,1,300,abc,70,l,n"
+    rows[20] = "20,x,300,8,70,s,maybe"
+    source.write_text("id,sex,age_days,weight_kg,length_cm,measure,oedema\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    target, reference = tmp_path / "out.csv", tmp_path / "ref.csv"
+    call_command("zscores", str(source), str(target), "--quiet", stdout=io.StringIO())
+    process_csv_reference(source, reference, messages=row_messages())
+    assert target.read_bytes() == reference.read_bytes()
+    assert "weight_kg: no es un número ('abc')" in target.read_text(encoding="utf-8")
+
+
 def test_console_script_runs_with_settings_preset():
     done = subprocess.run([sys.executable, "-m", "crecer.cli", "help"], capture_output=True, text=True, check=True)
     for command in ("demo", "generate", "load", "import", "token", "user", "zscores", "serve"):

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import cel
-
 #: Top-level facts per subject. Each is a map; see ``docs/rules.md`` for every key.
 FACTS: dict[str, tuple[str, ...]] = {
     "child": ("child", "growth", "screenings", "mother", "household", "schedule", "services", "params"),
@@ -247,6 +245,8 @@ def parse_rule(raw: Mapping[str, Any], where: str, services: Iterable[str]) -> R
         raise RuleDefinitionError(f"{at}: 'version' must be a whole number from 1")
     subject = _choice(raw, "subject", tuple(FACTS), at)
     when = _text(raw, "when", at)
+    import cel  # here, not at module level: importing it costs ~0.2 s (its CLI), paid by every command
+
     try:
         program = cel.compile(when)
     except Exception as exc:

@@ -208,6 +208,38 @@ def _interpolate(
     return res[0], res[1], res[2]
 
 
+def _lms_at(table: LmsTable, sex: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """L, M, S at integer grid points, for rows known to be inside the table (sex 1 or 2)."""
+    row = grid.astype(np.int64) - table.x0
+    row += (sex.astype(np.int64) - 1) * table.n
+    return table.l[row], table.m[row], table.s[row]
+
+
+def _lms_between(
+    table: LmsTable, sex: np.ndarray, low: np.ndarray, upp: np.ndarray, frac: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_interpolate` for rows known to be inside the table: the next row is read only where
+    the fraction is > 0 (elsewhere ``low`` is read twice and the interpolation is not used)."""
+    need = frac > 0
+    lo = _lms_at(table, sex, low)
+    hi = _lms_at(table, sex, np.where(need, upp, low))
+    l, m, s = (np.where(need, a + frac * (b - a), a) for a, b in zip(lo, hi, strict=True))
+    return l, m, s
+
+
+def _on_rows(ok: np.ndarray, compute: Any) -> np.ndarray:
+    """``compute(rows)`` on the rows where ``ok`` (an index array), NaN elsewhere.
+
+    The z-score formulas run on the rows a table applies to only (a 10-year-old gets no day-table
+    work): the same element-wise operations on fewer elements, so the same values.
+    """
+    z = np.full(ok.shape, np.nan)
+    rows = np.flatnonzero(ok)
+    if rows.size:
+        z[rows] = compute(rows)
+    return z
+
+
 def _day_indicator(
     prep: _Prepared, y: np.ndarray, table_name: str, restricted: bool, min_age_days: float = 0.0
 ) -> np.ndarray:
@@ -223,8 +255,13 @@ def _day_indicator(
             & (prep.age_rounded < table.x0 + table.n)
             & ~np.isnan(y)
         )
-    l, m, s = _gather(table, prep.sex, prep.age_rounded, ok)
-    return (restricted_zscore if restricted else lms_zscore)(y, l, m, s)
+    formula = restricted_zscore if restricted else lms_zscore
+
+    def compute(rows: np.ndarray) -> np.ndarray:
+        l, m, s = _lms_at(table, prep.sex[rows], prep.age_rounded[rows])
+        return formula(y[rows], l, m, s)
+
+    return _on_rows(ok, compute)
 
 
 def _month_indicator(prep: _Prepared, y: np.ndarray, table_name: str, restricted: bool) -> np.ndarray:
@@ -233,11 +270,15 @@ def _month_indicator(prep: _Prepared, y: np.ndarray, table_name: str, restricted
     months = prep.age_months
     with np.errstate(invalid="ignore"):
         ok = (prep.sex > 0) & (months >= _UNDER_FIVE_MONTHS) & (months < _REF2007_MAX_MONTHS[table_name]) & ~np.isnan(y)
-    low = np.where(ok, np.trunc(months), 0.0)
-    upp = np.where(ok, np.trunc(months + 1.0), 0.0)
-    frac = np.where(ok, months - low, 0.0)
-    l, m, s = _interpolate(table, prep.sex, low, upp, frac, ok)
-    return (restricted_zscore if restricted else lms_zscore)(y, l, m, s)
+    formula = restricted_zscore if restricted else lms_zscore
+
+    def compute(rows: np.ndarray) -> np.ndarray:
+        at = months[rows]
+        low = np.trunc(at)
+        l, m, s = _lms_between(table, prep.sex[rows], low, np.trunc(at + 1.0), at - low)
+        return formula(y[rows], l, m, s)
+
+    return _on_rows(ok, compute)
 
 
 def _combine(under5: np.ndarray, over5: np.ndarray) -> np.ndarray:
@@ -286,17 +327,21 @@ def _wflh(prep: _Prepared, weight: np.ndarray, oedema: np.ndarray) -> np.ndarray
         # With an age, anthro requires < 60 months; without one it computes anyway.
         age_ok = no_age | ((age <= _MAX_AGE_DAYS_ANTHRO) & (prep.age_months < _UNDER_FIVE_MONTHS))
         ok = (prep.sex > 0) & in_range & age_ok & ~oedema & ~np.isnan(weight)
-    tenths = lenhei * 10.0
-    low10 = np.where(ok, np.trunc(tenths), 0.0)
-    upp10 = np.where(ok, np.trunc(tenths + 1.0), 0.0)
-    frac = np.where(ok, (lenhei - low10 / 10.0) / 0.1, 0.0)
     z = np.full(lenhei.shape, np.nan)
     for table_name, on in (("wfl", on_l), ("wfh", on_h)):
+        table = load_table(table_name)
+
+        def compute(rows: np.ndarray, table: LmsTable = table) -> np.ndarray:
+            at = lenhei[rows]
+            tenths = at * 10.0
+            low10 = np.trunc(tenths)
+            frac = (at - low10 / 10.0) / 0.1
+            l, m, s = _lms_between(table, prep.sex[rows], low10, np.trunc(tenths + 1.0), frac)
+            return restricted_zscore(weight[rows], l, m, s)
+
         sel = ok & on
-        if not sel.any():
-            continue
-        l, m, s = _interpolate(load_table(table_name), prep.sex, low10, upp10, frac, sel)
-        z = np.where(sel, restricted_zscore(weight, l, m, s), z)
+        if sel.any():
+            z = np.where(sel, _on_rows(sel, compute), z)
     return z
 
 

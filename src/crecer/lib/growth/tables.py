@@ -83,7 +83,8 @@ def load_table(name: str) -> LmsTable:
     if not np.isin(sex, (1, 2)).all():
         raise ValueError(f"{filename}: sex must be 1 or 2")
     idx = (sex - 1) * n + (grid - x0)
-    if len(np.unique(idx)) != len(idx) or len(idx) != 2 * n:
+    # Each row of the dense grid exactly once (bincount, not np.unique: that one imports numpy.ma).
+    if len(idx) != 2 * n or not np.array_equal(np.bincount(idx, minlength=2 * n), np.ones(2 * n, dtype=np.int64)):
         # A gap or a duplicate would silently shift lookups: refuse the table instead.
         raise ValueError(f"{filename}: expected one row per sex and grid point {x0}..{x0 + n - 1}")
     l_arr[idx] = rows[:, 2]
