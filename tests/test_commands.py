@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -119,8 +120,10 @@ def test_zscores_command(tmp_path):
 
 
 def test_zscores_command_writes_the_plain_paths_bytes_with_translated_messages(tmp_path):
-    from crecer.imports.management.commands.zscores import row_messages
+    from django.utils.translation import gettext
+
     from crecer.lib.growth.csvio import process_csv_reference
+    from crecer.zscores_command import row_messages
 
     source = tmp_path / "in.csv"
     rows = [f"{i},{'12'[i % 2]},{i * 37 % 6000},{8 + i % 30}.5,{60 + i % 90}.0,,n" for i in range(3000)]
@@ -129,9 +132,29 @@ def test_zscores_command_writes_the_plain_paths_bytes_with_translated_messages(t
     source.write_text("id,sex,age_days,weight_kg,length_cm,measure,oedema\n" + "\n".join(rows) + "\n", encoding="utf-8")
     target, reference = tmp_path / "out.csv", tmp_path / "ref.csv"
     call_command("zscores", str(source), str(target), "--quiet", stdout=io.StringIO())
-    process_csv_reference(source, reference, messages=row_messages())
+    process_csv_reference(source, reference, messages=row_messages(gettext))
     assert target.read_bytes() == reference.read_bytes()
     assert "weight_kg: no es un número ('abc')" in target.read_text(encoding="utf-8")
+    # The console script runs the same command without setting Django up (a settings module that does
+    # not exist would stop Django): the same bytes, the same translated messages.
+    console = tmp_path / "console.csv"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "no.such.settings"}
+    done = subprocess.run(  # noqa: S603 (the test's own files)
+        [sys.executable, "-m", "crecer.cli", "zscores", str(source), str(console), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert console.read_bytes() == reference.read_bytes()
+    assert done.stdout.startswith("3000 ") and str(console) in done.stdout
+    missing = subprocess.run(  # noqa: S603 (the test's own files)
+        [sys.executable, "-m", "crecer.cli", "zscores", str(tmp_path / "nope.csv"), str(console)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert missing.returncode == 1 and "nope.csv" in missing.stderr
 
 
 def test_console_script_runs_with_settings_preset():
