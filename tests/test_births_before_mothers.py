@@ -122,3 +122,21 @@ def test_the_data_quality_panel_counts_the_children_waiting_per_territory(births
     client.force_login(cast["coordinator_alta"])
     page = client.get("/monitoring/dq_mother_pending/subjects/?territory=CL01001&period=2025&side=numerator")
     assert page.status_code == 200 and births["N2"].registry_number in page.content.decode()
+
+
+def test_a_child_given_another_document_waits_for_that_one_only(births):
+    actions.update_child(SYSTEM, births["N2"], {"mother_national_id": "16.543.212-6"})
+    waiting = set(
+        PendingMother.unscoped.filter(child=births["N2"], linked_at__isnull=True).values_list("document", flat=True)
+    )
+    assert waiting == {"16.543.212-6"}
+    actions.create_caregiver(SYSTEM, _mother("9.876.543-3"))  # the old document: no longer awaited
+    assert _mother_of(births["N2"]) is None
+    mother = actions.create_caregiver(SYSTEM, _mother("16.543.212-6", given_names="Rosa"))
+    assert _mother_of(births["N2"]) == mother.pk
+
+
+def test_a_mother_linked_otherwise_ends_the_wait_for_the_panel(births):
+    other = actions.create_caregiver(SYSTEM, _mother("", given_names="Rosa"))
+    actions.link_caregiver(SYSTEM, births["N3"], other, "mother")
+    assert not PendingMother.unscoped.filter(child=births["N3"], linked_at__isnull=True).exists()

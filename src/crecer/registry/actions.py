@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,8 +186,24 @@ def update_person(
     return changed
 
 
+def _stop_waiting(
+    child_ids: Iterable[int],
+    mothers: dict[int, int] | None = None,
+    but: AbstractSet[tuple[int, str, str]] = frozenset(),
+) -> None:
+    """These children wait no longer for the mother's document they were registered with: they got a mother
+    (``mothers``: child -> caregiver) or another document (the readings in ``but`` keep waiting)."""
+    now = timezone.now()
+    for child_id in set(child_ids):
+        waiting = PendingMother.unscoped.filter(child_id=child_id, linked_at__isnull=True)
+        for pk, doc_type, number in waiting.values_list("pk", "document_type", "document_number"):
+            if (child_id, doc_type, number) not in but:
+                PendingMother.unscoped.filter(pk=pk).update(linked_at=now, caregiver_id=(mothers or {}).get(child_id))
+
+
 def _hold_pending_mothers(actor: Actor, documents: Iterable[tuple[int, str]], note: str) -> int:
-    """Keep the mother's document of children whose mother is not registered yet (one row per reading)."""
+    """Keep the mother's document of children whose mother is not registered yet (one row per reading); a
+    child registered with another document before waits for the new one only."""
     rows: list[dict[str, Any]] = [
         {"child_id": child_id, "document": document, "document_type": doc_type, "document_number": number}
         for child_id, document in documents
@@ -195,6 +212,8 @@ def _hold_pending_mothers(actor: Actor, documents: Iterable[tuple[int, str]], no
     ]
     if not rows:
         return 0
+    readings = {(r["child_id"], r["document_type"], r["document_number"]) for r in rows}
+    _stop_waiting({r["child_id"] for r in rows}, but=readings)
     held = {
         (c, t, n)
         for c, t, n in PendingMother.unscoped.filter(
@@ -252,12 +271,8 @@ def link_pending_children(actor: Actor, caregivers: Iterable[tuple[int, dict[str
             continue
         links.append(Link(child_id, mother_id, Relationship.MOTHER))
         closed[child_id] = mother_id
-    add_links(actor, links, note=note or "mother registered after the child")
-    now = timezone.now()
-    for child_id, caregiver_id in closed.items():
-        PendingMother.unscoped.filter(child_id=child_id, linked_at__isnull=True).update(
-            linked_at=now, caregiver_id=caregiver_id
-        )
+    add_links(actor, links, note=note or "mother registered after the child")  # they stop waiting
+    _stop_waiting([child_id for child_id, mother in closed.items() if mother is None])
     if links:
         facts_changed(actor, child_ids=[link.child_id for link in links])
     return len(links)
@@ -380,6 +395,9 @@ def add_links(actor: Actor, links: Sequence[Link], note: str = "") -> list[int]:
     }
     ids = [found[(x.child_id, x.caregiver_id)] for x in links]
     record_created(actor, "registry.caregiverlink", ((pk, x.child_id) for pk, x in zip(ids, links, strict=True)), note)
+    mothers = {x.child_id: x.caregiver_id for x in links if x.relationship == Relationship.MOTHER}
+    if mothers and PendingMother.unscoped.filter(child_id__in=list(mothers), linked_at__isnull=True).exists():
+        _stop_waiting(mothers, mothers)  # a child with a mother waits for no document
     return ids
 
 

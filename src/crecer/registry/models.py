@@ -201,7 +201,9 @@ class PendingMother(models.Model):
         verbose_name_plural = _("pending mother links")
         constraints = [
             models.UniqueConstraint(
-                fields=["child", "document_type", "document_number"], name="pending_mother_reading_once"
+                fields=["child", "document_type", "document_number"],
+                condition=Q(linked_at__isnull=True),
+                name="pending_mother_reading_once",
             )
         ]
         indexes = [
