@@ -647,11 +647,13 @@ def create_group(
     code: str,
     name: str,
     facility: Facility,
-    start_date: dt.date,
-    planned_sessions: int,
+    start_date: dt.date | str | None,
+    planned_sessions: int | str | None,
     service_code: str = "parenting_programme",
     facilitator_name: str = "",
 ) -> ParentingGroup:
+    """A group programme meeting at ``facility`` (dates and numbers as typed are validated like a row of the
+    ``groups`` import)."""
     errors = Collector()
     values = clean_group(
         {
