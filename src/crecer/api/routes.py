@@ -18,8 +18,10 @@ from ninja.security import HttpBearer, django_auth
 from crecer.access.models import ApiToken
 from crecer.api import schemas
 from crecer.api.dedup import router as dedup_router
+from crecer.api.groups import router as groups_router
 from crecer.api.monitoring import router as monitoring_router
 from crecer.api.referrals import router as referrals_router
+from crecer.api.registry import router as registry_router
 from crecer.api.tracking import router as tracking_router
 from crecer.audit.models import Action, AuditEvent, Channel
 from crecer.audit.reads import log_reads
@@ -51,6 +53,8 @@ api = NinjaAPI(
 )
 
 
+api.add_router("/", registry_router)
+api.add_router("/", groups_router)
 api.add_router("/", tracking_router)
 api.add_router("/", referrals_router)
 api.add_router("/", monitoring_router)
