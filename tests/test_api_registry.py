@@ -4,6 +4,7 @@ the field and changes nothing; every write is audited and every answer about a p
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from crecer.audit.models import Action, AuditEvent
 from crecer.lib.documents import run_check_digit
 from crecer.registry import actions
+from crecer.registry.inputs import add_years
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Household
 from crecer.territories.models import Organisation
 from tests.conftest import SYSTEM
@@ -330,3 +332,20 @@ def test_voiding_is_refused_to_readers_and_404_out_of_scope(cast, api_client, ch
         == 404
     )
     assert not Child.unscoped.filter(voided_at__isnull=False).exists()
+
+
+def test_a_corrected_birth_date_of_a_mother_reaches_the_risks_of_her_pregnancy(cast, api_client, family, today):
+    from crecer.risks.models import RiskFlag
+
+    mother = family["mother"]
+    pregnancy = actions.create_pregnancy(
+        SYSTEM,
+        {"mother_national_id": "15.432.876-9", "lmp_date": (today - dt.timedelta(days=60)).isoformat()},
+    )
+    assert not RiskFlag.unscoped.filter(pregnancy=pregnancy, rule_id="adolescent_pregnancy").exists()
+    sixteen = add_years(today, -16) - dt.timedelta(days=40)
+    response = _send(
+        api_client(cast["nurse_alta"]), "patch", f"/caregivers/{mother.pk}", {"birth_date": sixteen.isoformat()}
+    )
+    assert response.status_code == 200, response.json()
+    assert RiskFlag.unscoped.filter(pregnancy=pregnancy, rule_id="adolescent_pregnancy", resolved_at=None).exists()
