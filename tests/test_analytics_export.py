@@ -135,7 +135,7 @@ def world(cast, network, children, today):
         planned_sessions=6,
         facilitator_name="Facilitadora Eduviges Arancibia",
     )
-    member = tracking_actions.enrol(nurse, group, mother, child)
+    member = tracking_actions.record_attendance(nurse, group, mother, [], child)
     return {
         "child": child,
         "mother": mother,

@@ -407,7 +407,7 @@ def test_parenting_programme_completed(cast):
     group = tracking_actions.create_group(
         nurse, code="G25", name="Nadie es Perfecto", facility=facility, start_date=D(2025, 3, 1), planned_sessions=6
     )
-    done, dropped = (tracking_actions.enrol(nurse, group, mother()) for _ in range(2))
+    done, dropped = (tracking_actions.record_attendance(nurse, group, mother(), []) for _ in range(2))
     for n in range(1, 5):
         tracking_actions.record_session(
             nurse, group, n, D(2025, 3, 1) + dt.timedelta(weeks=n), [done] + ([dropped] if n == 1 else [])
@@ -415,7 +415,7 @@ def test_parenting_programme_completed(cast):
     old = tracking_actions.create_group(
         nurse, code="G24", name="Nadie es Perfecto", facility=facility, start_date=D(2024, 3, 1), planned_sessions=6
     )
-    tracking_actions.enrol(nurse, old, mother())
+    tracking_actions.record_attendance(nurse, old, mother(), [])
     assert figure("parenting_completed") == (1, 2, 50.0)
 
 

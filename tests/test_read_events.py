@@ -49,6 +49,7 @@ from crecer.referrals.models import Referral
 from crecer.registry import actions as registry_actions
 from crecer.registry.models import Child
 from crecer.risks.models import RiskFlag
+from crecer.territories.models import Facility
 from crecer.tracking import actions as tracking_actions
 from crecer.tracking.models import Measurement, Screening
 from tests.conftest import SYSTEM
@@ -128,7 +129,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     registry_actions.update_child(SYSTEM, ana, {"maternal_surname": "Huenchumilla"})
 
     # Bruno's mother and pregnancy (a live birth); another mother with an ongoing pregnancy.
-    registry_actions.create_caregiver(
+    rayen = registry_actions.create_caregiver(
         SYSTEM,
         {
             "given_names": "Rayén",
@@ -149,7 +150,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         },
     )
     registry_actions.record_birth(SYSTEM, born, bruno)
-    registry_actions.create_caregiver(
+    millaray = registry_actions.create_caregiver(
         SYSTEM,
         {
             "given_names": "Millaray",
@@ -183,6 +184,16 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     tracking_actions.record_delivery(as_nurse, "welcome_kit", today.isoformat(), child=ana, detail="kit Quintremil")
     tracking_actions.record_encounter(as_nurse, {"date": today.isoformat()}, child=bruno)
     flag = RiskFlag.unscoped.get(child=ana, rule_id="development_delay")
+    # A parenting group Bruno's mother attends for him.
+    group = tracking_actions.create_group(
+        SYSTEM,
+        code="GR-WALK",
+        name="Nadie es Perfecto",
+        facility=Facility.objects.get(code="F-ALTA"),
+        start_date=today - dt.timedelta(days=21),
+        planned_sessions=6,
+    )
+    tracking_actions.record_attendance(SYSTEM, group, rayen, [1], bruno)
 
     # Referrals: Ana to the stimulation room (accepted: shared with it), the ongoing pregnancy to home visits.
     referral = referral_actions.create_referral(
@@ -251,6 +262,10 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "ana_surname": "Quintremil",
             "pregnancy_born": born.pk,
             "pregnancy_ongoing": ongoing.pk,
+            "mother_born": rayen.pk,
+            "mother_ongoing": millaray.pk,
+            "group": group.code,
+            "a_month_ago": (today - dt.timedelta(days=30)).isoformat(),
             "referral": referral.pk,
             "referral_version": referral.version,
             "prenatal_referral": prenatal_referral.pk,
@@ -313,6 +328,8 @@ class Quiet:
 DEFAULT_PARAMS = {
     "child_id": "child",
     "pregnancy_id": "pregnancy_born",
+    "caregiver_id": "mother_born",
+    "group_code": "group",
     "referral_id": "referral",
     "pair_id": "pair",
     "merge_id": "merge",
@@ -360,6 +377,17 @@ def _elena_again(world: World) -> dict[str, Any]:
         "sex": "F",
         "birth_date": elena.birth_date.isoformat(),  # type: ignore[union-attr]
         "territory_code": "CL01001",
+    }
+
+
+def _newborn(world: World) -> dict[str, Any]:
+    return {
+        "given_names": "Ayelén",
+        "paternal_surname": "Nacida",
+        "sex": "F",
+        "birth_date": world.value("today"),
+        "birth_weight_g": 3350,
+        "gestational_weeks": 39,
     }
 
 
@@ -571,6 +599,85 @@ ROUTES: dict[str, Reads | Quiet] = {
     f"POST {API}/merges/{{merge_id}}/undo": Reads((Call(method="post", body={"reason": "error"}),)),
     f"GET {API}/children/{{child_id}}/fhir": Reads((Call(), Call(user="provider"))),
     f"POST {API}/fhir": Reads((Call(user="nurse", method="post", body=_fhir_bundle),)),
+    f"POST {API}/households": Quiet(
+        "creating a household answers with the household just created: no child",
+        (Call(method="post", body={"code": "H-WALK", "territory_code": "CL01001", "address": "Pasaje 1"}, status=201),),
+    ),
+    f"POST {API}/caregivers": Quiet(
+        "creating a caregiver answers with the record just created (its CREATE event names it); no child waits "
+        "for this document",
+        (
+            Call(
+                method="post",
+                body={
+                    "given_names": "Luisa",
+                    "paternal_surname": "Nueva",
+                    "sex": "F",
+                    "birth_date": "1990-04-01",
+                    "territory_code": "CL01001",
+                },
+                status=201,
+            ),
+        ),
+    ),
+    f"GET {API}/caregivers/{{caregiver_id}}": Reads((Call(), Call(user="nurse"))),
+    f"PATCH {API}/caregivers/{{caregiver_id}}": Reads((Call(method="patch", body={"phone": "+56 9 8765 4321"}),)),
+    f"POST {API}/children/{{child_id}}/caregivers": Reads(
+        (
+            Call(
+                method="post",
+                params={"child_id": "carla"},
+                body={"caregiver": "mother_ongoing", "relationship": "guardian"},
+                status=201,
+            ),
+        )
+    ),
+    f"DELETE {API}/children/{{child_id}}/caregivers/{{caregiver_id}}": Reads(
+        (Call(method="delete", params={"child_id": "bruno"}),)
+    ),
+    f"POST {API}/children/{{child_id}}/void": Reads(
+        (Call(method="post", params={"child_id": "carla"}, body={"reason": "registrada dos veces"}),)
+    ),
+    f"POST {API}/pregnancies": Quiet(
+        "creating a pregnancy answers with the record just created (its CREATE event names it): no child yet",
+        (Call(method="post", body={"mother": "mother_born", "lmp_date": "a_month_ago"}, status=201),),
+    ),
+    f"GET {API}/pregnancies/{{pregnancy_id}}": Reads(
+        (Call(), Call(user="nurse", params={"pregnancy_id": "pregnancy_ongoing"}))
+    ),
+    f"POST {API}/pregnancies/{{pregnancy_id}}/birth": Reads(
+        (
+            Call(user="nurse", method="post", params={"pregnancy_id": "pregnancy_ongoing"}, body=_newborn, status=201),
+            Call(
+                method="post",
+                params={"pregnancy_id": "pregnancy_ongoing"},
+                body={"child": "carla", "birth_weight_g": 3100},
+                status=201,
+            ),
+        )
+    ),
+    f"POST {API}/groups": Quiet(
+        "creating a group: its code, facility and dates, no person",
+        (
+            Call(
+                method="post",
+                body={
+                    "code": "GR-NEW",
+                    "name": "Taller",
+                    "facility_code": "F-ALTA",
+                    "start_date": "today",
+                    "planned_sessions": 6,
+                },
+                status=201,
+            ),
+        ),
+    ),
+    f"POST {API}/groups/{{group_code}}/attendance": Reads(
+        (Call(method="post", body={"caregiver": "mother_born", "child": "bruno", "attended": [1, 2]}, status=201),)
+    ),
+    f"POST {API}/groups/{{group_code}}/sessions": Reads(
+        (Call(method="post", body={"number": 3, "held_on": "today", "attendees": ["mother_born"]}, status=201),)
+    ),
 }
 
 
@@ -665,13 +772,17 @@ def body_text(response: Any) -> str:
     return content.decode("utf-8", "replace")
 
 
-def _path_subjects(world: World, params: dict[str, Any]) -> tuple[set[int], set[int]]:
-    """The children (and pregnancies) a route's path names: an answer about them carries their data."""
+def _path_subjects(world: World, params: dict[str, Any]) -> tuple[set[int], set[int], set[int]]:
+    """The children, pregnancies and caregivers a route's path names: an answer about them carries their
+    data. Under a child, a caregiver named is one of the child's links: the answer is about the child."""
     children: set[int] = set()
     pregnancies: set[int] = set()
+    caregivers: set[int] = set()
     for name, value in params.items():
         if name == "child_id":
             children.add(int(value))
+        elif name == "caregiver_id" and "child_id" not in params:
+            caregivers.add(int(value))
         elif name == "pregnancy_id":
             pregnancies.add(int(value))
             children |= set(Child.unscoped.filter(pregnancy_id=value).values_list("pk", flat=True))
@@ -691,7 +802,35 @@ def _path_subjects(world: World, params: dict[str, Any]) -> tuple[set[int], set[
             children.add(Measurement.unscoped.get(pk=value).child_id)  # type: ignore[arg-type]
         elif name == "screening_id":
             children.add(Screening.unscoped.get(pk=value).child_id)  # type: ignore[arg-type]
-    return children, pregnancies
+    return children, pregnancies, caregivers
+
+
+def _named_children(response: Any, text: str) -> set[int]:
+    """The children a JSON answer names by id (``"child": id``, ``"children": [id, …]``, at any depth): an
+    answer naming a child carries data about them even without a name (a member of a group, a link)."""
+    if "json" not in response.get("Content-Type", ""):
+        return set()
+    import json
+
+    found: set[int] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "child" and isinstance(item, int):
+                    found.add(item)
+                elif key == "children" and isinstance(item, list):
+                    found.update(i for i in item if isinstance(i, int))
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    try:
+        walk(json.loads(text))
+    except ValueError:
+        return set()
+    return found
 
 
 def _client(world: World, key: str, api: bool) -> Client:
@@ -752,9 +891,10 @@ def _check(world: World, route: str, entry: Reads | Quiet, call: Call) -> list[s
     problems = []
     shown = {pk for pk, marks in world.markers.items() if any(m in text for m in marks)}
     shown_pregnancies = {pk for pk, marks in world.pregnancy_markers.items() if any(m in text for m in marks)}
+    shown_caregivers: set[int] = set()
     if 200 <= response.status_code < 300:
-        children, pregnancies = _path_subjects(world, params)
-        shown |= children
+        children, pregnancies, shown_caregivers = _path_subjects(world, params)
+        shown |= children | _named_children(response, text)
         shown_pregnancies |= pregnancies
     if response.status_code != call.status:
         problems.append(f"{label}: answered {response.status_code}, not {call.status}")
@@ -763,10 +903,10 @@ def _check(world: World, route: str, entry: Reads | Quiet, call: Call) -> list[s
     if world.children["zeta"].pk in shown:
         problems.append(f"{label}: shows a child outside the user's territory")
     if isinstance(entry, Quiet):
-        if shown or shown_pregnancies:
+        if shown or shown_pregnancies or shown_caregivers:
             problems.append(f"{label}: listed as carrying no child data, but shows children {sorted(shown)}")
         return problems
-    if call.expect and not shown and not shown_pregnancies:
+    if call.expect and not shown and not shown_pregnancies and not shown_caregivers:
         problems.append(f"{label}: answered {response.status_code} without any child of the world (fix the call)")
     reads = AuditEvent.objects.filter(pk__gt=last, action=Action.READ, actor=user)
     logged = set(reads.values_list("child_id", flat=True))
@@ -778,6 +918,11 @@ def _check(world: World, route: str, entry: Reads | Quiet, call: Call) -> list[s
     if shown_pregnancies - logged_pregnancies:
         problems.append(
             f"{label}: pregnancies sent without a READ event: {sorted(shown_pregnancies - logged_pregnancies)}"
+        )
+    logged_caregivers = set(reads.filter(entity="registry.caregiver").values_list("entity_id", flat=True))
+    if shown_caregivers - logged_caregivers:
+        problems.append(
+            f"{label}: caregivers sent without a READ event: {sorted(shown_caregivers - logged_caregivers)}"
         )
     return problems
 
@@ -830,6 +975,22 @@ def test_a_pregnancy_read_names_the_children_born_of_it_and_keeps_the_pregnancy(
         ("registry.pregnancy", twins.pk, first.pk),
         ("registry.pregnancy", twins.pk, second.pk),
         ("registry.pregnancy", ongoing.pk, None),
+    ]
+
+
+def test_a_caregiver_read_names_the_children_linked_to_them_and_keeps_the_caregiver(cast, make_mother, make_child):
+    from crecer.audit.reads import log_reads
+
+    mother = make_mother()
+    first = make_child(mother_national_id="15432876-9")
+    second = make_child(given_names="Hermana", mother_national_id="15432876-9")
+    alone = make_mother(given_names="Sola", national_id="", external_id="G-SOLA")
+    log_reads(Actor(cast["nurse_alta"], Channel.WEB), "caregiver", caregivers=[mother.pk, alone.pk, mother.pk])
+    events = AuditEvent.objects.filter(action=Action.READ).order_by("pk")
+    assert [(e.entity, e.entity_id, e.child_id, e.note) for e in events] == [
+        ("registry.caregiver", mother.pk, first.pk, "caregiver"),
+        ("registry.caregiver", mother.pk, second.pk, "caregiver"),
+        ("registry.caregiver", alone.pk, None, "caregiver"),
     ]
 
 

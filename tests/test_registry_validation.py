@@ -87,7 +87,7 @@ def test_unborn_child_needs_no_name_sex_or_document(country):
         SYSTEM,
         {"paternal_surname": "Pérez", "territory_code": "CL01001", "given_names": "", "sex": "", "birth_date": ""},
     )
-    assert child.is_unborn and child.national_id is None
+    assert child.birth_date is None and child.national_id is None
 
 
 def test_newborn_without_document(country):

@@ -129,7 +129,7 @@ def test_group_programme_completion(cast, kids, make_mother, today):
         start_date=today - dt.timedelta(days=40),
         planned_sessions=6,
     )
-    member = actions.enrol(nurse, group, Caregiver.unscoped.get(), kids["d70"])
+    member = actions.record_attendance(nurse, group, Caregiver.unscoped.get(), [], kids["d70"])
     for n in range(1, 5):
         actions.record_session(nurse, group, n, today - dt.timedelta(days=40 - 7 * n), [member])
     member.refresh_from_db()

@@ -219,7 +219,7 @@ def w(network: dict[str, Any], today: dt.date) -> dict[str, Any]:
         start_date=today - dt.timedelta(days=60),
         planned_sessions=6,
     )
-    early = tracking_actions.enrol(SYSTEM, group, father)
+    early = tracking_actions.record_attendance(SYSTEM, group, father, [])
     for n in (1, 2):
         tracking_actions.record_session(
             SYSTEM, group, n, group.start_date + dt.timedelta(days=7 * (n - 1) + 2), [early]

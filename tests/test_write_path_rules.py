@@ -127,7 +127,7 @@ def test_completion_is_the_day_of_the_last_session_needed_on_both_paths(group, f
             "territory_code": "CL01001",
         },
     )
-    member = tracking_actions.enrol(SYSTEM, group, father)
+    member = tracking_actions.record_attendance(SYSTEM, group, father, [])
     held = {n: group.start_date + dt.timedelta(days=7 * (n - 1) + 2) for n in range(1, 5)}
     for n, day in held.items():
         tracking_actions.record_session(SYSTEM, group, n, day, [member])

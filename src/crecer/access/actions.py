@@ -105,9 +105,12 @@ def create_token(actor: Actor, user: User) -> str:
     return raw
 
 
-def revoke_token(actor: Actor, token: ApiToken) -> None:
+def revoke_token(actor: Actor, token: ApiToken) -> bool:
+    """Revoke a token (its owner, a user manager or the command line); True when this call revoked it."""
     if actor.user is not None and actor.user.pk != token.user_id:
         permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
     with transaction.atomic():
-        if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
-            record(actor, Action.UPDATE, token, after={"revoked": True})
+        if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+            return False
+        record(actor, Action.UPDATE, token, after={"revoked": True})
+    return True

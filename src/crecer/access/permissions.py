@@ -161,11 +161,6 @@ def may_import(user: User | None, kind: str) -> bool:
     return _active(user) and user.territory_id is not None and user.role in IMPORT_ROLES.get(kind, frozenset())
 
 
-def import_kinds(user: Any) -> list[str]:
-    """The kinds of file this user may import, in the order of :data:`IMPORT_ROLES`."""
-    return [kind for kind in IMPORT_ROLES if may_import(user, kind)]
-
-
 def within(user: User | None, path: str | None) -> bool:
     """Whether a territory path lies inside the user's territory (always, for the system)."""
     if user is None:

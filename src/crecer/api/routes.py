@@ -17,8 +17,10 @@ from crecer.api import schemas
 from crecer.api.base import BearerToken, actor, install_error_handlers, paginate
 from crecer.api.dedup import router as dedup_router
 from crecer.api.fhir import router as fhir_router
+from crecer.api.groups import router as groups_router
 from crecer.api.monitoring import router as monitoring_router
 from crecer.api.referrals import router as referrals_router
+from crecer.api.registry import router as registry_router
 from crecer.api.tracking import router as tracking_router
 from crecer.audit.models import Action, AuditEvent
 from crecer.audit.trail import record
@@ -37,6 +39,8 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
+api.add_router("/", registry_router)
+api.add_router("/", groups_router)
 api.add_router("/", tracking_router)
 api.add_router("/", referrals_router)
 api.add_router("/", monitoring_router)

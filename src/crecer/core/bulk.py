@@ -150,20 +150,6 @@ def ids_by_key(model: type[models.Model], key: str, values: Iterable[Any], chunk
     return found
 
 
-def update_column(model: type[models.Model], attname: str, pairs: Iterable[tuple[int, Any]]) -> int:
-    """Set one column on many rows: ``pairs`` of (primary key, new value), one ``executemany``."""
-    meta = model._meta
-    column = next(str(f.column) for f in meta.concrete_fields if f.attname == attname)
-    quote = connection.ops.quote_name
-    assert meta.pk is not None
-    sql = f"UPDATE {quote(meta.db_table)} SET {quote(column)} = %s WHERE {quote(str(meta.pk.column))} = %s"  # noqa: S608
-    params = [(value, pk) for pk, value in pairs]
-    if params:
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
-    return len(params)
-
-
 def refresh_statistics() -> None:
     """Refresh the query planner's statistics after a bulk load.
 

@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -668,11 +668,3 @@ def _write_manifest(out_dir: Path, territory: Territory, counts: dict[str, int])
         "error": [],
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-
-
-def read_ndjson(path: Path) -> Iterable[dict[str, Any]]:
-    """The resources of one NDJSON file (tests and tools)."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)

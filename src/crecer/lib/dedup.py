@@ -32,18 +32,6 @@ from crecer.lib.linkage import keys, phonetic
 MATCH = 0.90
 REVIEW = 0.30
 
-COLUMNS = (
-    "id",
-    "external_id",
-    "given_names",
-    "paternal_surname",
-    "maternal_surname",
-    "birth_date",
-    "sex",
-    "document",
-    "mother_document",
-    "territory",
-)
 
 Progress = Callable[[str], None]
 

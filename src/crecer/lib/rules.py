@@ -164,9 +164,6 @@ _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _REFERENCE = re.compile(r"\b([A-Za-z_]\w*)\b(?:\s*\.\s*([A-Za-z_]\w*))?")
 
 
-_SCALARS = frozenset({int, float, str, bool})
-
-
 def _freeze(value: Any) -> Any:
     """A hashable copy of a fact value (dicts and lists become sorted tuples)."""
     if isinstance(value, dict):

@@ -28,7 +28,6 @@ PERIOD_KINDS = ("month", "quarter", "year")
 DIRECTIONS = ("higher", "lower")
 #: disaggregations every population has, computed by the engine
 COMMON_DISAGGREGATIONS = ("territory",)
-CHILD_DISAGGREGATIONS = ("sex", "age_band", "vulnerability")
 
 
 @dataclass(frozen=True)

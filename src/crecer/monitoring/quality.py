@@ -7,8 +7,6 @@ not the policy.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
-
 from crecer.monitoring.definitions import Indicator, Step
 
 LATE_DAYS = 7
@@ -85,8 +83,6 @@ QUALITY: tuple[Indicator, ...] = (
         [Step("possible_duplicate", {})],
     ),
 )
-
-LABEL = _("Data quality")
 
 
 def get(code: str) -> Indicator:

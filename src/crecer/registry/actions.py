@@ -368,6 +368,53 @@ def create_caregiver(actor: Actor, raw: dict[str, Any], resolver: Resolver | Non
     return Caregiver.unscoped.get(pk=pk)
 
 
+def caregiver_raw(caregiver: Caregiver) -> dict[str, Any]:
+    """A caregiver's current values in input form, so that updates re-validate the whole record."""
+    return {
+        "external_id": caregiver.external_id or "",
+        "given_names": caregiver.given_names,
+        "paternal_surname": caregiver.paternal_surname,
+        "maternal_surname": caregiver.maternal_surname,
+        "sex": caregiver.sex,
+        "birth_date": caregiver.birth_date.isoformat() if caregiver.birth_date else "",
+        "national_id_type": caregiver.national_id_type,
+        "national_id": caregiver.national_id or "",
+        "territory_code": caregiver.territory.code,
+        "household_code": caregiver.household.code if caregiver.household_id and caregiver.household else "",
+        "schooling_years": caregiver.schooling_years if caregiver.schooling_years is not None else "",
+        "phone": caregiver.phone,
+    }
+
+
+def update_caregiver(
+    actor: Actor, caregiver: Caregiver, changes: dict[str, Any], resolver: Resolver | None = None
+) -> Caregiver:
+    """Change some fields of a caregiver; the merged record is validated as a whole. The facts of the
+    children linked to them and of their pregnancies change with them (a mother's age and schooling)."""
+    current = caregiver_raw(caregiver)
+    unknown = set(changes) - set(current)
+    if unknown:
+        raise InputErrors({k: [FieldError("unknown_field", _("This field does not exist."))] for k in sorted(unknown)})
+    merged = {**current, **changes}
+    if "national_id" in changes and "national_id_type" not in changes and changes["national_id"]:
+        merged["national_id_type"] = ""  # a new number is read as the profile's default type
+    values = clean_caregiver(merged, resolver or DbResolver(), current_id=caregiver.pk)
+    check_may_register(actor, caregiver.territory.path)
+    check_may_register(actor, values["territory_path"])
+    try:
+        with transaction.atomic():
+            if update_person(actor, caregiver, values):
+                facts_changed(
+                    actor,
+                    child_ids=CaregiverLink.unscoped.filter(caregiver=caregiver).values_list("child_id", flat=True),
+                    pregnancy_ids=Pregnancy.unscoped.filter(mother=caregiver).values_list("pk", flat=True),
+                )
+    except IntegrityError as exc:
+        caregiver.refresh_from_db()
+        raise _duplicate_document(exc, "caregiver") from exc
+    return caregiver
+
+
 # --- caregiver links ---------------------------------------------------------------------------------------
 
 
@@ -615,11 +662,15 @@ def add_pregnancies(actor: Actor, pregnancies: Sequence[dict[str, Any]], note: s
     return ids
 
 
-def create_pregnancy(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = None) -> Pregnancy:
-    """Register a pregnancy of a registered mother (LMP and/or expected delivery date, first visit)."""
-    values = clean_pregnancy(raw, resolver or DbResolver())
+def create_pregnancy(
+    actor: Actor, raw: dict[str, Any], resolver: Resolver | None = None, *, mother: Caregiver | None = None
+) -> Pregnancy:
+    """Register a pregnancy of a registered mother (LMP and/or expected delivery date, first visit); the
+    mother is named in ``raw`` (external id or document) or given as ``mother``."""
+    ref = PersonRef(mother.pk, mother.birth_date, mother.sex) if mother is not None else None
+    values = clean_pregnancy(raw, resolver or DbResolver(), mother=ref)
     mother = Caregiver.unscoped.select_related("territory").get(pk=values["mother_id"])
-    check_may_register(actor, mother.territory.path)
+    permissions.check_register(actor.user, mother.territory.path, "mother" if ref else "mother_external_id")
     try:
         with transaction.atomic():
             (pk,) = add_pregnancies(actor, [values])
@@ -707,11 +758,12 @@ def link_births(actor: Actor, births: Sequence[tuple[Pregnancy, BirthSubject]], 
     add_links(actor, mothers, note=note)
 
 
-def record_birth(actor: Actor, pregnancy: Pregnancy, child: Child) -> Pregnancy:
-    """Close a pregnancy as a live birth of ``child`` (born on the child's birth date)."""
+def record_birth(actor: Actor, pregnancy: Pregnancy, child: Child, *, field: str = "child") -> Pregnancy:
+    """Close a pregnancy as a live birth of ``child`` (born on the child's birth date); problems with the
+    child are reported under ``field``."""
     subject = birth_subjects([child.pk])[child.pk]
     errors = Collector()
-    birth_errors(pregnancy.mother_id, pregnancy.outcome, pregnancy.outcome_date, subject, errors)
+    birth_errors(pregnancy.mother_id, pregnancy.outcome, pregnancy.outcome_date, subject, errors, field)
     errors.raise_if_any()
     check_may_register(actor, child.territory.path)
     with transaction.atomic():
@@ -719,3 +771,33 @@ def record_birth(actor: Actor, pregnancy: Pregnancy, child: Child) -> Pregnancy:
         facts_changed(actor, child_ids=[child.pk], pregnancy_ids=[pregnancy.pk])
     pregnancy.refresh_from_db()
     return pregnancy
+
+
+#: what a birth records about an existing child besides the link (``register_birth``)
+BIRTH_FIELDS = ("birth_weight_g", "gestational_weeks")
+
+
+def register_birth(actor: Actor, pregnancy: Pregnancy, raw: dict[str, Any], child: Child | None = None) -> Child:
+    """The birth of a pregnancy, all or nothing: the newborn registered from ``raw`` (as :func:`create_child`,
+    living where the mother lives unless ``territory_code`` says otherwise; the mother is the pregnancy's),
+    or an existing ``child`` given the birth weight and gestational weeks of ``raw``; then linked to the
+    pregnancy and its mother (:func:`record_birth`). Problems with a newborn's birth are reported under
+    ``birth_date``."""
+    given = {k: v for k, v in raw.items() if v is not None and v != ""}
+    if child is not None and set(given) - set(BIRTH_FIELDS):
+        message = _("Only the birth weight and gestational weeks of an existing child are recorded with the birth.")
+        raise InputErrors({k: [FieldError("not_allowed", message)] for k in sorted(set(given) - set(BIRTH_FIELDS))})
+    if child is None and "mother_national_id" in given:
+        raise InputErrors(
+            {"mother_national_id": [FieldError("not_allowed", _("The mother of a birth is the pregnancy's mother."))]}
+        )
+    with transaction.atomic():
+        if child is None:
+            child = create_child(actor, {"territory_code": pregnancy.mother.territory.code, **given})
+            field = "birth_date"
+        else:
+            if given:
+                child = update_child(actor, child, given)
+            field = "child"
+        record_birth(actor, pregnancy, child, field=field)
+    return child

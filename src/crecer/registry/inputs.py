@@ -345,14 +345,21 @@ def clean_household(raw: Mapping[str, Any], resolver: Resolver) -> dict[str, Any
     return values
 
 
-def clean_pregnancy(raw: Mapping[str, Any], resolver: Resolver, *, today: dt.date | None = None) -> dict[str, Any]:
-    """A pregnancy: mother, LMP and/or expected delivery date, first prenatal visit, outcome."""
+def clean_pregnancy(
+    raw: Mapping[str, Any], resolver: Resolver, *, today: dt.date | None = None, mother: PersonRef | None = None
+) -> dict[str, Any]:
+    """A pregnancy: mother, LMP and/or expected delivery date, first prenatal visit, outcome.
+
+    The mother is named in ``raw`` by external id or document, or given as ``mother`` (a caregiver the
+    caller already found, e.g. by id through the API; her problems are then reported under ``mother``)."""
     today = today or timezone.localdate()
     errors = Collector()
     values: dict[str, Any] = {"external_id": _text(raw, "external_id") or None}
-    mother: PersonRef | None = None
     mother_ext, mother_doc = _text(raw, "mother_external_id"), _text(raw, "mother_national_id")
-    if mother_ext:
+    named = "mother" if mother is not None else "mother_external_id"
+    if mother is not None:
+        pass  # found by the caller
+    elif mother_ext:
         mother = resolver.caregiver_by_external_id(mother_ext)
         if mother is None:
             errors.add(
@@ -411,6 +418,6 @@ def clean_pregnancy(raw: Mapping[str, Any], resolver: Resolver, *, today: dt.dat
             errors.add("outcome_date", "before_pregnancy", _("The outcome date is before the pregnancy began."))
     values["outcome"], values["outcome_date"] = outcome, outcome_date
     if mother is not None and mother.birth_date is not None and conception is not None:
-        check_mother(mother, pregnancy_dating.expected_delivery(conception), errors, "mother_external_id")
+        check_mother(mother, pregnancy_dating.expected_delivery(conception), errors, named)
     errors.raise_if_any()
     return values

@@ -138,10 +138,6 @@ class Child(Person):
         constraints = [_document_unique("child")]
         indexes = [models.Index(fields=["birth_date"]), models.Index(fields=["territory", "birth_date"])]
 
-    @property
-    def is_unborn(self) -> bool:
-        return self.birth_date is None
-
     def age_days(self, on: Any = None) -> int | None:
         if self.birth_date is None:
             return None

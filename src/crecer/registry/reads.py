@@ -7,7 +7,8 @@ or ``"worklist overdue"``. It writes one READ event per child (``entity`` ``regi
 ``child_id`` the child), so "who saw this child" is one indexed query whatever the route.
 
 A pregnancy read is logged with the pregnancy as the entity, once per child born of it (``child_id``
-that child) or, before a birth is recorded, once with no child.
+that child) or, before a birth is recorded, once with no child. A caregiver read is logged the same way:
+the caregiver as the entity, once per child linked to them, or once with no child.
 
 A list logs the children actually sent (the page shown, not the whole result); a download logs every
 child in the file, chunk by chunk as it streams (:func:`log_rows`), so a file cut short logs only what
@@ -28,6 +29,7 @@ from crecer.core.bulk import BulkInsert
 
 CHILD = "registry.child"
 PREGNANCY = "registry.pregnancy"
+CAREGIVER = "registry.caregiver"
 #: rows of a download logged (and handed on) at a time
 CHUNK = 2000
 #: ids per query when looking up the children of pregnancies (SQLite's limit of host parameters)
@@ -50,21 +52,47 @@ def _born_of(pregnancy_ids: list[int]) -> dict[int, list[int]]:
     return born
 
 
+def _linked_to(caregiver_ids: list[int]) -> dict[int, list[int]]:
+    from crecer.registry.models import CaregiverLink
+
+    linked: dict[int, list[int]] = {}
+    for start in range(0, len(caregiver_ids), _LOOKUP):
+        part = caregiver_ids[start : start + _LOOKUP]
+        rows = (
+            CaregiverLink.unscoped.filter(caregiver_id__in=part)
+            .order_by("child_id")
+            .values_list("caregiver_id", "child_id")
+        )
+        for caregiver_id, child_id in rows:
+            linked.setdefault(caregiver_id, []).append(child_id)
+    return linked
+
+
 def log_reads(
-    actor: Actor, what: str, children: Iterable[int | None] = (), *, pregnancies: Iterable[int | None] = ()
+    actor: Actor,
+    what: str,
+    children: Iterable[int | None] = (),
+    *,
+    pregnancies: Iterable[int | None] = (),
+    caregivers: Iterable[int | None] = (),
 ) -> int:
-    """Log that ``actor`` was sent the data of ``children`` (ids) and of ``pregnancies`` (ids).
+    """Log that ``actor`` was sent the data of ``children``, ``pregnancies`` and ``caregivers`` (ids).
 
     ``what`` says what was read (a route or list, never a name or a document). One READ event per
-    child and per pregnancy (per child born of it); repeated ids are logged once. Returns how many
-    events were written."""
+    child, per pregnancy (per child born of it) and per caregiver (per child linked to them); repeated
+    ids are logged once. Returns how many events were written."""
     child_ids = _unique(children)
     pregnancy_ids = _unique(pregnancies)
+    caregiver_ids = _unique(caregivers)
     items: list[tuple[str, int, int | None]] = [(CHILD, pk, pk) for pk in child_ids]
     if pregnancy_ids:
         born = _born_of(pregnancy_ids)
         for pk in pregnancy_ids:
             items += [(PREGNANCY, pk, child_id) for child_id in born.get(pk, [None])]
+    if caregiver_ids:
+        linked = _linked_to(caregiver_ids)
+        for pk in caregiver_ids:
+            items += [(CAREGIVER, pk, child_id) for child_id in linked.get(pk, [None])]
     if not items:
         return 0
     common = {

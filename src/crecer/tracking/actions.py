@@ -647,11 +647,13 @@ def create_group(
     code: str,
     name: str,
     facility: Facility,
-    start_date: dt.date,
-    planned_sessions: int,
+    start_date: dt.date | str | None,
+    planned_sessions: int | str | None,
     service_code: str = "parenting_programme",
     facilitator_name: str = "",
 ) -> ParentingGroup:
+    """A group programme meeting at ``facility`` (dates and numbers as typed are validated like a row of the
+    ``groups`` import)."""
     errors = Collector()
     values = clean_group(
         {
@@ -793,25 +795,11 @@ def _group_check(actor: Actor, group: ParentingGroup, caregiver_path: str) -> No
     permissions.check_record(actor.user, categories.FIXED["tracking.groupmember"])
 
 
-def enrol(actor: Actor, group: ParentingGroup, caregiver: Caregiver, child: Child | None = None) -> GroupMember:
-    _group_check(actor, group, caregiver.territory.path)
-    if GroupMember.unscoped.filter(group=group, caregiver=caregiver).exists():
-        raise InputErrors({"caregiver": [FieldError("duplicate", _("This caregiver is already in the group."))]})
-    try:
-        with transaction.atomic():
-            attend(actor, [Attendance(group, caregiver.pk, child.pk if child else None)])
-    except IntegrityError as exc:
-        raise InputErrors(
-            {"caregiver": [FieldError("duplicate", _("This caregiver is already in the group."))]}
-        ) from exc
-    return GroupMember.unscoped.get(group=group, caregiver=caregiver)
-
-
 def record_attendance(
     actor: Actor, group: ParentingGroup, caregiver: Caregiver, sessions: Iterable[int], child: Child | None = None
 ) -> GroupMember:
-    """A caregiver attended these sessions of a group (enrolled if new): the page twin of an attendance row
-    of the ``group_members`` import."""
+    """A caregiver attended these sessions of a group (enrolled if new; no sessions: only enrolled): the twin
+    of an attendance row of the ``group_members`` import."""
     errors = Collector()
     numbers = set(sessions)
     attendance_errors(group, numbers, {}, timezone.localdate(), errors)
