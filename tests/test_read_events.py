@@ -979,7 +979,7 @@ def test_a_pregnancy_read_names_the_children_born_of_it_and_keeps_the_pregnancy(
 
 
 def test_a_caregiver_read_names_the_children_linked_to_them_and_keeps_the_caregiver(cast, make_mother, make_child):
-    from crecer.audit.reads import log_reads
+    from crecer.registry.reads import log_reads
 
     mother = make_mother()
     first = make_child(mother_national_id="15432876-9")

@@ -15,11 +15,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from crecer.audit.models import Channel
-from crecer.audit.reads import log_reads
-from crecer.audit.trail import Actor
+from crecer.api.base import actor
 from crecer.registry import scope
 from crecer.registry.inputs import parse_date
+from crecer.registry.reads import log_reads
 from crecer.territories.models import Facility
 from crecer.tracking import actions
 from crecer.tracking.models import GroupMember, ParentingGroup
@@ -27,10 +26,6 @@ from crecer.tracking.scope import get_group_or_404
 from crecer.validation import Collector
 
 router = Router(tags=["groups"])
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
 
 
 class GroupIn(Schema):
@@ -126,7 +121,7 @@ def create_group(request: HttpRequest, payload: GroupIn) -> Status[dict[str, Any
     errors.raise_if_any()
     assert facility is not None
     group = actions.create_group(
-        _actor(request),
+        actor(request),
         code=payload.code,
         name=payload.name,
         facility=facility,
@@ -145,8 +140,8 @@ def record_attendance(request: HttpRequest, group_code: str, payload: Attendance
     group = get_group_or_404(request.user, group_code)
     caregiver = scope.get_caregiver_or_404(request.user, payload.caregiver)
     child = scope.get_child_or_404(request.user, payload.child) if payload.child is not None else None
-    member = actions.record_attendance(_actor(request), group, caregiver, payload.attended, child)
-    log_reads(_actor(request), "group attendance", [member.child_id], caregivers=[member.caregiver_id])
+    member = actions.record_attendance(actor(request), group, caregiver, payload.attended, child)
+    log_reads(actor(request), "group attendance", [member.child_id], caregivers=[member.caregiver_id])
     return Status(201, member_payload(member, group))
 
 
@@ -165,10 +160,10 @@ def record_session(request: HttpRequest, group_code: str, payload: SessionIn) ->
         errors.add("attendees", "not_member", _("Someone listed is not a member of this group."))
     errors.raise_if_any()
     assert held_on is not None
-    session = actions.record_session(_actor(request), group, payload.number, held_on, members)
+    session = actions.record_session(actor(request), group, payload.number, held_on, members)
     attendees = list(session.attendees.order_by("caregiver_id"))
     log_reads(
-        _actor(request),
+        actor(request),
         "group session",
         [m.child_id for m in attendees],
         caregivers=[m.caregiver_id for m in attendees],

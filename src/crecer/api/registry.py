@@ -3,7 +3,7 @@ pregnancies, births and voided records.
 
 Every record is read through :mod:`crecer.registry.scope` (out of scope answers 404), written through
 :mod:`crecer.registry.actions` (which check the user's rights and write the audit events), and every
-answer that carries a person's data logs the read (:func:`crecer.audit.reads.log_reads`).
+answer that carries a person's data logs the read (:func:`crecer.registry.reads.log_reads`).
 """
 
 from __future__ import annotations
@@ -15,18 +15,13 @@ from django.http import Http404, HttpRequest
 from ninja import Router, Schema, Status
 
 from crecer.api import schemas
+from crecer.api.base import actor
 from crecer.api.tracking import pregnancy_or_404
-from crecer.audit.models import Channel
-from crecer.audit.reads import log_reads
-from crecer.audit.trail import Actor
 from crecer.registry import actions, scope
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Household, Pregnancy
+from crecer.registry.reads import log_reads
 
 router = Router(tags=["registry"])
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, Channel.API)  # type: ignore[arg-type]
 
 
 # --- schemas -------------------------------------------------------------------------------------------
@@ -242,7 +237,7 @@ def child_caregivers(child: Child) -> list[dict[str, Any]]:
 def create_household(request: HttpRequest, payload: HouseholdIn) -> Status[dict[str, Any]]:
     """A household in your territory, with its code (unique), address and social-vulnerability percentile
     (1–100)."""
-    household = actions.create_household(_actor(request), payload.model_dump(exclude_unset=True))
+    household = actions.create_household(actor(request), payload.model_dump(exclude_unset=True))
     return Status(201, household_payload(household))
 
 
@@ -253,7 +248,7 @@ def create_household(request: HttpRequest, payload: HouseholdIn) -> Status[dict[
 def create_caregiver(request: HttpRequest, payload: CaregiverIn) -> Status[dict[str, Any]]:
     """A mother, father or other caregiver living in your territory. Children registered before their
     mother and waiting for her document are linked to her now."""
-    caregiver = actions.create_caregiver(_actor(request), payload.model_dump(exclude_unset=True))
+    caregiver = actions.create_caregiver(actor(request), payload.model_dump(exclude_unset=True))
     return Status(201, caregiver_payload(caregiver, request.user))
 
 
@@ -261,7 +256,7 @@ def create_caregiver(request: HttpRequest, payload: CaregiverIn) -> Status[dict[
 def get_caregiver(request: HttpRequest, caregiver_id: int) -> dict[str, Any]:
     """A caregiver in your scope and the children you may see they are linked to (the read is logged)."""
     caregiver = scope.get_caregiver_or_404(request.user, caregiver_id)
-    log_reads(_actor(request), "caregiver", caregivers=[caregiver.pk])
+    log_reads(actor(request), "caregiver", caregivers=[caregiver.pk])
     return caregiver_payload(caregiver, request.user)
 
 
@@ -269,8 +264,8 @@ def get_caregiver(request: HttpRequest, caregiver_id: int) -> dict[str, Any]:
 def update_caregiver(request: HttpRequest, caregiver_id: int, payload: CaregiverPatch) -> dict[str, Any]:
     """The fields sent replace the stored ones; the whole record is validated again."""
     caregiver = scope.get_caregiver_or_404(request.user, caregiver_id)
-    caregiver = actions.update_caregiver(_actor(request), caregiver, payload.model_dump(exclude_unset=True))
-    log_reads(_actor(request), "caregiver", caregivers=[caregiver.pk])
+    caregiver = actions.update_caregiver(actor(request), caregiver, payload.model_dump(exclude_unset=True))
+    log_reads(actor(request), "caregiver", caregivers=[caregiver.pk])
     return caregiver_payload(caregiver, request.user)
 
 
@@ -285,8 +280,8 @@ def link_caregiver(request: HttpRequest, child_id: int, payload: LinkIn) -> Stat
     Answers the child's caregivers."""
     child = scope.get_child_or_404(request.user, child_id)
     caregiver = scope.get_caregiver_or_404(request.user, payload.caregiver)
-    actions.link_caregiver(_actor(request), child, caregiver, payload.relationship)
-    log_reads(_actor(request), "caregivers of the child", [child.pk])
+    actions.link_caregiver(actor(request), child, caregiver, payload.relationship)
+    log_reads(actor(request), "caregivers of the child", [child.pk])
     return Status(201, child_caregivers(child))
 
 
@@ -303,8 +298,8 @@ def unlink_caregiver(request: HttpRequest, child_id: int, caregiver_id: int) -> 
     found = link.first()
     if found is None:
         raise Http404
-    actions.unlink_caregiver(_actor(request), found)
-    log_reads(_actor(request), "caregivers of the child", [child.pk])
+    actions.unlink_caregiver(actor(request), found)
+    log_reads(actor(request), "caregivers of the child", [child.pk])
     return child_caregivers(child)
 
 
@@ -316,9 +311,9 @@ def void_child(request: HttpRequest, child_id: int, payload: VoidIn) -> dict[str
     """Take a record registered in error out of use, saying why. It stays for the audit, hidden everywhere
     else: afterwards the child answers 404."""
     child = scope.get_child_or_404(request.user, child_id)
-    actions.void_child(_actor(request), child, payload.reason)
+    actions.void_child(actor(request), child, payload.reason)
     voided = Child.unscoped.get(pk=child.pk)
-    log_reads(_actor(request), "child voided", [child.pk])
+    log_reads(actor(request), "child voided", [child.pk])
     assert voided.voided_at is not None
     return {
         "id": voided.pk,
@@ -342,7 +337,7 @@ def create_pregnancy(request: HttpRequest, payload: PregnancyIn) -> Status[dict[
     if mother is not None:
         raw.pop("mother_external_id", None)
         raw.pop("mother_national_id", None)
-    pregnancy = actions.create_pregnancy(_actor(request), raw, mother=mother)
+    pregnancy = actions.create_pregnancy(actor(request), raw, mother=mother)
     return Status(201, pregnancy_payload(pregnancy, request.user))
 
 
@@ -350,7 +345,7 @@ def create_pregnancy(request: HttpRequest, payload: PregnancyIn) -> Status[dict[
 def get_pregnancy(request: HttpRequest, pregnancy_id: int) -> dict[str, Any]:
     """A pregnancy in your scope and the children born of it you may see (the read is logged)."""
     pregnancy = pregnancy_or_404(request.user, pregnancy_id)
-    log_reads(_actor(request), "pregnancy", pregnancies=[pregnancy.pk])
+    log_reads(actor(request), "pregnancy", pregnancies=[pregnancy.pk])
     return pregnancy_payload(pregnancy, request.user)
 
 
@@ -363,10 +358,10 @@ def record_birth(request: HttpRequest, pregnancy_id: int, payload: BirthIn) -> S
     raw = payload.model_dump(exclude_unset=True)
     child_id = raw.pop("child", None)
     existing = scope.get_child_or_404(request.user, child_id) if child_id is not None else None
-    child = actions.register_birth(_actor(request), pregnancy, raw, child=existing)
+    child = actions.register_birth(actor(request), pregnancy, raw, child=existing)
     child = scope.get_child_or_404(request.user, child.pk)
     pregnancy.refresh_from_db()
-    log_reads(_actor(request), "birth recorded", [child.pk], pregnancies=[pregnancy.pk])
+    log_reads(actor(request), "birth recorded", [child.pk], pregnancies=[pregnancy.pk])
     return Status(
         201,
         {
