@@ -3,8 +3,9 @@
 Writes bench/out/zscores_input.csv (default 1,000,000 synthetic rows: plausible children 0-19 years,
 a few bad rows, carried-through columns), then, taking turns ``--repeat`` times (default 3):
 
-1. ``crecer zscores IN.csv OUT.csv`` as a user runs it (a new process: interpreter start, Django
-   setup, reading, validation, the five WHO z-scores and four flags per row, formatting, writing);
+1. ``crecer zscores IN.csv OUT.csv`` as a user runs it (a new process: interpreter start, reading,
+   validation, the five WHO z-scores and four flags per row, formatting, writing; the console script
+   runs this command without setting Django up);
 2. cgmzscore (PyPI, pinned in bench/requirements.txt), one row at a time as its README shows:
    ``z_score_wfa``, ``z_score_lhfa`` and ``z_score_wfl`` (it switches to weight-for-height itself),
    the three indicators it has, on the first ``--cgm-rows`` rows of the same file that are in its
