@@ -91,8 +91,9 @@ class BulkInsert:
                     cursor.executemany(self.sql, prepared)
         return len(prepared)
 
-    def write_keyed(self, rows: list[dict[str, Any]], key: str) -> dict[Any, int]:
-        """Insert ``rows`` and return ``{row[key]: new id}`` (``key`` is a unique column).
+    def write_keyed(self, rows: list[dict[str, Any]], key: str | tuple[str, ...]) -> dict[Any, int]:
+        """Insert ``rows`` and return ``{row[key]: new id}`` (``key`` is a unique column, or a tuple of
+        columns unique together: then the dict's keys are tuples of their values).
 
         The new rows are read back as those above the highest id before the insert: a range of the
         primary key, cheaper than looking each key up (ids only grow, on SQLite and PostgreSQL alike;
@@ -102,28 +103,41 @@ class BulkInsert:
         meta = self.model._meta
         quote = connection.ops.quote_name
         assert meta.pk is not None
+        names = (key,) if isinstance(key, str) else key
         table, pk = quote(meta.db_table), quote(str(meta.pk.column))
-        column = quote(next(str(f.column) for f in meta.concrete_fields if f.attname == key))
+        columns = ", ".join(
+            quote(next(str(f.column) for f in meta.concrete_fields if f.attname == name)) for name in names
+        )
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT MAX({pk}) FROM {table}")  # noqa: S608 (names are the model's own)
             before = cursor.fetchone()[0] or 0
             self.write(rows)
-            cursor.execute(f"SELECT {column}, {pk} FROM {table} WHERE {pk} > %s", [before])  # noqa: S608
-            found = dict(cursor.fetchall())
-        wanted = {row[key] for row in rows}
+            cursor.execute(f"SELECT {columns}, {pk} FROM {table} WHERE {pk} > %s", [before])  # noqa: S608
+            if isinstance(key, str):
+                found = dict(cursor.fetchall())
+                wanted = {row[key] for row in rows}
+            else:
+                found = {tuple(r[:-1]): r[-1] for r in cursor.fetchall()}
+                wanted = {tuple(row[name] for name in key) for row in rows}
         return {k: i for k, i in found.items() if k in wanted}
 
 
-def insert(model: type[models.Model], rows: list[dict[str, Any]], key: str | None = None) -> list[int]:
+def insert(
+    model: type[models.Model], rows: list[dict[str, Any]], key: str | tuple[str, ...] | None = None
+) -> list[int]:
     """Insert ``rows`` (attribute names to values, as for :class:`BulkInsert`) and return their new ids, in
-    order: one bulk statement when every row has a value of the unique column ``key``, otherwise one
-    ``INSERT … RETURNING`` per row through the ORM (the single records of pages and the API, which have no
-    natural key). Both store the same columns: the row is the same dict either way."""
+    order: one bulk statement when every row has a value of the unique ``key`` (a column, or columns unique
+    together), otherwise one ``INSERT … RETURNING`` per row through the ORM (the single records of pages
+    and the API, which have no natural key). Both store the same columns: the row is the same dict either
+    way."""
     if not rows:
         return []
-    if key is not None and all(row.get(key) is not None for row in rows):
-        ids = BulkInsert(model).write_keyed(rows, key)
-        return [ids[row[key]] for row in rows]
+    names = (key,) if isinstance(key, str) else key
+    if names is not None and all(row.get(name) is not None for row in rows for name in names):
+        ids = BulkInsert(model).write_keyed(rows, key)  # type: ignore[arg-type]
+        if isinstance(key, str):
+            return [ids[row[key]] for row in rows]
+        return [ids[tuple(row[name] for name in names)] for row in rows]
     manager = model._base_manager
     return [manager.create(**row).pk for row in rows]
 

@@ -135,19 +135,21 @@ def add_people(
     """Store validated children or caregivers (``clean_child``/``clean_caregiver`` values, already allowed
     for the actor) and everything their registration implies: a registry number and search name each, the
     mother link of a child or the pending link to a mother not registered yet, the children waiting for a
-    caregiver's document, and one audit event per record. Returns the new ids in order."""
+    caregiver's document, and one audit event per record. Returns the new ids in order.
+
+    The mother link made with a child is part of its registration: the child's creation event covers it
+    (the link then holds its values until it is removed, whose event has them); a link made later has an
+    event of its own."""
     if not people:
         return []
-    fields = _fields(model)
-    rows = []
+    # The cleaned values are the rows (the bulk insert takes the model's columns and ignores the rest).
     for values, number in zip(people, numbers.next_numbers(len(people)), strict=True):
-        row = {f: values[f] for f in fields}
-        row["registry_number"] = number
-        row["search_name"] = names.search_key(
+        values["registry_number"] = number
+        values["search_name"] = names.search_key(
             values["given_names"], values["paternal_surname"], values["maternal_surname"]
         )
-        rows.append(row)
-    ids = bulk.insert(model, rows, key="registry_number")
+    new = bulk.BulkInsert(model).write_keyed(list(people), "registry_number")
+    ids = [new[v["registry_number"]] for v in people]
     record_created(actor, model._meta.label_lower, ((pk, _child_of(model, pk)) for pk in ids), note=note)
     if model is Child:
         add_links(
@@ -158,6 +160,7 @@ def add_people(
                 if v["mother_id"]
             ],
             note=note,
+            audited=False,
         )
         _hold_pending_mothers(actor, [(pk, v["mother_document"]) for pk, v in zip(ids, people, strict=True)], note)
     else:
@@ -213,17 +216,21 @@ def _hold_pending_mothers(actor: Actor, documents: Iterable[tuple[int, str]], no
     if not rows:
         return 0
     readings = {(r["child_id"], r["document_type"], r["document_number"]) for r in rows}
-    _stop_waiting({r["child_id"] for r in rows}, but=readings)
-    held = {
-        (c, t, n)
-        for c, t, n in PendingMother.unscoped.filter(
-            child_id__in={r["child_id"] for r in rows}, linked_at__isnull=True
-        ).values_list("child_id", "document_type", "document_number")
-    }
+    waiting = PendingMother.unscoped.filter(
+        child_id__in={r["child_id"] for r in rows}, linked_at__isnull=True
+    ).values_list("pk", "child_id", "document_type", "document_number")
+    held, stale = set(), []
+    for pk, child_id, doc_type, number in waiting:
+        if (child_id, doc_type, number) in readings:
+            held.add((child_id, doc_type, number))
+        else:
+            stale.append(pk)  # registered with another document before: it is no longer awaited
+    if stale:
+        PendingMother.unscoped.filter(pk__in=stale).update(linked_at=timezone.now())
     rows = [r for r in rows if (r["child_id"], r["document_type"], r["document_number"]) not in held]
     if not rows:
         return 0
-    ids = bulk.insert(PendingMother, rows)
+    ids = bulk.insert(PendingMother, rows, key=("child_id", "document_type", "document_number"))
     children = [r["child_id"] for r in rows]
     record_created(actor, "registry.pendingmother", zip(ids, children, strict=True), note)
     return len(rows)
@@ -425,26 +432,24 @@ class Link:
     relationship: str
 
 
-def add_links(actor: Actor, links: Sequence[Link], note: str = "") -> list[int]:
-    """Store caregiver links (already checked with :func:`link_errors`), one audit event each."""
+def add_links(actor: Actor, links: Sequence[Link], note: str = "", *, audited: bool = True) -> list[int]:
+    """Store caregiver links (already checked with :func:`link_errors`), one audit event each (unless the
+    caller's event names them: the mother linked when a child is registered)."""
     if not links:
         return []
-    bulk.BulkInsert(CaregiverLink).write(
-        {"child_id": x.child_id, "caregiver_id": x.caregiver_id, "relationship": x.relationship} for x in links
+    found = bulk.BulkInsert(CaregiverLink).write_keyed(
+        [{"child_id": x.child_id, "caregiver_id": x.caregiver_id, "relationship": x.relationship} for x in links],
+        ("child_id", "caregiver_id"),
     )
-    wanted = {(x.child_id, x.caregiver_id) for x in links}
-    found = {
-        (c, g): pk
-        for c, g, pk in CaregiverLink.unscoped.filter(child_id__in={x.child_id for x in links}).values_list(
-            "child_id", "caregiver_id", "pk"
-        )
-        if (c, g) in wanted
-    }
     ids = [found[(x.child_id, x.caregiver_id)] for x in links]
-    record_created(actor, "registry.caregiverlink", ((pk, x.child_id) for pk, x in zip(ids, links, strict=True)), note)
+    if audited:
+        record_created(
+            actor, "registry.caregiverlink", ((pk, x.child_id) for pk, x in zip(ids, links, strict=True)), note
+        )
     mothers = {x.child_id: x.caregiver_id for x in links if x.relationship == Relationship.MOTHER}
-    if mothers and PendingMother.unscoped.filter(child_id__in=list(mothers), linked_at__isnull=True).exists():
-        _stop_waiting(mothers, mothers)  # a child with a mother waits for no document
+    if mothers and PendingMother.unscoped.filter(linked_at__isnull=True).exists():
+        waiting = PendingMother.unscoped.filter(linked_at__isnull=True).values_list("child_id", flat=True)
+        _stop_waiting(set(waiting) & set(mothers), mothers)  # a child with a mother waits for no document
     return ids
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from crecer.access import permissions
 from crecer.audit.trail import Actor, save_changes
+from crecer.core.bulk import ids_by_key
 from crecer.imports.framework import (
     LARGE_BATCH,
     ImportResult,
@@ -101,9 +102,16 @@ class _PersonImporter(_KeyedImporter):
         today = timezone.localdate()
         self.resolver.prefetch([r for _, r in rows], self.doc_kind)
         keys = {k for _, r in rows if (k := (r.get(self.key) or "").strip())}
-        existing: dict[str, Any] = {
-            str(p.external_id): p for p in self.model.unscoped.filter(external_id__in=keys).select_related("territory")
-        }
+        # A first import finds none: ask for ids only, and load records just for the keys that exist.
+        found = ids_by_key(self.model, "external_id", keys)
+        existing: dict[str, Any] = (
+            {
+                str(p.external_id): p
+                for p in self.model.unscoped.filter(pk__in=found.values()).select_related("territory")
+            }
+            if found
+            else {}
+        )
         mothers = actions.current_mothers(p.pk for p in existing.values()) if self.model is Child else {}
         creates: list[dict[str, Any]] = []
         note = batch_note(result)
