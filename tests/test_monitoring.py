@@ -36,30 +36,18 @@ from crecer.registry import scope
 from crecer.registry.models import Child
 from crecer.territories.models import Territory
 from crecer.tracking.models import Measurement
-from tests.conftest import PASSWORD, SYSTEM
+from tests.conftest import PASSWORD, SYSTEM, generated_country, shared_data
 
 P = periods.parse("2025")
 REFERENCE = Path(__file__).parent / "data" / "indicator_reference.csv"
 ALL = (*definitions.indicators(), *quality.QUALITY)
 
 
-@pytest.fixture
-def synthetic(tmp_path: Path, db: Any) -> dict[str, User]:
-    """400 synthetic children (seed 3, as of 2026-01-31) and a user per level."""
-    out = tmp_path / "country"
-    call_command(
-        "generate",
-        "--children",
-        "400",
-        "--seed",
-        "3",
-        "--as-of",
-        "2026-01-31",
-        "--out",
-        str(out),
-        "--quiet",
-        stdout=io.StringIO(),
-    )
+@shared_data
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, User]:
+    """400 synthetic children (seed 3, as of 2026-01-31) and a user per level, loaded once for the tests
+    that read them (each test's writes are rolled back: tests/conftest.py)."""
+    out = generated_country(tmp_path_factory, "--children", "400", "--seed", "3", "--as-of", "2026-01-31")
     call_command("load", str(out), "--quiet", stdout=io.StringIO())
     return {
         "national": create_user(SYSTEM, "nacional", Role.NATIONAL_MANAGER, "CL", PASSWORD),
