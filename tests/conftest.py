@@ -7,14 +7,21 @@ Country (profile "cl"): CL ─┬─ CL01 Región Norte ─┬─ CL01001 Comuna
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import io
 import os
+import sys
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
-from django.db import transaction
-from django.test import Client
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import Client, override_settings
 
 from crecer.access.actions import create_token, create_user
 from crecer.access.models import Role, User
@@ -27,6 +34,8 @@ from crecer.territories.models import Facility, FacilityKind, Organisation, Sect
 
 PASSWORD = "una-clave-larga-2026"
 SYSTEM = Actor(None, Channel.CLI)
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+T = TypeVar("T")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -185,7 +194,14 @@ def today() -> dt.date:
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2 with production iterations costs ~0.3 s per user; tests create dozens.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # Live indicator figures are cached under the id of the last audited write; rolled-back tests reuse
+    # ids (SQLite), so a figure cached by one test must not answer the next.
+    cache.clear()
 
 
 @pytest.fixture
@@ -240,3 +256,123 @@ def _build_network() -> dict[str, Any]:
         ),
     }
     return {"orgs": orgs, "services": services, "staff": staff}
+
+
+# Data built once, shared by the consecutive tests that use it ------------------------------------------
+#
+# A synthetic country takes seconds to generate and load, and most monitoring tests read the same one.
+# ``@shared_data`` turns a builder into a fixture whose rows are written once per process (per xdist
+# worker) inside an outer transaction that stays open while consecutive tests use them. Each test runs
+# in its own transaction nested in it (a savepoint: pytest-django's ``db``), rolled back afterwards, so
+# a test that writes (a snapshot, a merge, a new child) leaves the shared rows as they were for the next.
+# Before any other test the outer transaction is rolled back (``pytest_runtest_setup`` below), so no
+# other test sees these rows, whatever the order: a test that needs them again rebuilds them.
+#
+# Transactional tests (``django_db(transaction=True)``) cannot use shared data: they commit, and
+# pytest-django empties every table after them. Session-wide committed data (pytest-django's
+# ``django_db_setup`` + ``serialized_rollback``) would be seen by every other test (their ``country``
+# uses the same territory codes) and reloaded after each transactional test; an outer transaction keeps
+# the rows to the tests that asked for them. pytest-django skips ``TestCase.tearDownClass``, which would
+# close the connection, precisely so that tests can be wrapped in a transaction of a wider scope.
+# Under xdist each worker builds a data set at most once in practice: it runs the tests it is given in
+# collection order, where pytest-django keeps the database tests of a file together. (Sending all the
+# tests of a data set to one worker, ``--dist loadgroup``, does nothing with pytest 9.2 and xdist 3.8:
+# pytest-xdist issue 1386.)
+
+
+@dataclass
+class _Shared:
+    name: str
+    value: Any
+    atomic: Any  # the outer transaction.Atomic holding the rows
+    blocker: Any  # pytest-django's django_db_blocker
+
+
+_BUILDERS: dict[str, Callable[[pytest.TempPathFactory], Any]] = {}
+_open: _Shared | None = None
+_generated: dict[tuple[str, ...], Path] = {}
+
+
+def generated_country(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Path:
+    """The folder of ``crecer generate <args>``, generated once per process for the same arguments."""
+    if args not in _generated:
+        out = tmp_path_factory.mktemp("country")
+        call_command("generate", *args, "--out", str(out), "--quiet", stdout=io.StringIO())
+        _generated[args] = out
+    return _generated[args]
+
+
+def shared_data(build: Callable[[pytest.TempPathFactory], T]) -> Any:
+    """A fixture named like ``build`` giving the value ``build(tmp_path_factory)`` returned when it wrote
+    the shared rows (a fresh copy for each test, so that no test sees another's changes to the objects)."""
+    _BUILDERS[build.__name__] = build
+
+    @pytest.fixture(name=build.__name__)
+    def fixture(_shared_rows: Any, db: Any) -> Any:  # _shared_rows first: before the test's transaction
+        return copy.deepcopy(_shared_rows)
+
+    return fixture
+
+
+@pytest.fixture
+def _shared_rows(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    django_db_blocker: Any,
+    _shared_data_session: None,
+) -> Any:
+    global _open
+    names = [n for n in _BUILDERS if n in request.fixturenames]
+    if len(names) != 1:
+        raise pytest.UsageError(f"{request.node.nodeid}: one shared data set at a time, not {names}")
+    name = names[0]
+    marker = request.node.get_closest_marker("django_db")
+    if (marker and (marker.kwargs.get("transaction") or marker.args[:1] == (True,))) or (
+        "transactional_db" in request.fixturenames
+    ):
+        raise pytest.UsageError(f"{name}: shared data is for tests whose transaction is rolled back, not committed")
+    with django_db_blocker.unblock():
+        # Only the shared transaction may be open: pytest_runtest_setup closed any other data set, and the
+        # test's own transaction (db) must come after, to be rolled back to the shared rows.
+        if connection.atomic_blocks != ([_open.atomic] if _open is not None else []):
+            raise pytest.UsageError(f"{name} must come before db (and the fixtures using db) in the test's arguments")
+        if _open is None or _open.name != name:
+            _close_shared()
+            atomic = transaction.atomic()
+            atomic.__enter__()
+            try:
+                with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+                    value = _BUILDERS[name](tmp_path_factory)
+                # Check the deferred foreign keys of the shared rows now, once: left pending, PostgreSQL
+                # would check them again after every test (a rolled-back savepoint puts them back).
+                connection.check_constraints()
+            except BaseException:
+                atomic.__exit__(*sys.exc_info())
+                raise
+            _open = _Shared(name, value, atomic, django_db_blocker)
+    return _open.value
+
+
+def _close_shared() -> None:
+    """Roll the shared rows back (the tests that used them have ended)."""
+    global _open
+    if _open is None:
+        return
+    shared, _open = _open, None
+    with shared.blocker.unblock():
+        transaction.set_rollback(True)
+        shared.atomic.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def _shared_data_session(django_db_setup: Any) -> Any:
+    # Set up after the test databases, so torn down (rolling the shared rows back) before they go.
+    yield
+    _close_shared()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture of the next test: a test that does not use the open shared data must not see it.
+    if _open is not None and _open.name not in getattr(item, "fixturenames", ()):
+        _close_shared()

@@ -117,6 +117,13 @@ def test_database_rejects_raw_updates(make_child):
 
 def test_no_api_or_page_edits_audit(cast, children, api_client):
     client = api_client(cast["auditor"])
-    event = AuditEvent.objects.filter(child_id=children["alta"].pk).first()
+    child = children["alta"]
+    event = AuditEvent.objects.filter(child_id=child.pk).first()
+    stored = AuditEvent.objects.filter(pk=event.pk).values().get()
     assert client.delete(f"/api/v1/audit/{event.pk}").status_code in (404, 405)
     assert client.patch(f"/api/v1/audit/{event.pk}", data={}, content_type="application/json").status_code in (404, 405)
+    # The auditor's page only shows the trail: a form posted to it changes nothing.
+    page = Client()
+    page.force_login(cast["auditor"])
+    page.post(f"/children/{child.pk}/audit/", {"id": event.pk, "note": "rewritten", "action": "delete"})
+    assert AuditEvent.objects.filter(pk=event.pk).values().get() == stored

@@ -8,13 +8,16 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 
 from crecer.access.models import Role, User
 from crecer.registry.models import CaregiverLink, Child, Pregnancy
 from crecer.territories.models import Territory
+from tests.conftest import shared_data
 
 
 def test_user_add(country):
@@ -94,17 +97,30 @@ def test_generate_is_deterministic(tmp_path, db):
     assert (a / "children.csv").read_bytes() == (b / "children.csv").read_bytes()
 
 
-def test_demo_prepares_country_and_users(tmp_path, db, settings):
+@shared_data
+def demo_country(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The demo country as `crecer demo` prepares it (the size and seed it uses), with its users; built
+    once for the demo tests (each test's writes rolled back: tests/conftest.py)."""
+    from crecer.web.demo import ensure_country, ensure_users
+
+    with override_settings(DATA_DIR=tmp_path_factory.mktemp("demo")):
+        loaded = ensure_country(3000, 2026)
+        return {"loaded": loaded, "users": ensure_users()}
+
+
+def test_demo_prepares_country_and_users(demo_country, tmp_path, settings):
     from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users
 
     settings.DATA_DIR = tmp_path
-    assert ensure_country(3000, 2026) is True  # the size and seed `crecer demo` uses
+    assert demo_country["loaded"] is True  # into an empty registry
+    assert Child.unscoped.count() == 3000
     assert ensure_country(600, 1) is False  # not twice
-    users = ensure_users()
+    assert not (tmp_path / "demo-country").exists()
+    users = demo_country["users"]
     assert {u.role for u in users} == set(Role.values)
     for spec in users:
         assert User.objects.get(username=spec.username).check_password(DEMO_PASSWORD)
-    ensure_users()  # idempotent
+    assert ensure_users() == users  # idempotent
     assert User.objects.count() == len(users)
 
 
@@ -163,16 +179,13 @@ def test_console_script_runs_with_settings_preset():
         assert command in done.stdout
 
 
-def test_demo_showcase_child(tmp_path, db, settings):
+def test_demo_showcase_child(demo_country):
     from crecer.lib import schedule as schedule_lib
     from crecer.registry.models import Child
     from crecer.tracking import actions as tracking_actions
     from crecer.tracking.models import Measurement, Screening
-    from crecer.web.demo import ensure_country, ensure_users, showcase_child
+    from crecer.web.demo import showcase_child
 
-    settings.DATA_DIR = tmp_path
-    ensure_country(3000, 2026)
-    ensure_users()
     child = showcase_child(User.objects.get(username="salud"))
     assert isinstance(child, Child)
     # What the demo promises: a growth chart, an overdue check-up and a screening in risk.
@@ -193,15 +206,11 @@ def test_demo_showcase_child(tmp_path, db, settings):
     ).exists()
 
 
-def test_demo_network_has_referrals_in_every_state(tmp_path, db, settings):
+def test_demo_network_has_referrals_in_every_state(demo_country):
     from crecer.referrals.demo import ensure_network
     from crecer.referrals.models import Provision, Referral
     from crecer.referrals.scope import box
-    from crecer.web.demo import ensure_country, ensure_users
 
-    settings.DATA_DIR = tmp_path
-    ensure_country(3000, 2026)
-    ensure_users()
     made = ensure_network(User.objects.get(username="coordinador"))
     assert Provision.objects.filter(organisation__code__startswith="ORG-").exists()  # from providers.csv
     assert made >= 11

@@ -324,8 +324,9 @@ def test_kind_good_and_bad_rows_then_idempotent_reimport(kind, world, tmp_path):
 
 # --- importers and the importing user's territory ------------------------------------------------------------
 # Each row below is imported by the coordinator of Comuna Alta (CL01001) and touches a record of Comuna
-# Austral (CL02001): it must be rejected and change nothing. The web import refuses these files before
-# importing (see crecer.imports.permissions); the importers themselves do not yet, hence the markers.
+# Austral (CL02001): it must be rejected and change nothing, by the importers themselves (the command
+# line) and by the web import, which refuses the whole file before importing (see
+# crecer.imports.permissions).
 
 ENC_HEADER = "external_id,child_external_id,pregnancy_external_id,kind,contact_code,date,facility_code,professional"
 OUTSIDE: dict[str, tuple[str, str, Callable[[dict[str, Any]], list[str]], str]] = {

@@ -103,7 +103,7 @@ def test_merge_keeps_everything_on_the_survivor_and_unmerge_restores_exactly(cas
     # The survivor took the document, the maternal surname and the birth weight it lacked.
     assert (kept.national_id, kept.maternal_surname, kept.birth_weight_g) == ("24965885-5", "Pérez", 3100)
     assert other.national_id is None
-    # Every encounter, measurement, screening and delivery moved; the second check-up for the same
+    # Every encounter, measurement, delivery and case note moved; the second check-up for the same
     # contact lost its contact code; the duplicate mother link and the second open referral to the
     # same service stayed with the voided record.
     for label in ("tracking.encounter", "tracking.measurement", "tracking.delivery", "registry.casenote"):
@@ -121,11 +121,18 @@ def test_merge_keeps_everything_on_the_survivor_and_unmerge_restores_exactly(cas
         == 1
     )
     assert merging.merged_into(kept.pk) == [other.pk]
+    others_events = set(AuditEvent.objects.filter(child_id=other.pk).values_list("pk", flat=True))
+    history = set(AuditEvent.objects.about_child(kept.pk, merging.merged_into(kept.pk)).values_list("pk", flat=True))
+    assert others_events and others_events <= history
 
     merging.unmerge(coordinator, record, "Eran gemelos")
     assert _state(kept.pk, other.pk) == before
     assert MergeRecord.objects.get(pk=record.pk).undone_at is not None
     assert merging.merged_into(kept.pk) == []
+    # The undoing is audited too, and the survivor's history no longer holds the other record's events.
+    undone = AuditEvent.objects.get(entity="dedup.mergerecord", entity_id=record.pk, action=Action.UPDATE)
+    assert (undone.actor_username, undone.after, undone.note) == ("coord_alta", {"undone": True}, "Eran gemelos")
+    assert not AuditEvent.objects.about_child(kept.pk, merging.merged_into(kept.pk)).filter(child_id=other.pk)
 
 
 def test_merge_needs_a_coordinator_a_reason_and_scope(cast, pair):

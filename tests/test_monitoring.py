@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from crecer.access.actions import create_token, create_user
@@ -29,43 +30,31 @@ from crecer.lib import periods
 from crecer.lib.growth import IMPLAUSIBLE
 from crecer.lib.profiles import ProfileError, load
 from crecer.monitoring import definitions, engine, quality, reading, snapshots
-from crecer.monitoring.demo import ensure_snapshots, ensure_targets
+from crecer.monitoring.demo import DEMO_REASON, demo_periods, ensure_snapshots, ensure_targets
 from crecer.monitoring.models import Snapshot, SnapshotImmutable, SnapshotValue, Target
 from crecer.registry import actions as registry_actions
 from crecer.registry import scope
 from crecer.registry.models import Child
 from crecer.territories.models import Territory
 from crecer.tracking.models import Measurement
-from tests.conftest import PASSWORD, SYSTEM
+from tests.conftest import PASSWORD, SYSTEM, generated_country, shared_data
 
 P = periods.parse("2025")
 REFERENCE = Path(__file__).parent / "data" / "indicator_reference.csv"
 ALL = (*definitions.indicators(), *quality.QUALITY)
 
 
-@pytest.fixture
-def synthetic(tmp_path: Path, db: Any) -> dict[str, User]:
-    """400 synthetic children (seed 3, as of 2026-01-31) and a user per level."""
-    out = tmp_path / "country"
-    call_command(
-        "generate",
-        "--children",
-        "400",
-        "--seed",
-        "3",
-        "--as-of",
-        "2026-01-31",
-        "--out",
-        str(out),
-        "--quiet",
-        stdout=io.StringIO(),
-    )
+@shared_data
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, User]:
+    """400 synthetic children (seed 3, as of 2026-01-31) and a user per level, loaded once for the tests
+    that read them (each test's writes are rolled back: tests/conftest.py)."""
+    out = generated_country(tmp_path_factory, "--children", "400", "--seed", "3", "--as-of", "2026-01-31")
     call_command("load", str(out), "--quiet", stdout=io.StringIO())
     return {
         "national": create_user(SYSTEM, "nacional", Role.NATIONAL_MANAGER, "CL", PASSWORD),
         "regional": create_user(SYSTEM, "regional", Role.REGIONAL_MANAGER, "CL01", PASSWORD),
         "nurse": create_user(SYSTEM, "enfermera", Role.HEALTH_WORKER, "CL01001", PASSWORD, facility_code="F000001"),
-        "provider": create_user(SYSTEM, "inspector", Role.INSPECTOR, "CL01", PASSWORD),
+        "inspector": create_user(SYSTEM, "inspector", Role.INSPECTOR, "CL01", PASSWORD),
     }
 
 
@@ -253,7 +242,7 @@ def test_drill_down_is_scoped_and_audited(synthetic):
     for code in ("CL01002", "NOPE"):
         assert _client(nurse).get("/monitoring/stunting_u5/subjects/", {"territory": code}).status_code == 404
     # An inspector (no monitoring role) sees no figures at all.
-    assert _client(synthetic["provider"]).get("/monitoring/").status_code == 404
+    assert _client(synthetic["inspector"]).get("/monitoring/").status_code == 404
 
 
 def test_snapshot_is_frozen_and_a_recomputation_is_a_new_audited_revision(synthetic):
@@ -479,8 +468,9 @@ def test_api_indicators_values_and_snapshots(synthetic):
     assert got["fingerprint"] == snapshot.fingerprint
     assert {v["territory"] for v in got["values"]} == {"CL01", "CL01001", "CL01002"}  # not the nation or the south
     assert api.get("/api/v1/snapshots/999999").status_code == 404
-    provider = Client(HTTP_AUTHORIZATION=f"Bearer {create_token(SYSTEM, synthetic['provider'])}")
-    assert provider.get("/api/v1/indicators").status_code == 404
+    # An inspector (no monitoring role) gets no indicators.
+    inspector = Client(HTTP_AUTHORIZATION=f"Bearer {create_token(SYSTEM, synthetic['inspector'])}")
+    assert inspector.get("/api/v1/indicators").status_code == 404
 
 
 def test_targets_import_page_and_progress(synthetic, tmp_path):
@@ -541,9 +531,21 @@ def test_targets_import_page_and_progress(synthetic, tmp_path):
 
 def test_demo_freezes_recent_periods_and_sets_synthetic_targets(synthetic):
     actor = Actor(synthetic["national"], Channel.SYSTEM)
+    today = timezone.localdate()
     assert ensure_snapshots(actor) == 6
+    frozen = list(Snapshot.objects.all())
+    assert {s.period for s in frozen} == {p.code for p in demo_periods(today)}  # last year, this year, 4 quarters
+    assert {s.reason for s in frozen} == {DEMO_REASON}  # labelled as demo figures of synthetic data
     assert ensure_snapshots(actor) == 0
-    assert ensure_targets(actor) > 10
+    made = ensure_targets(actor)
+    assert made > 10 and Target.objects.count() == made
+    # Each target's baseline is last year's frozen figure, for this year.
+    last_year = Snapshot.objects.get(period=str(today.year - 1))
+    for target in Target.objects.all():
+        frozen_value = SnapshotValue.objects.get(
+            snapshot=last_year, indicator=target.indicator, territory=target.territory, group=""
+        ).value
+        assert (target.period, target.baseline) == (str(today.year), round(frozen_value, 1)), target.indicator
     assert ensure_targets(actor) == 0
 
 

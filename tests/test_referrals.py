@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.utils import timezone
 
@@ -275,7 +276,7 @@ def test_reassign_moves_access(cast, network, kid):
     assert r.organisation.code == "SALA-NORTE"
     assert not scope.children(network["staff"]["sala_alta"]).filter(pk=kid.pk).exists()
     assert scope.children(network["staff"]["sala_norte"]).filter(pk=kid.pk).exists()
-    with pytest.raises(Exception):  # noqa: B017 - PermissionDenied
+    with pytest.raises(PermissionDenied):
         actions.reassign(_as(cast["nurse_alta"]), r, r.version, organisation_code="SALA-ALTA")
 
 
@@ -296,6 +297,14 @@ def test_sweep_expires_escalates_and_reminds_once(cast, network, kid, make_child
     late_child = make_child(given_names="Tarde", birth_date=(today - dt.timedelta(days=300)).isoformat())
     late = _refer(cast, late_child, organisation_code="SALA-NORTE")
     late = actions.transition(_as(network["staff"]["sala_norte"]), late, State.ACCEPTED, late.version)
+    # A day before the answer is due: one reminder to each receiver, however often the sweep runs.
+    soon = expiring.acceptance_due - dt.timedelta(hours=2)
+    assert [sweep(SYSTEM, soon).reminded for _ in range(2)] == [1, 0]
+    assert set(Notification.objects.filter(kind="reminder").values_list("user__username", flat=True)) == {
+        "sala_alta",
+        "sala_alta_2",
+    }
+    assert Notification.objects.filter(kind="reminder").count() == 2
     when = max(expiring.acceptance_due, late.attention_due) + dt.timedelta(hours=1)
     first = sweep(SYSTEM, when)
     second = sweep(SYSTEM, when)
@@ -304,17 +313,19 @@ def test_sweep_expires_escalates_and_reminds_once(cast, network, kid, make_child
     assert Notification.objects.filter(kind="overdue", user=cast["coordinator_alta"]).count() == 1
 
 
-def test_reminder_by_email(cast, network, kid):
+def test_reminder_by_email(cast, network, kid, django_capture_on_commit_callbacks):
+    """A day before the answer is due, both staff of the room get a reminder in the application; the one
+    with an e-mail address also gets it by e-mail, once the sweep's transaction commits."""
     staff = network["staff"]["sala_alta"]
     staff.email = "sala@example.org"
     staff.save()
     r = _refer(cast, kid)
     mail.outbox.clear()
-    from django.db import transaction
-
-    with transaction.atomic():
+    with django_capture_on_commit_callbacks(execute=True):
         sweep(SYSTEM, r.acceptance_due - dt.timedelta(hours=2))
     assert Notification.objects.filter(kind="reminder").count() == 2
+    (sent,) = mail.outbox
+    assert sent.to == ["sala@example.org"] and f"#{r.pk}" in sent.subject
 
 
 @pytest.mark.django_db(transaction=True)

@@ -79,8 +79,20 @@ def test_cannot_write_a_category_one_cannot_read(cast, children):
 
 
 def test_household_data_is_social(cast, make_child, api_client):
-    child = make_child(birth_weight_g="2400")
+    """The household (address, vulnerability) is shown to whoever may read the social category: the
+    housing office the family shared it with, not the child protection office it did not."""
+    actions.create_household(SYSTEM, {"code": "H-77", "territory_code": "CL01001", "address": "Pasaje Los Aromos 1234"})
+    child = make_child(birth_weight_g="2400", household_code="H-77")
     actions.grant_access(SYSTEM, child, cast["provider_housing"].organisation, [DataCategory.SOCIAL], "housing")
+    actions.grant_access(SYSTEM, child, cast["provider_opd"].organisation, [DataCategory.CHILD_PROTECTION], "opd")
     body = api_client(cast["provider_housing"]).get(f"/api/v1/children/{child.pk}").json()
     assert body["birth_weight_g"] is None  # health was not shared
     assert "social" in body["data_categories"]
+    pages = {}
+    for who in ("provider_housing", "provider_opd"):
+        client = Client()
+        client.force_login(cast[who])
+        pages[who] = client.get(f"/children/{child.pk}/")
+        assert pages[who].status_code == 200, who
+    assert "Pasaje Los Aromos 1234" in pages["provider_housing"].content.decode()
+    assert "Pasaje Los Aromos 1234" not in pages["provider_opd"].content.decode()

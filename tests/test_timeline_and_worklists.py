@@ -73,12 +73,11 @@ def test_risk_tab_from_growth_and_screening(cast, kids, today):
     )
     risky = {c.pk for c in worklists.worklist(cast["nurse_alta"], "risk", today)}
     assert risky == {kids["d300"].pk, kids["d70"].pk}
-    # Re-screened normal later: no longer an open risk.
-    later = today  # same day, later row: use a correction to replace the result
+    # The screening corrected to a normal score: no longer an open risk.
     from crecer.tracking.models import Screening
 
     actions.correct_screening(nurse, Screening.unscoped.get(child=kids["d70"]), {"cd": 0.95}, "re-scored")
-    assert {c.pk for c in worklists.worklist(cast["nurse_alta"], "risk", later)} == {kids["d300"].pk}
+    assert {c.pk for c in worklists.worklist(cast["nurse_alta"], "risk", today)} == {kids["d300"].pk}
     rows = worklists.build_rows(
         cast["nurse_alta"], "risk", list(worklists.worklist(cast["nurse_alta"], "risk", today)), today
     )

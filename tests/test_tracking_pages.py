@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET  # parses our own SVG output
 import pytest
 from django.test import Client
 
+from crecer.access.models import DataCategory
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.registry import actions as registry_actions
@@ -48,9 +49,20 @@ def test_child_page_shows_chart_schedule_and_timeline(cast, baby, today):
     assert [i.kind for i in page.context["timeline"]][:1] == ["birth"]
 
 
-def test_manager_sees_no_charts_without_health_data_it_can_see(cast, baby):
-    page = _client(cast["provider_opd"]).get(f"/children/{baby.pk}/")
-    assert page.status_code == 404  # nothing shared
+def test_a_provider_sees_no_growth_charts_without_health_data_shared(cast, baby, today):
+    actions.record_encounter(
+        Actor(cast["nurse_alta"], Channel.WEB),
+        {"date": (today - dt.timedelta(days=140)).isoformat(), "measurement": {"weight_kg": 5.0, "length_cm": 58}},
+        child=baby,
+    )
+    provider = _client(cast["provider_opd"])
+    assert provider.get(f"/children/{baby.pk}/").status_code == 404  # nothing shared
+    organisation = cast["provider_opd"].organisation
+    registry_actions.grant_access(SYSTEM, baby, organisation, [DataCategory.CHILD_PROTECTION], "referral")
+    page = provider.get(f"/children/{baby.pk}/")
+    assert page.status_code == 200 and not page.context.get("charts") and "<svg" not in page.content.decode()
+    registry_actions.grant_access(SYSTEM, baby, organisation, [DataCategory.HEALTH], "referral")
+    assert len(provider.get(f"/children/{baby.pk}/").context["charts"]) == 3  # the same page, health shared
 
 
 def test_check_up_form_records(cast, baby, today):

@@ -201,7 +201,10 @@ def test_weight_for_length_table_choice_without_age():
     lying = zscore_wflh(1, np.nan, 12.0, 86.9)
     standing = zscore_wflh(1, np.nan, 12.0, 87.0)
     assert not np.isnan(lying) and not np.isnan(standing)
+    assert lying.item() == zscore_wflh(1, np.nan, 12.0, 86.9, measure="l").item()
+    assert standing.item() == zscore_wflh(1, np.nan, 12.0, 87.0, measure="h").item()
     assert zscore_wflh(1, np.nan, 12.0, 86.9, measure="h").item() != lying.item()
+    assert zscore_wflh(1, np.nan, 12.0, 87.0, measure="l").item() != standing.item()
     # Ranges: 45-110 lying, 65-120 standing.
     assert np.isnan(zscore_wflh(1, 300, 2.0, 44.9)).item()
     assert not np.isnan(zscore_wflh(1, 300, 18.0, 110.0)).item()

@@ -80,10 +80,12 @@ def test_failing_example_is_reported():
     assert count == 2 and [(f.rule, f.example, f.expected, f.got) for f in failures] == [("r1@1", "wrong", True, False)]
 
 
-def test_evaluation_errors_do_not_fire():
+def test_an_evaluation_error_is_raised_naming_the_rule():
+    # The risk engine catches it: the rule does not fire and the error is reported (crecer.risks.engine).
     rule = _parse(when="growth.stunting >= 1")  # no null guard
-    with pytest.raises(RuleError, match="r1"):
+    with pytest.raises(RuleError, match="r1") as exc:
         rule.matches(rules.empty_facts("child"))
+    assert exc.value.rule_id == "r1"
 
 
 def test_conditions_cannot_reach_python():

@@ -48,7 +48,7 @@ def test_assign_prefers_the_due_contact_then_the_earliest_overdue():
     assert assign(schedule, 30).code == "m1"
     assert assign(schedule, 30, done={"m1"}).code == "dyad"  # the late dyad visit is caught up
     assert assign(schedule, 30, done={"m1", "dyad"}) is None  # nothing else is due or overdue
-    # At 65 days the 2-month contact is due: it is assigned, the late 1-month stays open.
+    # Once the 2-month window opens, that contact is due: it is assigned, the late 1-month stays open.
     assert assign(schedule, by["m2"].start + 1).code == "m2"
     assert assign(schedule, by["m2"].end - 1, done={"m2"}).code == "m1"
     # Once the 2-month window has closed, the 1-month contact is missed: nothing to assign.
