@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from crecer.territories.actions import create_territory
+from crecer.places.actions import create_territory
 from crecer.territories.models import Territory
 from tests import conftest
 from tests.conftest import SYSTEM, shared_data
