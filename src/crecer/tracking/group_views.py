@@ -34,7 +34,7 @@ from crecer.registry.search import search
 from crecer.territories.models import Facility
 from crecer.tracking import actions
 from crecer.tracking import scope as group_scope
-from crecer.tracking.inputs import session_date
+from crecer.tracking.inputs import clean_delivery, session_date
 from crecer.tracking.models import GroupMember, GroupSession, ParentingGroup
 from crecer.validation import Collector, InputErrors
 
@@ -424,6 +424,17 @@ def delivery_new(request: HttpRequest, child_id: int) -> HttpResponse:
         facility_code = data.get("facility_code", "").strip()
         if facility_code and not facilities.filter(code=facility_code).exists():
             collected.add("facility_code", "out_of_scope", _("Choose a place of your territory."))
+        if collected.errors:  # the rest of the form is checked by the shared rule too, to name every field
+            rest = Collector()
+            clean_delivery(
+                {"service_code": service_code, "date": data.get("date", ""), "detail": data.get("detail", "")},
+                rest,
+                has_child=True,
+                has_caregiver=False,
+                today=today,
+            )
+            for name, items in rest.errors.items():
+                collected.errors.setdefault(name, items)
         try:
             collected.raise_if_any()
             actions.record_delivery(
