@@ -220,9 +220,10 @@ def test_completion_follows_the_programme_minimum(cast, group, members):
     for number in range(1, minimum + 1):
         attended = [m.pk for m in members] if number < minimum else [members[0].pk]
         held = session_date(group.start_date, number).isoformat()
-        assert client.post(
-            f"/groups/{group.code}/sessions/{number}/", {"held_on": held, "attended": attended}
-        ).status_code == 302
+        assert (
+            client.post(f"/groups/{group.code}/sessions/{number}/", {"held_on": held, "attended": attended}).status_code
+            == 302
+        )
     page = client.get(f"/groups/{group.code}/")
     rows = {r["member"].caregiver_id: r for r in page.context["members"]}
     assert rows[members[0].pk]["member"].completed_on == session_date(group.start_date, minimum)

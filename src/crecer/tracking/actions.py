@@ -844,7 +844,9 @@ def record_session(
     return GroupSession.unscoped.get(group=group, number=number)
 
 
-def add_session_attendees(actor: Actor, group: ParentingGroup, number: int, attendees: list[GroupMember]) -> GroupSession:
+def add_session_attendees(
+    actor: Actor, group: ParentingGroup, number: int, attendees: list[GroupMember]
+) -> GroupSession:
     """Members who attended a session already recorded, added to those listed (nobody is removed); members
     who reach the programme's minimum complete it. A session not recorded yet is recorded with
     :func:`record_session`."""

@@ -209,7 +209,7 @@ def _sessions(group: ParentingGroup, today: dt.date) -> list[dict[str, Any]]:
                 "number": number,
                 "date": day,
                 "held": session is not None,
-                "attendees": session.n if session is not None else 0,  # type: ignore[attr-defined]
+                "attendees": session.n if session is not None else 0,
                 "open": session is not None or day <= today,
             }
         )
@@ -244,9 +244,8 @@ def group_detail(request: HttpRequest, group_code: str) -> HttpResponse:
             "minimum": actions.completion_minimum(group),
             "members": members,
             "sessions": _sessions(group, today),
-            "can_record": permissions.has(user, permissions.REGISTER) and permissions.within(
-                user, group.facility.territory.path
-            ),
+            "can_record": permissions.has(user, permissions.REGISTER)
+            and permissions.within(user, group.facility.territory.path),
         },
     )
 
