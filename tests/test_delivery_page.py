@@ -95,3 +95,12 @@ def test_refused_outside_the_scope_and_without_the_right(cast, child, today):
     assert _client(cast["nurse_baja"]).get(f"/children/{child.pk}/deliveries/new/").status_code == 404
     assert _client(cast["regional_norte"]).post(f"/children/{child.pk}/deliveries/new/", body).status_code == 403
     assert not Delivery.unscoped.exists()
+
+
+def test_a_child_seen_at_the_centre_but_living_elsewhere_is_refused_not_crashed(cast, children, today):
+    attends_alta = children["baja"]  # lives in Baja, attends the Alta centre: the Alta nurse sees her
+    client = _client(cast["nurse_alta"])
+    assert client.get(f"/children/{attends_alta.pk}/").status_code == 200
+    body = {"service": "home_visit", "date": today.isoformat()}
+    assert client.post(f"/children/{attends_alta.pk}/deliveries/new/", body).status_code == 403
+    assert not Delivery.unscoped.exists()

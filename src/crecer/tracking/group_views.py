@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -407,7 +408,8 @@ def delivery_new(request: HttpRequest, child_id: int) -> HttpResponse:
     """Record a home visit or a stimulation session given to the child (by the signed-in professional)."""
     user: Any = request.user
     child = scope.get_child_or_404(user, child_id)
-    permissions.check_register(user, child.territory.path)
+    if not scope.can_register_in(user, child.territory):
+        raise PermissionDenied(_("You cannot record services for this child."))
     language = _language()
     services = delivery_services(user)
     facilities = _facilities(user)
