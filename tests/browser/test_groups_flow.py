@@ -80,6 +80,10 @@ def test_a_nurse_runs_a_parenting_group_and_registers_a_home_visit_on_her_phone(
     assert f"faltan {minimum - 1} sesiones para finalizar" in javiera_row.inner_text().lower()
     assert fits_the_phone(page)
 
+    page.goto(f"{page.base}/groups/")
+    assert page.get_by_role("link", name="Nadie es Perfecto — Villa Alta").is_visible()
+    assert fits_the_phone(page)
+
     # A home visit for Camila's child, from the child's page.
     page.goto(f"{page.base}/children/{child.pk}/")
     with page.expect_navigation():
