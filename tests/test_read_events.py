@@ -338,6 +338,7 @@ DEFAULT_PARAMS = {
     "upload_id": "upload_done",
     "snapshot_id": "snapshot",
     "code": "indicator",
+    "number": "1",
 }
 
 
@@ -433,6 +434,34 @@ ROUTES: dict[str, Reads | Quiet] = {
         (Call(user="nurse"), Call(user="nurse", method="post", body={"date": "", "kind": "check_up"}, status=422))
     ),
     "children/<int:child_id>/refer/": Reads((Call(user="nurse"), Call(user="nurse", query={"flag": "flag"}))),
+    "children/<int:child_id>/deliveries/new/": Reads(
+        (
+            Call(user="nurse"),
+            Call(user="nurse", method="post", body={"service": "welcome_kit", "date": "today"}, status=422),
+        )
+    ),
+    "groups/": Quiet("the groups of the territory: names, codes, places and member counts, no person"),
+    "groups/new/": Quiet(
+        "the form for a new group: programmes and places, no person",
+        (
+            Call(user="nurse", expect=False),
+            Call(user="nurse", method="post", body={"facility_code": "F-ALTA", "name": ""}, expect=False, status=422),
+        ),
+    ),
+    "groups/<str:group_code>/": Reads((Call(user="nurse"), Call())),
+    "groups/<str:group_code>/enrol/": Reads(
+        (
+            # Bruno's mother, already a member: her name only (its READ is checked in test_group_pages)
+            Call(user="nurse", query={"q": "Painemal"}, expect=False),
+            Call(user="nurse", method="post", body={"caregiver": "0", "q": "Painemal"}, expect=False, status=422),
+        )
+    ),
+    "groups/<str:group_code>/sessions/<int:number>/": Reads(
+        (
+            Call(user="nurse", params={"number": "1"}),  # held: Bruno's mother attended
+            Call(user="nurse", params={"number": "2"}, method="post", body={"held_on": "x"}, status=422),
+        )
+    ),
     "children/new/": Reads(
         (
             Call(user="nurse", expect=False),  # the empty form

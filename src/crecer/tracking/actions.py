@@ -761,8 +761,7 @@ def attend(actor: Actor, attendances: Sequence[Attendance], note: str = "") -> l
         added = wanted - had
         new_links += [through(groupsession_id=s, groupmember_id=member.pk) for s in sorted(added)]
         had |= added
-        service = conf.profile().service(a.group.service_code)
-        minimum = service.completion_min_sessions or a.group.planned_sessions
+        minimum = completion_minimum(a.group)
         held = [by_id[s].held_on for s in had]
         count = len(had)
         completed = member.completed_on or completion_date(held, minimum)
@@ -787,6 +786,13 @@ def attend(actor: Actor, attendances: Sequence[Attendance], note: str = "") -> l
     through.objects.bulk_create(new_links)
     record_many(actor, Action.UPDATE, "tracking.groupmember", events, note=note)
     return statuses
+
+
+def completion_minimum(group: ParentingGroup) -> int:
+    """The sessions a member must attend to complete the group's programme: the service's
+    ``completion_min_sessions``, else every session planned."""
+    service = conf.profile().service(group.service_code)
+    return service.completion_min_sessions or group.planned_sessions
 
 
 def _group_check(actor: Actor, group: ParentingGroup, caregiver_path: str) -> None:
@@ -835,4 +841,24 @@ def record_session(
                 record_created(actor, "tracking.groupsession", [(session.pk, None)])
     except IntegrityError as exc:
         raise InputErrors({"number": [FieldError("duplicate", _("This session was already recorded."))]}) from exc
+    return GroupSession.unscoped.get(group=group, number=number)
+
+
+def add_session_attendees(
+    actor: Actor, group: ParentingGroup, number: int, attendees: list[GroupMember]
+) -> GroupSession:
+    """Members who attended a session already recorded, added to those listed (nobody is removed); members
+    who reach the programme's minimum complete it. A session not recorded yet is recorded with
+    :func:`record_session`."""
+    errors = Collector()
+    session = GroupSession.unscoped.filter(group=group, number=number).first()
+    if session is None:
+        errors.add("number", "not_held", _("This session has not been recorded yet."))
+    if any(m.group_id != group.pk for m in attendees):
+        errors.add("attendees", "other_group", _("Someone listed is not a member of this group."))
+    errors.raise_if_any()
+    permissions.check_register(actor.user, group.facility.territory.path, "group")
+    permissions.check_record(actor.user, categories.FIXED["tracking.groupmember"])
+    with transaction.atomic():
+        attend(actor, [Attendance(group, m.caregiver_id, m.child_id, {number}) for m in attendees])
     return GroupSession.unscoped.get(group=group, number=number)

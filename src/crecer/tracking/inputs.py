@@ -189,6 +189,9 @@ def clean_group(raw: Mapping[str, Any], errors: Collector) -> dict[str, Any]:
     name = str(raw.get("name") or "").strip()
     if not code:
         errors.add("code", "required", _("This column is required."))
+    elif "/" in code:
+        # a group is named by its code in addresses (the API's and the pages')
+        errors.add("code", "invalid", _("The code cannot contain “/”."))
     if not name:
         errors.add("name", "required", _("This column is required."))
     service_code = str(raw.get("service_code") or "").strip()

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from crecer import conf
+from crecer.access import permissions
 
 
 def crecer(request: HttpRequest) -> dict[str, Any]:
@@ -21,4 +22,5 @@ def crecer(request: HttpRequest) -> dict[str, Any]:
         context["unread_notifications"] = Notification.objects.filter(user=user, read_at__isnull=True).count()
         context["can_import"] = bool(kinds_for(user))  # no query: the role decides
         context["can_merge"] = may_merge(user)
+        context["can_record_groups"] = permissions.has(user, permissions.REGISTER)  # parenting groups' pages
     return context
