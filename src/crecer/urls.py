@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("crecer.tracking.urls")),
     path("", include("crecer.referrals.urls")),
+    path("", include("crecer.risks.urls")),
     path("", include("crecer.monitoring.urls")),
     path("", include("crecer.dedup.urls")),
     path("", include("crecer.imports.urls")),
