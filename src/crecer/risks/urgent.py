@@ -34,6 +34,15 @@ def pending(user: Any) -> QuerySet[RiskFlag]:
     )
 
 
+def visible(user: Any, flag_ids: list[int]) -> QuerySet[RiskFlag]:
+    """Which of these urgent flags (pending or not) the user may still see: subject in scope, category read."""
+    if not flag_ids or not permissions.is_territorial(user):
+        return RiskFlag.unscoped.none()
+    return RiskFlag.unscoped.filter(
+        pk__in=flag_ids, urgent=True, data_category__in=permissions.readable_categories(user)
+    ).filter(Q(child__in=scope.children(user)) | Q(pregnancy__in=scope.pregnancies(user)))
+
+
 def get_flag_or_404(user: Any, flag_id: Any) -> RiskFlag:
     """An urgent flag the user may see (pending or not); 404 otherwise."""
     try:
