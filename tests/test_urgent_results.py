@@ -105,7 +105,9 @@ def test_urgent_epds_through_the_api_notifies_the_centre_and_the_coordinator(
     assert answer.status_code == 201, answer.content
     flag = RiskFlag.unscoped.get(child=baby, rule_id="maternal_self_harm")
     assert flag.urgent and flag.acted_at is None
-    notified = set(Notification.objects.filter(flag=flag, kind="urgent_result").values_list("user__username", flat=True))
+    notified = set(
+        Notification.objects.filter(flag=flag, kind="urgent_result").values_list("user__username", flat=True)
+    )
     # The nurse of the centre and the coordinator of the municipality; not the technician whose role is not
     # granted mental health, nor the nurse or the coordinator of another municipality.
     assert notified == {team["nurse"].username, team["coordinator"].username}
@@ -142,9 +144,7 @@ def test_an_import_notifies_like_a_page(team, baby, today):
     from crecer.tracking import actions as tracking_actions
 
     # The import path writes through the same writers; the engine runs once at the end of a batch.
-    tracking_actions.record_encounter(
-        SYSTEM, {"date": today.isoformat(), "screenings": [SELF_HARM]}, child=baby
-    )
+    tracking_actions.record_encounter(SYSTEM, {"date": today.isoformat(), "screenings": [SELF_HARM]}, child=baby)
     flag = RiskFlag.unscoped.get(child=baby, rule_id="maternal_self_harm")
     assert Notification.objects.filter(flag=flag).count() == 2
 
@@ -177,7 +177,8 @@ def test_banner_on_the_child_and_the_mother_pages_until_the_action_is_recorded(t
     assert flag.acted_at is None
 
     done = coordinator.post(
-        f"/urgent/{flag.pk}/", {"action_taken": "Llamé a la madre; hora con psicóloga mañana", "next": f"/children/{baby.pk}/"}
+        f"/urgent/{flag.pk}/",
+        {"action_taken": "Llamé a la madre; hora con psicóloga mañana", "next": f"/children/{baby.pk}/"},
     )
     assert done.status_code == 302 and done["Location"] == f"/children/{baby.pk}/"
     flag.refresh_from_db()
@@ -197,7 +198,9 @@ def test_urgent_results_stay_on_top_of_every_worklist_until_acted_on(team, baby,
 
     # Many children due this week, so the urgent one would otherwise not be on the first page.
     for i in range(25):
-        make_child(given_names=f"Niño{i}", birth_date=(today - dt.timedelta(days=70)).isoformat(), facility_code="F-ALTA")
+        make_child(
+            given_names=f"Niño{i}", birth_date=(today - dt.timedelta(days=70)).isoformat(), facility_code="F-ALTA"
+        )
     tracking_actions.record_encounter(SYSTEM, {"date": today.isoformat(), "screenings": [SELF_HARM]}, child=baby)
     flag = RiskFlag.unscoped.get(child=baby, rule_id="maternal_self_harm")
     nurse = _client(team["nurse"])
@@ -213,7 +216,9 @@ def test_urgent_results_stay_on_top_of_every_worklist_until_acted_on(team, baby,
     assert not _client(team["nurse_baja"]).get("/worklists/").context["pinned"]
 
     answer = api_client(team["nurse"]).post(
-        f"/api/v1/urgent/{flag.pk}/action", {"action_taken": "Derivada a salud mental hoy"}, content_type="application/json"
+        f"/api/v1/urgent/{flag.pk}/action",
+        {"action_taken": "Derivada a salud mental hoy"},
+        content_type="application/json",
     )
     assert answer.status_code == 200 and answer.json()["awaiting_action"] is False
     assert not nurse.get("/worklists/").context["pinned"]

@@ -228,17 +228,17 @@ def urgent_recipients(facility_id: int | None, territory: Territory, data_catego
     health; the others get nothing)."""
     codes = [c for c in territory.path.strip("/").split("/") if c]
     wanted = Q(role=Role.MUNICIPAL_COORDINATOR, territory__code__in=codes)
-    if facility_id:
+    facility_path = None
+    if facility_id is not None:
         wanted |= Q(role=Role.HEALTH_WORKER, facility_id=facility_id)
+        facility_path = Facility.objects.filter(pk=facility_id).values_list("territory__path", flat=True).first()
     found = []
     for user in User.objects.filter(wanted, is_active=True).select_related("territory").order_by("pk"):
         if data_category not in permissions.readable_categories(user):
             continue
         # A coordinator's territory holds the subject's; a health worker sees the subjects of the health
         # centres of their territory (scope.children / scope.pregnancies): theirs must lie in it.
-        if user.role == Role.HEALTH_WORKER and not permissions.within(
-            user, Facility.objects.filter(pk=facility_id).values_list("territory__path", flat=True).first()
-        ):
+        if user.role == Role.HEALTH_WORKER and not permissions.within(user, facility_path):
             continue
         found.append(user)
     return found

@@ -109,11 +109,11 @@ def _apply(
     with transaction.atomic():
         if raise_rows:
             BulkInsert(RiskFlag).write(raise_rows)
-            created = RiskFlag.unscoped.filter(
+            found = RiskFlag.unscoped.filter(
                 among(key, {r[key] for r in raise_rows}), status=FlagStatus.OPEN
             ).values_list("pk", key, "rule_id", "rule_version", "urgent")
             wanted = {(r[key], r["rule_id"]) for r in raise_rows}
-            created = [row for row in created if (row[1], row[2]) in wanted]
+            created = [row for row in found if (row[1], row[2]) in wanted]
             record_many(
                 actor,
                 Action.CREATE,

@@ -77,9 +77,9 @@ class RiskFlag(models.Model):
             models.Index(fields=["child"], condition=Q(urgent=True, acted_at__isnull=True), name="flag_urgent_pending"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.rule_id}@{self.rule_version} ({self.status})"
+
     @property
     def awaiting_action(self) -> bool:
         return self.urgent and self.acted_at is None
-
-    def __str__(self) -> str:
-        return f"{self.rule_id}@{self.rule_version} ({self.status})"

@@ -104,7 +104,9 @@ def items(user: Any, flags: Any) -> list[Item]:
     return found
 
 
-def banner(user: Any, *, child: Child | None = None, caregiver: Caregiver | None = None, next_url: str = "") -> dict[str, Any]:
+def banner(
+    user: Any, *, child: Child | None = None, caregiver: Caregiver | None = None, next_url: str = ""
+) -> dict[str, Any]:
     """Context for ``risks/_urgent_banner.html``: the pending urgent results of a child, or of a mother
     (her pregnancies, and the results recorded on her children — an Edinburgh scale is about the mother
     but recorded at her child's check-up)."""

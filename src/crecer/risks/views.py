@@ -34,7 +34,12 @@ def flag_action(request: HttpRequest, flag_id: int) -> HttpResponse:
             errors = exc.as_dict()
         else:
             return redirect(next_url or item.subject_url)
-    log_reads(actor, "urgent result", [flag.child_id] if flag.child_id else [], pregnancies=[flag.pregnancy_id] if flag.pregnancy_id else [])
+    log_reads(
+        actor,
+        "urgent result",
+        [flag.child_id] if flag.child_id else [],
+        pregnancies=[flag.pregnancy_id] if flag.pregnancy_id else [],
+    )
     return render(
         request,
         "risks/flag_action.html",

@@ -65,9 +65,11 @@ RELATIONSHIP_RANK = {"mother": 0, "father": 1, "guardian": 2, "other": 3}
 def phones_for(child_ids: list[int]) -> dict[int, str]:
     """Each child's caregiver phone (one query)."""
     found: dict[int, tuple[int, str]] = {}
-    for child_id, relationship, phone in CaregiverLink.unscoped.filter(
-        child_id__in=child_ids, caregiver__voided_at__isnull=True
-    ).exclude(caregiver__phone="").values_list("child_id", "relationship", "caregiver__phone"):
+    for child_id, relationship, phone in (
+        CaregiverLink.unscoped.filter(child_id__in=child_ids, caregiver__voided_at__isnull=True)
+        .exclude(caregiver__phone="")
+        .values_list("child_id", "relationship", "caregiver__phone")
+    ):
         rank = RELATIONSHIP_RANK.get(relationship, 9)
         if child_id not in found or rank < found[child_id][0]:
             found[child_id] = (rank, phone)
@@ -140,7 +142,7 @@ def _range(contact: Contact, tab: str, today: dt.date) -> tuple[dt.date | None, 
 def contact_rows(children: QuerySet[Child], tab: str, today: dt.date, contact_code: str = "") -> QuerySet[Any]:
     """(pk, birth_date, contact) rows of children with a contact in the ``tab`` state, oldest first."""
     contacts = [c for c in conf.profile().child_schedule if not contact_code or c.code == contact_code]
-    parts = []
+    parts: list[Any] = []
     for contact in contacts:
         low, high = _range(contact, tab, today)
         done = Encounter.unscoped.filter(child=OuterRef("pk"), contact_code=contact.code, voided_at__isnull=True)

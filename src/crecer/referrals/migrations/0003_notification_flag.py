@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0002_referral_by_pregnancy'),
-        ('risks', '0002_urgent_results'),
+        ("referrals", "0002_referral_by_pregnancy"),
+        ("risks", "0002_urgent_results"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='flag',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='risks.riskflag'),
+            model_name="notification",
+            name="flag",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to="risks.riskflag",
+            ),
         ),
     ]

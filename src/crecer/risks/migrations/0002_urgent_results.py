@@ -6,36 +6,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0002_pending_mother'),
-        ('risks', '0001_initial'),
+        ("registry", "0002_pending_mother"),
+        ("risks", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='riskflag',
-            name='acted_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='action recorded'),
+            model_name="riskflag",
+            name="acted_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="action recorded"),
         ),
         migrations.AddField(
-            model_name='riskflag',
-            name='acted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="riskflag",
+            name="acted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='riskflag',
-            name='action_taken',
-            field=models.TextField(blank=True, verbose_name='action taken'),
+            model_name="riskflag",
+            name="action_taken",
+            field=models.TextField(blank=True, verbose_name="action taken"),
         ),
         migrations.AddField(
-            model_name='riskflag',
-            name='urgent',
-            field=models.BooleanField(default=False, verbose_name='urgent'),
+            model_name="riskflag",
+            name="urgent",
+            field=models.BooleanField(default=False, verbose_name="urgent"),
         ),
         migrations.AddIndex(
-            model_name='riskflag',
-            index=models.Index(condition=models.Q(('acted_at__isnull', True), ('urgent', True)), fields=['child'], name='flag_urgent_pending'),
+            model_name="riskflag",
+            index=models.Index(
+                condition=models.Q(("acted_at__isnull", True), ("urgent", True)),
+                fields=["child"],
+                name="flag_urgent_pending",
+            ),
         ),
     ]

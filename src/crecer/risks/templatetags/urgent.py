@@ -26,7 +26,11 @@ def urgent_banner(context: Any, child: Any = None, caregiver: Any = None) -> dic
         return {"urgent_items": []}
     found = urgent.banner(request.user, child=child, caregiver=caregiver, next_url=request.get_full_path())
     # A mother's page names the children whose check-up carried her result: their reads are logged here.
-    named = [i.flag.child_id for i in found["urgent_items"] if i.flag.child_id and i.flag.child_id != getattr(child, "pk", None)]
+    named = [
+        i.flag.child_id
+        for i in found["urgent_items"]
+        if i.flag.child_id and i.flag.child_id != getattr(child, "pk", None)
+    ]
     if named:
         log_reads(Actor(request.user, Channel.WEB), "urgent banner", named)
     return {**found, "csrf_token": context.get("csrf_token")}
