@@ -96,7 +96,7 @@ def test_rows_carry_the_caregivers_phone_and_the_open_flags_urgent_first(cast, k
     )
     row = next(r for r in rows if r.child.pk == child.pk)
     assert row.phone == "+56 9 5555 0000"
-    assert [rule for rule, _label, _urgent in row.flags][0] == "maternal_self_harm"
+    assert row.flags[0][0] == "maternal_self_harm"
     assert row.flags[0][2] is True
     # Without mental health granted, neither the flag nor the urgent mark shows.
     settings.CRECER_ROLE_SENSITIVE_CATEGORIES = {"health_worker": []}

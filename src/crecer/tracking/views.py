@@ -294,7 +294,10 @@ def worklist_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     today = timezone.localdate()
     rows = worklists.build_rows(request.user, filters["tab"], list(_worklist_query(request, filters)), today)
     language = _language()
-    header = ["registry_number", "name", "birth_date", "facility", "contact", "state", "opens", "closes", "alerts"]
+    header = [
+        *("registry_number", "name", "birth_date", "facility", "contact", "state", "opens", "closes", "alerts"),
+        "caregiver_phone",
+    ]
     table = [
         (
             r.child.registry_number,
@@ -305,7 +308,8 @@ def worklist_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
             r.state,
             r.opens,
             r.closes,
-            "; ".join(timeline.alert_label(a) for a in r.alerts),
+            "; ".join([label for _rule, label, _urgent in r.flags] + [timeline.alert_label(a) for a in r.alerts]),
+            r.phone,
         )
         for r in rows
     ]
