@@ -140,13 +140,34 @@ def test_severe_acute_malnutrition_notifies_those_without_mental_health_too(team
     assert notified == {team["nurse"].username, team["technician"].username, team["coordinator"].username}
 
 
-def test_an_import_notifies_like_a_page(team, baby, today):
-    from crecer.tracking import actions as tracking_actions
+def test_an_import_notifies_like_a_page(team, make_child, today, tmp_path, django_capture_on_commit_callbacks):
+    from crecer.imports.framework import run_import
 
-    # The import path writes through the same writers; the engine runs once at the end of a batch.
-    tracking_actions.record_encounter(SYSTEM, {"date": today.isoformat(), "screenings": [SELF_HARM]}, child=baby)
-    flag = RiskFlag.unscoped.get(child=baby, rule_id="maternal_self_harm")
-    assert Notification.objects.filter(flag=flag).count() == 2
+    child = make_child(
+        given_names="Importada",
+        external_id="C-URG",
+        facility_code="F-ALTA",
+        birth_date=(today - dt.timedelta(days=60)).isoformat(),
+    )
+    encounters = tmp_path / "encounters.csv"
+    encounters.write_text(
+        "external_id,child_external_id,pregnancy_external_id,kind,contact_code,date,facility_code,professional\n"
+        f"E-URG,C-URG,,check_up,,{today.isoformat()},F-ALTA,\n",
+        encoding="utf-8",
+    )
+    screenings = tmp_path / "screenings.csv"
+    screenings.write_text(
+        'external_id,encounter_external_id,instrument,inputs\nS-URG,E-URG,epds,"{""items"": [0,0,0,0,0,0,0,0,0,3]}"\n',
+        encoding="utf-8",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        for path, kind in ((encounters, "encounters"), (screenings, "screenings")):
+            result = run_import(kind, path, SYSTEM)
+            assert not result.rejected, [r.message() for r in result.rejected]
+    flag = RiskFlag.unscoped.get(child=child, rule_id="maternal_self_harm")
+    notified = set(Notification.objects.filter(flag=flag).values_list("user__username", flat=True))
+    assert notified == {team["nurse"].username, team["coordinator"].username}
+    assert sorted(a for m in mail.outbox for a in m.to) == ["coordinator@crecer.test", "nurse@crecer.test"]
 
 
 def test_banner_on_the_child_and_the_mother_pages_until_the_action_is_recorded(team, baby, today, make_mother):

@@ -260,7 +260,7 @@ def notify_urgent(flag_ids: list[int]) -> int:
     """Notify the urgent flags' recipients in-app now (in the caller's transaction) and by e-mail once it
     commits, one message per address. The e-mail names neither the person nor the result (it leaves the
     system): it says an urgent result awaits and links to the record."""
-    created = 0
+    rows: list[Notification] = []
     messages = []
     subject = _("Crecer: an urgent result needs action")
     flags = list(
@@ -280,16 +280,16 @@ def notify_urgent(flag_ids: list[int]) -> int:
         if key not in recipients:
             recipients[key] = urgent_recipients(facility_id, territory, flag.data_category)
         users = recipients[key]
-        Notification.objects.bulk_create([Notification(user=u, flag=flag, kind="urgent_result") for u in users])
-        created += len(users)
+        rows += [Notification(user=u, flag=flag, kind="urgent_result") for u in users]
         body = _(
             "An urgent result was recorded for a person followed by your team. Open the record, act and "
             "record the action taken: %(link)s"
         ) % {"link": urgent_link(flag)}
         messages += [(str(subject), str(body), None, [u.email]) for u in users if u.email]
+    Notification.objects.bulk_create(rows, batch_size=1000)
     if messages:
         transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
-    return created
+    return len(rows)
 
 
 def _receivers(referral: Referral) -> list[User]:
