@@ -207,7 +207,10 @@ def test_banner_on_the_child_and_the_mother_pages_until_the_action_is_recorded(t
     assert flag.status == "open"  # the flag itself follows its rule
     event = AuditEvent.objects.get(entity="risks.riskflag", entity_id=flag.pk, action="update")
     assert event.actor == team["coordinator"] and event.after["action_taken"].startswith("Llamé")
-    assert "urgent-banner" not in coordinator.get(f"/children/{baby.pk}/").content.decode()
+    page = coordinator.get(f"/children/{baby.pk}/").content.decode()
+    assert "urgent-banner" not in page
+    # The child's history keeps what was done, by whom.
+    assert "Acción realizada: Riesgo de autolesión materna" in page and "Llamé a la madre" in page
     assert "urgent-banner" not in coordinator.get(f"/pregnancies/{pregnancy.pk}/").content.decode()
     # Recorded once: a second action is refused.
     again = coordinator.post(f"/urgent/{flag.pk}/", {"action_taken": "otra vez"})
