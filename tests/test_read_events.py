@@ -183,6 +183,14 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     )
     tracking_actions.record_delivery(as_nurse, "welcome_kit", today.isoformat(), child=ana, detail="kit Quintremil")
     tracking_actions.record_encounter(as_nurse, {"date": today.isoformat()}, child=bruno)
+    # Elena's mother answers the Edinburgh scale with the self-harm item positive: an urgent result that
+    # notifies the nurse and the coordinator and stays on top of the worklists.
+    tracking_actions.record_encounter(
+        as_nurse,
+        {"date": today.isoformat(), "screenings": [{"instrument": "epds", "inputs": {"items": [0] * 9 + [2]}}]},
+        child=kids["elena"],
+    )
+    urgent_flag = RiskFlag.unscoped.get(child=kids["elena"], rule_id="maternal_self_harm")
     flag = RiskFlag.unscoped.get(child=ana, rule_id="development_delay")
     # A parenting group Bruno's mother attends for him.
     group = tracking_actions.create_group(
@@ -272,6 +280,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "pair": pair.pk,
             "merge": merge.pk,
             "flag": flag.pk,
+            "urgent_flag": urgent_flag.pk,
             "measurement": Measurement.unscoped.get(child=ana).pk,
             "screening": Screening.unscoped.get(child=ana).pk,
             "upload_preview": upload_preview.pk,
@@ -335,6 +344,7 @@ DEFAULT_PARAMS = {
     "merge_id": "merge",
     "measurement_id": "measurement",
     "screening_id": "screening",
+    "flag_id": "urgent_flag",
     "upload_id": "upload_done",
     "snapshot_id": "snapshot",
     "code": "indicator",
@@ -411,6 +421,7 @@ ROUTES: dict[str, Reads | Quiet] = {
     "": Reads(
         (
             Call(user="provider"),  # the children shared with the organisation
+            Call(user="nurse"),  # a health worker's home: the worklist, urgent results on top
             Call(user="coordinator", expect=False),  # counts only
             Call(user="auditor", expect=False),  # the latest events: who, what, record number
             Call(user="inspector", expect=False),  # childcare centres
@@ -473,6 +484,8 @@ ROUTES: dict[str, Reads | Quiet] = {
     "worklists/": Reads(
         (
             Call(user="nurse"),
+            Call(user="nurse", query={"tab": "today"}),
+            Call(user="coordinator", query={"tab": "missed"}),  # the urgent result pinned on top
             Call(user="nurse", query={"tab": "overdue"}),
             Call(user="nurse", query={"tab": "missed"}),
             Call(user="nurse", query={"tab": "risk"}),
@@ -497,8 +510,19 @@ ROUTES: dict[str, Reads | Quiet] = {
     "referrals/reassign-staff/": Quiet("the staff of the municipality, to move their referrals"),
     "services/": Quiet("the service catalogue"),
     "providers/": Quiet("the provider directory"),
-    "notifications/": Quiet(
-        "the user's notifications: a referral number and a fixed text", (Call(user="provider", expect=False),)
+    "notifications/": Reads(
+        (
+            Call(user="provider", expect=False),  # a referral number and a fixed text
+            Call(),  # the coordinator's urgent result names the child
+            Call(user="nurse"),
+        )
+    ),
+    "urgent/<int:flag_id>/": Reads(
+        (
+            Call(),  # the urgent result and the form
+            Call(method="post", body={"action_taken": ""}, status=422),  # refused: the form again
+            Call(method="post", body={"action_taken": "Llamada a la madre"}, status=302, expect=False),
+        )
     ),
     "monitoring/": Quiet("figures of territories", (Call(query=_live("year")),)),
     "monitoring/targets/": Quiet("targets of territories"),
@@ -581,6 +605,10 @@ ROUTES: dict[str, Reads | Quiet] = {
             Call(user="nurse", query={"tab": "missed"}),
             Call(user="nurse", query={"tab": "risk"}),
         )
+    ),
+    f"GET {API}/notifications": Reads((Call(), Call(user="provider", expect=False))),
+    f"POST {API}/urgent/{{flag_id}}/action": Reads(
+        (Call(method="post", body={"action_taken": "Derivada a salud mental"}),)
     ),
     f"GET {API}/services": Quiet("the service catalogue"),
     f"GET {API}/organisations": Quiet("the provider directory"),

@@ -43,7 +43,7 @@ def test_repeated_failed_logins_lock_the_account(cast):
 @pytest.mark.parametrize(
     ("who", "marker"),
     [
-        ("nurse_alta", "children_count"),
+        ("nurse_alta", "rows"),  # the worklist: a health worker's home is the list, not counts
         ("coordinator_alta", "breakdown"),
         ("regional_norte", "breakdown"),
         ("national", "breakdown"),

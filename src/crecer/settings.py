@@ -15,6 +15,7 @@ Environment:
   CRECER_TIME_ZONE        IANA zone (default: America/Santiago)
   CRECER_IMPORT_MAX_MB    largest file the web import accepts, in MB (default: 50)
   CRECER_EMAIL_URL        not yet used; e-mail goes to the console backend unless EMAIL_* are set
+  CRECER_SITE_URL         the site address for links in e-mails (e.g. https://crecer.example.cl)
 """
 
 from __future__ import annotations
@@ -205,6 +206,8 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CRECER_CSRF_TRUSTED_ORIGINS",
 
 EMAIL_BACKEND = os.environ.get("CRECER_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("CRECER_FROM_EMAIL", "crecer@localhost")
+# The address of the site, for links in e-mails (e.g. https://crecer.example.cl); empty: relative links.
+CRECER_SITE_URL = os.environ.get("CRECER_SITE_URL", "")
 
 CRECER_PROFILE = os.environ.get("CRECER_PROFILE", "cl")
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("crecer.tracking.urls")),
     path("", include("crecer.tracking.group_urls")),
     path("", include("crecer.referrals.urls")),
+    path("", include("crecer.risks.urls")),
     path("", include("crecer.monitoring.urls")),
     path("", include("crecer.dedup.urls")),
     path("", include("crecer.imports.urls")),

@@ -22,6 +22,7 @@ from crecer.api.monitoring import router as monitoring_router
 from crecer.api.referrals import router as referrals_router
 from crecer.api.registry import router as registry_router
 from crecer.api.tracking import router as tracking_router
+from crecer.api.urgent import router as urgent_router
 from crecer.audit.models import Action, AuditEvent
 from crecer.audit.trail import record
 from crecer.dedup.merging import merged_into
@@ -41,6 +42,7 @@ install_error_handlers(api)
 
 api.add_router("/", registry_router)
 api.add_router("/", groups_router)
+api.add_router("/", urgent_router)
 api.add_router("/", tracking_router)
 api.add_router("/", referrals_router)
 api.add_router("/", monitoring_router)

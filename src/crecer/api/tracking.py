@@ -297,7 +297,9 @@ def worklist(
     contact: str = "",
     page: int = 1,
 ) -> dict[str, Any]:
-    """A worklist of your scope: tab ``week`` (due this week), ``overdue``, ``missed`` (last 90 days) or ``risk``."""
+    """A worklist of your scope: tab ``today`` (open today, soonest deadline first), ``week`` (closing in
+    the next 7 days, soonest first), ``overdue``, ``missed`` (last 90 days) or ``risk``. ``urgent`` lists
+    the urgent results awaiting action, on every tab and page."""
     errors = Collector()
     if tab not in worklists.TABS:
         errors.add("tab", "invalid_choice", _("Choose one of: %(choices)s.") % {"choices": ", ".join(worklists.TABS)})
@@ -318,7 +320,13 @@ def worklist(
     )
     items, pages = paginate(rows, page)
     built = worklists.build_rows(request.user, tab, items, today)
-    log_reads(actor(request), f"worklist {tab}", [r.child.pk for r in built])
+    pinned = worklists.pinned(request.user)
+    log_reads(
+        actor(request),
+        f"worklist {tab}",
+        [r.child.pk for r in built] + [p.flag.child_id for p in pinned if p.flag.child_id],
+        pregnancies=[p.flag.pregnancy_id for p in pinned if p.flag.pregnancy_id],
+    )
     return {
         **pages,
         "results": [
@@ -332,8 +340,22 @@ def worklist(
                 "opens": r.opens,
                 "closes": r.closes,
                 "alerts": r.alerts,
+                "phone": r.phone,
+                "flags": [{"rule": rule, "label": label, "urgent": waiting} for rule, label, waiting in r.flags],
             }
             for r in built
+        ],
+        "urgent": [
+            {
+                "flag": p.flag.pk,
+                "rule": p.flag.rule_id,
+                "label": p.label,
+                "child": p.flag.child_id,
+                "pregnancy": p.flag.pregnancy_id,
+                "name": p.subject_name,
+                "raised_at": p.flag.raised_at,
+            }
+            for p in pinned
         ],
     }
 

@@ -2,7 +2,8 @@
 
 A rule says *when* (a CEL condition over the facts of a child or a pregnancy) and *what*: raise a risk
 flag (category, axis, severity, data category) and optionally recommend a referral to a service with
-a priority and a deadline. CEL is a safe, non-Turing-complete, side-effect-free language: a rule can
+a priority and a deadline. A rule marked ``urgent = true`` makes its result act at once (notifications,
+a banner, the top of every worklist until someone records the action taken). CEL is a safe, non-Turing-complete, side-effect-free language: a rule can
 read the facts it is given and nothing else (no Python ``eval`` anywhere).
 
 Each rule carries example cases (facts → expected outcome) that ``crecer profile test`` runs, and a
@@ -110,6 +111,9 @@ class Rule:
     params: Mapping[str, Any]
     examples: tuple[Example, ...]
     program: Any = field(repr=False, compare=False)
+    #: the result acts at once: the health centre and the coordinator are notified, and the flag stays on
+    #: top of every worklist until someone records the action taken (``urgent = true`` in the profile)
+    urgent: bool = False
 
     @property
     def key(self) -> str:
@@ -216,6 +220,8 @@ def empty_facts(subject: str) -> dict[str, Any]:
                 "overweight": None,
                 "anaemia": None,
                 "haemoglobin_g_l": None,
+                "muac_cm": None,
+                "oedema": None,
             },
             "screenings": {},
             "mother": {"age_years": None, "schooling_years": None},
@@ -279,6 +285,9 @@ def parse_rule(raw: Mapping[str, Any], where: str, services: Iterable[str]) -> R
         if not isinstance(days, int) or days < 0:
             raise RuleDefinitionError(f"{at}: referral 'deadline_days' must be a whole number >= 0")
         referral = Recommendation(str(service), _choice(ref, "priority", PRIORITIES, at + " referral"), days)
+    urgent = raw.get("urgent", False)
+    if not isinstance(urgent, bool):
+        raise RuleDefinitionError(f"{at}: 'urgent' must be true or false")
     params = raw.get("params", {})
     if not isinstance(params, Mapping):
         raise RuleDefinitionError(f"{at}: 'params' must be a table")
@@ -315,6 +324,7 @@ def parse_rule(raw: Mapping[str, Any], where: str, services: Iterable[str]) -> R
         params=dict(params),
         examples=tuple(examples),
         program=program,
+        urgent=urgent,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
+from django.core.mail import send_mail, send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -37,7 +37,7 @@ from crecer.registry import actions as registry_actions
 from crecer.registry import scope
 from crecer.registry.models import AccessGrant, Child, Pregnancy
 from crecer.risks.models import FlagStatus, Resolution, RiskFlag
-from crecer.territories.models import Organisation, Territory
+from crecer.territories.models import Facility, Organisation, Territory
 from crecer.validation import Collector, FieldError, InputErrors
 
 #: Counter-referral outcomes (structured, so the network can count them).
@@ -204,6 +204,7 @@ def notify(users: list[User], referral: Referral, kind: str) -> None:
 
 def notification_text(kind: str) -> str:
     texts = {
+        "urgent_result": _("an urgent result: open the record and record the action taken"),
         "received": _("a new referral for your organisation"),
         "accepted": _("your referral was accepted"),
         "rejected": _("your referral was rejected"),
@@ -215,6 +216,80 @@ def notification_text(kind: str) -> str:
         "reassigned": _("a referral was reassigned to you"),
     }
     return str(texts.get(kind, kind))
+
+
+# --- urgent results -----------------------------------------------------------------------------------
+
+
+def urgent_recipients(facility_id: int | None, territory: Territory, data_category: str) -> list[User]:
+    """Who hears of an urgent flag at once: the health workers of the subject's health centre and the
+    municipal coordinators of its territory, each only if the subject is in their scope and they may see
+    the flag's data category (need to know: a mental-health result reaches only those granted mental
+    health; the others get nothing)."""
+    codes = [c for c in territory.path.strip("/").split("/") if c]
+    wanted = Q(role=Role.MUNICIPAL_COORDINATOR, territory__code__in=codes)
+    facility_path = None
+    if facility_id is not None:
+        wanted |= Q(role=Role.HEALTH_WORKER, facility_id=facility_id)
+        facility_path = Facility.objects.filter(pk=facility_id).values_list("territory__path", flat=True).first()
+    found = []
+    for user in User.objects.filter(wanted, is_active=True).select_related("territory").order_by("pk"):
+        if data_category not in permissions.readable_categories(user):
+            continue
+        # A coordinator's territory holds the subject's; a health worker sees the subjects of the health
+        # centres of their territory (scope.children / scope.pregnancies): theirs must lie in it.
+        if user.role == Role.HEALTH_WORKER and not permissions.within(user, facility_path):
+            continue
+        found.append(user)
+    return found
+
+
+def urgent_link(flag: RiskFlag) -> str:
+    """The page of the flag's subject (absolute when ``CRECER_SITE_URL`` is set, for e-mails)."""
+    from django.urls import reverse
+
+    path = (
+        reverse("child-detail", args=[flag.child_id])
+        if flag.child_id
+        else reverse("pregnancy-detail", args=[flag.pregnancy_id])
+    )
+    return getattr(settings, "CRECER_SITE_URL", "").rstrip("/") + path
+
+
+def notify_urgent(flag_ids: list[int]) -> int:
+    """Notify the urgent flags' recipients in-app now (in the caller's transaction) and by e-mail once it
+    commits, one message per address. The e-mail names neither the person nor the result (it leaves the
+    system): it says an urgent result awaits and links to the record."""
+    rows: list[Notification] = []
+    messages = []
+    subject = _("Crecer: an urgent result needs action")
+    flags = list(
+        RiskFlag.unscoped.filter(pk__in=flag_ids, urgent=True)
+        .select_related("child__territory", "pregnancy__mother__territory")
+        .order_by("pk")
+    )
+    # An import may open many urgent flags: the recipients of a health centre and territory are found once.
+    recipients: dict[tuple[int | None, int, str], list[User]] = {}
+    for flag in flags:
+        if flag.child is not None:
+            facility_id, territory = flag.child.facility_id, flag.child.territory
+        else:
+            assert flag.pregnancy is not None
+            facility_id, territory = flag.pregnancy.facility_id, flag.pregnancy.mother.territory
+        key = (facility_id, territory.pk, flag.data_category)
+        if key not in recipients:
+            recipients[key] = urgent_recipients(facility_id, territory, flag.data_category)
+        users = recipients[key]
+        rows += [Notification(user=u, flag=flag, kind="urgent_result") for u in users]
+        body = _(
+            "An urgent result was recorded for a person followed by your team. Open the record, act and "
+            "record the action taken: %(link)s"
+        ) % {"link": urgent_link(flag)}
+        messages += [(str(subject), str(body), None, [u.email]) for u in users if u.email]
+    Notification.objects.bulk_create(rows, batch_size=1000)
+    if messages:
+        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+    return len(rows)
 
 
 def _receivers(referral: Referral) -> list[User]:

@@ -164,12 +164,14 @@ class Referral(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app notification (also e-mailed when the user has an address)."""
+    """An in-app notification (also e-mailed when the user has an address): about a referral, or about an
+    urgent risk flag (``kind`` ``urgent_result``)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     referral = models.ForeignKey(
         Referral, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
+    flag = models.ForeignKey(RiskFlag, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
     kind = models.CharField(max_length=30)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)

@@ -306,12 +306,29 @@ def directory_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notifications_page(request: HttpRequest) -> HttpResponse:
+    from crecer.risks import urgent
+
     user: Any = request.user
-    notifications = Notification.objects.filter(user=user).select_related("referral__service")
+    notifications = Notification.objects.filter(user=user).select_related("referral__service", "flag")
     if request.method == "POST":
         notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
         return redirect("notifications")
-    rows = [(n, actions.notification_text(n.kind)) for n in notifications[:100]]
+    shown = list(notifications[:100])
+    # An urgent result names its person and result while they are still in the user's scope and categories.
+    flags = {
+        f.pk: f
+        for f in urgent.visible(user, [n.flag_id for n in shown if n.flag_id]).select_related(
+            "child__territory", "pregnancy__mother__territory"
+        )
+    }
+    items = {item.flag.pk: item for item in urgent.items(user, flags.values())}
+    rows = [(n, actions.notification_text(n.kind), items.get(n.flag_id) if n.flag_id else None) for n in shown]
+    log_reads(
+        _actor(request),
+        "notifications",
+        [f.child_id for f in flags.values() if f.child_id],
+        pregnancies=[f.pregnancy_id for f in flags.values() if f.pregnancy_id],
+    )
     return render(request, "referrals/notifications.html", {"rows": rows})
 
 

@@ -14,6 +14,13 @@ class RisksConfig(AppConfig):
 
         subjects_changed.connect(_evaluate, dispatch_uid="crecer.risks.evaluate")
 
+        from crecer.risks import urgent
+        from crecer.tracking import worklists
+
+        # Worklist rows show their flags; urgent results awaiting action are pinned on top of every list.
+        worklists.add_flag_source(urgent.flags_for)
+        worklists.add_pinned_source(urgent.pinned)
+
 
 def _evaluate(sender: Any, *, actor: Any, child_ids: list[int], pregnancy_ids: list[int], **kwargs: Any) -> int:
     """The facts of these subjects changed: open and resolve their flags (in the caller's transaction)."""

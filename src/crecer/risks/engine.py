@@ -22,6 +22,7 @@ from crecer.lib.rules import Rule, RuleError
 from crecer.registry.models import Child, Pregnancy
 from crecer.risks.facts import child_facts, pregnancy_facts
 from crecer.risks.models import FlagStatus, Resolution, RiskFlag
+from crecer.risks.signals import urgent_flags_raised
 
 
 @dataclass
@@ -60,6 +61,7 @@ def _flag_row(rule: Rule, subject: str, subject_id: int) -> dict[str, Any]:
             else None
         ),
         "status": FlagStatus.OPEN,
+        "urgent": rule.urgent,
     }
 
 
@@ -107,20 +109,24 @@ def _apply(
     with transaction.atomic():
         if raise_rows:
             BulkInsert(RiskFlag).write(raise_rows)
-            created = RiskFlag.unscoped.filter(
+            found = RiskFlag.unscoped.filter(
                 among(key, {r[key] for r in raise_rows}), status=FlagStatus.OPEN
-            ).values_list("pk", key, "rule_id", "rule_version")
+            ).values_list("pk", key, "rule_id", "rule_version", "urgent")
             wanted = {(r[key], r["rule_id"]) for r in raise_rows}
+            created = [row for row in found if (row[1], row[2]) in wanted]
             record_many(
                 actor,
                 Action.CREATE,
                 "risks.riskflag",
                 (
                     (pk, sid if subject == "child" else None, None, {"rule": f"{rule_id}@{version}"})
-                    for pk, sid, rule_id, version in created
-                    if (sid, rule_id) in wanted
+                    for pk, sid, rule_id, version, _urgent in created
                 ),
             )
+            urgent = [pk for pk, _sid, _rule, _version, is_urgent in created if is_urgent]
+            if urgent:
+                # Urgent results act at once: whoever listens (notifications) runs in this transaction.
+                urgent_flags_raised.send(sender=RiskFlag, actor=actor, flag_ids=urgent)
         resolved_pairs = []
         for flag, resolution in resolve:
             # Compare-and-set: a flag is resolved once even if two evaluations race.

@@ -20,7 +20,16 @@ from crecer.lib.rules import empty_facts
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Household, Pregnancy, Relationship
 from crecer.tracking.models import Delivery, Encounter, Measurement, Screening
 
-GROWTH_FIELDS = ("stunting", "underweight", "wasting", "overweight", "anaemia", "haemoglobin_g_l")
+GROWTH_FIELDS = (
+    "stunting",
+    "underweight",
+    "wasting",
+    "overweight",
+    "anaemia",
+    "haemoglobin_g_l",
+    "muac_cm",
+    "oedema",
+)
 
 
 def _age_years(birth: dt.date | None, on: dt.date) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,15 @@ class RiskFlag(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True)
+    # An urgent result (the rule says ``urgent = true``) acts at once: it is notified, shown in a banner
+    # and kept on top of every worklist until someone records the action taken (whatever the flag's
+    # status meanwhile: a human closes every urgent alert).
+    urgent = models.BooleanField(_("urgent"), default=False)
+    action_taken = models.TextField(_("action taken"), blank=True)
+    acted_at = models.DateTimeField(_("action recorded"), null=True, blank=True)
+    acted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     unscoped = models.Manager()
 
@@ -60,7 +70,16 @@ class RiskFlag(models.Model):
                 name="flag_open_once_pregnancy",
             ),
         ]
-        indexes = [models.Index(fields=["status", "category"]), models.Index(fields=["rule_id", "status"])]
+        indexes = [
+            models.Index(fields=["status", "category"]),
+            models.Index(fields=["rule_id", "status"]),
+            # the urgent results awaiting an action (few): the top of every worklist
+            models.Index(fields=["child"], condition=Q(urgent=True, acted_at__isnull=True), name="flag_urgent_pending"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule_id}@{self.rule_version} ({self.status})"
+
+    @property
+    def awaiting_action(self) -> bool:
+        return self.urgent and self.acted_at is None

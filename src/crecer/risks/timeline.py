@@ -1,4 +1,5 @@
-"""Risk flags on the child's timeline (open ones are alerts)."""
+"""Risk flags on the child's timeline (open ones, and urgent ones awaiting action, are alerts), and the
+action taken on an urgent result."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from crecer.tracking.timeline import Item, add_source, timezone_date
 def flag_items(child: Child, language: str) -> list[Item]:
     rules = {r.id: r for r in conf.profile().rules}
     items = []
-    for f in RiskFlag.unscoped.filter(child=child):
+    for f in RiskFlag.unscoped.filter(child=child).select_related("acted_by"):
         label = rules[f.rule_id].flag.label(language) if f.rule_id in rules else f.rule_id
         detail = (
             _("open")
             if f.status == "open"
             else _("resolved on %(date)s") % {"date": f.resolved_at.date() if f.resolved_at else ""}
         )
+        if f.awaiting_action:
+            detail = _("%(state)s; urgent: the action taken is not recorded yet") % {"state": detail}
         items.append(
             Item(
                 timezone_date(f.raised_at),
@@ -29,8 +32,26 @@ def flag_items(child: Child, language: str) -> list[Item]:
                 label,
                 category_of(f),
                 detail,
-                alert=f.status == "open",
-                data={"id": f.pk, "rule": f"{f.rule_id}@{f.rule_version}", "severity": f.severity, "status": f.status},
+                alert=f.status == "open" or f.awaiting_action,
+                data={
+                    "id": f.pk,
+                    "rule": f"{f.rule_id}@{f.rule_version}",
+                    "severity": f.severity,
+                    "status": f.status,
+                    "urgent": f.urgent,
+                },
             )
         )
+        if f.urgent and f.acted_at is not None:
+            who = f.acted_by.username if f.acted_by else ""
+            items.append(
+                Item(
+                    timezone_date(f.acted_at),
+                    "risk",
+                    _("Action taken: %(result)s") % {"result": label},
+                    category_of(f),
+                    f"{f.action_taken} ({who})" if who else f.action_taken,
+                    data={"id": f.pk, "action_taken": f.action_taken, "acted_by": who},
+                )
+            )
     return items

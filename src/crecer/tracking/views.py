@@ -203,7 +203,7 @@ def check_up(request: HttpRequest, child_id: int) -> HttpResponse:
 # --- worklists -----------------------------------------------------------------------------------
 
 
-def _worklist_filters(request: HttpRequest) -> dict[str, Any]:
+def worklist_filters(request: HttpRequest) -> dict[str, Any]:
     user: Any = request.user
     facilities = Facility.objects.none()
     if user.territory is not None:
@@ -248,41 +248,56 @@ def _worklist_query(request: HttpRequest, filters: dict[str, Any]) -> Any:
     )
 
 
-@login_required
-def worklist_page(request: HttpRequest) -> HttpResponse:
-    filters = _worklist_filters(request)
+def worklist_tabs() -> list[tuple[str, str]]:
+    return [
+        ("today", _("Today")),
+        ("week", _("Due this week")),
+        ("overdue", _("Overdue")),
+        ("missed", _("Missed")),
+        ("risk", _("Open risk")),
+    ]
+
+
+def worklist_context(request: HttpRequest, filters: dict[str, Any]) -> dict[str, Any]:
+    """A worklist page's rows, with the urgent results awaiting action pinned on top (reads logged)."""
     page = Paginator(_worklist_query(request, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = worklists.build_rows(request.user, filters["tab"], list(page.object_list), timezone.localdate())
-    log_reads(_actor(request), f"worklist {filters['tab']}", [r.child.pk for r in rows])
+    pinned = worklists.pinned(request.user)
+    log_reads(
+        _actor(request),
+        f"worklist {filters['tab']}",
+        [r.child.pk for r in rows] + [p.flag.child_id for p in pinned if p.flag.child_id],
+        pregnancies=[p.flag.pregnancy_id for p in pinned if p.flag.pregnancy_id],
+    )
     language = _language()
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request,
-        "tracking/worklist.html",
-        {
-            **filters,
-            "page": page,
-            "rows": rows,
-            "contacts": [(c.code, c.name(language)) for c in conf.profile().child_schedule],
-            "tabs": [
-                ("week", _("Due this week")),
-                ("overdue", _("Overdue")),
-                ("missed", _("Missed")),
-                ("risk", _("Open risk")),
-            ],
-            "querystring": query.urlencode(),
-        },
-    )
+    return {
+        **filters,
+        "page": page,
+        "rows": rows,
+        "pinned": pinned,
+        "contacts": [(c.code, c.name(language)) for c in conf.profile().child_schedule],
+        "tabs": worklist_tabs(),
+        "querystring": query.urlencode(),
+    }
+
+
+@login_required
+def worklist_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "tracking/worklist.html", worklist_context(request, worklist_filters(request)))
 
 
 @login_required
 def worklist_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
-    filters = _worklist_filters(request)
+    filters = worklist_filters(request)
     today = timezone.localdate()
     rows = worklists.build_rows(request.user, filters["tab"], list(_worklist_query(request, filters)), today)
     language = _language()
-    header = ["registry_number", "name", "birth_date", "facility", "contact", "state", "opens", "closes", "alerts"]
+    header = [
+        *("registry_number", "name", "birth_date", "facility", "contact", "state", "opens", "closes", "alerts"),
+        "caregiver_phone",
+    ]
     table = [
         (
             r.child.registry_number,
@@ -293,7 +308,8 @@ def worklist_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
             r.state,
             r.opens,
             r.closes,
-            "; ".join(timeline.alert_label(a) for a in r.alerts),
+            "; ".join([label for _rule, label, _urgent in r.flags] + [timeline.alert_label(a) for a in r.alerts]),
+            r.phone,
         )
         for r in rows
     ]

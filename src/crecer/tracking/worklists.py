@@ -1,4 +1,14 @@
-"""Worklists: who is due this week, overdue, recently missed, or has an open risk.
+"""Worklists: what can be done today, what must be done this week, what is overdue, recently missed, or
+has an open risk.
+
+* ``today``: contacts open today (window started, not closed), the soonest to close first;
+* ``week``: contacts whose window closes within the next 7 days (today to today + 6, a rolling week that
+  does not shrink on Fridays), the soonest to close first; not the contacts merely open this week;
+* ``overdue``, ``missed``, ``risk``: as before (oldest child first).
+
+Each row carries the caregiver's phone and the child's alerts (open risk flags the user may see, urgent
+first, then growth and screening alerts). Urgent results awaiting action are not rows of a tab: pages and
+the API pin them on top of every tab (``crecer.risks.urgent.pending``).
 
 Set-based: each scheduled contact's state is a range of birth dates on a given day
 (:func:`crecer.lib.schedule.birth_dates_in_state`), so a worklist is one SQL query per contact, joined
@@ -8,21 +18,26 @@ with UNION ALL, over the scoped children — no loop over children in Python.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, DateField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
 
 from crecer import conf
 from crecer.lib import schedule as schedule_lib
 from crecer.lib.schedule import Contact, State
 from crecer.registry import scope
-from crecer.registry.models import Child
+from crecer.registry.models import CaregiverLink, Child
 from crecer.tracking import growth
 from crecer.tracking.models import Encounter, Measurement, Screening
 from crecer.tracking.timeline import ALERT_RESULTS
 
-TABS = ("week", "overdue", "missed", "risk")
+TABS = ("today", "week", "overdue", "missed", "risk")
+#: tabs sorted by deadline (the window's close), soonest first
+BY_DEADLINE = ("today", "week")
+#: "week": contacts closing from today to today + WEEK_DAYS - 1
+WEEK_DAYS = 7
 #: "missed" lists contacts whose catch-up time ended within this many days (older ones are history).
 MISSED_RECENT_DAYS = 90
 #: a risky screening older than this no longer counts as an open risk by itself
@@ -37,6 +52,61 @@ class Row:
     opens: dt.date | None = None
     closes: dt.date | None = None
     alerts: list[str] = field(default_factory=list)
+    #: the phone of the child's first caregiver who has one (mother, father, guardian, other)
+    phone: str = ""
+    #: open risk flags the user may see: (rule id, label, urgent and awaiting action), urgent first
+    flags: list[tuple[str, str, bool]] = field(default_factory=list)
+
+
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+RELATIONSHIP_RANK = {"mother": 0, "father": 1, "guardian": 2, "other": 3}
+
+
+def phones_for(child_ids: list[int]) -> dict[int, str]:
+    """Each child's caregiver phone (one query)."""
+    found: dict[int, tuple[int, str]] = {}
+    for child_id, relationship, phone in (
+        CaregiverLink.unscoped.filter(child_id__in=child_ids, caregiver__voided_at__isnull=True)
+        .exclude(caregiver__phone="")
+        .values_list("child_id", "relationship", "caregiver__phone")
+    ):
+        rank = RELATIONSHIP_RANK.get(relationship, 9)
+        if child_id not in found or rank < found[child_id][0]:
+            found[child_id] = (rank, phone)
+    return {child_id: phone for child_id, (_rank, phone) in found.items()}
+
+
+FlagSource = Callable[[Any, list[int]], dict[int, list[tuple[str, str, bool]]]]
+PinnedSource = Callable[[Any], list[Any]]
+_flag_sources: list[FlagSource] = []
+_pinned_sources: list[PinnedSource] = []
+
+
+def add_flag_source(source: FlagSource) -> None:
+    """Apps above this one (risks) give each row its flags: ``source(user, child_ids)`` answers
+    ``{child_id: [(rule id, label, urgent awaiting action)]}``, urgent first."""
+    if source not in _flag_sources:
+        _flag_sources.append(source)
+
+
+def add_pinned_source(source: PinnedSource) -> None:
+    """Apps above this one (risks) pin items on top of every worklist: ``source(user)`` answers items with
+    ``label``, ``subject_name``, ``subject_url``, ``flag`` (``raised_at``) and ``can_act``."""
+    if source not in _pinned_sources:
+        _pinned_sources.append(source)
+
+
+def flags_for(user: Any, child_ids: list[int]) -> dict[int, list[tuple[str, str, bool]]]:
+    found: dict[int, list[tuple[str, str, bool]]] = {}
+    for source in _flag_sources:
+        for child_id, items in source(user, child_ids).items():
+            found.setdefault(child_id, []).extend(items)
+    return found
+
+
+def pinned(user: Any) -> list[Any]:
+    """The urgent items awaiting action that stay on top of every worklist (and the home page)."""
+    return [item for source in _pinned_sources for item in source(user)]
 
 
 def base_children(user: Any, facility_id: int | None = None, professional_id: int | None = None) -> QuerySet[Child]:
@@ -53,8 +123,11 @@ def base_children(user: Any, facility_id: int | None = None, professional_id: in
 
 
 def _range(contact: Contact, tab: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    if tab == "today":
+        return schedule_lib.birth_dates_in_state(contact, State.DUE, today)
     if tab == "week":
-        return schedule_lib.birth_dates_in_state(contact, State.DUE, today, horizon_days=6)
+        # today <= birth + end <= today + 6
+        return today - dt.timedelta(days=contact.end), today + dt.timedelta(days=WEEK_DAYS - 1 - contact.end)
     if tab == "overdue":
         return schedule_lib.birth_dates_in_state(contact, State.OVERDUE, today)
     if tab == "missed":
@@ -69,17 +142,24 @@ def _range(contact: Contact, tab: str, today: dt.date) -> tuple[dt.date | None, 
 def contact_rows(children: QuerySet[Child], tab: str, today: dt.date, contact_code: str = "") -> QuerySet[Any]:
     """(pk, birth_date, contact) rows of children with a contact in the ``tab`` state, oldest first."""
     contacts = [c for c in conf.profile().child_schedule if not contact_code or c.code == contact_code]
-    parts = []
+    parts: list[Any] = []
     for contact in contacts:
         low, high = _range(contact, tab, today)
         done = Encounter.unscoped.filter(child=OuterRef("pk"), contact_code=contact.code, voided_at__isnull=True)
         part = children.filter(birth_date__gte=low, birth_date__lte=high).filter(~Exists(done))
-        parts.append(
-            part.annotate(contact=Value(contact.code, output_field=CharField())).values("pk", "birth_date", "contact")
-        )
+        part = part.annotate(contact=Value(contact.code, output_field=CharField()))
+        if tab in BY_DEADLINE:
+            part = part.annotate(
+                closes=ExpressionWrapper(F("birth_date") + dt.timedelta(days=contact.end), output_field=DateField())
+            )
+            parts.append(part.values("pk", "birth_date", "contact", "closes"))
+        else:
+            parts.append(part.values("pk", "birth_date", "contact"))
     if not parts:
         return Child.unscoped.none().values("pk")
     union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    if tab in BY_DEADLINE:
+        return union.order_by("closes", "birth_date", "pk", "contact")
     return union.order_by("birth_date", "pk", "contact")
 
 
@@ -151,11 +231,21 @@ def build_rows(user: Any, tab: str, page_rows: list[Any], today: dt.date) -> lis
     if tab == "risk":
         children = list(page_rows)
         ids = [c.pk for c in children]
-        alerts = alerts_for(user, ids)
-        return [Row(child=c, contact=None, state="risk", alerts=alerts.get(c.pk, [])) for c in children]
+        alerts, phones, flags = alerts_for(user, ids), phones_for(ids), flags_for(user, ids)
+        return [
+            Row(
+                child=c,
+                contact=None,
+                state="risk",
+                alerts=alerts.get(c.pk, []),
+                phone=phones.get(c.pk, ""),
+                flags=flags.get(c.pk, []),
+            )
+            for c in children
+        ]
     ids = [r["pk"] for r in page_rows]
     children_by_id = Child.unscoped.select_related("territory", "facility").in_bulk(ids)
-    alerts = alerts_for(user, ids)
+    alerts, phones, flags = alerts_for(user, ids), phones_for(ids), flags_for(user, ids)
     rows = []
     for r in page_rows:
         child = children_by_id[r["pk"]]
@@ -170,6 +260,8 @@ def build_rows(user: Any, tab: str, page_rows: list[Any], today: dt.date) -> lis
                 opens=child.birth_date + dt.timedelta(days=contact.start),
                 closes=child.birth_date + dt.timedelta(days=contact.end),
                 alerts=alerts.get(child.pk, []),
+                phone=phones.get(child.pk, ""),
+                flags=flags.get(child.pk, []),
             )
         )
     return rows

@@ -26,7 +26,7 @@ from crecer.registry.models import CaregiverLink, Pregnancy
 from crecer.registry.reads import log_reads, log_rows
 from crecer.registry.search import search
 from crecer.territories.models import Facility, FacilityKind, Territory
-from crecer.tracking.views import child_sections
+from crecer.tracking.views import child_sections, worklist_context, worklist_filters
 
 PAGE_SIZE = 20
 
@@ -40,14 +40,18 @@ def home(request: HttpRequest) -> HttpResponse:
     """A landing page per role: what this person works on."""
     user: Any = request.user
     context: dict[str, Any] = {"role": user.role}
+    if user.role == Role.HEALTH_WORKER:
+        # A health worker's home is the list they work from: urgent results on top, then what is due
+        # (this week by default, soonest deadline first), not counts.
+        context.update(worklist_context(request, worklist_filters(request)))
+        context["worklist_home"] = True
+        return render(request, "web/home.html", context)
     children = scope.children(user)
-    if user.role in (Role.HEALTH_WORKER, Role.MUNICIPAL_COORDINATOR, Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER):
+    if user.role in (Role.MUNICIPAL_COORDINATOR, Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER):
         context["children_count"] = children.count()
         context["pregnancies_ongoing"] = scope.pregnancies(user).filter(outcome="ongoing").count()
         if user.territory is not None:
             context["breakdown"] = territory_breakdown(user, user.territory)
-    if user.role == Role.HEALTH_WORKER and user.facility_id:
-        context["facility_children"] = children.filter(facility_id=user.facility_id).count()
     if user.role == Role.PROVIDER_STAFF:
         context["shared"] = list(children.select_related("territory").order_by("search_name")[:50])
         log_reads(web_actor(request), "home: shared children", [c.pk for c in context["shared"]])
