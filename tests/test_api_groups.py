@@ -90,6 +90,8 @@ def test_a_coordinator_creates_a_group_with_a_named_facilitator(cast, api_client
         ({"planned_sessions": 12}, "planned_sessions", "out_of_range"),
         ({"start_date": "pronto"}, "start_date", "invalid_date"),
         ({"name": ""}, "name", "required"),
+        ({"code": "a/b"}, "code", "invalid"),
+        ({"code": "NEW"}, "code", "reserved"),  # /groups/new/ is the page that creates one
     ],
 )
 def test_group_errors_name_the_field(cast, api_client, today, extra, field, code):

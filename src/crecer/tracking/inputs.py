@@ -192,6 +192,9 @@ def clean_group(raw: Mapping[str, Any], errors: Collector) -> dict[str, Any]:
     elif "/" in code:
         # a group is named by its code in addresses (the API's and the pages')
         errors.add("code", "invalid", _("The code cannot contain “/”."))
+    elif code.lower() == "new":
+        # /groups/new/ is the page that creates a group
+        errors.add("code", "reserved", _("This code is reserved; choose another."))
     if not name:
         errors.add("name", "required", _("This column is required."))
     service_code = str(raw.get("service_code") or "").strip()
