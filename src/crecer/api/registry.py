@@ -20,6 +20,7 @@ from crecer.api.tracking import pregnancy_or_404
 from crecer.registry import actions, scope
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Household, Pregnancy
 from crecer.registry.reads import log_reads
+from crecer.tracking import actions as tracking_actions
 
 router = Router(tags=["registry"])
 
@@ -152,11 +153,15 @@ class BirthIn(Schema):
     household_code: str | None = None
     birth_weight_g: int | None = None
     gestational_weeks: int | None = None
+    #: the newborn welcome kit was given to the family at birth (a delivery on the birth date)
+    welcome_kit: bool = False
 
 
 class BirthOut(Schema):
     pregnancy: PregnancyOut
     child: schemas.ChildOut
+    #: while the newborn has no identity document, its registry number identifies it (None once it has one)
+    provisional_identity: str | None
 
 
 class VoidIn(Schema):
@@ -353,12 +358,15 @@ def get_pregnancy(request: HttpRequest, pregnancy_id: int) -> dict[str, Any]:
 def record_birth(request: HttpRequest, pregnancy_id: int, payload: BirthIn) -> Status[dict[str, Any]]:
     """The pregnancy ends as a live birth: the newborn is registered (or an existing child you may see is
     given), linked to the mother and the pregnancy, with the birth weight and gestational weeks; all or
-    nothing. Twins: record the birth twice."""
+    nothing. With ``welcome_kit`` the newborn welcome kit is recorded as given on the birth date. A newborn
+    without a document is identified by its registry number (``provisional_identity``) until one is added
+    (``PATCH /children/{id}``). Twins: record the birth twice."""
     pregnancy = pregnancy_or_404(request.user, pregnancy_id)
     raw = payload.model_dump(exclude_unset=True)
     child_id = raw.pop("child", None)
+    welcome_kit = bool(raw.pop("welcome_kit", False))
     existing = scope.get_child_or_404(request.user, child_id) if child_id is not None else None
-    child = actions.register_birth(actor(request), pregnancy, raw, child=existing)
+    child = tracking_actions.record_newborn(actor(request), pregnancy, raw, child=existing, welcome_kit=welcome_kit)
     child = scope.get_child_or_404(request.user, child.pk)
     pregnancy.refresh_from_db()
     log_reads(actor(request), "birth recorded", [child.pk], pregnancies=[pregnancy.pk])
@@ -367,5 +375,6 @@ def record_birth(request: HttpRequest, pregnancy_id: int, payload: BirthIn) -> S
         {
             "pregnancy": pregnancy_payload(pregnancy, request.user),
             "child": schemas.child_payload(child, scope.categories(request.user, child)),
+            "provisional_identity": None if child.national_id else child.registry_number,
         },
     )
