@@ -17,6 +17,7 @@ from ninja import Router, Schema, Status
 from crecer.api import schemas
 from crecer.api.base import actor
 from crecer.api.tracking import pregnancy_or_404
+from crecer.dedup import candidates
 from crecer.registry import actions, scope
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Household, Pregnancy
 from crecer.registry.reads import log_reads
@@ -247,6 +248,45 @@ def create_household(request: HttpRequest, payload: HouseholdIn) -> Status[dict[
 
 
 # --- caregivers ----------------------------------------------------------------------------------------
+
+
+class CaregiverMatchOut(Schema):
+    id: int
+    registry_number: str
+    name: str
+    birth_date: dt.date | None
+    territory: str
+    probability: float
+    levels: dict[str, str]
+
+
+class CaregiverMatchesOut(Schema):
+    results: list[CaregiverMatchOut]
+
+
+@router.post("/caregivers/matches", response=CaregiverMatchesOut, summary="Likely existing caregivers")
+def caregiver_matches(request: HttpRequest, payload: CaregiverIn) -> dict[str, Any]:
+    """Caregivers you may see who may be this person, most likely first (nothing is written): ask before
+    ``POST /caregivers``, as a mother's first prenatal visit does. The read is logged."""
+    if not scope.can_register(request.user):
+        raise Http404
+    raw = {k: str(v) for k, v in payload.model_dump(exclude_none=True).items()}
+    found = candidates.find_caregivers(request.user, raw)
+    log_reads(actor(request), "caregiver matches", caregivers=[c.caregiver.pk for c in found])
+    return {
+        "results": [
+            {
+                "id": c.caregiver.pk,
+                "registry_number": c.caregiver.registry_number,
+                "name": c.caregiver.full_name,
+                "birth_date": c.caregiver.birth_date,
+                "territory": c.caregiver.territory.code,
+                "probability": round(c.probability, 4),
+                "levels": c.levels,
+            }
+            for c in found
+        ]
+    }
 
 
 @router.post("/caregivers", response={201: CaregiverOut}, summary="Register a caregiver")
