@@ -48,7 +48,12 @@ def _newborn(today: dt.date, **extra):
 
 def test_caregiver_matches_before_registering_a_mother(cast, api_client, mother):
     nurse = cast["nurse_alta"]
-    typed = {"given_names": "Kamila", "paternal_surname": "Perez", "maternal_surname": "Rojas", "birth_date": "1995-06-01"}
+    typed = {
+        "given_names": "Kamila",
+        "paternal_surname": "Perez",
+        "maternal_surname": "Rojas",
+        "birth_date": "1995-06-01",
+    }
     response = _send(api_client(nurse), "post", "/caregivers/matches", typed)
     assert response.status_code == 200
     results = response.json()["results"]
@@ -83,7 +88,12 @@ def test_a_newborn_with_a_document_has_no_provisional_identity_and_no_kit_unless
     from crecer.lib.documents import run_check_digit
 
     document = f"26111222-{run_check_digit(26111222)}"
-    response = _send(api_client(cast["nurse_alta"]), "post", f"/pregnancies/{ongoing.pk}/birth", _newborn(today, national_id=document))
+    response = _send(
+        api_client(cast["nurse_alta"]),
+        "post",
+        f"/pregnancies/{ongoing.pk}/birth",
+        _newborn(today, national_id=document),
+    )
     assert response.status_code == 201, response.content
     assert response.json()["provisional_identity"] is None
     assert not Delivery.unscoped.exists()

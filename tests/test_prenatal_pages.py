@@ -108,7 +108,10 @@ def test_a_household_error_keeps_the_mother_unsaved_too(cast, mother_form):
 
 def test_likely_duplicates_are_shown_before_saving(cast, make_mother, mother_form):
     existing = make_mother(
-        given_names="Javiera", paternal_surname="Soto", maternal_surname="Lagos", birth_date="1998-04-12",
+        given_names="Javiera",
+        paternal_surname="Soto",
+        maternal_surname="Lagos",
+        birth_date="1998-04-12",
         national_id="",
     )
     client = _client(cast["nurse_alta"])
@@ -124,8 +127,12 @@ def test_likely_duplicates_are_shown_before_saving(cast, make_mother, mother_for
 
 def test_candidates_are_only_those_in_scope(cast, make_mother, mother_form):
     make_mother(
-        given_names="Javiera", paternal_surname="Soto", maternal_surname="Lagos", birth_date="1998-04-12",
-        national_id="", territory_code="CL02001",
+        given_names="Javiera",
+        paternal_surname="Soto",
+        maternal_surname="Lagos",
+        birth_date="1998-04-12",
+        national_id="",
+        territory_code="CL02001",
     )
     response = _client(cast["nurse_alta"]).post("/caregivers/new/", mother_form)
     assert response.status_code == 302  # the southern record is not hers to see: registered at once
@@ -217,9 +224,13 @@ def test_a_positive_epsa_raises_the_risk_and_offers_the_referral_at_once(cast, n
     html = page.content.decode()
     assert "Riesgo psicosocial en la gestación (EPsA)" in html
     assert f'action="/pregnancies/{pregnancy.pk}/refer/"' in html and "Visita domiciliaria" in html
-    sent = client.post(f"/pregnancies/{pregnancy.pk}/refer/", {"flag": flag.pk, "service": "home_visit"})
+    assert 'name="consent" value="mental_health"' in html  # her consent to share the reason, asked
+    sent = client.post(
+        f"/pregnancies/{pregnancy.pk}/refer/", {"flag": flag.pk, "service": "home_visit", "consent": "mental_health"}
+    )
     referral = Referral.unscoped.get(pregnancy=pregnancy)
     assert sent.status_code == 302 and sent["Location"] == f"/referrals/{referral.pk}/"
+    assert referral.consent == ["mental_health"]
     assert referral.service.code == "home_visit" and referral.state == "sent" and referral.flag_id == flag.pk
     assert referral.priority == "priority"
     again = client.get(f"/pregnancies/{pregnancy.pk}/").content.decode()
@@ -233,7 +244,9 @@ def test_the_referral_offer_is_refused_outside_scope_and_without_the_right(cast,
     pregnancy = Pregnancy.unscoped.get(mother=mother)
     flag = RiskFlag.unscoped.get(pregnancy=pregnancy, rule_id="epsa_positive")
     assert _client(cast["nurse_baja"]).post(f"/pregnancies/{pregnancy.pk}/refer/", {"flag": flag.pk}).status_code == 404
-    assert _client(cast["regional_norte"]).post(f"/pregnancies/{pregnancy.pk}/refer/", {"flag": flag.pk}).status_code in (
+    assert _client(cast["regional_norte"]).post(
+        f"/pregnancies/{pregnancy.pk}/refer/", {"flag": flag.pk}
+    ).status_code in (
         403,
         404,
     )
@@ -306,8 +319,14 @@ def test_the_birth_registers_the_newborn_linked_to_mother_and_pregnancy(cast, pr
 def test_bad_birth_input_shows_field_errors_and_saves_nothing(cast, pregnancy, today):
     response = _client(cast["nurse_alta"]).post(
         f"/pregnancies/{pregnancy.pk}/birth/",
-        {"given_names": "Tomás", "paternal_surname": "Pérez", "sex": "M", "birth_date": today.isoformat(),
-         "birth_weight_g": "90000", "welcome_kit": "on"},
+        {
+            "given_names": "Tomás",
+            "paternal_surname": "Pérez",
+            "sex": "M",
+            "birth_date": today.isoformat(),
+            "birth_weight_g": "90000",
+            "welcome_kit": "on",
+        },
     )
     assert response.status_code == 422
     assert {f.name: f for f in response.context["fields"]}["birth_weight_g"].errors
@@ -320,3 +339,16 @@ def test_the_birth_page_out_of_scope_and_without_the_right(cast, pregnancy):
     assert _client(cast["nurse_baja"]).get(f"/pregnancies/{pregnancy.pk}/birth/").status_code == 404
     assert _client(cast["auditor"]).get(f"/pregnancies/{pregnancy.pk}/birth/").status_code == 403
     assert _client(cast["nurse_alta"]).get(f"/pregnancies/{pregnancy.pk}/birth/").status_code == 200
+
+
+def test_a_referral_that_cannot_be_sent_says_why_and_writes_nothing(cast, mother, today):
+    client = _client(cast["nurse_alta"])  # no service catalogue loaded: the recommended service is unknown
+    client.post(f"/pregnancies/new/?mother={mother.pk}", _pregnancy_form(today, **{"s.epsa.low_support": "on"}))
+    pregnancy = Pregnancy.unscoped.get(mother=mother)
+    flag = RiskFlag.unscoped.get(pregnancy=pregnancy, rule_id="epsa_positive")
+    page = client.get(f"/pregnancies/{pregnancy.pk}/").content.decode()
+    assert "Riesgo psicosocial en la gestación (EPsA)" in page
+    assert f'action="/pregnancies/{pregnancy.pk}/refer/"' not in page  # nothing to offer
+    refused = client.post(f"/pregnancies/{pregnancy.pk}/refer/", {"flag": flag.pk, "service": "home_visit"})
+    assert refused.status_code == 422 and refused.context["problems"]
+    assert not Referral.unscoped.exists()

@@ -131,7 +131,8 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     # Bruno's mother and pregnancy (a live birth); another mother with an ongoing pregnancy. Bruno and his
     # mother live in a registered household.
     household = registry_actions.create_household(
-        SYSTEM, {"code": "H-HOME", "territory_code": "CL01001", "address": "Pasaje Walk 1", "vulnerability_percentile": 30}
+        SYSTEM,
+        {"code": "H-HOME", "territory_code": "CL01001", "address": "Pasaje Walk 1", "vulnerability_percentile": 30},
     )
     registry_actions.update_child(SYSTEM, bruno, {"household_code": "H-HOME"})
     rayen = registry_actions.create_caregiver(
@@ -675,7 +676,13 @@ ROUTES: dict[str, Reads | Quiet] = {
         ),
     ),
     f"POST {API}/caregivers/matches": Reads(
-        (Call(method="post", body={"given_names": "Rayén", "paternal_surname": "Painemal", "birth_date": "1994-02-01"}, expect=False),)
+        (
+            Call(
+                method="post",
+                body={"given_names": "Rayén", "paternal_surname": "Painemal", "birth_date": "1994-02-01"},
+                expect=False,
+            ),
+        )
     ),
     f"GET {API}/caregivers/{{caregiver_id}}": Reads((Call(), Call(user="nurse"))),
     f"PATCH {API}/caregivers/{{caregiver_id}}": Reads((Call(method="patch", body={"phone": "+56 9 8765 4321"}),)),

@@ -15,9 +15,8 @@ from tests.browser.conftest import fits_the_phone
 
 
 def test_a_midwife_enters_a_pregnancy_with_a_positive_epsa_and_registers_the_birth(
-    transactional_db, sign_in, cast, network
+    transactional_db, sign_in, cast, network, today
 ):
-    today = dt.date.today()
     page = sign_in(cast["nurse_alta"])
     assert fits_the_phone(page)
 

@@ -17,10 +17,9 @@ from typing import Any
 
 from django.db.models import Q
 
-from crecer.lib import documents, linkage
+from crecer.lib import documents, linkage, names
 from crecer.registry import scope
 from crecer.registry.inputs import document_readings
-from crecer.lib import names
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Relationship
 
 #: shown from this probability up
@@ -84,7 +83,9 @@ def find(user: Any, raw: Mapping[str, Any]) -> list[Candidate]:
             "child_id", "caregiver__national_id"
         )
     )
-    ranked = _rank(wanted, [document_key(document)] if document else [], [(child, mothers.get(child.pk) or "") for child in rows])
+    ranked = _rank(
+        wanted, [document_key(document)] if document else [], [(child, mothers.get(child.pk) or "") for child in rows]
+    )
     return [Candidate(child, probability, levels) for child, probability, levels in ranked]
 
 
@@ -102,7 +103,9 @@ def _wanted(raw: Mapping[str, Any], mother_doc: str = "") -> linkage.Keys:
     )
 
 
-def _rank(wanted: linkage.Keys, held: list[str], rows: list[tuple[Any, str]]) -> list[tuple[Any, float, dict[str, str]]]:
+def _rank(
+    wanted: linkage.Keys, held: list[str], rows: list[tuple[Any, str]]
+) -> list[tuple[Any, float, dict[str, str]]]:
     """``(person, probability, levels)`` of the rows (each with its mother's document) worth showing, most
     likely first: a score from :data:`SHOW` up, or the holder of one of the documents ``held``."""
     found = []

@@ -33,7 +33,9 @@ def _may_register(user: Any, territory: Any) -> bool:
 def caregiver_detail(request: HttpRequest, caregiver_id: int) -> HttpResponse:
     user: Any = request.user
     caregiver = scope.get_caregiver_or_404(user, caregiver_id)
-    pregnancies = list(scope.pregnancies(user).filter(mother=caregiver).select_related("facility").order_by("-edd_date"))
+    pregnancies = list(
+        scope.pregnancies(user).filter(mother=caregiver).select_related("facility").order_by("-edd_date")
+    )
     links = list(
         CaregiverLink.unscoped.filter(caregiver=caregiver, child__in=scope.children(user))
         .select_related("child")
@@ -68,9 +70,7 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         raise Http404
     caregivers = list(scope.caregivers(user).filter(household=household).order_by("search_name", "pk"))
     children = list(scope.children(user).filter(household=household).order_by("birth_date", "pk"))
-    log_reads(
-        _actor(request), "household page", [c.pk for c in children], caregivers=[c.pk for c in caregivers]
-    )
+    log_reads(_actor(request), "household page", [c.pk for c in children], caregivers=[c.pk for c in caregivers])
     return render(
         request,
         "registry/household.html",

@@ -26,9 +26,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from crecer import conf
 from crecer.access import permissions
@@ -249,13 +248,17 @@ def caregiver_new(request: HttpRequest) -> HttpResponse:
     _may_register(user)
     into: Household | None = None
     if request.GET.get("household"):
-        into = scope.households(user).filter(pk=request.GET["household"] if request.GET["household"].isdigit() else 0).first()
+        into = (
+            scope.households(user)
+            .filter(pk=request.GET["household"] if request.GET["household"].isdigit() else 0)
+            .first()
+        )
         if into is None:
             raise Http404
     member = into is not None
     actor = _actor(request)
     posted = request.method == "POST"
-    data: dict[str, Any] = {k: v.strip() for k, v in request.POST.items()} if posted else {}
+    data: dict[str, Any] = {k: str(request.POST.get(k, "")).strip() for k in request.POST} if posted else {}
     errors: dict[str, Any] = {}
     found: list[candidates.CaregiverCandidate] = []
     if posted:
@@ -281,7 +284,10 @@ def caregiver_new(request: HttpRequest) -> HttpResponse:
                 errors["household_code"] = [{"code": "required", "message": _("Give the code of her household.")}]
             elif not scope.households(user).filter(code=code).exists():
                 errors["household_code"] = [
-                    {"code": "unknown", "message": _("No household you may see has the code “%(code)s”.") % {"code": code}}
+                    {
+                        "code": "unknown",
+                        "message": _("No household you may see has the code “%(code)s”.") % {"code": code},
+                    }
                 ]
             raw["household_code"] = code
         cleaned = {k: v for k, v in raw.items() if v != ""}
@@ -463,7 +469,7 @@ def pregnancy_refer(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
         return render(
             request,
             "web/prenatal/refer_refused.html",
-            {"pregnancy": pregnancy, "messages": messages},
+            {"pregnancy": pregnancy, "problems": messages},
             status=422,
         )
     return redirect("referral-detail", referral_id=referral.pk)
@@ -501,6 +507,9 @@ def risk_offers(user: Any, pregnancy: Pregnancy) -> list[dict[str, Any]]:
                 "description": rule.description(language) if rule else "",
                 "service": service,
                 "service_name": service.name(language) if service else "",
+                "category_label": DataCategory(flag.data_category).label
+                if flag.data_category in DataCategory.values
+                else "",
                 "referred": code in open_services,
                 "may_send": may_send and service is not None and code not in open_services,
             }
@@ -516,7 +525,9 @@ def _birth_fields(pregnancy: Pregnancy) -> list[FormField]:
     return [
         FormField("given_names", gettext_lazy("Given names"), required=True),
         FormField("paternal_surname", gettext_lazy("Paternal (first) surname"), required=True),
-        FormField("maternal_surname", gettext_lazy("Maternal (second) surname"), value=pregnancy.mother.paternal_surname),
+        FormField(
+            "maternal_surname", gettext_lazy("Maternal (second) surname"), value=pregnancy.mother.paternal_surname
+        ),
         FormField(
             "sex",
             gettext_lazy("Sex"),
@@ -530,7 +541,9 @@ def _birth_fields(pregnancy: Pregnancy) -> list[FormField]:
         FormField(
             "national_id",
             gettext_lazy("Document number"),
-            hint=gettext_lazy("Leave empty if the newborn has no document yet: its registry number identifies it until then."),
+            hint=gettext_lazy(
+                "Leave empty if the newborn has no document yet: its registry number identifies it until then."
+            ),
         ),
     ]
 
