@@ -263,7 +263,8 @@ def test_bad_pregnancy_input_shows_field_errors_and_saves_nothing(cast, mother, 
     assert by_name["lmp_date"].errors
     assert not Pregnancy.unscoped.exists() and not Encounter.unscoped.exists()
     none = _client(cast["nurse_alta"]).post(f"/pregnancies/new/?mother={mother.pk}", {"first_visit_date": ""})
-    assert none.status_code == 422 and {f.name: f for f in none.context["fields"]}["edd_date"].errors
+    missing = {f.name: f for f in none.context["fields"]}
+    assert none.status_code == 422 and missing["edd_date"].errors and missing["first_visit_date"].errors
     assert not Pregnancy.unscoped.exists()
 
 
@@ -352,3 +353,12 @@ def test_a_referral_that_cannot_be_sent_says_why_and_writes_nothing(cast, mother
     refused = client.post(f"/pregnancies/{pregnancy.pk}/refer/", {"flag": flag.pk, "service": "home_visit"})
     assert refused.status_code == 422 and refused.context["problems"]
     assert not Referral.unscoped.exists()
+
+
+def test_the_pregnancy_page_names_screenings_in_words(cast, mother, today):
+    client = _client(cast["nurse_alta"])
+    client.post(f"/pregnancies/new/?mother={mother.pk}", _pregnancy_form(today, **{"s.epsa.low_support": "on"}))
+    pregnancy = Pregnancy.unscoped.get(mother=mother)
+    html = client.get(f"/pregnancies/{pregnancy.pk}/").content.decode()
+    assert "Evaluación Psicosocial Abreviada (EPsA)" in html
+    assert "EPSA " not in html and ": <strong>positive</strong>" not in html

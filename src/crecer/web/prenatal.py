@@ -347,7 +347,7 @@ def _pregnancy_fields(user: Any) -> list[FormField]:
     ]
 
 
-def _epsa_fields(data: dict[str, Any], posted: bool) -> list[dict[str, Any]]:
+def _epsa_fields(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "name": f"s.epsa.{f.name}",
@@ -394,9 +394,10 @@ def pregnancy_new(request: HttpRequest) -> HttpResponse:
                     pregnancy = registry_actions.create_pregnancy(actor, raw, mother=mother)
                 except InputErrors as exc:
                     errors = exc.as_dict()
-                    raise _Rollback from exc
                 if not raw.get("first_visit_date"):
-                    errors = {"first_visit_date": [{"code": "required", "message": _("Give the date of this visit.")}]}
+                    required = {"code": "required", "message": _("Give the date of this visit.")}
+                    errors.setdefault("first_visit_date", []).append(required)
+                if errors or pregnancy is None:
                     raise _Rollback
                 try:
                     tracking_actions.record_encounter(actor, visit, pregnancy=pregnancy)
@@ -408,7 +409,7 @@ def pregnancy_new(request: HttpRequest) -> HttpResponse:
         if pregnancy is not None:
             return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     fields = _fields(_pregnancy_fields(user), data, errors)
-    epsa = _epsa_fields(data, posted)
+    epsa = _epsa_fields(data)
     log_reads(actor, "pregnancy registration", caregivers=[mother.pk])
     return render(
         request,

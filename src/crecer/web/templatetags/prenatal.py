@@ -8,9 +8,26 @@ from typing import Any
 
 from django import template
 
+from crecer.lib import screening as screening_lib
+from crecer.tracking import timeline
 from crecer.web.prenatal import risk_offers
 
 register = template.Library()
+
+
+@register.filter
+def instrument_name(code: str) -> str:
+    """An instrument's name ("Evaluación psicosocial abreviada (EPsA)"), never its code."""
+    try:
+        return str(screening_lib.get(code).name)
+    except screening_lib.ScreeningInputError:
+        return code
+
+
+@register.filter
+def result_name(code: str) -> str:
+    """A screening's classification in words ("positive" -> "alterada")."""
+    return timeline.result_label(code)
 
 
 @register.inclusion_tag("web/prenatal/_risks.html", takes_context=True)
