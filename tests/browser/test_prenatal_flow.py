@@ -20,9 +20,10 @@ def test_a_midwife_enters_a_pregnancy_with_a_positive_epsa_and_registers_the_bir
     page = sign_in(cast["nurse_alta"])
     assert fits_the_phone(page)
 
-    # The entry is in the navigation.
+    # The entry is in the navigation and on the home page.
+    assert page.locator("main").get_by_role("link", name="Ingresar gestante").is_visible()
     with page.expect_navigation():
-        page.get_by_role("link", name="Ingresar gestante").click()
+        page.locator("header nav").get_by_role("link", name="Ingresar gestante").click()
     assert page.url.endswith("/caregivers/new/")
     assert fits_the_phone(page)
 
