@@ -128,7 +128,13 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     # A registrar fixes Ana's name: her history then shows the before and after (creations carry no values).
     registry_actions.update_child(SYSTEM, ana, {"maternal_surname": "Huenchumilla"})
 
-    # Bruno's mother and pregnancy (a live birth); another mother with an ongoing pregnancy.
+    # Bruno's mother and pregnancy (a live birth); another mother with an ongoing pregnancy. Bruno and his
+    # mother live in a registered household.
+    household = registry_actions.create_household(
+        SYSTEM,
+        {"code": "H-HOME", "territory_code": "CL01001", "address": "Pasaje Walk 1", "vulnerability_percentile": 30},
+    )
+    registry_actions.update_child(SYSTEM, bruno, {"household_code": "H-HOME"})
     rayen = registry_actions.create_caregiver(
         SYSTEM,
         {
@@ -139,6 +145,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "birth_date": "1994-02-01",
             "national_id": _run(16111111),
             "territory_code": "CL01001",
+            "household_code": "H-HOME",
         },
     )
     born = registry_actions.create_pregnancy(
@@ -272,6 +279,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "pregnancy_ongoing": ongoing.pk,
             "mother_born": rayen.pk,
             "mother_ongoing": millaray.pk,
+            "household": household.pk,
             "group": group.code,
             "a_month_ago": (today - dt.timedelta(days=30)).isoformat(),
             "referral": referral.pk,
@@ -338,6 +346,7 @@ DEFAULT_PARAMS = {
     "child_id": "child",
     "pregnancy_id": "pregnancy_born",
     "caregiver_id": "mother_born",
+    "household_id": "household",
     "group_code": "group",
     "referral_id": "referral",
     "pair_id": "pair",
@@ -399,6 +408,17 @@ def _newborn(world: World) -> dict[str, Any]:
         "birth_date": world.value("today"),
         "birth_weight_g": 3350,
         "gestational_weeks": 39,
+    }
+
+
+def _rayen_again(world: World) -> dict[str, Any]:
+    return {
+        "given_names": "Rayén",
+        "paternal_surname": "Painemal",
+        "maternal_surname": "Cayupan",
+        "birth_date": "1994-02-01",
+        "territory_code": "CL01001",
+        "household_mode": "none",
     }
 
 
@@ -478,6 +498,41 @@ ROUTES: dict[str, Reads | Quiet] = {
             Call(user="nurse", expect=False),  # the empty form
             Call(user="nurse", method="post", body=_elena_again),  # the likely existing records
         )
+    ),
+    "caregivers/new/": Reads(
+        (
+            Call(user="nurse", expect=False),  # the empty form
+            # her name found (a caregiver, logged as such; the walk's markers are children's)
+            Call(user="nurse", query={"q": "Painemal"}, expect=False),
+            Call(user="nurse", method="post", body=_rayen_again, expect=False),  # she may already be registered
+            Call(user="nurse", query={"household": "household"}, expect=False),  # a member for a household
+        )
+    ),
+    "caregivers/<int:caregiver_id>/": Reads(
+        (Call(user="nurse"), Call(user="nurse", params={"caregiver_id": "mother_ongoing"}))
+    ),
+    "households/<int:household_id>/": Reads((Call(user="nurse"),)),
+    "pregnancies/new/": Reads(
+        (
+            Call(user="nurse", query={"mother": "mother_born"}, expect=False),  # the mother's name
+            Call(user="nurse", method="post", body={"mother": "mother_born"}, expect=False, status=422),
+        )
+    ),
+    "pregnancies/<int:pregnancy_id>/birth/": Reads(
+        (
+            Call(user="nurse", params={"pregnancy_id": "pregnancy_ongoing"}),
+            Call(
+                user="nurse",
+                method="post",
+                params={"pregnancy_id": "pregnancy_ongoing"},
+                body={"given_names": ""},
+                status=422,
+            ),
+        )
+    ),
+    "pregnancies/<int:pregnancy_id>/refer/": Quiet(
+        "sending a pregnancy's recommended referral is a POST that redirects; GET goes back to the pregnancy",
+        (Call(user="nurse", params={"pregnancy_id": "pregnancy_ongoing"}, expect=False, status=302),),
     ),
     "territories/": Quiet("counts of children per territory"),
     "territories/<str:code>/": Quiet("counts of children per territory", (Call(params={"code": "territory"}),)),
@@ -676,6 +731,15 @@ ROUTES: dict[str, Reads | Quiet] = {
                 status=201,
             ),
         ),
+    ),
+    f"POST {API}/caregivers/matches": Reads(
+        (
+            Call(
+                method="post",
+                body={"given_names": "Rayén", "paternal_surname": "Painemal", "birth_date": "1994-02-01"},
+                expect=False,
+            ),
+        )
     ),
     f"GET {API}/caregivers/{{caregiver_id}}": Reads((Call(), Call(user="nurse"))),
     f"PATCH {API}/caregivers/{{caregiver_id}}": Reads((Call(method="patch", body={"phone": "+56 9 8765 4321"}),)),

@@ -5,6 +5,8 @@ from crecer.api.routes import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("crecer.web.prenatal_urls")),
+    path("", include("crecer.registry.urls")),
     path("", include("crecer.tracking.urls")),
     path("", include("crecer.tracking.group_urls")),
     path("", include("crecer.referrals.urls")),

@@ -17,9 +17,11 @@ from ninja import Router, Schema, Status
 from crecer.api import schemas
 from crecer.api.base import actor
 from crecer.api.tracking import pregnancy_or_404
+from crecer.dedup import candidates
 from crecer.registry import actions, scope
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Household, Pregnancy
 from crecer.registry.reads import log_reads
+from crecer.tracking import actions as tracking_actions
 
 router = Router(tags=["registry"])
 
@@ -152,11 +154,15 @@ class BirthIn(Schema):
     household_code: str | None = None
     birth_weight_g: int | None = None
     gestational_weeks: int | None = None
+    #: the newborn welcome kit was given to the family at birth (a delivery on the birth date)
+    welcome_kit: bool = False
 
 
 class BirthOut(Schema):
     pregnancy: PregnancyOut
     child: schemas.ChildOut
+    #: while the newborn has no identity document, its registry number identifies it (None once it has one)
+    provisional_identity: str | None
 
 
 class VoidIn(Schema):
@@ -242,6 +248,45 @@ def create_household(request: HttpRequest, payload: HouseholdIn) -> Status[dict[
 
 
 # --- caregivers ----------------------------------------------------------------------------------------
+
+
+class CaregiverMatchOut(Schema):
+    id: int
+    registry_number: str
+    name: str
+    birth_date: dt.date | None
+    territory: str
+    probability: float
+    levels: dict[str, str]
+
+
+class CaregiverMatchesOut(Schema):
+    results: list[CaregiverMatchOut]
+
+
+@router.post("/caregivers/matches", response=CaregiverMatchesOut, summary="Likely existing caregivers")
+def caregiver_matches(request: HttpRequest, payload: CaregiverIn) -> dict[str, Any]:
+    """Caregivers you may see who may be this person, most likely first (nothing is written): ask before
+    ``POST /caregivers``, as a mother's first prenatal visit does. The read is logged."""
+    if not scope.can_register(request.user):
+        raise Http404
+    raw = {k: str(v) for k, v in payload.model_dump(exclude_none=True).items()}
+    found = candidates.find_caregivers(request.user, raw)
+    log_reads(actor(request), "caregiver matches", caregivers=[c.caregiver.pk for c in found])
+    return {
+        "results": [
+            {
+                "id": c.caregiver.pk,
+                "registry_number": c.caregiver.registry_number,
+                "name": c.caregiver.full_name,
+                "birth_date": c.caregiver.birth_date,
+                "territory": c.caregiver.territory.code,
+                "probability": round(c.probability, 4),
+                "levels": c.levels,
+            }
+            for c in found
+        ]
+    }
 
 
 @router.post("/caregivers", response={201: CaregiverOut}, summary="Register a caregiver")
@@ -353,12 +398,15 @@ def get_pregnancy(request: HttpRequest, pregnancy_id: int) -> dict[str, Any]:
 def record_birth(request: HttpRequest, pregnancy_id: int, payload: BirthIn) -> Status[dict[str, Any]]:
     """The pregnancy ends as a live birth: the newborn is registered (or an existing child you may see is
     given), linked to the mother and the pregnancy, with the birth weight and gestational weeks; all or
-    nothing. Twins: record the birth twice."""
+    nothing. With ``welcome_kit`` the newborn welcome kit is recorded as given on the birth date. A newborn
+    without a document is identified by its registry number (``provisional_identity``) until one is added
+    (``PATCH /children/{id}``). Twins: record the birth twice."""
     pregnancy = pregnancy_or_404(request.user, pregnancy_id)
     raw = payload.model_dump(exclude_unset=True)
     child_id = raw.pop("child", None)
+    welcome_kit = bool(raw.pop("welcome_kit", False))
     existing = scope.get_child_or_404(request.user, child_id) if child_id is not None else None
-    child = actions.register_birth(actor(request), pregnancy, raw, child=existing)
+    child = tracking_actions.record_newborn(actor(request), pregnancy, raw, child=existing, welcome_kit=welcome_kit)
     child = scope.get_child_or_404(request.user, child.pk)
     pregnancy.refresh_from_db()
     log_reads(actor(request), "birth recorded", [child.pk], pregnancies=[pregnancy.pk])
@@ -367,5 +415,6 @@ def record_birth(request: HttpRequest, pregnancy_id: int, payload: BirthIn) -> S
         {
             "pregnancy": pregnancy_payload(pregnancy, request.user),
             "child": schemas.child_payload(child, scope.categories(request.user, child)),
+            "provisional_identity": None if child.national_id else child.registry_number,
         },
     )

@@ -29,6 +29,7 @@ from crecer.core import bulk
 from crecer.core.signals import facts_changed
 from crecer.lib import pregnancy as pregnancy_dating
 from crecer.lib import screening as screening_lib
+from crecer.registry import actions as registry_actions
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Pregnancy, Relationship
 from crecer.territories.models import Facility
 from crecer.tracking import growth
@@ -515,6 +516,37 @@ def record_delivery(
         (pk,) = add_deliveries(actor, [row])
         facts_changed(actor, child_ids=[row["child_id"] or 0])
     return Delivery.unscoped.get(pk=pk)
+
+
+#: the service of the kit a newborn's family receives at birth (the profile's catalogue names it)
+WELCOME_KIT = "welcome_kit"
+
+
+def record_newborn(
+    actor: Actor,
+    pregnancy: Pregnancy,
+    raw: dict[str, Any],
+    *,
+    child: Child | None = None,
+    welcome_kit: bool = False,
+    facility_code: str = "",
+) -> Child:
+    """The birth of a pregnancy (:func:`crecer.registry.actions.register_birth`: the newborn registered and
+    linked to the mother and the pregnancy, with birth weight and gestational weeks) and, when
+    ``welcome_kit``, the newborn welcome kit delivered on the birth date; all or nothing."""
+    with transaction.atomic():
+        born = registry_actions.register_birth(actor, pregnancy, raw, child=child)
+        if welcome_kit:
+            assert born.birth_date is not None
+            record_delivery(
+                actor,
+                WELCOME_KIT,
+                born.birth_date.isoformat(),
+                child=born,
+                facility_code=facility_code,
+                fields=DeliveryFields(service="welcome_kit", date="birth_date", facility="facility_code"),
+            )
+    return born
 
 
 # --- a whole encounter ------------------------------------------------------------------------------------------

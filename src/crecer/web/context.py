@@ -23,4 +23,6 @@ def crecer(request: HttpRequest) -> dict[str, Any]:
         context["can_import"] = bool(kinds_for(user))  # no query: the role decides
         context["can_merge"] = may_merge(user)
         context["can_record_groups"] = permissions.has(user, permissions.REGISTER)  # parenting groups' pages
+        # The prenatal entry: roles that register people, working in a territory.
+        context["can_register_people"] = permissions.has(user, permissions.REGISTER) and user.territory_id is not None
     return context

@@ -44,3 +44,14 @@ def alert_label(code: str) -> str:
 def get_item(mapping: dict, key: str) -> object:
     """``mapping[key]`` in a template (empty when missing)."""
     return mapping.get(key, "")
+
+
+@register.filter
+def document_label(code: str) -> str:
+    """An identity document type as people name it ("RUN", "Pasaporte"), never its internal code."""
+    from crecer.lib import documents
+
+    try:
+        return documents.get(str(code)).label
+    except documents.InvalidDocument:
+        return str(code)
