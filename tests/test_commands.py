@@ -206,6 +206,35 @@ def test_demo_showcase_child(demo_country):
     ).exists()
 
 
+def test_demo_shows_a_mother_at_risk_her_newborn_and_an_urgent_result(demo_country, client):
+    from crecer.referrals.models import Notification
+    from crecer.registry.models import Pregnancy
+    from crecer.risks.models import RiskFlag
+    from crecer.web.demo import showcase_family
+
+    family = showcase_family(User.objects.get(username="salud"))
+    assert family is not None and family.newborn is not None
+    # The pregnancy at risk (EPsA positive), the newborn linked to it and to the mother.
+    assert RiskFlag.unscoped.filter(
+        pregnancy=family.pregnancy, rule_id="epsa_positive", resolved_at__isnull=True
+    ).exists()
+    assert family.newborn.pregnancy_id == family.pregnancy.pk
+    assert family.newborn.caregiver_links.filter(caregiver=family.mother, relationship="mother").exists()
+    # The urgent Edinburgh result reached the municipal coordinator.
+    urgent = RiskFlag.unscoped.get(child=family.newborn, rule_id="maternal_self_harm")
+    assert urgent.urgent and urgent.acted_at is None
+    assert Notification.objects.filter(user__username="coordinador", flag=urgent).exists()
+    # A second mother, still pregnant, at risk.
+    ongoing = Pregnancy.unscoped.get(mother=family.expecting)
+    assert ongoing.outcome == "ongoing"
+    assert RiskFlag.unscoped.filter(pregnancy=ongoing, resolved_at__isnull=True).exists()
+    # Idempotent.
+    assert showcase_family(User.objects.get(username="salud")).mother.pk == family.mother.pk
+    client.force_login(User.objects.get(username="coordinador"))
+    page = client.get("/notifications/").content.decode()
+    assert family.newborn.given_names in page and 'class="tag urgent"' in page
+
+
 def test_demo_network_has_referrals_in_every_state(demo_country):
     from crecer.referrals.demo import ensure_network
     from crecer.referrals.models import Provision, Referral

@@ -211,3 +211,120 @@ def _illustrate(users: list[DemoUser]) -> None:
         reason="Sospecha de negligencia (demo)",
         consent=[DataCategory.CHILD_PROTECTION],
     )
+
+
+def _free_run(start: int) -> str:
+    """A valid Chilean RUN no caregiver of the registry holds yet (the demo's invented people)."""
+    from crecer.lib.documents import run_check_digit
+    from crecer.registry.models import Caregiver
+
+    body = start
+    while True:
+        number = f"{body}-{run_check_digit(str(body))}"
+        if not Caregiver.unscoped.filter(national_id=number).exists():
+            return number
+        body += 1
+
+
+@dataclass(frozen=True)
+class Family:
+    mother: object  # Caregiver
+    pregnancy: object  # Pregnancy (its EPsA positive: a risk)
+    newborn: Child | None
+    expecting: object  # Caregiver: a second mother, still pregnant, with a risk
+
+
+def showcase_family(health: User) -> Family | None:
+    """What the front line does every day, recorded as the health worker through the same actions as
+    the pages (SYNTHETIC people, invented for the demo):
+
+    - a mother registered at her first prenatal visit with a positive EPsA (a psychosocial risk), whose
+      newborn was registered from that pregnancy ten days ago with the welcome kit, and whose Edinburgh
+      scale at the newborn's first check-up marks the self-harm item: an urgent result that notifies the
+      health centre and the municipal coordinator;
+    - a second mother, still pregnant, whose EPsA is positive.
+
+    Idempotent: nothing is recorded when the first mother exists."""
+    from crecer.registry.models import Caregiver, Pregnancy
+    from crecer.tracking import actions as tracking_actions
+
+    if health.facility is None:
+        return None
+    if Caregiver.unscoped.filter(given_names="Valentina", paternal_surname="Demo").exists():
+        mother = Caregiver.unscoped.get(given_names="Valentina", paternal_surname="Demo")
+        pregnancy = Pregnancy.unscoped.filter(mother=mother).order_by("pk").first()
+        expecting = Caregiver.unscoped.filter(given_names="Josefa", paternal_surname="Demo").first()
+        newborn = Child.unscoped.filter(pregnancy=pregnancy).first() if pregnancy else None
+        return Family(mother, pregnancy, newborn, expecting)
+    actor = Actor(health, Channel.CLI)
+    today = timezone.localdate()
+    territory = health.facility.territory.code
+    facility = health.facility.code
+    from crecer.lib.screening.epsa import ITEMS as EPSA_ITEMS
+
+    answers: dict[str, object] = {item: False for item in EPSA_ITEMS if item != "other"}
+    positive_epsa = {"instrument": "epsa", "inputs": {**answers, "low_support": True, "depressive_symptoms": True}}
+
+    def mother_of(given: str, number: int, born: str) -> Caregiver:
+        return registry_actions.create_caregiver(
+            actor,
+            {
+                "given_names": given,
+                "paternal_surname": "Demo",
+                "maternal_surname": "Sintética",
+                "sex": "F",
+                "birth_date": born,
+                "national_id": _free_run(number),
+                "territory_code": territory,
+                "phone": "+56 9 5555 0000",
+            },
+        )
+
+    def pregnancy_of(mother: Caregiver, lmp: dt.date, first_visit: dt.date) -> Pregnancy:
+        pregnancy = registry_actions.create_pregnancy(
+            actor, {"lmp_date": lmp.isoformat(), "facility_code": facility}, mother=mother
+        )
+        tracking_actions.record_encounter(
+            actor,
+            {"date": first_visit.isoformat(), "facility_code": facility, "screenings": [positive_epsa]},
+            pregnancy=pregnancy,
+        )
+        return pregnancy
+
+    with transaction.atomic():
+        mother = mother_of("Valentina", 21_900_000, "1998-03-14")
+        birth = today - dt.timedelta(days=10)
+        lmp = birth - dt.timedelta(days=39 * 7)
+        pregnancy = pregnancy_of(mother, lmp, lmp + dt.timedelta(weeks=10))
+        newborn = tracking_actions.record_newborn(
+            actor,
+            pregnancy,
+            {
+                "given_names": "Emilia",
+                "paternal_surname": "Demo",
+                "maternal_surname": "Sintética",
+                "sex": "F",
+                "birth_date": birth.isoformat(),
+                "birth_weight_g": "3240",
+                "gestational_weeks": "39",
+                "facility_code": facility,
+            },
+            welcome_kit=True,
+            facility_code=facility,
+        )
+        newborn.refresh_from_db()
+        tracking_actions.record_encounter(
+            actor,
+            {
+                "date": today.isoformat(),
+                "facility_code": facility,
+                "measurement": {"weight_kg": 3.4, "length_cm": 50.5},
+                # The Edinburgh scale of the mother at her newborn's check-up: item 10 (self-harm) marked.
+                "screenings": [{"instrument": "epds", "inputs": {"items": [1, 1, 0, 1, 0, 1, 0, 0, 0, 2]}}],
+            },
+            child=newborn,
+        )
+        expecting = mother_of("Josefa", 21_950_000, "2007-09-02")
+        lmp2 = today - dt.timedelta(weeks=14)
+        pregnancy_of(expecting, lmp2, today - dt.timedelta(days=3))
+    return Family(mother, pregnancy, newborn, expecting)

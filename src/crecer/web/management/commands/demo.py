@@ -12,7 +12,7 @@ from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.monitoring.demo import ensure_snapshots, ensure_targets
 from crecer.referrals.demo import ensure_network
-from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users, showcase_child
+from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users, showcase_child, showcase_family
 
 
 class Command(BaseCommand):
@@ -44,6 +44,15 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("Try %(number)s as “salud”: growth chart, an overdue check-up and a screening in risk.")
                 % {"number": child.registry_number}
+            )
+        family = showcase_family(User.objects.get(username="salud"))
+        if family is not None and family.newborn is not None:
+            self.stdout.write(
+                _(
+                    "Try the mother %(mother)s as “salud” or “coordinador”: a pregnancy with a psychosocial risk, "
+                    "her newborn %(newborn)s and an urgent Edinburgh result."
+                )
+                % {"mother": family.mother.registry_number, "newborn": family.newborn.registry_number}  # type: ignore[attr-defined]
             )
         manager = Actor(User.objects.get(username="nacional"), Channel.SYSTEM)
         taken = ensure_snapshots(manager)
