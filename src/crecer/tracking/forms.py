@@ -99,7 +99,7 @@ def instrument_inputs(code: str, data: QueryDict, prefix: str) -> dict[str, Any]
     return {}
 
 
-def _numbers(inputs: dict[str, Any]) -> dict[str, Any]:
+def numbers(inputs: dict[str, Any]) -> dict[str, Any]:
     """Typed numbers where the form gave text (the instruments expect numbers)."""
     out: dict[str, Any] = {}
     for key, v in inputs.items():
@@ -113,6 +113,29 @@ def _numbers(inputs: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = v
     return out
+
+
+def inputs_as_data(code: str, inputs: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """Stored answers of an instrument as the form's posted values (what the correction form starts from);
+    the inverse of :func:`instrument_inputs`."""
+    data: dict[str, str] = {}
+
+    def put(name: str, value: Any) -> None:
+        if isinstance(value, bool):
+            data[prefix + name] = "on" if value else ""
+        elif value is not None:
+            data[prefix + name] = f"{value:g}" if isinstance(value, float) else str(value)
+
+    for key, value in (inputs or {}).items():
+        if key == "items" and isinstance(value, list):
+            for i, item in enumerate(value, start=1):
+                put(f"items.{i}", item)
+        elif key == "items" and isinstance(value, Mapping):
+            for item_key, item in value.items():
+                put(f"items.{item_key}", item)
+        else:
+            put(key, value)
+    return data
 
 
 def encounter_input(data: QueryDict, instruments: list[str], services: list[str]) -> dict[str, Any]:
@@ -131,7 +154,7 @@ def encounter_input(data: QueryDict, instruments: list[str], services: list[str]
     raw["screenings"] = []
     for code in instruments:
         if data.get(f"use.{code}") == "on":
-            item = {"instrument": code, "inputs": _numbers(instrument_inputs(code, data, f"s.{code}."))}
+            item = {"instrument": code, "inputs": numbers(instrument_inputs(code, data, f"s.{code}."))}
             if data.get(f"s.{code}.confirm_reason", "").strip():
                 item["confirm_reason"] = data.get(f"s.{code}.confirm_reason", "").strip()
             raw["screenings"].append(item)
@@ -188,3 +211,8 @@ def needs_confirmation(errors: Mapping[str, list[dict[str, str]]], prefix: str) 
         if name.startswith(prefix)
         for e in items
     )
+
+
+def error_list(errors: Mapping[str, list[dict[str, str]]], labels: Mapping[str, Any]) -> list[tuple[Any, str]]:
+    """The summary above a form: each error with the label of its field (never the field's code)."""
+    return [(labels.get(name, ""), e["message"]) for name, items in errors.items() for e in items]

@@ -94,7 +94,8 @@ def confirm_reason(raw: Any) -> str:
     return str((raw.get(CONFIRM) if isinstance(raw, Mapping) else "") or "").strip()[:300]
 
 
-def _indicator_name(code: str) -> str:
+def indicator_name(code: str) -> str:
+    """A WHO indicator in plain words."""
     return {
         "wfa": _("Weight for age"),
         "wflh": _("Weight for length/height"),
@@ -122,7 +123,7 @@ def check_growth(
     for code in flagged:
         z = computed.get(f"z_{code}")
         by_field.setdefault(INDICATOR_FIELDS[code], []).append(
-            f"{_indicator_name(code)} (z {z:+.1f})" if z is not None else _indicator_name(code)
+            f"{indicator_name(code)} (z {z:+.1f})" if z is not None else indicator_name(code)
         )
     for field, names in by_field.items():
         if policy == "refuse":

@@ -200,7 +200,7 @@ def _form_context(child: Child, data: Any, errors: dict[str, Any]) -> dict[str, 
         "services": [(s.code, s.name(language), bool(data) and data.get(f"d.{s.code}") == "on") for s in services],
         "data": data,
         "errors": errors,
-        "error_list": [(labels.get(name, ""), e["message"]) for name, items in errors.items() for e in items],
+        "error_list": forms.error_list(errors, labels),
         "date_errors": errors.get("date", []),
         "contact_errors": errors.get("contact_code", []),
     }
@@ -398,8 +398,9 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
         try:
             actions.record_encounter(_actor(request), raw, pregnancy=pregnancy)
         except InputErrors as exc:
-            errors = exc.as_dict()
+            errors = forms.form_errors(exc.as_dict(), [s["instrument"] for s in raw.get("screenings", [])])
         else:
+            messages.success(request, _("Prenatal contact saved."))
             return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     language = _language()
     states = (
@@ -419,7 +420,18 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
             "encounters": pregnancy.encounters.filter(voided_at__isnull=True).order_by("date"),
             "screenings": screenings,
             "can_record": pregnancy.outcome == "ongoing" and scope.can_register_in(user, pregnancy.mother.territory),
-            "epsa_fields": forms.instrument_fields("epsa"),
+            "epsa_fields": [
+                forms.bind(f, "s.epsa.", request.POST if errors else {}, errors) for f in forms.instrument_fields("epsa")
+            ],
+            "error_list": forms.error_list(
+                errors,
+                {
+                    "date": _("Date"),
+                    "contact_code": _("Scheduled contact"),
+                    "use.epsa": inputs.instrument_name("epsa"),
+                    **{f"s.epsa.{f.name}": f.label for f in forms.instrument_fields("epsa")},
+                },
+            ),
             "open_contacts": [
                 (s.contact.code, s.contact.name(language))
                 for s in states
