@@ -176,7 +176,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         as_nurse,
         {
             "date": today.isoformat(),
-            "measurement": {"weight_kg": 5.5, "length_cm": 72},
+            "measurement": {"weight_kg": 5.5, "length_cm": 60},
             "screenings": [{"instrument": "eedp", "inputs": {"cd": 0.6}}],
         },
         child=ana,
@@ -431,6 +431,19 @@ ROUTES: dict[str, Reads | Quiet] = {
     "children/<int:child_id>/audit/": Reads((Call(user="auditor"),)),
     "children/<int:child_id>/check-up/": Reads(
         (Call(user="nurse"), Call(user="nurse", method="post", body={"date": "", "kind": "check_up"}, status=422))
+    ),
+    "children/<int:child_id>/records/": Reads((Call(user="nurse"), Call(user="provider"))),
+    "measurements/<int:measurement_id>/correct/": Reads(
+        (
+            Call(user="nurse"),
+            Call(user="nurse", method="post", body={"m.weight_kg": "5.6", "reason": ""}, status=422),
+        )
+    ),
+    "screenings/<int:screening_id>/correct/": Reads(
+        (
+            Call(user="nurse"),
+            Call(user="nurse", method="post", body={"s.eedp.cd": "0.65", "reason": ""}, status=422),
+        )
     ),
     "children/<int:child_id>/refer/": Reads((Call(user="nurse"), Call(user="nurse", query={"flag": "flag"}))),
     "children/new/": Reads(
