@@ -6,6 +6,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("crecer.tracking.urls")),
+    path("", include("crecer.registry.child_urls")),
     path("", include("crecer.referrals.urls")),
     path("", include("crecer.monitoring.urls")),
     path("", include("crecer.dedup.urls")),
