@@ -47,7 +47,7 @@ from crecer.monitoring import snapshots
 from crecer.referrals import actions as referral_actions
 from crecer.referrals.models import Referral
 from crecer.registry import actions as registry_actions
-from crecer.registry.models import Child
+from crecer.registry.models import CaregiverLink, Child
 from crecer.risks.models import RiskFlag
 from crecer.territories.models import Facility
 from crecer.tracking import actions as tracking_actions
@@ -273,6 +273,8 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "merge": merge.pk,
             "flag": flag.pk,
             "measurement": Measurement.unscoped.get(child=ana).pk,
+            "link": CaregiverLink.unscoped.order_by("pk").values_list("pk", flat=True).first(),
+            "link_child": CaregiverLink.unscoped.order_by("pk").values_list("child_id", flat=True).first(),
             "screening": Screening.unscoped.get(child=ana).pk,
             "upload_preview": upload_preview.pk,
             "upload_done": upload_done.pk,
@@ -335,6 +337,7 @@ DEFAULT_PARAMS = {
     "merge_id": "merge",
     "measurement_id": "measurement",
     "screening_id": "screening",
+    "link_id": "link",
     "upload_id": "upload_done",
     "snapshot_id": "snapshot",
     "code": "indicator",
@@ -432,6 +435,22 @@ ROUTES: dict[str, Reads | Quiet] = {
     "children/<int:child_id>/check-up/": Reads(
         (Call(user="nurse"), Call(user="nurse", method="post", body={"date": "", "kind": "check_up"}, status=422))
     ),
+    "children/<int:child_id>/edit/": Reads(
+        (
+            Call(user="nurse"),
+            Call(user="nurse", method="post", body={"given_names": "", "reason": ""}, status=422),
+        )
+    ),
+    "children/<int:child_id>/caregivers/link/": Reads(
+        (Call(user="nurse", method="post", body={"relationship": "father", "reason": "x"}, status=422),)
+    ),
+    "children/<int:child_id>/caregivers/<int:link_id>/unlink/": Reads(
+        (Call(user="nurse", method="post", params={"child_id": "link_child"}, body={"reason": ""}, status=422),)
+    ),
+    "children/<int:child_id>/notes/": Reads(
+        (Call(user="nurse", method="post", body={"category": "health", "text": ""}, status=422),)
+    ),
+    "children/<int:child_id>/void/": Reads((Call(user="nurse"),)),
     "children/<int:child_id>/records/": Reads((Call(user="nurse"), Call(user="provider"))),
     "measurements/<int:measurement_id>/correct/": Reads(
         (
