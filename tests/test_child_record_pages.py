@@ -87,8 +87,15 @@ def test_a_sensitive_note_is_seen_only_by_those_granted_its_category(cast, child
     coordinator, nurse = _client(cast["coordinator_alta"]), _client(cast["nurse_alta"])
     categories = [c for c, _l in coordinator.get(f"/children/{child.pk}/edit/").context["note_categories"]]
     assert "child_protection" in categories
-    assert "child_protection" not in [c for c, _l in nurse.get(f"/children/{child.pk}/edit/").context["note_categories"]]
-    assert coordinator.post(f"/children/{child.pk}/notes/", {"category": "child_protection", "text": "Follow-up OPD"}).status_code == 302
+    assert "child_protection" not in [
+        c for c, _l in nurse.get(f"/children/{child.pk}/edit/").context["note_categories"]
+    ]
+    assert (
+        coordinator.post(
+            f"/children/{child.pk}/notes/", {"category": "child_protection", "text": "Follow-up OPD"}
+        ).status_code
+        == 302
+    )
     assert nurse.post(f"/children/{child.pk}/notes/", {"category": "health", "text": "Seen at home"}).status_code == 302
     assert nurse.post(f"/children/{child.pk}/notes/", {"category": "child_protection", "text": "x"}).status_code == 403
     assert nurse.post(f"/children/{child.pk}/notes/", {"category": "health", "text": "  "}).status_code == 422

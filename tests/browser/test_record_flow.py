@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import timezone
+
 from crecer.tracking.models import Measurement
 from tests.browser.conftest import fits_the_phone
 
@@ -13,7 +15,7 @@ from tests.browser.conftest import fits_the_phone
 def test_a_nurse_confirms_an_implausible_weight_then_corrects_a_measurement(
     transactional_db, sign_in, cast, make_child
 ):
-    today = dt.date.today()
+    today = timezone.localdate()
     child = make_child(birth_date=(today - dt.timedelta(days=15)).isoformat(), facility_code="F-ALTA")
     page = sign_in(cast["nurse_alta"])
 

@@ -268,9 +268,7 @@ def correct_screening(request: HttpRequest, screening_id: int, payload: CorrectS
     screening = Screening.unscoped.filter(pk=screening_id, child__in=scope.children(request.user)).first()
     if screening is None or screening.data_category not in scope.categories(request.user, screening.child):  # type: ignore[arg-type]
         raise Http404
-    new = actions.correct_screening(
-        actor(request), screening, payload.inputs, payload.reason, payload.confirm_reason
-    )
+    new = actions.correct_screening(actor(request), screening, payload.inputs, payload.reason, payload.confirm_reason)
     log_reads(actor(request), "screening corrected", [new.child_id])
     return Status(201, screening_payload(new))
 

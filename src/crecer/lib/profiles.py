@@ -310,7 +310,16 @@ def parse_instrument_checks(data: dict[str, Any], where: str, codes: tuple[str, 
             raise ProfileError(f"{at}: '{code}' is not in 'instruments'")
         if not isinstance(raw, dict):
             raise ProfileError(f"{at} must be a table")
-        unknown = set(raw) - {"name_es", "name_en", "outside_age", "age_days", "scale", "outside_scale", "score_field", "field"}
+        unknown = set(raw) - {
+            "name_es",
+            "name_en",
+            "outside_age",
+            "age_days",
+            "scale",
+            "outside_scale",
+            "score_field",
+            "field",
+        }
         if unknown:
             raise ProfileError(f"{at}: unknown field(s) {', '.join(sorted(unknown))}")
         fields = []

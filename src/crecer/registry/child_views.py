@@ -83,7 +83,10 @@ def _page(
     user: Any = request.user
     errors = errors or {}
     current = actions.child_raw(child)
-    values = {name: (data.get(name, "") if section == "demographics" and data else current.get(name, "")) for name, _k in DEMOGRAPHICS}
+    values = {
+        name: (data.get(name, "") if section == "demographics" and data else current.get(name, ""))
+        for name, _k in DEMOGRAPHICS
+    }
     labels = _labels()
     categories = scope.categories(user, child)
     log_reads(_actor(request), "child record edit", [child.pk])
@@ -105,7 +108,9 @@ def _page(
             "sexes": Sex.choices,
             "links": [
                 _with_section(link)
-                for link in CaregiverLink.unscoped.filter(child=child).select_related("caregiver").order_by("relationship")
+                for link in CaregiverLink.unscoped.filter(child=child)
+                .select_related("caregiver")
+                .order_by("relationship")
             ],
             "relationships": [(r.value, r.label) for r in LINKABLE],
             "note_categories": [

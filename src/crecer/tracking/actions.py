@@ -227,7 +227,9 @@ class MeasurementIn:
     computed: dict[str, Any] | None = None
 
 
-def check_measurements(items: Sequence[MeasurementIn], raws: Sequence[Any], collectors: Sequence[Collector], prefix: str) -> None:
+def check_measurements(
+    items: Sequence[MeasurementIn], raws: Sequence[Any], collectors: Sequence[Collector], prefix: str
+) -> None:
     """Apply the profile's rule on WHO's implausible flags to measurements (one vectorised computation):
     each item's ``computed`` and ``confirmation`` are set; problems go to its collector. ``raws`` hold the
     ``confirm_reason`` each item was given."""

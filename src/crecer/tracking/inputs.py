@@ -106,9 +106,7 @@ def indicator_name(code: str) -> str:
     }[code]
 
 
-def check_growth(
-    computed: Mapping[str, Any], reason: str, errors: Collector, prefix: str = "measurement."
-) -> str:
+def check_growth(computed: Mapping[str, Any], reason: str, errors: Collector, prefix: str = "measurement.") -> str:
     """Apply the profile's rule to the indicators WHO flags as implausible in ``computed`` (the z-score
     fields of :func:`crecer.tracking.growth.compute`): refused, or accepted only with a ``reason``. Errors
     name the measured value the indicator comes from. Returns the reason to store ("" when nothing needed
@@ -232,9 +230,7 @@ def check_scale(
             % words,
         )
     else:
-        errors.add(
-            field, "out_of_scale", _("%(score)s is outside the scale (%(low)s to %(high)s).") % words
-        )
+        errors.add(field, "out_of_scale", _("%(score)s is outside the scale (%(low)s to %(high)s).") % words)
     return ""
 
 

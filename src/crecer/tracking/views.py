@@ -179,12 +179,19 @@ def _form_context(child: Child, data: Any, errors: dict[str, Any]) -> dict[str, 
         )
     instruments.sort(key=lambda i: not i["expected"])
     services = [s for s in profile.services if s.delivery in ("once", "visit", "session", "enrolment")]
-    labels = {f"m.{name}": label for name, label in forms.MEASUREMENT_LABELS.items()}
+    labels: dict[str, Any] = {f"m.{name}": label for name, label in forms.MEASUREMENT_LABELS.items()}
     for i in instruments:
         labels[f"use.{i['code']}"] = i["name"]
         for f in i["fields"]:
             labels[f["name"]] = f"{i['name']}: {f['field'].label}"
-    labels.update({"date": _("Date"), "contact_code": _("Scheduled contact"), "m": _("Measurements"), "d": _("Services delivered")})
+    labels.update(
+        {
+            "date": _("Date"),
+            "contact_code": _("Scheduled contact"),
+            "m": _("Measurements"),
+            "d": _("Services delivered"),
+        }
+    )
     return {
         "child": child,
         "today": today,
@@ -421,7 +428,8 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
             "screenings": screenings,
             "can_record": pregnancy.outcome == "ongoing" and scope.can_register_in(user, pregnancy.mother.territory),
             "epsa_fields": [
-                forms.bind(f, "s.epsa.", request.POST if errors else {}, errors) for f in forms.instrument_fields("epsa")
+                forms.bind(f, "s.epsa.", request.POST if errors else {}, errors)
+                for f in forms.instrument_fields("epsa")
             ],
             "error_list": forms.error_list(
                 errors,

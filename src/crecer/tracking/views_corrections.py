@@ -43,9 +43,7 @@ def records(request: HttpRequest, child_id: int) -> HttpResponse:
     measurements = []
     if DataCategory.HEALTH in categories:
         measurements = list(
-            Measurement.unscoped.filter(child=child)
-            .select_related("recorded_by")
-            .order_by("-measured_on", "-pk")
+            Measurement.unscoped.filter(child=child).select_related("recorded_by").order_by("-measured_on", "-pk")
         )
     screenings = list(
         Screening.unscoped.filter(child=child, data_category__in=categories)
@@ -102,13 +100,17 @@ def correct_measurement_page(request: HttpRequest, measurement_id: int) -> HttpR
         raise PermissionDenied(_("You cannot correct records of this child."))
     errors: dict[str, Any] = {}
     data: Any = {
-        f"m.{name}": ("on" if value else "") if name == "oedema" else ("" if value is None else f"{value:g}" if isinstance(value, float) else value)
+        f"m.{name}": ("on" if value else "")
+        if name == "oedema"
+        else ("" if value is None else f"{value:g}" if isinstance(value, float) else value)
         for name in inputs.MEASUREMENT_FIELDS
         for value in [getattr(measurement, name)]
     }
     if request.method == "POST":
         data = request.POST
-        changes = {name: request.POST.get(f"m.{name}", "") for name in inputs.MEASUREMENT_FIELDS if name != "oedema"}
+        changes: dict[str, Any] = {
+            name: request.POST.get(f"m.{name}", "") for name in inputs.MEASUREMENT_FIELDS if name != "oedema"
+        }
         changes["oedema"] = request.POST.get("m.oedema") == "on"
         try:
             correct_measurement(
@@ -126,7 +128,7 @@ def correct_measurement_page(request: HttpRequest, measurement_id: int) -> HttpR
             messages.success(request, _("Measurement corrected; the earlier values stay in the history."))
             return redirect("child-records", child_id=child.pk)
     log_reads(_actor(request), "measurement correction form", [child.pk])
-    labels = {f"m.{name}": label for name, label in forms.MEASUREMENT_LABELS.items()}
+    labels: dict[str, Any] = {f"m.{name}": label for name, label in forms.MEASUREMENT_LABELS.items()}
     labels.update(reason=_("Reason for the correction"), measurement=_("Measurement"))
     return render(
         request,
@@ -178,7 +180,10 @@ def correct_screening_page(request: HttpRequest, screening_id: int) -> HttpRespo
             )
         except InputErrors as exc:
             errors = forms.form_errors(
-                {(f"screenings[0].{k}" if k.startswith(("inputs.", "instrument")) else k): v for k, v in exc.as_dict().items()},
+                {
+                    (f"screenings[0].{k}" if k.startswith(("inputs.", "instrument")) else k): v
+                    for k, v in exc.as_dict().items()
+                },
                 [code],
             )
         else:

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracking', '0005_covering_indexes'),
+        ("tracking", "0005_covering_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='measurement',
-            name='confirmation_reason',
+            model_name="measurement",
+            name="confirmation_reason",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='screening',
-            name='confirmation_reason',
+            model_name="screening",
+            name="confirmation_reason",
             field=models.CharField(blank=True, max_length=300),
         ),
     ]
