@@ -207,3 +207,56 @@ def test_the_profile_refuses_bad_checks():
 def test_a_refused_role_cannot_open_the_form(cast, infant):
     assert _client(cast["regional_norte"]).get(f"/children/{infant.pk}/check-up/").status_code == 403
     assert _client(cast["nurse_baja"]).get(f"/children/{infant.pk}/check-up/").status_code == 404
+
+
+# --- imports --------------------------------------------------------------------------------------------------
+
+
+def test_an_import_row_without_confirmation_is_rejected_with_the_same_message(cast, newborn, tmp_path):
+    from crecer.imports.framework import run_import
+    from tests.conftest import SYSTEM
+
+    today = timezone.localdate()
+    for key in ("E1", "E2", "E3"):
+        encounter = actions.record_encounter(SYSTEM, {"date": today.isoformat(), "kind": "home_visit"}, child=newborn)
+        Encounter.unscoped.filter(pk=encounter.pk).update(external_id=key)
+    path = tmp_path / "measurements.csv"
+    path.write_text(
+        "encounter_external_id,weight_kg,length_cm,confirm_reason\n"
+        "E1,39,50,\n"
+        "E2,39,50,Weighed twice\n"
+        "E3,3.4,50,\n",
+        encoding="utf-8",
+    )
+    result = run_import("measurements", path, SYSTEM, evaluate_risks=False)
+    assert result.created == 2
+    (rejected,) = result.rejected
+    assert rejected.line == 2 and [e["code"] for e in rejected.errors["weight_kg"]] == ["needs_confirmation"]
+    with pytest.raises(InputErrors) as caught:
+        actions.record_encounter(
+            SYSTEM, {"date": today.isoformat(), "measurement": {"weight_kg": 39, "length_cm": 50}}, child=newborn
+        )
+    assert caught.value.errors["measurement.weight_kg"][0].message == rejected.errors["weight_kg"][0]["message"]
+    confirmed = Measurement.unscoped.get(encounter__external_id="E2")
+    assert confirmed.confirmation_reason == "Weighed twice"
+    assert Measurement.unscoped.get(encounter__external_id="E3").confirmation_reason == ""
+
+
+def test_an_imported_screening_outside_the_age_band_needs_its_reason(cast, newborn, tmp_path):
+    from crecer.imports.framework import run_import
+    from tests.conftest import SYSTEM
+
+    encounter = actions.record_encounter(SYSTEM, {"date": timezone.localdate().isoformat()}, child=newborn)
+    Encounter.unscoped.filter(pk=encounter.pk).update(external_id="E1")
+    answers = '"{""items"": [true, true, true, true]}"'
+    path = tmp_path / "screenings.csv"
+    path.write_text(
+        "external_id,encounter_external_id,instrument,inputs,confirm_reason\n"
+        f"S1,E1,pauta_breve,{answers},\n"
+        f"S2,E1,pauta_breve,{answers},Applied early\n",
+        encoding="utf-8",
+    )
+    result = run_import("screenings", path, SYSTEM, evaluate_risks=False)
+    assert result.created == 1
+    assert [e["code"] for e in result.rejected[0].errors["instrument"]] == ["needs_confirmation"]
+    assert Screening.unscoped.get(external_id="S2").confirmation_reason == "Applied early"
