@@ -222,10 +222,7 @@ def test_an_import_row_without_confirmation_is_rejected_with_the_same_message(ca
         Encounter.unscoped.filter(pk=encounter.pk).update(external_id=key)
     path = tmp_path / "measurements.csv"
     path.write_text(
-        "encounter_external_id,weight_kg,length_cm,confirm_reason\n"
-        "E1,39,50,\n"
-        "E2,39,50,Weighed twice\n"
-        "E3,3.4,50,\n",
+        "encounter_external_id,weight_kg,length_cm,confirm_reason\nE1,39,50,\nE2,39,50,Weighed twice\nE3,3.4,50,\n",
         encoding="utf-8",
     )
     result = run_import("measurements", path, SYSTEM, evaluate_risks=False)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import formats
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -54,7 +55,8 @@ def parse_float(value: Any, name: str, errors: Collector, low: float, high: floa
 
 
 def _number(value: float) -> str:
-    return f"{value:g}"
+    """A number as people of the active language write it (1,9 in Spanish)."""
+    return f"{value:g}".replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
 
 
 def parse_bool(value: Any, name: str, errors: Collector) -> bool:
@@ -121,7 +123,7 @@ def check_growth(computed: Mapping[str, Any], reason: str, errors: Collector, pr
     for code in flagged:
         z = computed.get(f"z_{code}")
         by_field.setdefault(INDICATOR_FIELDS[code], []).append(
-            f"{indicator_name(code)} (z {z:+.1f})" if z is not None else indicator_name(code)
+            f"{indicator_name(code)} (z {_number(round(z, 1))})" if z is not None else indicator_name(code)
         )
     for field, names in by_field.items():
         if policy == "refuse":

@@ -256,7 +256,5 @@ def _flagged(
     def cm(mm: np.ndarray) -> np.ndarray:
         return np.where(mm >= 0, mm / 10.0, np.nan)
 
-    z = zscores(
-        sex, age.astype(float), weight, cm(length), np.where(standing, "h", "l"), oedema, cm(head), cm(muac)
-    )
+    z = zscores(sex, age.astype(float), weight, cm(length), np.where(standing, "h", "l"), oedema, cm(head), cm(muac))
     return np.any([np.asarray(v) == 1 for k, v in z.items() if k.startswith("flag_")], axis=0)
