@@ -59,3 +59,25 @@ def test_a_nurse_confirms_an_implausible_weight_then_corrects_a_measurement(
     assert fits_the_phone(page)
     current = Measurement.unscoped.get(child=child, is_current=True)
     assert current.weight_kg == 3.9 and current.supersedes_id == first.pk and current.implausible == []
+
+
+def test_an_eedp_coefficient_outside_the_scale_is_confirmed_on_the_phone(transactional_db, sign_in, cast, make_child):
+    today = timezone.localdate()
+    child = make_child(birth_date=(today - dt.timedelta(days=250)).isoformat(), facility_code="F-ALTA")
+    page = sign_in(cast["nurse_alta"])
+    page.goto(f"{page.base}/children/{child.pk}/check-up/")
+    assert page.is_checked("input[name='use.eedp']")  # expected at 8 months
+    assert "Coeficiente de desarrollo" in page.locator("label[for='s-eedp-cd']").inner_text()
+    page.uncheck("input[name='use.epds']")
+    page.fill("#s-eedp-cd", "1.9")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Guardar").click()
+    assert "1,9" in page.locator("#s-eedp-cd-error").inner_text()
+    assert fits_the_phone(page)
+    page.fill("#s-eedp-confirm_reason", "Aplicada dos veces, mismo resultado")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Guardar").click()
+    assert "Escala de Evaluación del Desarrollo Psicomotor" in page.locator(".messages").inner_text()
+    page.goto(f"{page.base}/children/{child.pk}/records/")
+    assert "Aplicada dos veces, mismo resultado" in page.locator("#screening-history").inner_text()
+    assert fits_the_phone(page)
