@@ -27,7 +27,13 @@ def test_record_check_up_and_read_it_back(cast, baby, api_client, today):
         {
             "date": today.isoformat(),
             "measurement": {"weight_kg": 5.3, "length_cm": 58.9},
-            "screenings": [{"instrument": "pauta_breve", "inputs": {"items": [True, True, True, False]}}],
+            "screenings": [
+                {
+                    "instrument": "pauta_breve",
+                    "inputs": {"items": [True, True, True, False]},
+                    "confirm_reason": "Applied early, at the mother's request",
+                }
+            ],
             "deliveries": ["welcome_kit"],
         },
     )

@@ -95,7 +95,11 @@ def family(cast, network, make_mother, today):
             "date": (born + dt.timedelta(days=60)).isoformat(),
             "measurement": {"weight_kg": 5.3, "length_cm": 57.0, "head_cm": 38.5},
             "screenings": [
-                {"instrument": "pauta_breve", "inputs": {"items": [True, True, True, True]}},
+                {
+                    "instrument": "pauta_breve",
+                    "inputs": {"items": [True, True, True, True]},
+                    "confirm_reason": "Applied early, at the mother's request",
+                },
                 {"instrument": "epds", "inputs": {"items": [1, 1, 2, 1, 0, 1, 1, 1, 1, 0]}},
             ],
         },

@@ -367,7 +367,7 @@ def test_plausibility_is_judged_per_indicator_from_the_recorded_values(alta):
                 "kind": "nutrition",
                 "date": date.isoformat(),
                 "facility_code": "F-ALTA",
-                "measurement": {"weight_kg": weight, "length_cm": length},
+                "measurement": {"weight_kg": weight, "length_cm": length, "confirm_reason": "weighed twice"},
             },
             child=child,
         )

@@ -47,7 +47,7 @@ from crecer.monitoring import snapshots
 from crecer.referrals import actions as referral_actions
 from crecer.referrals.models import Referral
 from crecer.registry import actions as registry_actions
-from crecer.registry.models import Child
+from crecer.registry.models import CaregiverLink, Child
 from crecer.risks.models import RiskFlag
 from crecer.territories.models import Facility
 from crecer.tracking import actions as tracking_actions
@@ -183,7 +183,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         as_nurse,
         {
             "date": today.isoformat(),
-            "measurement": {"weight_kg": 5.5, "length_cm": 72},
+            "measurement": {"weight_kg": 5.5, "length_cm": 60},
             "screenings": [{"instrument": "eedp", "inputs": {"cd": 0.6}}],
         },
         child=ana,
@@ -290,6 +290,8 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "flag": flag.pk,
             "urgent_flag": urgent_flag.pk,
             "measurement": Measurement.unscoped.get(child=ana).pk,
+            "link": CaregiverLink.unscoped.order_by("pk").values_list("pk", flat=True).first(),
+            "link_child": CaregiverLink.unscoped.order_by("pk").values_list("child_id", flat=True).first(),
             "screening": Screening.unscoped.get(child=ana).pk,
             "upload_preview": upload_preview.pk,
             "upload_done": upload_done.pk,
@@ -354,6 +356,7 @@ DEFAULT_PARAMS = {
     "measurement_id": "measurement",
     "screening_id": "screening",
     "flag_id": "urgent_flag",
+    "link_id": "link",
     "upload_id": "upload_done",
     "snapshot_id": "snapshot",
     "code": "indicator",
@@ -463,6 +466,35 @@ ROUTES: dict[str, Reads | Quiet] = {
     "children/<int:child_id>/audit/": Reads((Call(user="auditor"),)),
     "children/<int:child_id>/check-up/": Reads(
         (Call(user="nurse"), Call(user="nurse", method="post", body={"date": "", "kind": "check_up"}, status=422))
+    ),
+    "children/<int:child_id>/edit/": Reads(
+        (
+            Call(user="nurse"),
+            Call(user="nurse", method="post", body={"given_names": "", "reason": ""}, status=422),
+        )
+    ),
+    "children/<int:child_id>/caregivers/link/": Reads(
+        (Call(user="nurse", method="post", body={"relationship": "father", "reason": "x"}, status=422),)
+    ),
+    "children/<int:child_id>/caregivers/<int:link_id>/unlink/": Reads(
+        (Call(user="nurse", method="post", params={"child_id": "link_child"}, body={"reason": ""}, status=422),)
+    ),
+    "children/<int:child_id>/notes/": Reads(
+        (Call(user="nurse", method="post", body={"category": "health", "text": ""}, status=422),)
+    ),
+    "children/<int:child_id>/void/": Reads((Call(user="nurse"),)),
+    "children/<int:child_id>/records/": Reads((Call(user="nurse"), Call(user="provider"))),
+    "measurements/<int:measurement_id>/correct/": Reads(
+        (
+            Call(user="nurse"),
+            Call(user="nurse", method="post", body={"m.weight_kg": "5.6", "reason": ""}, status=422),
+        )
+    ),
+    "screenings/<int:screening_id>/correct/": Reads(
+        (
+            Call(user="nurse"),
+            Call(user="nurse", method="post", body={"s.eedp.cd": "0.65", "reason": ""}, status=422),
+        )
     ),
     "children/<int:child_id>/refer/": Reads((Call(user="nurse"), Call(user="nurse", query={"flag": "flag"}))),
     "children/<int:child_id>/deliveries/new/": Reads(

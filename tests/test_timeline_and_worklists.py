@@ -63,7 +63,12 @@ def test_risk_tab_from_growth_and_screening(cast, kids, today):
     nurse = Actor(cast["nurse_alta"], Channel.WEB)
     # Severe wasting at 300 days: very low weight for the length.
     actions.record_encounter(
-        nurse, {"date": today.isoformat(), "measurement": {"weight_kg": 5.5, "length_cm": 72}}, child=kids["d300"]
+        nurse,
+        {
+            "date": today.isoformat(),
+            "measurement": {"weight_kg": 5.5, "length_cm": 72, "confirm_reason": "Weighed twice"},  # WHO flags it
+        },
+        child=kids["d300"],
     )
     # A development screening in delay for the 70-day-old.
     actions.record_encounter(

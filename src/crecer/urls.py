@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("crecer.registry.urls")),
     path("", include("crecer.tracking.urls")),
     path("", include("crecer.tracking.group_urls")),
+    path("", include("crecer.registry.child_urls")),
     path("", include("crecer.referrals.urls")),
     path("", include("crecer.risks.urls")),
     path("", include("crecer.monitoring.urls")),

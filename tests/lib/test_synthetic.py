@@ -48,7 +48,7 @@ HEADERS = {
     "encounters.csv": (
         "external_id,child_external_id,pregnancy_external_id,kind,contact_code,date,facility_code,professional"
     ),
-    "measurements.csv": "encounter_external_id,weight_kg,length_cm,position,head_cm,muac_cm,oedema,haemoglobin_g_l",
+    "measurements.csv": "encounter_external_id,weight_kg,length_cm,position,head_cm,muac_cm,oedema,haemoglobin_g_l,confirm_reason",
     "screenings.csv": "external_id,encounter_external_id,instrument,inputs",
     "deliveries.csv": (
         "external_id,service_code,child_external_id,caregiver_external_id,date,facility_code,encounter_external_id,"

@@ -40,11 +40,15 @@ class EncounterIn(Schema):
 class CorrectMeasurementIn(Schema):
     changes: dict[str, Any]
     reason: str
+    #: why a value WHO flags as implausible is right (needed when the profile asks for a confirmation)
+    confirm_reason: str = ""
 
 
 class CorrectScreeningIn(Schema):
     inputs: dict[str, Any]
     reason: str
+    #: why a score outside the scale is right (needed when the profile asks for a confirmation)
+    confirm_reason: str = ""
 
 
 class DeliveryIn(Schema):
@@ -103,6 +107,7 @@ def measurement_payload(m: Measurement) -> dict[str, Any]:
         "is_current": m.is_current,
         "supersedes": m.supersedes_id,
         "correction_reason": m.correction_reason,
+        "confirmation_reason": m.confirmation_reason,
     }
 
 
@@ -122,6 +127,8 @@ def screening_payload(s: Screening) -> dict[str, Any]:
         "data_category": s.data_category,
         "is_current": s.is_current,
         "supersedes": s.supersedes_id,
+        "correction_reason": s.correction_reason,
+        "confirmation_reason": s.confirmation_reason,
     }
 
 
@@ -239,7 +246,9 @@ def correct_measurement(
     measurement = Measurement.unscoped.filter(pk=measurement_id, child__in=scope.children(request.user)).first()
     if measurement is None:
         raise Http404
-    new = actions.correct_measurement(actor(request), measurement, payload.changes, payload.reason)
+    new = actions.correct_measurement(
+        actor(request), measurement, payload.changes, payload.reason, payload.confirm_reason
+    )
     log_reads(actor(request), "measurement corrected", [new.child_id])
     return Status(201, measurement_payload(new))
 
@@ -259,7 +268,7 @@ def correct_screening(request: HttpRequest, screening_id: int, payload: CorrectS
     screening = Screening.unscoped.filter(pk=screening_id, child__in=scope.children(request.user)).first()
     if screening is None or screening.data_category not in scope.categories(request.user, screening.child):  # type: ignore[arg-type]
         raise Http404
-    new = actions.correct_screening(actor(request), screening, payload.inputs, payload.reason)
+    new = actions.correct_screening(actor(request), screening, payload.inputs, payload.reason, payload.confirm_reason)
     log_reads(actor(request), "screening corrected", [new.child_id])
     return Status(201, screening_payload(new))
 

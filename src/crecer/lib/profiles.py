@@ -81,6 +81,65 @@ class Service:
         return self.name_en if language.startswith("en") else self.name_es
 
 
+#: what happens to a value a check finds doubtful: asked to be confirmed with a reason, or refused
+CHECK_POLICIES = ("confirm", "refuse")
+FIELD_KINDS = ("number", "check", "select", "text")
+#: typed measurement values and their default impossible bounds (outside them the number is a typing error)
+MEASUREMENT_BOUNDS: dict[str, tuple[float, float]] = {
+    "weight_kg": (0.3, 150.0),
+    "length_cm": (20.0, 200.0),
+    "head_cm": (15.0, 65.0),
+    "muac_cm": (5.0, 45.0),
+    "haemoglobin_g_l": (30.0, 250.0),
+}
+
+
+@dataclass(frozen=True)
+class InstrumentField:
+    """One question (or value) of an instrument as the form shows it: ``name`` is its input key (items get
+    their position or key, ``items.3``), the text in both languages, and the browser's limits."""
+
+    name: str
+    kind: str
+    text_es: str
+    text_en: str
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+
+    def text(self, language: str) -> str:
+        return self.text_en if language.startswith("en") else self.text_es
+
+
+@dataclass(frozen=True)
+class InstrumentChecks:
+    """How a country treats an instrument applied outside its age band, or a score outside its scale
+    (``confirm``: recorded only with a reason; ``refuse``), and the question texts of its form."""
+
+    outside_age: str = "refuse"
+    #: the country's age band (days), inside the instrument's own; None: the instrument's
+    age_days: tuple[int, int] | None = None
+    scale: tuple[float, float] | None = None
+    outside_scale: str = "refuse"
+    #: the input the main score comes from (where a doubtful score's message is shown)
+    score_field: str = ""
+    fields: tuple[InstrumentField, ...] = ()
+    name_es: str = ""
+    name_en: str = ""
+
+    def name(self, language: str) -> str:
+        return self.name_en if language.startswith("en") else self.name_es
+
+
+@dataclass(frozen=True)
+class MeasurementChecks:
+    """Impossible bounds of typed measurements (always refused) and what WHO's implausible flags ask."""
+
+    bounds: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=lambda: dict(MEASUREMENT_BOUNDS))
+    who_implausible: str = "confirm"
+
+
 @dataclass(frozen=True)
 class Profile:
     id: str
@@ -99,6 +158,12 @@ class Profile:
     rules: tuple[Rule, ...] = ()
     instruments: tuple[str, ...] = ()
     screening_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    instrument_checks: Mapping[str, InstrumentChecks] = dataclasses.field(default_factory=dict)
+    measurement_checks: MeasurementChecks = dataclasses.field(default_factory=MeasurementChecks)
+
+    def checks(self, instrument: str) -> InstrumentChecks:
+        """The checks and question texts of ``instrument`` (defaults when the profile says nothing)."""
+        return self.instrument_checks.get(instrument) or InstrumentChecks()
 
     def service(self, code: str) -> Service:
         for service in self.services:
@@ -213,6 +278,116 @@ def parse_services(data: dict[str, Any], where: str) -> tuple[Service, ...]:
     return tuple(services)
 
 
+def _policy(raw: dict[str, Any], field: str, at: str) -> str:
+    value = raw.get(field, "refuse")
+    if value not in CHECK_POLICIES:
+        raise ProfileError(f"{at}: '{field}' must be one of {', '.join(CHECK_POLICIES)}")
+    return str(value)
+
+
+def _bounds(value: Any, at: str) -> tuple[float, float]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        or value[0] > value[1]
+    ):
+        raise ProfileError(f"{at} must be [low, high] with low <= high")
+    return float(value[0]), float(value[1])
+
+
+def parse_instrument_checks(data: dict[str, Any], where: str, codes: tuple[str, ...]) -> dict[str, InstrumentChecks]:
+    """Validate the ``[instrument.<code>]`` tables of ``instruments.toml``: checks and question texts."""
+    from crecer.lib import screening
+
+    tables = data.get("instrument", {})
+    if not isinstance(tables, dict):
+        raise ProfileError(f"{where}: 'instrument' must be a table of tables")
+    out = {}
+    for code, raw in tables.items():
+        at = f"{where}: instrument.{code}"
+        if code not in codes:
+            raise ProfileError(f"{at}: '{code}' is not in 'instruments'")
+        if not isinstance(raw, dict):
+            raise ProfileError(f"{at} must be a table")
+        unknown = set(raw) - {
+            "name_es",
+            "name_en",
+            "outside_age",
+            "age_days",
+            "scale",
+            "outside_scale",
+            "score_field",
+            "field",
+        }
+        if unknown:
+            raise ProfileError(f"{at}: unknown field(s) {', '.join(sorted(unknown))}")
+        fields = []
+        seen: set[str] = set()
+        for i, item in enumerate(raw.get("field", [])):
+            fat = f"{at}.field[{i}]"
+            if not isinstance(item, dict):
+                raise ProfileError(f"{fat} must be a table")
+            name = _require(item, "name", str, fat)
+            if name in seen:
+                raise ProfileError(f"{fat}: name '{name}' repeats")
+            seen.add(name)
+            kind = item.get("kind", "check")
+            if kind not in FIELD_KINDS:
+                raise ProfileError(f"{fat}: 'kind' must be one of {', '.join(FIELD_KINDS)}")
+            limits = {}
+            for limit in ("min", "max", "step"):
+                if limit in item:
+                    if not isinstance(item[limit], int | float) or isinstance(item[limit], bool):
+                        raise ProfileError(f"{fat}: '{limit}' must be a number")
+                    limits[limit] = float(item[limit])
+            fields.append(
+                InstrumentField(
+                    name=name,
+                    kind=kind,
+                    text_es=_require(item, "text_es", str, fat),
+                    text_en=_require(item, "text_en", str, fat),
+                    choices=tuple(str(c) for c in item.get("choices", [])),
+                    **limits,
+                )
+            )
+        band = None
+        if "age_days" in raw:
+            low, high = _bounds(raw["age_days"], f"{at}: 'age_days'")
+            instrument = screening.get(code)
+            if low < (instrument.min_age_days or 0) or (
+                instrument.max_age_days is not None and high > instrument.max_age_days
+            ):
+                raise ProfileError(f"{at}: 'age_days' must lie inside the instrument's own age band")
+            band = (int(low), int(high))
+        out[code] = InstrumentChecks(
+            outside_age=_policy(raw, "outside_age", at),
+            age_days=band,
+            scale=_bounds(raw["scale"], f"{at}: 'scale'") if "scale" in raw else None,
+            outside_scale=_policy(raw, "outside_scale", at),
+            score_field=str(raw.get("score_field", "")),
+            fields=tuple(fields),
+            name_es=str(raw.get("name_es", "")),
+            name_en=str(raw.get("name_en", "")),
+        )
+    return out
+
+
+def parse_measurement_checks(data: Any, where: str) -> MeasurementChecks:
+    """Validate the ``[measurements]`` table of ``profile.toml``."""
+    if not isinstance(data, dict):
+        raise ProfileError(f"{where}: 'measurements' must be a table")
+    bounds = dict(MEASUREMENT_BOUNDS)
+    raw_bounds = data.get("bounds", {})
+    if not isinstance(raw_bounds, dict):
+        raise ProfileError(f"{where}: 'measurements.bounds' must be a table")
+    for name, value in raw_bounds.items():
+        if name not in MEASUREMENT_BOUNDS:
+            raise ProfileError(f"{where}: measurements.bounds: unknown measurement '{name}'")
+        bounds[name] = _bounds(value, f"{where}: measurements.bounds.{name}")
+    return MeasurementChecks(bounds=bounds, who_implausible=_policy(data, "who_implausible", f"{where}: measurements"))
+
+
 def parse_instruments(data: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[str, Any]]:
     """Validate ``instruments.toml``: the instruments used and their parameters."""
     from crecer.lib import screening
@@ -291,6 +466,7 @@ def parse(data: dict[str, Any], where: str) -> Profile:
         documents=docs,
         child_document=child_document,
         territory_levels=tuple(levels),
+        measurement_checks=parse_measurement_checks(data.get("measurements", {}), where),
     )
 
 
@@ -317,8 +493,10 @@ def load(profile_id: str) -> Profile:
     instruments_file = folder / "instruments.toml"
     if instruments_file.is_file():
         where = f"profiles/{profile_id}/instruments.toml"
-        codes, params = parse_instruments(_read_toml(instruments_file, where), where)
-        profile = replace(profile, instruments=codes, screening_params=params)
+        data = _read_toml(instruments_file, where)
+        codes, params = parse_instruments(data, where)
+        checks = parse_instrument_checks(data, where, codes)
+        profile = replace(profile, instruments=codes, screening_params=params, instrument_checks=checks)
     rules_file = folder / "rules.toml"
     if rules_file.is_file():
         where = f"profiles/{profile_id}/rules.toml"

@@ -332,8 +332,25 @@ def current_mothers(child_ids: Iterable[int]) -> dict[int, int]:
     )
 
 
-def update_child(actor: Actor, child: Child, changes: dict[str, Any], resolver: Resolver | None = None) -> Child:
-    """Change some fields of a child; the merged record is validated as a whole."""
+def _reason(reason: str | None, message: str) -> str:
+    """A reason asked for (``None``: the caller does not ask one): required, kept in the audit event."""
+    if reason is None:
+        return ""
+    if not reason.strip():
+        raise InputErrors({"reason": [FieldError("required", message)]})
+    return reason.strip()[:300]
+
+
+def update_child(
+    actor: Actor,
+    child: Child,
+    changes: dict[str, Any],
+    resolver: Resolver | None = None,
+    reason: str | None = None,
+) -> Child:
+    """Change some fields of a child; the merged record is validated as a whole. ``reason`` (the pages ask
+    for one) is required when given and noted on the audit events."""
+    note = _reason(reason, _("Say why the record is changed."))
     current = child_raw(child)
     unknown = set(changes) - set(current)
     if unknown:
@@ -346,7 +363,7 @@ def update_child(actor: Actor, child: Child, changes: dict[str, Any], resolver: 
     check_may_register(actor, values["territory_path"])
     try:
         with transaction.atomic():
-            if update_person(actor, child, values, current_mothers([child.pk]).get(child.pk)):
+            if update_person(actor, child, values, current_mothers([child.pk]).get(child.pk), note=note):
                 facts_changed(actor, child_ids=[child.pk])
     except IntegrityError as exc:
         child.refresh_from_db()
@@ -513,7 +530,11 @@ def links_of(child_ids: Iterable[int]) -> dict[int, dict[int, str]]:
     return found
 
 
-def link_caregiver(actor: Actor, child: Child, caregiver: Caregiver, relationship: str) -> CaregiverLink:
+def link_caregiver(
+    actor: Actor, child: Child, caregiver: Caregiver, relationship: str, reason: str | None = None
+) -> CaregiverLink:
+    """Link a caregiver (father, guardian…) to a child; ``reason`` as in :func:`update_child`."""
+    note = _reason(reason, _("Say why the caregiver is linked."))
     errors = Collector()
     link_errors(
         child.birth_date,
@@ -526,7 +547,7 @@ def link_caregiver(actor: Actor, child: Child, caregiver: Caregiver, relationshi
     check_may_register(actor, child.territory.path)
     try:
         with transaction.atomic():
-            (pk,) = add_links(actor, [Link(child.pk, caregiver.pk, relationship)])
+            (pk,) = add_links(actor, [Link(child.pk, caregiver.pk, relationship)], note=note)
     except IntegrityError as exc:  # linked meanwhile by someone else
         raise InputErrors(
             {"relationship": [FieldError("duplicate", _("This child already has this caregiver or relationship."))]}
@@ -534,10 +555,12 @@ def link_caregiver(actor: Actor, child: Child, caregiver: Caregiver, relationshi
     return CaregiverLink.unscoped.get(pk=pk)
 
 
-def unlink_caregiver(actor: Actor, link: CaregiverLink) -> None:
+def unlink_caregiver(actor: Actor, link: CaregiverLink, reason: str | None = None) -> None:
+    """Remove a caregiver's link to a child; ``reason`` as in :func:`update_child`."""
+    note = _reason(reason, _("Say why the link is removed."))
     check_may_register(actor, link.child.territory.path)
     with transaction.atomic():
-        _remove_links(actor, [link])
+        _remove_links(actor, [link], note)
 
 
 # --- households ---------------------------------------------------------------------------------------

@@ -38,11 +38,15 @@ from crecer.tracking.inputs import (
     MEASUREMENT_FIELDS,
     DeliveryFields,
     assign_contact,
+    check_growth,
+    check_instrument_age,
+    check_scale,
     clean_delivery,
     clean_encounter_header,
     clean_group,
     clean_measurement,
     completion_date,
+    confirm_reason,
     session_date,
 )
 from crecer.tracking.models import (
@@ -218,11 +222,29 @@ class MeasurementIn:
     values: dict[str, Any]
     supersedes: Measurement | None = None
     reason: str = ""
+    #: why doubtful values were recorded anyway ("" when none was)
+    confirmation: str = ""
+    #: the z-score fields, when the checks already computed them
+    computed: dict[str, Any] | None = None
+
+
+def check_measurements(
+    items: Sequence[MeasurementIn], raws: Sequence[Any], collectors: Sequence[Collector], prefix: str
+) -> None:
+    """Apply the profile's rule on WHO's implausible flags to measurements (one vectorised computation):
+    each item's ``computed`` and ``confirmation`` are set; problems go to its collector. ``raws`` hold the
+    ``confirm_reason`` each item was given."""
+    computed = growth.compute_many([(m.sex, m.age_days, m.values) for m in items])
+    for item, raw, fields, errors in zip(items, raws, computed, collectors, strict=True):
+        item.computed = fields
+        item.confirmation = check_growth(fields, confirm_reason(raw), errors, prefix)
 
 
 def measurement_rows(actor: Actor, items: Sequence[MeasurementIn]) -> list[dict[str, Any]]:
     """The stored rows of measurements, with their WHO z-scores and classification (one vectorised call)."""
-    computed = growth.compute_many([(m.sex, m.age_days, m.values) for m in items])
+    missing = [m for m in items if m.computed is None]
+    fresh = iter(growth.compute_many([(m.sex, m.age_days, m.values) for m in missing]))
+    computed = [m.computed if m.computed is not None else next(fresh) for m in items]
     return [
         {
             "encounter_id": m.encounter_id,
@@ -231,6 +253,7 @@ def measurement_rows(actor: Actor, items: Sequence[MeasurementIn]) -> list[dict[
             "age_days": m.age_days,
             "supersedes_id": m.supersedes.pk if m.supersedes is not None else None,
             "correction_reason": m.reason,
+            "confirmation_reason": m.confirmation,
             "is_current": True,
             "recorded_by_id": _recorder(actor),
             **{f: m.values[f] for f in MEASUREMENT_FIELDS},
@@ -283,8 +306,11 @@ def _superseded() -> str:
     return _("This measurement was already corrected; correct the latest one.")
 
 
-def correct_measurement(actor: Actor, measurement: Measurement, changes: dict[str, Any], reason: str) -> Measurement:
-    """Replace a measurement by a corrected one; the old row stays, marked as superseded."""
+def correct_measurement(
+    actor: Actor, measurement: Measurement, changes: dict[str, Any], reason: str, confirm: str = ""
+) -> Measurement:
+    """Replace a measurement by a corrected one; the old row stays, marked as superseded. A corrected value
+    WHO flags as implausible needs ``confirm`` (the reason it is right) as the profile says."""
     errors = Collector()
     if not measurement.is_current:
         errors.add("measurement", "superseded", _superseded())
@@ -309,6 +335,8 @@ def correct_measurement(actor: Actor, measurement: Measurement, changes: dict[st
         supersedes=measurement,
         reason=reason.strip()[:300],
     )
+    check_measurements([item], [{"confirm_reason": confirm}], [errors], prefix="")
+    errors.raise_if_any()
     with transaction.atomic():
         new, lost = supersede_measurements(actor, [item])
         if lost:
@@ -323,8 +351,11 @@ def correct_measurement(actor: Actor, measurement: Measurement, changes: dict[st
 
 def score_screening(
     raw: dict[str, Any], *, age_days: int | None, errors: Collector, prefix: str
-) -> tuple[screening_lib.Instrument, screening_lib.Result] | None:
-    """Score one screening input ``{"instrument": code, "inputs": {...}}`` with the profile's parameters."""
+) -> tuple[screening_lib.Instrument, screening_lib.Result, str] | None:
+    """Score one screening input ``{"instrument": code, "inputs": {...}, "confirm_reason": ""}`` with the
+    profile's parameters and checks: applied outside the country's age band, or scored outside the scale,
+    it is refused or needs ``confirm_reason``, as the profile says. Returns the instrument, the result and
+    the confirmation reason to store ("" when nothing was doubtful)."""
     code = str(raw.get("instrument") or "")
     profile = conf.profile()
     if code not in profile.instruments:
@@ -340,6 +371,11 @@ def score_screening(
     if not isinstance(inputs, dict):
         errors.add(prefix + "inputs", "required", _("The answers of the instrument are required."))
         return None
+    reason = confirm_reason(raw)
+    before = len(errors.errors)
+    confirmed = check_instrument_age(instrument, age_days, reason, errors, prefix + "instrument")
+    if len(errors.errors) > before:
+        return None
     try:
         result = instrument.score(
             inputs, age_days if instrument.subject == screening_lib.CHILD else None, profile.screening_params
@@ -347,7 +383,10 @@ def score_screening(
     except screening_lib.ScreeningInputError as exc:
         errors.add(f"{prefix}inputs.{exc.field}", exc.code, translated(exc.code, exc.params))
         return None
-    return instrument, result
+    confirmed = check_scale(instrument, result.score, reason, errors, prefix) or confirmed
+    if len(errors.errors) > before:
+        return None
+    return instrument, result, confirmed
 
 
 def screening_row(
@@ -359,6 +398,7 @@ def screening_row(
     *,
     applied_on: dt.date,
     encounter_id: int | None,
+    confirmation: str = "",
 ) -> dict[str, Any]:
     """The stored row of a scored screening; a caregiver's instrument (the mother's EPDS) is about the
     subject's mother."""
@@ -382,6 +422,7 @@ def screening_row(
         "is_current": True,
         "supersedes_id": None,
         "correction_reason": "",
+        "confirmation_reason": confirmation,
         "recorded_by_id": _recorder(actor),
     }
 
@@ -393,8 +434,12 @@ def add_screenings(actor: Actor, rows: Sequence[dict[str, Any]], note: str = "")
     return ids
 
 
-def correct_screening(actor: Actor, screening: Screening, inputs: dict[str, Any], reason: str) -> Screening:
-    """Re-score a screening with corrected answers; the old result stays, marked as superseded."""
+def correct_screening(
+    actor: Actor, screening: Screening, inputs: dict[str, Any], reason: str, confirm: str = ""
+) -> Screening:
+    """Re-score a screening with corrected answers; the old result stays, marked as superseded. A doubtful
+    result (outside the scale) needs ``confirm`` as the profile says; the age is the one it was applied at,
+    so an application confirmed outside the age band keeps that confirmation."""
     errors = Collector()
     if not screening.is_current:
         errors.add("screening", "superseded", _("This screening was already corrected; correct the latest one."))
@@ -402,14 +447,14 @@ def correct_screening(actor: Actor, screening: Screening, inputs: dict[str, Any]
         errors.add("reason", "required", _("Say why the screening is corrected."))
     errors.raise_if_any()
     outcome = score_screening(
-        {"instrument": screening.instrument, "inputs": inputs},
+        {"instrument": screening.instrument, "inputs": inputs, "confirm_reason": confirm},
         age_days=screening.age_days,
         errors=errors,
         prefix="",
     )
     errors.raise_if_any()
     assert outcome is not None
-    instrument, result = outcome
+    instrument, result, confirmed = outcome
     subject = (
         child_subject(screening.child) if screening.child is not None else pregnancy_subject(screening.pregnancy)  # type: ignore[arg-type]
     )
@@ -435,6 +480,7 @@ def correct_screening(actor: Actor, screening: Screening, inputs: dict[str, Any]
             subject,
             applied_on=screening.applied_on,
             encounter_id=screening.encounter_id,
+            confirmation=confirmed,
         )
         row.update(age_days=screening.age_days, caregiver_id=screening.caregiver_id)
         row.update(supersedes_id=screening.pk, correction_reason=reason.strip()[:300])
@@ -575,12 +621,18 @@ def record_encounter(
         errors.raise_if_any()
     age_days = subject.age_days(row["date"])
 
-    measurement_values = None
+    measurement = None
     if raw.get("measurement"):
         if subject.is_pregnancy:
             errors.add("measurement", "wrong_subject", _("Growth measurements are for children."))
+        elif isinstance(raw["measurement"], dict):
+            before = len(errors.errors)
+            values = clean_measurement(raw["measurement"], errors)
+            if len(errors.errors) == before and child is not None and row["date"] is not None:
+                measurement = MeasurementIn(0, child.pk, child.sex, row["date"], age_days or 0, values)
+                check_measurements([measurement], [raw["measurement"]], [errors], prefix="measurement.")
         else:
-            measurement_values = clean_measurement(raw["measurement"], errors)
+            errors.add("measurement", "invalid_type", _("The measurement must be a set of named values."))
 
     scored = []
     for i, item in enumerate(raw.get("screenings") or []):
@@ -603,7 +655,7 @@ def record_encounter(
     errors.raise_if_any()
 
     _check(actor, subject.path, DataCategory.HEALTH)
-    for (instrument, _result), _inputs in scored:
+    for (instrument, _result, _confirmed), _inputs in scored:
         _check(actor, subject.path, categories.of_instrument(instrument.code))
     for service in services:
         _check(actor, subject.path, categories.of_service(service.code))
@@ -611,18 +663,23 @@ def record_encounter(
     try:
         with transaction.atomic():
             (encounter_id,) = add_encounters(actor, [row])
-            if measurement_values is not None and child is not None:
-                add_measurements(
-                    actor,
-                    [MeasurementIn(encounter_id, child.pk, child.sex, row["date"], age_days or 0, measurement_values)],
-                )
+            if measurement is not None:
+                measurement.encounter_id = encounter_id
+                add_measurements(actor, [measurement])
             add_screenings(
                 actor,
                 [
                     screening_row(
-                        actor, instrument, result, inputs, subject, applied_on=row["date"], encounter_id=encounter_id
+                        actor,
+                        instrument,
+                        result,
+                        inputs,
+                        subject,
+                        applied_on=row["date"],
+                        encounter_id=encounter_id,
+                        confirmation=confirmed,
                     )
-                    for (instrument, result), inputs in scored
+                    for (instrument, result, confirmed), inputs in scored
                 ],
             )
             add_deliveries(

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from crecer import conf
 from crecer.lib.screening.ecdi import ECDI2030_ITEMS, MICS_ECDI_ITEMS
 from crecer.lib.screening.epsa import ITEMS as EPSA_ITEMS
 
@@ -19,95 +23,54 @@ class Field:
     label: Any
     kind: str  # number, check, select, text
     choices: tuple[tuple[str, Any], ...] = ()
+    min: float | None = None
+    max: float | None = None
+    step: str = "any"
 
 
-MEASUREMENT_FIELDS = (
-    Field("weight_kg", _("Weight (kg)"), "number"),
-    Field("length_cm", _("Length/height (cm)"), "number"),
-    Field(
-        "position", _("Measured"), "select", (("", _("as usual for the age")), ("l", _("lying")), ("h", _("standing")))
-    ),
-    Field("head_cm", _("Head circumference (cm)"), "number"),
-    Field("muac_cm", _("Arm circumference (cm)"), "number"),
-    Field("haemoglobin_g_l", _("Haemoglobin (g/L)"), "number"),
-    Field("oedema", _("Bilateral oedema"), "check"),
+_MEASUREMENTS = (
+    ("weight_kg", _("Weight (kg)"), "number"),
+    ("length_cm", _("Length/height (cm)"), "number"),
+    ("position", _("Measured"), "select"),
+    ("head_cm", _("Head circumference (cm)"), "number"),
+    ("muac_cm", _("Arm circumference (cm)"), "number"),
+    ("haemoglobin_g_l", _("Haemoglobin (g/L)"), "number"),
+    ("oedema", _("Bilateral oedema"), "check"),
 )
-
-MICS_LABELS = {
-    "letters_10": _("Identifies or names at least ten letters of the alphabet"),
-    "words_4": _("Reads at least four simple, popular words"),
-    "numbers_1_10": _("Knows the name and recognises the symbol of all numbers from 1 to 10"),
-    "small_object": _("Picks up a small object with two fingers"),
-    "not_too_sick": _("Is not sometimes too sick to play"),
-    "gets_along": _("Gets along well with other children"),
-    "not_aggressive": _("Does not kick, bite or hit other children or adults"),
-    "not_distracted": _("Does not get distracted easily"),
-    "follows_directions": _("Follows simple directions on how to do something correctly"),
-    "independent": _("When given something to do, does it independently"),
-}
-ECDI2030_LABELS = {
-    "walks_uneven_surface": _("Walks on an uneven surface without falling"),
-    "jumps_both_feet": _("Jumps up with both feet leaving the ground"),
-    "dresses_self": _("Dresses without help"),
-    "buttons": _("Fastens and unfastens buttons without help"),
-    "says_10_words": _("Says ten or more words"),
-    "sentences_3_words": _("Speaks using sentences of three or more words"),
-    "sentences_5_words": _("Speaks using sentences of five or more words"),
-    "uses_pronouns": _("Uses pronouns correctly"),
-    "names_object": _("Names an object when it is pointed at"),
-    "recognises_5_letters": _("Recognises at least five letters"),
-    "writes_name": _("Writes own name"),
-    "recognises_numbers_1_5": _("Recognises all numbers from 1 to 5"),
-    "gives_3_objects": _("Gives three objects when asked"),
-    "counts_10_objects": _("Counts ten objects"),
-    "persists_in_activity": _("Keeps working on an activity until finished"),
-    "asks_about_familiar_people": _("Asks about familiar people other than parents"),
-    "offers_help": _("Offers to help someone who seems to need it"),
-    "gets_along": _("Gets along well with other children"),
-    "not_sad_daily": _("Does not seem very sad or depressed daily"),
-    "not_aggressive_more": _("Does not kick, bite or hit more than other children"),
-}
-EPSA_LABELS = {
-    "late_entry": _("Entry to prenatal care after 20 weeks"),
-    "low_schooling": _("Schooling up to 6th grade"),
-    "adolescent": _("17 years old or younger"),
-    "rejection": _("Rejects the pregnancy"),
-    "low_support": _("Insufficient social or family support"),
-    "depressive_symptoms": _("Depressive symptoms"),
-    "substance_use": _("Tobacco, alcohol, unprescribed tranquillisers or drugs"),
-    "gender_violence": _("Gender violence"),
-    "other": _("Other risk factor (describe)"),
-}
-EPDS_CHOICES = tuple((str(v), str(v)) for v in range(4))
+POSITIONS = (("", _("as usual for the age")), ("l", _("lying")), ("h", _("standing")))
 
 
-def instrument_fields(code: str) -> tuple[Field, ...]:
-    """The form fields of an instrument (names are its input keys; items get an index suffix)."""
-    if code == "eedp":
-        return (Field("cd", _("Development coefficient (0.00–1.50)"), "number"),)
-    if code == "tepsi":
-        return tuple(
-            Field(name, label, "number")
-            for name, label in (
-                ("t_total", _("Total T-score")),
-                ("t_coordination", _("Coordination T-score")),
-                ("t_language", _("Language T-score")),
-                ("t_motor", _("Motor T-score")),
-            )
+def measurement_fields() -> tuple[Field, ...]:
+    """The measurement fields, with the profile's impossible bounds as the browser's limits."""
+    bounds = conf.profile().measurement_checks.bounds
+    return tuple(
+        Field(name, label, kind, POSITIONS if kind == "select" else (), *bounds.get(name, (None, None)))
+        for name, label, kind in _MEASUREMENTS
+    )
+
+
+#: the measurement fields' labels by name (for messages that name what was saved)
+MEASUREMENT_LABELS = {name: label for name, label, _kind in _MEASUREMENTS}
+#: kept for callers that list the fields without the profile's bounds
+MEASUREMENT_FIELDS = tuple(Field(name, label, kind) for name, label, kind in _MEASUREMENTS)
+
+
+def instrument_fields(code: str, language: str | None = None) -> tuple[Field, ...]:
+    """The form fields of an instrument, as its country profile asks them (``[instrument.<code>]`` of
+    ``instruments.toml``: names are its input keys, texts in the user's language)."""
+    language = language or get_language() or "es"
+    return tuple(
+        Field(
+            f.name,
+            f.text(language),
+            f.kind,
+            tuple((c, c) for c in f.choices),
+            f.min,
+            f.max,
+            "any" if f.step is None else f"{f.step:g}",
         )
-    if code == "pauta_breve":
-        return tuple(Field(f"items.{i}", _("Item %(n)s passed") % {"n": i}, "check") for i in range(1, 5))
-    if code == "epds":
-        return tuple(
-            Field(f"items.{i}", _("Item %(n)s (0–3)") % {"n": i}, "select", EPDS_CHOICES) for i in range(1, 11)
-        )
-    if code == "mics_ecdi":
-        return tuple(Field(f"items.{key}", MICS_LABELS[key], "check") for key in MICS_ECDI_ITEMS)
-    if code == "ecdi2030":
-        return tuple(Field(f"items.{key}", ECDI2030_LABELS[key], "check") for key in ECDI2030_ITEMS)
-    if code == "epsa":
-        return tuple(Field(key, EPSA_LABELS[key], "text" if key == "other" else "check") for key in EPSA_ITEMS)
-    return ()
+        for f in conf.profile().checks(code).fields
+    )
 
 
 def instrument_inputs(code: str, data: QueryDict, prefix: str) -> dict[str, Any]:
@@ -136,7 +99,7 @@ def instrument_inputs(code: str, data: QueryDict, prefix: str) -> dict[str, Any]
     return {}
 
 
-def _numbers(inputs: dict[str, Any]) -> dict[str, Any]:
+def numbers(inputs: dict[str, Any]) -> dict[str, Any]:
     """Typed numbers where the form gave text (the instruments expect numbers)."""
     out: dict[str, Any] = {}
     for key, v in inputs.items():
@@ -152,6 +115,29 @@ def _numbers(inputs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def inputs_as_data(code: str, inputs: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """Stored answers of an instrument as the form's posted values (what the correction form starts from);
+    the inverse of :func:`instrument_inputs`."""
+    data: dict[str, str] = {}
+
+    def put(name: str, value: Any) -> None:
+        if isinstance(value, bool):
+            data[prefix + name] = "on" if value else ""
+        elif value is not None:
+            data[prefix + name] = f"{value:g}" if isinstance(value, float) else str(value)
+
+    for key, value in (inputs or {}).items():
+        if key == "items" and isinstance(value, list):
+            for i, item in enumerate(value, start=1):
+                put(f"items.{i}", item)
+        elif key == "items" and isinstance(value, Mapping):
+            for item_key, item in value.items():
+                put(f"items.{item_key}", item)
+        else:
+            put(key, value)
+    return data
+
+
 def encounter_input(data: QueryDict, instruments: list[str], services: list[str]) -> dict[str, Any]:
     """The posted check-up form as the input of ``record_encounter``."""
     raw: dict[str, Any] = {
@@ -163,11 +149,70 @@ def encounter_input(data: QueryDict, instruments: list[str], services: list[str]
     measurement["oedema"] = data.get("m.oedema") == "on"
     if any(v not in ("", False) for v in measurement.values()):
         raw["measurement"] = measurement
+        if data.get("m.confirm_reason", "").strip():
+            measurement["confirm_reason"] = data.get("m.confirm_reason", "").strip()
     raw["screenings"] = []
     for code in instruments:
         if data.get(f"use.{code}") == "on":
-            raw["screenings"].append(
-                {"instrument": code, "inputs": _numbers(instrument_inputs(code, data, f"s.{code}."))}
-            )
+            item = {"instrument": code, "inputs": numbers(instrument_inputs(code, data, f"s.{code}."))}
+            if data.get(f"s.{code}.confirm_reason", "").strip():
+                item["confirm_reason"] = data.get(f"s.{code}.confirm_reason", "").strip()
+            raw["screenings"].append(item)
     raw["deliveries"] = [code for code in services if data.get(f"d.{code}") == "on"]
     return {k: v for k, v in raw.items() if v is not None}
+
+
+# --- errors beside their field --------------------------------------------------------------------------
+
+_SCREENING_KEY = re.compile(r"screenings\[(\d+)\]\.?(.*)")
+
+
+def form_errors(errors: Mapping[str, Any], screened: list[str]) -> dict[str, list[dict[str, str]]]:
+    """The action's errors (named as in the API: ``measurement.weight_kg``, ``screenings[0].inputs.cd``)
+    by the posted name of the form's field they belong to (``m.weight_kg``, ``s.eedp.cd``; an error about
+    a whole instrument goes to its ``use.<code>`` box). ``screened`` are the instrument codes in the order
+    they were posted."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for key, items in errors.items():
+        name = key
+        if key.startswith("measurement."):
+            name = "m." + key.removeprefix("measurement.")
+        elif key == "measurement":
+            name = "m"
+        elif match := _SCREENING_KEY.fullmatch(key):
+            index, rest = int(match[1]), match[2]
+            code = screened[index] if index < len(screened) else ""
+            name = f"s.{code}.{rest.removeprefix('inputs.')}" if rest.startswith("inputs.") else f"use.{code}"
+        elif key.startswith("deliveries"):
+            name = "d"
+        out.setdefault(name, []).extend(items)
+    return out
+
+
+def bind(field: Field, prefix: str, data: Any, errors: Mapping[str, list[dict[str, str]]]) -> dict[str, Any]:
+    """A field ready for the template: its posted name and id, the value posted back, its errors."""
+    name = prefix + field.name
+    value = data.get(name, "") if data else ""
+    return {
+        "field": field,
+        "name": name,
+        "id": name.replace(".", "-"),
+        "value": value,
+        "checked": value in ("on", "1", "true"),
+        "errors": errors.get(name, []),
+    }
+
+
+def needs_confirmation(errors: Mapping[str, list[dict[str, str]]], prefix: str) -> bool:
+    """Whether an error of the fields under ``prefix`` asks for a confirmation with a reason."""
+    return any(
+        e.get("code") == "needs_confirmation"
+        for name, items in errors.items()
+        if name.startswith(prefix)
+        for e in items
+    )
+
+
+def error_list(errors: Mapping[str, list[dict[str, str]]], labels: Mapping[str, Any]) -> list[tuple[Any, str]]:
+    """The summary above a form: each error with the label of its field (never the field's code)."""
+    return [(labels.get(name, ""), e["message"]) for name, items in errors.items() for e in items]

@@ -261,6 +261,7 @@ class MeasurementImporter:
         "muac_cm",
         "oedema",
         "haemoglobin_g_l",
+        "confirm_reason",
     )
     required = ("encounter_external_id",)
     batch_size = LARGE_BATCH
@@ -277,6 +278,7 @@ class MeasurementImporter:
         note = batch_note(result)
         creates: list[MeasurementIn] = []
         corrections: list[tuple[int, Row, MeasurementIn]] = []
+        pending: list[tuple[int, Row, MeasurementIn]] = []
         for line, row in rows:
             key = row.get("encounter_external_id", "").strip()
             if key in self.seen:
@@ -311,7 +313,14 @@ class MeasurementImporter:
                 supersedes=old,
                 reason=REIMPORT_REASON if old is not None else "",
             )
-            if old is None:
+            pending.append((line, row, item))
+        # WHO's implausible flags, for the whole batch at once: refused, or needing a confirm_reason
+        collectors = [Collector() for _p in pending]
+        actions.check_measurements([item for *_, item in pending], [row for _l, row, _i in pending], collectors, "")
+        for (line, row, item), errors in zip(pending, collectors, strict=True):
+            if _rejected(result, line, row, errors):
+                continue
+            if item.supersedes is None:
                 creates.append(item)
             else:
                 corrections.append((line, row, item))
@@ -332,8 +341,8 @@ class MeasurementImporter:
 
 class ScreeningImporter(_Keyed):
     kind = "screenings"
-    columns = ("external_id", "encounter_external_id", "instrument", "inputs")
-    required = columns
+    columns = ("external_id", "encounter_external_id", "instrument", "inputs", "confirm_reason")
+    required = ("external_id", "encounter_external_id", "instrument", "inputs")
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         encounters = _encounters(_keys(rows, "encounter_external_id"))
@@ -365,7 +374,11 @@ class ScreeningImporter(_Keyed):
                 continue
             assert encounter is not None
             outcome = actions.score_screening(
-                {"instrument": row.get("instrument", "").strip(), "inputs": inputs},
+                {
+                    "instrument": row.get("instrument", "").strip(),
+                    "inputs": inputs,
+                    "confirm_reason": row.get("confirm_reason", ""),
+                },
                 age_days=encounter.subject.age_days(encounter.date),
                 errors=errors,
                 prefix="",
@@ -373,7 +386,7 @@ class ScreeningImporter(_Keyed):
             if outcome is None:
                 _rejected(result, line, row, errors)
                 continue
-            instrument, scored = outcome
+            instrument, scored, confirmed = outcome
             refusal = actions.subject_refusal(actor, encounter.subject.path, categories.of_instrument(instrument.code))
             if _rejected(result, line, row, errors, refusal):
                 continue
@@ -385,6 +398,7 @@ class ScreeningImporter(_Keyed):
                 encounter.subject,
                 applied_on=encounter.date,
                 encounter_id=encounter.pk,
+                confirmation=confirmed,
             )
             creates.append({"external_id": key, **row_values})
         actions.add_screenings(actor, creates, note=batch_note(result))

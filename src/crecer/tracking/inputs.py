@@ -7,23 +7,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import formats
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crecer import conf
+from crecer.lib import profiles
 from crecer.lib import schedule as schedule_lib
+from crecer.lib import screening as screening_lib
 from crecer.registry.inputs import parse_date, parse_int
 from crecer.tracking.models import EncounterKind
 from crecer.validation import Collector
 
-# Plausible ranges for typed values: outside them the number is a typing error, not a child.
-RANGES: dict[str, tuple[float, float]] = {
-    "weight_kg": (0.3, 150.0),
-    "length_cm": (20.0, 200.0),
-    "head_cm": (15.0, 65.0),
-    "muac_cm": (5.0, 45.0),
-    "haemoglobin_g_l": (30.0, 250.0),
-}
+# Typed values and their default impossible bounds (the country profile's ``[measurements.bounds]`` may
+# change them): outside them the number is a typing error, not a child, and is refused.
+RANGES: dict[str, tuple[float, float]] = dict(profiles.MEASUREMENT_BOUNDS)
 MEASUREMENT_FIELDS = (*RANGES, "position", "oedema")
+#: the measured value each WHO indicator is computed from (where its doubt is shown)
+INDICATOR_FIELDS = {
+    "wfa": "weight_kg",
+    "wflh": "weight_kg",
+    "bmi": "weight_kg",
+    "lhfa": "length_cm",
+    "hcfa": "head_cm",
+    "acfa": "muac_cm",
+}
+CONFIRM = "confirm_reason"
 
 
 def parse_float(value: Any, name: str, errors: Collector, low: float, high: float) -> float | None:
@@ -38,11 +47,16 @@ def parse_float(value: Any, name: str, errors: Collector, low: float, high: floa
         errors.add(
             name,
             "out_of_range",
-            _("%(value)s is outside the plausible range %(low)s–%(high)s.")
-            % {"value": number, "low": low, "high": high},
+            _("%(value)s cannot be right: enter a value from %(low)s to %(high)s.")
+            % {"value": _number(number), "low": _number(low), "high": _number(high)},
         )
         return None
     return number
+
+
+def _number(value: float) -> str:
+    """A number as people of the active language write it (1,9 in Spanish)."""
+    return f"{value:g}".replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
 
 
 def parse_bool(value: Any, name: str, errors: Collector) -> bool:
@@ -62,7 +76,9 @@ def parse_bool(value: Any, name: str, errors: Collector) -> bool:
 def clean_measurement(raw: Mapping[str, Any], errors: Collector, prefix: str = "measurement.") -> dict[str, Any]:
     """Typed measurement values; at least one of them must be given."""
     values: dict[str, Any] = {}
-    for name, (low, high) in RANGES.items():
+    bounds = conf.profile().measurement_checks.bounds
+    for name in RANGES:
+        low, high = bounds[name]
         values[name] = parse_float(raw.get(name), prefix + name, errors, low, high)
     position = str(raw.get("position") or "").strip().lower()
     if position not in ("", "l", "h"):
@@ -73,6 +89,156 @@ def clean_measurement(raw: Mapping[str, Any], errors: Collector, prefix: str = "
     if all(values[name] is None for name in RANGES) and not values["oedema"]:
         errors.add(prefix.rstrip(".") or "measurement", "empty", _("Give at least one measurement."))
     return values
+
+
+def confirm_reason(raw: Any) -> str:
+    """The reason given to confirm a doubtful value (``confirm_reason`` of a measurement or screening)."""
+    return str((raw.get(CONFIRM) if isinstance(raw, Mapping) else "") or "").strip()[:300]
+
+
+def indicator_name(code: str) -> str:
+    """A WHO indicator in plain words."""
+    return {
+        "wfa": _("Weight for age"),
+        "wflh": _("Weight for length/height"),
+        "bmi": _("Body mass index for age"),
+        "lhfa": _("Length/height for age"),
+        "hcfa": _("Head circumference for age"),
+        "acfa": _("Arm circumference for age"),
+    }[code]
+
+
+def check_growth(computed: Mapping[str, Any], reason: str, errors: Collector, prefix: str = "measurement.") -> str:
+    """Apply the profile's rule to the indicators WHO flags as implausible in ``computed`` (the z-score
+    fields of :func:`crecer.tracking.growth.compute`): refused, or accepted only with a ``reason``. Errors
+    name the measured value the indicator comes from. Returns the reason to store ("" when nothing needed
+    confirming)."""
+    flagged = list(computed.get("implausible") or [])
+    if not flagged:
+        return ""
+    policy = conf.profile().measurement_checks.who_implausible
+    if policy == "confirm" and reason:
+        return reason
+    by_field: dict[str, list[str]] = {}
+    for code in flagged:
+        z = computed.get(f"z_{code}")
+        by_field.setdefault(INDICATOR_FIELDS[code], []).append(
+            f"{indicator_name(code)} (z {_number(round(z, 1))})" if z is not None else indicator_name(code)
+        )
+    for field, names in by_field.items():
+        if policy == "refuse":
+            errors.add(
+                prefix + field,
+                "implausible",
+                _("This value is not possible for the child's age and sex by WHO's limits: %(what)s. Measure again.")
+                % {"what": ", ".join(names)},
+            )
+        else:
+            errors.add(
+                prefix + field,
+                "needs_confirmation",
+                _(
+                    "This value is very unlikely for the child's age and sex (WHO flags it: %(what)s). Measure "
+                    "again; if it is right, confirm it and say why."
+                )
+                % {"what": ", ".join(names)},
+            )
+    return ""
+
+
+def age_words(days: int) -> str:
+    """An age in plain words: days under two months, then months, then years and months."""
+    if days < 60:
+        return _("%(n)s days") % {"n": days}
+    months = screening_lib.completed_months(days)
+    if months < 24:
+        return _("%(n)s months") % {"n": months}
+    return _("%(y)s years %(m)s months") % {"y": months // 12, "m": months % 12}
+
+
+def instrument_band(instrument: screening_lib.Instrument) -> tuple[int, int | None]:
+    """The age band the country applies an instrument in (its profile's, else the instrument's own)."""
+    band = conf.profile().checks(instrument.code).age_days
+    if band is not None:
+        return band
+    return instrument.min_age_days or 0, instrument.max_age_days
+
+
+def check_instrument_age(
+    instrument: screening_lib.Instrument, age_days: int | None, reason: str, errors: Collector, field: str
+) -> str:
+    """An instrument applied outside the country's age band for it: refused, or accepted with a reason, as
+    the profile says (outside the instrument's own band it cannot be scored: always refused). Returns the
+    reason to store ("" when nothing needed confirming)."""
+    if instrument.subject != screening_lib.CHILD or age_days is None:
+        return ""
+    low, high = instrument_band(instrument)
+    own_low, own_high = instrument.min_age_days or 0, instrument.max_age_days
+    if low <= age_days and (high is None or age_days <= high):
+        return ""
+    name = instrument_name(instrument.code)
+    words = {
+        "instrument": name,
+        "low": age_words(low),
+        "high": age_words(high) if high is not None else "—",
+        "age": age_words(age_days),
+    }
+    inside_own = own_low <= age_days and (own_high is None or age_days <= own_high)
+    if inside_own and conf.profile().checks(instrument.code).outside_age == "confirm":
+        if reason:
+            return reason
+        errors.add(
+            field,
+            "needs_confirmation",
+            _(
+                "%(instrument)s is applied from %(low)s to %(high)s of age and the child is %(age)s. If it was "
+                "applied anyway, confirm it and say why."
+            )
+            % words,
+        )
+        return ""
+    errors.add(
+        field,
+        "outside_age",
+        _("%(instrument)s is applied from %(low)s to %(high)s of age; the child is %(age)s. It cannot be recorded.")
+        % words,
+    )
+    return ""
+
+
+def check_scale(
+    instrument: screening_lib.Instrument, score: float | None, reason: str, errors: Collector, prefix: str
+) -> str:
+    """A score outside the scale the profile gives the instrument: refused, or accepted with a reason.
+    Returns the reason to store ("" when nothing needed confirming)."""
+    checks = conf.profile().checks(instrument.code)
+    if checks.scale is None or score is None:
+        return ""
+    low, high = checks.scale
+    if low <= score <= high:
+        return ""
+    field = prefix + (f"inputs.{checks.score_field}" if checks.score_field else "instrument")
+    words = {"score": _number(score), "low": _number(low), "high": _number(high)}
+    if checks.outside_scale == "confirm":
+        if reason:
+            return reason
+        errors.add(
+            field,
+            "needs_confirmation",
+            _(
+                "%(score)s is outside the usual scale (%(low)s to %(high)s). Check it; if it is right, confirm it "
+                "and say why."
+            )
+            % words,
+        )
+    else:
+        errors.add(field, "out_of_scale", _("%(score)s is outside the scale (%(low)s to %(high)s).") % words)
+    return ""
+
+
+def instrument_name(code: str) -> str:
+    """The plain name of an instrument in the user's language (never its code)."""
+    return conf.profile().checks(code).name(get_language() or "es") or str(screening_lib.get(code).name)
 
 
 def clean_encounter_header(

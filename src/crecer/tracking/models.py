@@ -117,6 +117,9 @@ class Measurement(models.Model):
     )
     is_current = models.BooleanField(default=True)
     correction_reason = models.CharField(max_length=300, blank=True)
+    # Why a value the checks found doubtful (WHO implausible, outside the age band or the scale) was
+    # recorded anyway: the reason the professional confirmed it with ("" when nothing was doubtful).
+    confirmation_reason = models.CharField(max_length=300, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
     recorded_by = models.ForeignKey("access.User", on_delete=models.PROTECT, null=True, related_name="+")
 
@@ -175,6 +178,9 @@ class Screening(models.Model):
     )
     is_current = models.BooleanField(default=True)
     correction_reason = models.CharField(max_length=300, blank=True)
+    # Why a value the checks found doubtful (WHO implausible, outside the age band or the scale) was
+    # recorded anyway: the reason the professional confirmed it with ("" when nothing was doubtful).
+    confirmation_reason = models.CharField(max_length=300, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
     recorded_by = models.ForeignKey("access.User", on_delete=models.PROTECT, null=True, related_name="+")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -29,7 +30,7 @@ from crecer.registry import scope
 from crecer.registry.models import Child
 from crecer.registry.reads import log_reads
 from crecer.territories.models import Facility, FacilityKind
-from crecer.tracking import actions, forms, timeline, worklists
+from crecer.tracking import actions, forms, inputs, timeline, worklists
 from crecer.tracking.models import Measurement, Screening
 from crecer.validation import InputErrors
 
@@ -137,6 +138,9 @@ def child_sections(user: Any, child: Child) -> dict[str, Any]:
 
 
 def _form_context(child: Child, data: Any, errors: dict[str, Any]) -> dict[str, Any]:
+    """The check-up form: the contacts open now, the measurements, the instruments that apply at the child's
+    age (those the open contacts expect first, ticked), the services; each field with the value posted
+    back and its errors beside it (``errors`` are by posted name, see :func:`forms.form_errors`)."""
     profile = conf.profile()
     language = _language()
     today = timezone.localdate()
@@ -147,49 +151,105 @@ def _form_context(child: Child, data: Any, errors: dict[str, Any]) -> dict[str, 
         for s in schedule_lib.states(profile.child_schedule, child.birth_date, today, done)
         if s.state in (schedule_lib.State.DUE, schedule_lib.State.OVERDUE)
     ]
+    expected = {i for s in open_contacts for i in s.contact.screenings}
     age_days = (today - child.birth_date).days
     instruments = []
     for code in profile.instruments:
         instrument = screening_lib.get(code)
-        if instrument.subject == screening_lib.CHILD and not (
-            (instrument.min_age_days or 0) <= age_days <= (instrument.max_age_days or 10**6)
-        ):
-            continue
         if code == "epsa":
             continue  # prenatal
-        instruments.append({"code": code, "name": instrument.name, "fields": forms.instrument_fields(code)})
-    expected = {i for s in open_contacts for i in s.contact.screenings}
+        if instrument.subject == screening_lib.CHILD:
+            low, high = inputs.instrument_band(instrument)
+            if not (low <= age_days and (high is None or age_days <= high)):
+                continue
+        posted = bool(data) and data.get(f"use.{code}") == "on"
+        instruments.append(
+            {
+                "code": code,
+                "name": inputs.instrument_name(code),
+                "expected": code in expected,
+                "use": posted or (not data and code in expected),
+                "errors": errors.get(f"use.{code}", []),
+                "fields": [forms.bind(f, f"s.{code}.", data, errors) for f in forms.instrument_fields(code, language)],
+                "confirm": forms.needs_confirmation(errors, f"s.{code}.")
+                or forms.needs_confirmation(errors, f"use.{code}")
+                or bool(data and data.get(f"s.{code}.confirm_reason")),
+                "confirm_value": data.get(f"s.{code}.confirm_reason", "") if data else "",
+            }
+        )
+    instruments.sort(key=lambda i: not i["expected"])
     services = [s for s in profile.services if s.delivery in ("once", "visit", "session", "enrolment")]
+    labels: dict[str, Any] = {f"m.{name}": label for name, label in forms.MEASUREMENT_LABELS.items()}
+    for i in instruments:
+        labels[f"use.{i['code']}"] = i["name"]
+        for f in i["fields"]:
+            labels[f["name"]] = f"{i['name']}: {f['field'].label}"
+    labels.update(
+        {
+            "date": _("Date"),
+            "contact_code": _("Scheduled contact"),
+            "m": _("Measurements"),
+            "d": _("Services delivered"),
+        }
+    )
     return {
         "child": child,
         "today": today,
-        "open_contacts": [(s.contact.code, s.contact.name(language), s.state.value) for s in open_contacts],
-        "measurement_fields": forms.MEASUREMENT_FIELDS,
+        "age": inputs.age_words(age_days),
+        "open_contacts": [
+            (s.contact.code, s.contact.name(language), _("due") if s.state == schedule_lib.State.DUE else _("overdue"))
+            for s in open_contacts
+        ],
+        "measurement_fields": [forms.bind(f, "m.", data, errors) for f in forms.measurement_fields()],
+        "measurement_confirm": forms.needs_confirmation(errors, "m.") or bool(data and data.get("m.confirm_reason")),
+        "measurement_confirm_value": data.get("m.confirm_reason", "") if data else "",
         "instruments": instruments,
-        "expected": expected,
-        "services": [(s.code, s.name(language)) for s in services],
+        "services": [(s.code, s.name(language), bool(data) and data.get(f"d.{s.code}") == "on") for s in services],
         "data": data,
         "errors": errors,
+        "error_list": forms.error_list(errors, labels),
+        "date_errors": errors.get("date", []),
+        "contact_errors": errors.get("contact_code", []),
     }
+
+
+def saved_message(raw: dict[str, Any], language: str) -> str:
+    """What a check-up saved, in plain words: "Check-up of 06/12/2026 saved: weight, length/height, EEDP"."""
+    what: list[str] = []
+    measurement = raw.get("measurement") or {}
+    for name, label in forms.MEASUREMENT_LABELS.items():
+        if name != "position" and measurement.get(name) not in (None, "", False):
+            what.append(str(label))
+    what += [inputs.instrument_name(item["instrument"]) for item in raw.get("screenings") or []]
+    services = {s.code: s.name(language) for s in conf.profile().services}
+    what += [services.get(code, "") for code in raw.get("deliveries") or []]
+    if not what:
+        return _("Check-up saved.")
+    return _("Check-up saved: %(what)s.") % {"what": ", ".join(what)}
 
 
 @login_required
 def check_up(request: HttpRequest, child_id: int) -> HttpResponse:
-    """Record a check-up: measurements, screenings and deliveries in one form."""
+    """Record a check-up: measurements, screenings and deliveries in one form. Doubtful values (WHO
+    implausible, an instrument outside its age band, a score outside its scale) come back with their
+    message beside the field and a reason to give, as the country profile says."""
     child = scope.get_child_or_404(request.user, child_id)
     if not scope.can_register_in(request.user, child.territory) or child.birth_date is None:
         raise PermissionDenied(_("You cannot record check-ups for this child."))
     errors: dict[str, Any] = {}
     if request.method == "POST":
-        context = _form_context(child, request.POST, {})
+        offered = _form_context(child, request.POST, {})
         raw = forms.encounter_input(
-            request.POST, [i["code"] for i in context["instruments"]], [code for code, _name in context["services"]]
+            request.POST,
+            [i["code"] for i in offered["instruments"]],
+            [code for code, _name, _checked in offered["services"]],
         )
         try:
             actions.record_encounter(_actor(request), raw, child=child)
         except InputErrors as exc:
-            errors = exc.as_dict()
+            errors = forms.form_errors(exc.as_dict(), [s["instrument"] for s in raw.get("screenings", [])])
         else:
+            messages.success(request, saved_message(raw, _language()))
             return redirect("child-detail", child_id=child.pk)
     log_reads(_actor(request), "check-up form", [child.pk])
     return render(
@@ -361,8 +421,9 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
         try:
             actions.record_encounter(_actor(request), raw, pregnancy=pregnancy)
         except InputErrors as exc:
-            errors = exc.as_dict()
+            errors = forms.form_errors(exc.as_dict(), [s["instrument"] for s in raw.get("screenings", [])])
         else:
+            messages.success(request, _("Prenatal contact saved."))
             return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     language = _language()
     states = (
@@ -382,7 +443,19 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
             "encounters": pregnancy.encounters.filter(voided_at__isnull=True).order_by("date"),
             "screenings": screenings,
             "can_record": pregnancy.outcome == "ongoing" and scope.can_register_in(user, pregnancy.mother.territory),
-            "epsa_fields": forms.instrument_fields("epsa"),
+            "epsa_fields": [
+                forms.bind(f, "s.epsa.", request.POST if errors else {}, errors)
+                for f in forms.instrument_fields("epsa")
+            ],
+            "error_list": forms.error_list(
+                errors,
+                {
+                    "date": _("Date"),
+                    "contact_code": _("Scheduled contact"),
+                    "use.epsa": inputs.instrument_name("epsa"),
+                    **{f"s.epsa.{f.name}": f.label for f in forms.instrument_fields("epsa")},
+                },
+            ),
             "open_contacts": [
                 (s.contact.code, s.contact.name(language))
                 for s in states

@@ -124,6 +124,7 @@ def child_detail(request: HttpRequest, child_id: int) -> HttpResponse:
         "show_health": DataCategory.HEALTH in categories,
         "show_social": DataCategory.SOCIAL in categories,
         "is_auditor": scope.can_read_audit(user),
+        "can_edit": scope.can_register_in(user, child.territory),
     }
     if DataCategory.HEALTH in categories and child.pregnancy_id:
         context["pregnancy"] = Pregnancy.unscoped.filter(pk=child.pregnancy_id).first()

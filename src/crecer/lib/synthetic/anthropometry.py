@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crecer.lib.growth import lms_value, lms_zscore, restricted_value
+from crecer.lib.growth import lms_value, lms_zscore, restricted_value, zscores
 from crecer.lib.growth.tables import load_table
 from crecer.lib.synthetic.flavours import CareFlavour
 
@@ -140,10 +140,13 @@ class Measurements:
     muac: np.ndarray
     oedema: np.ndarray
     haemoglobin: np.ndarray
+    #: values WHO flags as implausible (tails of the profiles, typing errors): the source system recorded
+    #: them as they are, so the files confirm them (``confirm_reason``) and the import keeps them
+    flagged: np.ndarray
 
     @classmethod
     def concatenate(cls, parts: list[Measurements]) -> Measurements:
-        fields = ("weight", "weight_fine", "length", "standing", "head", "muac", "oedema", "haemoglobin")
+        fields = ("weight", "weight_fine", "length", "standing", "head", "muac", "oedema", "haemoglobin", "flagged")
         return cls(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields})
 
 
@@ -222,6 +225,7 @@ def measure(
     hb_value = threshold + care.hb_margin + profiles.hb[child] + 6.0 * noise[4]
     haemoglobin = np.where(with_hb, np.clip(np.rint(hb_value), 50, 190), -1).astype(np.int64)
 
+    oedema = rng.random(n) < OEDEMA_SHARE
     return Measurements(
         weight=weight_scaled.astype(np.int32),
         weight_fine=fine,
@@ -229,6 +233,28 @@ def measure(
         standing=standing,
         head=head.astype(np.int16),
         muac=muac.astype(np.int16),
-        oedema=rng.random(n) < OEDEMA_SHARE,
+        oedema=oedema,
         haemoglobin=haemoglobin.astype(np.int16),
+        flagged=_flagged(sex, age, weight_scaled / np.where(fine, 100.0, 10.0), length, standing, oedema, head, muac),
     )
+
+
+def _flagged(
+    sex: np.ndarray,
+    age: np.ndarray,
+    weight: np.ndarray,
+    length: np.ndarray,
+    standing: np.ndarray,
+    oedema: np.ndarray,
+    head: np.ndarray,
+    muac: np.ndarray,
+) -> np.ndarray:
+    """Rows with an indicator WHO flags as implausible, computed on the values as the files write them."""
+    if sex.size == 0:
+        return np.zeros(0, dtype=bool)
+
+    def cm(mm: np.ndarray) -> np.ndarray:
+        return np.where(mm >= 0, mm / 10.0, np.nan)
+
+    z = zscores(sex, age.astype(float), weight, cm(length), np.where(standing, "h", "l"), oedema, cm(head), cm(muac))
+    return np.any([np.asarray(v) == 1 for k, v in z.items() if k.startswith("flag_")], axis=0)

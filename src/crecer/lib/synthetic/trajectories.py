@@ -47,6 +47,8 @@ TRAJECTORY_FILES = (
 )
 
 # --- assumptions (see docs/synthetic.md) --------------------------------------------------------------
+#: why a value WHO flags is in the files: the source system recorded it so (the import needs the reason)
+CONFIRMED_AT_SOURCE = "registrado así en el sistema de origen"
 ON_TIME_SHARE = 0.75  # a contact done is done inside its window; the rest late (before late_until)
 PRENATAL_ATTENDANCE = 0.8
 PRENATAL_ON_TIME_SHARE = 0.8
@@ -916,6 +918,7 @@ class Trajectories:
                 tenths[m.muac[sl]].tolist(),
                 np.where(m.oedema[sl], "y", "n").tolist(),
                 hb_text[m.haemoglobin[sl]].tolist(),
+                np.where(m.flagged[sl], CONFIRMED_AT_SOURCE, "").tolist(),
             ]
 
         tables["measurements.csv"] = (
@@ -928,6 +931,7 @@ class Trajectories:
                 "muac_cm",
                 "oedema",
                 "haemoglobin_g_l",
+                "confirm_reason",
             ),
             self.measurement_encounter.size,
             measurements,
