@@ -70,7 +70,9 @@ def main() -> None:
     today = timezone.localdate()
     times: dict[str, list[float]] = {}
 
-    def timed(label: str, method: str, url: str, data: dict[str, Any] | None = None, ok: tuple[int, ...] = (200,)) -> Any:
+    def timed(
+        label: str, method: str, url: str, data: dict[str, Any] | None = None, ok: tuple[int, ...] = (200,)
+    ) -> Any:
         call: Callable[..., Any] = client.post if method == "POST" else client.get
         start = time.perf_counter()
         response = call(url, data or {})
