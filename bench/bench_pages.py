@@ -48,6 +48,7 @@ def main() -> None:
     from crecer.lib.documents import run_check_digit
     from crecer.referrals.demo import ensure_network
     from crecer.registry.models import Caregiver, Child, Pregnancy
+    from crecer.tracking.models import Measurement
     from crecer.web.demo import ensure_country, ensure_users, showcase_family
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -156,6 +157,23 @@ def main() -> None:
         timed("child page", "GET", child_url)
         timed("child: edit form", "GET", f"{child_url}edit/")
         timed("check-up: form", "GET", f"{child_url}check-up/")
+        timed(
+            "check-up: save (weight, length)",
+            "POST",
+            f"{child_url}check-up/",
+            {"date": today.isoformat(), "m.weight_kg": "3.3", "m.length_cm": "50"},
+            ok=(302,),
+        )
+        timed("measurements and screenings (history)", "GET", f"{child_url}records/")
+        measurement = Measurement.unscoped.get(child_id=int(child_url.strip("/").split("/")[-1]), is_current=True)
+        timed("correct a measurement: form", "GET", f"/measurements/{measurement.pk}/correct/")
+        timed(
+            "correct a measurement: save with a reason",
+            "POST",
+            f"/measurements/{measurement.pk}/correct/",
+            {"m.weight_kg": "3.35", "m.length_cm": "50", "m.position": "", "reason": "Balanza sin tarar"},
+            ok=(302,),
+        )
         timed("delivery (home visit): form", "GET", f"{child_url}deliveries/new/")
         timed("parenting groups", "GET", "/groups/")
         timed("showcase child page (urgent banner)", "GET", f"/children/{family.newborn.pk}/")
