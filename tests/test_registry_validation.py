@@ -141,3 +141,18 @@ def test_roles_that_cannot_register(cast):
     for who in ("national", "auditor", "provider_opd", "inspector", "admin"):
         with pytest.raises(PermissionDenied):
             actions.create_child(Actor(cast[who], Channel.API), dict(CHILD_DEFAULTS))
+
+
+@pytest.mark.parametrize("phone", ["abc", "12", "+56 9 1234 5678 ext. 3", "9" * 31])
+def test_a_caregiver_phone_must_be_a_phone_number(make_mother, phone):
+    from crecer.registry.models import Caregiver
+
+    with pytest.raises(InputErrors) as exc:
+        make_mother(phone=phone)
+    assert exc.value.as_dict()["phone"][0]["code"] == "invalid"
+    assert not Caregiver.unscoped.exists()
+
+
+@pytest.mark.parametrize("phone", ["+56 9 1234 5678", "(02) 2345-6789", "987654321", ""])
+def test_phone_numbers_as_people_write_them_are_kept(make_mother, phone):
+    assert make_mother(phone=phone).phone == phone

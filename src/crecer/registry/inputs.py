@@ -10,6 +10,7 @@ for a whole batch in a few queries while the API answers them one by one.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -321,9 +322,23 @@ def clean_caregiver(
     values["territory_path"] = territory.path if territory else None
     values["household_id"] = _optional_code(raw, "household_code", resolver.household, errors)
     values["schooling_years"] = parse_int(raw.get("schooling_years"), "schooling_years", errors, 0, 30)
-    values["phone"] = _text(raw, "phone")[:30]
+    values["phone"] = clean_phone(_text(raw, "phone"), errors)
     errors.raise_if_any()
     return values
+
+
+_PHONE = re.compile(r"\+?[0-9 ().\-]{6,30}")
+
+
+def clean_phone(phone: str, errors: Collector) -> str:
+    """A phone number as people write it: digits, with spaces, dots, dashes, parentheses and a leading +."""
+    if phone and (not _PHONE.fullmatch(phone) or sum(c.isdigit() for c in phone) < 6):
+        errors.add(
+            "phone",
+            "invalid",
+            _("Write the phone number with its digits (spaces, dashes and a leading + are allowed)."),
+        )
+    return phone
 
 
 def clean_household(raw: Mapping[str, Any], resolver: Resolver) -> dict[str, Any]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
@@ -33,6 +35,7 @@ def flag_action(request: HttpRequest, flag_id: int) -> HttpResponse:
         except InputErrors as exc:
             errors = exc.as_dict()
         else:
+            messages.success(request, _("The action taken on this urgent result was recorded."))
             return redirect(next_url or item.subject_url)
     log_reads(
         actor,

@@ -354,7 +354,7 @@ def clean_group(raw: Mapping[str, Any], errors: Collector) -> dict[str, Any]:
     code = str(raw.get("code") or "").strip()
     name = str(raw.get("name") or "").strip()
     if not code:
-        errors.add("code", "required", _("This column is required."))
+        errors.add("code", "required", _("Give the group a code."))
     elif "/" in code:
         # a group is named by its code in addresses (the API's and the pages')
         errors.add("code", "invalid", _("The code cannot contain “/”."))
@@ -362,18 +362,18 @@ def clean_group(raw: Mapping[str, Any], errors: Collector) -> dict[str, Any]:
         # /groups/new/ is the page that creates a group
         errors.add("code", "reserved", _("This code is reserved; choose another."))
     if not name:
-        errors.add("name", "required", _("This column is required."))
+        errors.add("name", "required", _("Give the group a name."))
     service_code = str(raw.get("service_code") or "").strip()
     service = next((s for s in conf.profile().services if s.code == service_code), None)
     if service is None or service.delivery != "group":
         errors.add("service_code", "not_a_group", _("This service is not a group programme."))
     start = parse_date(raw.get("start_date"), "start_date", errors)
     if start is None and "start_date" not in errors.errors:
-        errors.add("start_date", "required", _("This column is required."))
+        errors.add("start_date", "required", _("Give the date of the first session."))
     low, high = (service.sessions_min or 1, service.sessions_max or 52) if service is not None else (1, 52)
     planned = parse_int(raw.get("planned_sessions"), "planned_sessions", errors, low, high)
     if planned is None and "planned_sessions" not in errors.errors:
-        errors.add("planned_sessions", "required", _("This column is required."))
+        errors.add("planned_sessions", "required", _("Give the number of sessions."))
     return {
         "code": code,
         "name": name[:200],

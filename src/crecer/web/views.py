@@ -26,6 +26,7 @@ from crecer.registry.models import CaregiverLink, Pregnancy
 from crecer.registry.reads import log_reads, log_rows
 from crecer.registry.search import search
 from crecer.territories.models import Facility, FacilityKind, Territory
+from crecer.tracking import worklists
 from crecer.tracking.views import child_sections, worklist_context, worklist_filters
 
 PAGE_SIZE = 20
@@ -47,6 +48,15 @@ def home(request: HttpRequest) -> HttpResponse:
         context["worklist_home"] = True
         return render(request, "web/home.html", context)
     children = scope.children(user)
+    # Urgent results awaiting action stay on top of the home of everyone they were sent to.
+    context["pinned"] = worklists.pinned(user)
+    if context["pinned"]:
+        log_reads(
+            web_actor(request),
+            "home: urgent results",
+            [p.flag.child_id for p in context["pinned"] if p.flag.child_id],
+            pregnancies=[p.flag.pregnancy_id for p in context["pinned"] if p.flag.pregnancy_id],
+        )
     if user.role in (Role.MUNICIPAL_COORDINATOR, Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER):
         context["children_count"] = children.count()
         context["pregnancies_ongoing"] = scope.pregnancies(user).filter(outcome="ongoing").count()
