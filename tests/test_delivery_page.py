@@ -53,6 +53,7 @@ def test_a_home_visit_is_saved_and_shown_on_the_child_page(cast, child, today):
         {"service": "home_visit", "date": day.isoformat(), "facility_code": "F-ALTA", "detail": "Visita con la abuela"},
     )
     assert response.status_code == 302 and response["Location"] == f"/children/{child.pk}/"
+    assert "Se guardó: Visita domiciliaria" in client.get(response["Location"]).content.decode()
     delivery = Delivery.unscoped.get(child=child)
     assert (delivery.service_code, delivery.delivered_on, delivery.facility.code, delivery.recorded_by_id) == (
         "home_visit",

@@ -70,6 +70,7 @@ def test_a_nurse_creates_a_group_at_her_centre_and_leads_it(cast, today):
     assert response.status_code == 302
     group = ParentingGroup.unscoped.get(code="NEP-VERANO")
     assert response["Location"] == f"/groups/{group.code}/"
+    assert f"Se creó el grupo «{group.name}»" in client.get(response["Location"]).content.decode()
     assert group.facility.code == "F-ALTA" and group.facilitator_id == nurse.pk and group.planned_sessions == 6
     created = AuditEvent.objects.get(entity="tracking.parentinggroup", entity_id=group.pk, action=Action.CREATE)
     assert created.channel == Channel.WEB and created.actor_id == nurse.pk
@@ -149,6 +150,9 @@ def test_a_caregiver_of_the_territory_is_found_and_enrolled_for_her_child(cast, 
         f"/groups/{group.code}/enrol/", {"caregiver": family["mother"].pk, "child": family["child"].pk}
     )
     assert response.status_code == 302
+    assert (
+        f"Se inscribió a {family['mother'].full_name} en el grupo." in client.get(response["Location"]).content.decode()
+    )
     member = GroupMember.unscoped.get(group=group)
     assert (member.caregiver_id, member.child_id, member.sessions_attended) == (
         family["mother"].pk,
@@ -200,6 +204,7 @@ def test_a_session_is_recorded_as_a_checklist_through_the_action_and_audited(cas
         {"held_on": session_date(group.start_date, 1).isoformat(), "attended": [members[0].pk]},
     )
     assert response.status_code == 302
+    assert "Se guardó la asistencia de la sesión 1" in client.get(response["Location"]).content.decode()
     session = GroupSession.unscoped.get(group=group, number=1)
     assert [m.caregiver_id for m in session.attendees.all()] == [members[0].pk]
     updates = AuditEvent.objects.filter(entity="tracking.groupmember", action=Action.UPDATE, actor=nurse)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -134,6 +135,7 @@ def group_new(request: HttpRequest) -> HttpResponse:
             except InputErrors as exc:
                 errors = exc.as_dict()
             else:
+                messages.success(request, _("The group “%(name)s” was created.") % {"name": group.name})
                 return redirect("group-detail", group_code=group.code)
     else:
         first = services[0] if services else None
@@ -309,6 +311,7 @@ def group_enrol(request: HttpRequest, group_code: str) -> HttpResponse:
             except InputErrors as exc:
                 errors = exc.as_dict()
             else:
+                messages.success(request, _("%(name)s was enrolled in the group.") % {"name": caregiver.full_name})
                 return redirect("group-detail", group_code=group.code)
     candidates = _candidates(user, group, query)
     log_reads(
@@ -367,6 +370,7 @@ def group_session(request: HttpRequest, group_code: str, number: int) -> HttpRes
         except InputErrors as exc:
             errors = exc.as_dict()
         else:
+            messages.success(request, _("The attendance of session %(number)s was saved.") % {"number": number})
             return redirect("group-detail", group_code=group.code)
     members_rows = _members(user, group)
     _log_members(request, "group session", members_rows)
@@ -449,6 +453,8 @@ def delivery_new(request: HttpRequest, child_id: int) -> HttpResponse:
         except InputErrors as exc:
             errors = exc.as_dict()
         else:
+            service_name = next((s.name(_language()) for s in conf.profile().services if s.code == service_code), "")
+            messages.success(request, _("Saved: %(service)s.") % {"service": service_name})
             return redirect("child-detail", child_id=child.pk)
     log_reads(_actor(request), "delivery form", [child.pk])
     return render(
