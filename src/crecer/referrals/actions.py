@@ -7,7 +7,9 @@ state (:class:`StaleVersion`), so no update is ever lost.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -39,6 +41,8 @@ from crecer.registry.models import AccessGrant, Child, Pregnancy
 from crecer.risks.models import FlagStatus, Resolution, RiskFlag
 from crecer.territories.models import Facility, Organisation, Territory
 from crecer.validation import Collector, FieldError, InputErrors
+
+logger = logging.getLogger(__name__)
 
 #: Counter-referral outcomes (structured, so the network can count them).
 OUTCOMES = ("attended", "partially_attended", "referred_elsewhere")
@@ -244,16 +248,71 @@ def urgent_recipients(facility_id: int | None, territory: Territory, data_catego
     return found
 
 
+_warned_no_origin = False
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def site_origin() -> str:
+    """The site's address for links in e-mails (``https://host``, no trailing slash): ``CRECER_SITE_URL``
+    when set; otherwise the first usable of ``CSRF_TRUSTED_ORIGINS`` and ``ALLOWED_HOSTS`` (a wildcard or
+    a loopback host is not usable: an e-mail's reader is elsewhere); empty when none is, with a warning
+    logged once."""
+    global _warned_no_origin
+    configured = (getattr(settings, "CRECER_SITE_URL", "") or "").strip().rstrip("/")
+    if configured:
+        return configured
+    scheme = "https" if getattr(settings, "TLS", True) else "http"
+    candidates = [o.strip().rstrip("/") for o in getattr(settings, "CSRF_TRUSTED_ORIGINS", [])]
+    candidates += [f"{scheme}://{h.strip()}" for h in getattr(settings, "ALLOWED_HOSTS", []) if h.strip()]
+    for origin in candidates:
+        host = urlsplit(origin).hostname or ""
+        if "://" in origin and host and "*" not in origin and not host.startswith(".") and host not in _LOOPBACK:
+            return origin
+    if not _warned_no_origin:
+        _warned_no_origin = True
+        logger.warning(
+            "CRECER_SITE_URL is not set and no usable host is in CSRF_TRUSTED_ORIGINS or ALLOWED_HOSTS: "
+            "e-mails cannot link to the records."
+        )
+    return ""
+
+
 def urgent_link(flag: RiskFlag) -> str:
-    """The page of the flag's subject (absolute when ``CRECER_SITE_URL`` is set, for e-mails)."""
+    """The absolute address of the flag's subject's page, for e-mails ("" when the site's address is
+    unknown: see :func:`site_origin`)."""
     from django.urls import reverse
 
+    origin = site_origin()
+    if not origin:
+        return ""
     path = (
         reverse("child-detail", args=[flag.child_id])
         if flag.child_id
         else reverse("pregnancy-detail", args=[flag.pregnancy_id])
     )
-    return getattr(settings, "CRECER_SITE_URL", "").rstrip("/") + path
+    return origin + path
+
+
+def urgent_mail_body(flag: RiskFlag) -> str:
+    """The e-mail of an urgent flag: neither the person's name nor the result (e-mail leaves the system),
+    only the link to the record or, when the site's address is unknown, the registry number to search."""
+    link = urgent_link(flag)
+    if link:
+        return str(
+            _(
+                "An urgent result was recorded for a person followed by your team. Open the record, act and "
+                "record the action taken: %(link)s"
+            )
+            % {"link": link}
+        )
+    person = flag.child if flag.child is not None else flag.pregnancy.mother  # type: ignore[union-attr]
+    return str(
+        _(
+            "An urgent result was recorded for a person followed by your team. Open Crecer and search the "
+            "registry number %(number)s, act and record the action taken."
+        )
+        % {"number": person.registry_number}
+    )
 
 
 def notify_urgent(flag_ids: list[int]) -> int:
@@ -281,11 +340,8 @@ def notify_urgent(flag_ids: list[int]) -> int:
             recipients[key] = urgent_recipients(facility_id, territory, flag.data_category)
         users = recipients[key]
         rows += [Notification(user=u, flag=flag, kind="urgent_result") for u in users]
-        body = _(
-            "An urgent result was recorded for a person followed by your team. Open the record, act and "
-            "record the action taken: %(link)s"
-        ) % {"link": urgent_link(flag)}
-        messages += [(str(subject), str(body), None, [u.email]) for u in users if u.email]
+        body = urgent_mail_body(flag)
+        messages += [(str(subject), body, None, [u.email]) for u in users if u.email]
     Notification.objects.bulk_create(rows, batch_size=1000)
     if messages:
         transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
