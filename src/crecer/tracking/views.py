@@ -475,5 +475,11 @@ def pregnancy_list(request: HttpRequest) -> HttpResponse:
         pregnancies = pregnancies.filter(mother__search_name__contains=word)
     page = Paginator(pregnancies.order_by("edd_date", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
-    log_reads(_actor(request), "pregnancy list", pregnancies=[p.pk for p in page.object_list])
-    return render(request, "tracking/pregnancies.html", {"page": page, "query": query, "today": timezone.localdate()})
+    # Like every worklist, the urgent results awaiting action are pinned on top.
+    pinned = worklists.pinned(request.user)
+    worklists.log_worklist(_actor(request), "pregnancy list", [], pinned, pregnancies=[p.pk for p in page.object_list])
+    return render(
+        request,
+        "tracking/pregnancies.html",
+        {"page": page, "query": query, "today": timezone.localdate(), "pinned": pinned},
+    )

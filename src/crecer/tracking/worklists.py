@@ -80,14 +80,17 @@ def phones_for(child_ids: list[int]) -> dict[int, tuple[int, str]]:
     return {child_id: (caregiver_id, phone) for child_id, (_rank, caregiver_id, phone) in found.items()}
 
 
-def log_worklist(actor: Actor, what: str, rows: list[Row], pinned: Sequence[Any] = ()) -> int:
-    """Log the reads of a worklist as sent (page, home page, API, export): the rows' children, the
-    caregivers whose phone is shown, and the pinned urgent results' children and pregnancies."""
+def log_worklist(
+    actor: Actor, what: str, rows: Sequence[Row], pinned: Sequence[Any] = (), *, pregnancies: Sequence[int] = ()
+) -> int:
+    """Log the reads of a worklist as sent (page, home page, API, export, the pregnancy list): the rows'
+    children, the caregivers whose phone is shown, the pinned urgent results' children and pregnancies,
+    and ``pregnancies`` (the pregnancy list's rows)."""
     return log_reads(
         actor,
         what,
         [r.child.pk for r in rows] + [p.flag.child_id for p in pinned if p.flag.child_id],
-        pregnancies=[p.flag.pregnancy_id for p in pinned if p.flag.pregnancy_id],
+        pregnancies=[*pregnancies, *(p.flag.pregnancy_id for p in pinned if p.flag.pregnancy_id)],
         caregivers=[r.caregiver_id for r in rows if r.phone and r.caregiver_id],
     )
 
