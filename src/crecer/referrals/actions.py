@@ -23,7 +23,7 @@ from crecer import conf
 from crecer.access import permissions
 from crecer.access.models import DataCategory, Role, User
 from crecer.audit.models import Action
-from crecer.audit.trail import Actor, record, snapshot
+from crecer.audit.trail import Actor, record, record_many, snapshot
 from crecer.referrals import machine
 from crecer.referrals.models import (
     OPEN_STATES,
@@ -196,10 +196,33 @@ def suggest_organisation(service: Service, territory: Territory) -> Organisation
 # --- notifications -----------------------------------------------------------------------------------
 
 
-def notify(users: list[User], referral: Referral, kind: str) -> None:
-    """In-app notifications now; e-mails once the transaction commits."""
+#: the audit entity of a batch of notifications (one event per batch: see :func:`_audit_notified`)
+NOTIFICATION = "referrals.notification"
+
+
+def _audit_notified(actor: Actor | None, batches: list[tuple[int | None, dict[str, Any]]]) -> int:
+    """One *create* event per batch of notifications — ``(child id, {what was notified, "recipients":
+    usernames})`` — in the caller's transaction: who was told of what, cheaply (one statement)."""
+    batches = [b for b in batches if b[1].get("recipients")]
+    if not batches:
+        return 0
+    return record_many(
+        actor or Actor.system(),
+        Action.CREATE,
+        NOTIFICATION,
+        ((None, child_id, None, after) for child_id, after in batches),
+        note="notified",
+    )
+
+
+def notify(users: list[User], referral: Referral, kind: str, actor: Actor | None = None) -> None:
+    """In-app notifications now (audited: one event naming the referral and the recipients); e-mails once
+    the transaction commits."""
     users = [u for u in users if u.is_active]
     Notification.objects.bulk_create([Notification(user=u, referral=referral, kind=kind) for u in users])
+    _audit_notified(
+        actor, [(referral.child_id, {"referral": referral.pk, "kind": kind, "recipients": [u.username for u in users]})]
+    )
     addresses = [u.email for u in users if u.email]
     if addresses:
         subject = _("Crecer: referral #%(id)s — %(what)s") % {"id": referral.pk, "what": notification_text(kind)}
@@ -315,11 +338,13 @@ def urgent_mail_body(flag: RiskFlag) -> str:
     )
 
 
-def notify_urgent(flag_ids: list[int]) -> int:
-    """Notify the urgent flags' recipients in-app now (in the caller's transaction) and by e-mail once it
-    commits, one message per address. The e-mail names neither the person nor the result (it leaves the
-    system): it says an urgent result awaits and links to the record."""
+def notify_urgent(flag_ids: list[int], actor: Actor | None = None) -> int:
+    """Notify the urgent flags' recipients in-app now (in the caller's transaction; one audit event per
+    flag naming it and its recipients) and by e-mail once it commits, one message per address. The e-mail
+    names neither the person nor the result (it leaves the system): it says an urgent result awaits and
+    links to the record."""
     rows: list[Notification] = []
+    batches: list[tuple[int | None, dict[str, Any]]] = []
     messages = []
     subject = _("Crecer: an urgent result needs action")
     flags = list(
@@ -340,9 +365,22 @@ def notify_urgent(flag_ids: list[int]) -> int:
             recipients[key] = urgent_recipients(facility_id, territory, flag.data_category)
         users = recipients[key]
         rows += [Notification(user=u, flag=flag, kind="urgent_result") for u in users]
+        batches.append(
+            (
+                flag.child_id,
+                {
+                    "flag": flag.pk,
+                    "rule": flag.rule_id,
+                    "pregnancy": flag.pregnancy_id,
+                    "kind": "urgent_result",
+                    "recipients": [u.username for u in users],
+                },
+            )
+        )
         body = urgent_mail_body(flag)
         messages += [(str(subject), body, None, [u.email]) for u in users if u.email]
     Notification.objects.bulk_create(rows, batch_size=1000)
+    _audit_notified(actor, batches)
     if messages:
         transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
     return len(rows)
@@ -589,11 +627,11 @@ def transition(
             pk=current.pk
         )
         if to in (State.ACCEPTED, State.REJECTED, State.COMPLETED, State.NOT_COMPLETED):
-            notify([fresh.sender], fresh, to)
+            notify([fresh.sender], fresh, to, actor)
         elif to == State.SENT:
-            notify(_receivers(fresh), fresh, "received")
+            notify(_receivers(fresh), fresh, "received", actor)
         elif to == State.EXPIRED:
-            notify([fresh.sender, *coordinators(fresh)], fresh, "expired")
+            notify([fresh.sender, *coordinators(fresh)], fresh, "expired", actor)
     return fresh
 
 
@@ -699,7 +737,7 @@ def reassign(
             after={"organisation": organisation.code, "assignee": assignee.pk if assignee else None},
         )
         fresh = Referral.unscoped.get(pk=current.pk)
-        notify([assignee] if assignee else _receivers(fresh), fresh, "reassigned")
+        notify([assignee] if assignee else _receivers(fresh), fresh, "reassigned", actor)
     return fresh
 
 
