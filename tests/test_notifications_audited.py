@@ -17,9 +17,7 @@ from crecer.tracking import actions as tracking_actions
 SEVERE = {"weight_kg": 4.0, "length_cm": 58, "oedema": True}
 
 
-def test_an_urgent_flags_notifications_are_one_audit_event_naming_the_flag_and_the_recipients(
-    cast, make_child, today
-):
+def test_an_urgent_flags_notifications_are_one_audit_event_naming_the_flag_and_the_recipients(cast, make_child, today):
     child = make_child(
         given_names="Auditada", birth_date=(today - dt.timedelta(days=60)).isoformat(), facility_code="F-ALTA"
     )

@@ -27,9 +27,9 @@ def family(make_child, make_mother, today):
 
 def _caregiver_reads(user, note):
     return set(
-        AuditEvent.objects.filter(
-            action="read", entity="registry.caregiver", actor=user, note=note
-        ).values_list("entity_id", "child_id")
+        AuditEvent.objects.filter(action="read", entity="registry.caregiver", actor=user, note=note).values_list(
+            "entity_id", "child_id"
+        )
     )
 
 
