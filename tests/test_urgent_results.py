@@ -231,8 +231,11 @@ def test_urgent_results_stay_on_top_of_every_worklist_until_acted_on(team, baby,
     for url in ("/", "/worklists/", "/worklists/?tab=today", "/worklists/?tab=overdue", "/worklists/?tab=risk"):
         response = nurse.get(url)
         assert [p.flag.pk for p in response.context["pinned"]] == [flag.pk], url
+        # The pinned list comes before the tab's rows (every one of these tabs has rows: the 25 children).
+        assert response.context["rows"], url
         html = response.content.decode()
-        assert html.index("Riesgo de autolesión materna") < html.index("<table") if "<table" in html else True
+        assert "<table" in html, url
+        assert html.index("Riesgo de autolesión materna") < html.index("<table"), url
     body = api_client(team["nurse"]).get("/api/v1/worklists", {"tab": "overdue"}).json()
     assert [u["flag"] for u in body["urgent"]] == [flag.pk]
     # Not for a user without the category, nor for a health worker of another municipality.

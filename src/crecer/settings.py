@@ -206,7 +206,8 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CRECER_CSRF_TRUSTED_ORIGINS",
 
 EMAIL_BACKEND = os.environ.get("CRECER_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("CRECER_FROM_EMAIL", "crecer@localhost")
-# The address of the site, for links in e-mails (e.g. https://crecer.example.cl); empty: relative links.
+# The address of the site, for links in e-mails (e.g. https://crecer.example.cl): required in production.
+# Empty: the first usable host of CSRF_TRUSTED_ORIGINS or ALLOWED_HOSTS (crecer.referrals.actions.site_origin).
 CRECER_SITE_URL = os.environ.get("CRECER_SITE_URL", "")
 
 CRECER_PROFILE = os.environ.get("CRECER_PROFILE", "cl")

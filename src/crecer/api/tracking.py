@@ -330,12 +330,7 @@ def worklist(
     items, pages = paginate(rows, page)
     built = worklists.build_rows(request.user, tab, items, today)
     pinned = worklists.pinned(request.user)
-    log_reads(
-        actor(request),
-        f"worklist {tab}",
-        [r.child.pk for r in built] + [p.flag.child_id for p in pinned if p.flag.child_id],
-        pregnancies=[p.flag.pregnancy_id for p in pinned if p.flag.pregnancy_id],
-    )
+    worklists.log_worklist(actor(request), f"worklist {tab}", built, pinned)
     return {
         **pages,
         "results": [

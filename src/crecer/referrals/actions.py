@@ -7,7 +7,9 @@ state (:class:`StaleVersion`), so no update is ever lost.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -21,7 +23,7 @@ from crecer import conf
 from crecer.access import permissions
 from crecer.access.models import DataCategory, Role, User
 from crecer.audit.models import Action
-from crecer.audit.trail import Actor, record, snapshot
+from crecer.audit.trail import Actor, record, record_many, snapshot
 from crecer.referrals import machine
 from crecer.referrals.models import (
     OPEN_STATES,
@@ -39,6 +41,8 @@ from crecer.registry.models import AccessGrant, Child, Pregnancy
 from crecer.risks.models import FlagStatus, Resolution, RiskFlag
 from crecer.territories.models import Facility, Organisation, Territory
 from crecer.validation import Collector, FieldError, InputErrors
+
+logger = logging.getLogger(__name__)
 
 #: Counter-referral outcomes (structured, so the network can count them).
 OUTCOMES = ("attended", "partially_attended", "referred_elsewhere")
@@ -192,10 +196,33 @@ def suggest_organisation(service: Service, territory: Territory) -> Organisation
 # --- notifications -----------------------------------------------------------------------------------
 
 
-def notify(users: list[User], referral: Referral, kind: str) -> None:
-    """In-app notifications now; e-mails once the transaction commits."""
+#: the audit entity of a batch of notifications (one event per batch: see :func:`_audit_notified`)
+NOTIFICATION = "referrals.notification"
+
+
+def _audit_notified(actor: Actor | None, batches: list[tuple[int | None, dict[str, Any]]]) -> int:
+    """One *create* event per batch of notifications — ``(child id, {what was notified, "recipients":
+    usernames})`` — in the caller's transaction: who was told of what, cheaply (one statement)."""
+    batches = [b for b in batches if b[1].get("recipients")]
+    if not batches:
+        return 0
+    return record_many(
+        actor or Actor.system(),
+        Action.CREATE,
+        NOTIFICATION,
+        ((None, child_id, None, after) for child_id, after in batches),
+        note="notified",
+    )
+
+
+def notify(users: list[User], referral: Referral, kind: str, actor: Actor | None = None) -> None:
+    """In-app notifications now (audited: one event naming the referral and the recipients); e-mails once
+    the transaction commits."""
     users = [u for u in users if u.is_active]
     Notification.objects.bulk_create([Notification(user=u, referral=referral, kind=kind) for u in users])
+    _audit_notified(
+        actor, [(referral.child_id, {"referral": referral.pk, "kind": kind, "recipients": [u.username for u in users]})]
+    )
     addresses = [u.email for u in users if u.email]
     if addresses:
         subject = _("Crecer: referral #%(id)s — %(what)s") % {"id": referral.pk, "what": notification_text(kind)}
@@ -244,23 +271,80 @@ def urgent_recipients(facility_id: int | None, territory: Territory, data_catego
     return found
 
 
+_warned_no_origin = False
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def site_origin() -> str:
+    """The site's address for links in e-mails (``https://host``, no trailing slash): ``CRECER_SITE_URL``
+    when set; otherwise the first usable of ``CSRF_TRUSTED_ORIGINS`` and ``ALLOWED_HOSTS`` (a wildcard or
+    a loopback host is not usable: an e-mail's reader is elsewhere); empty when none is, with a warning
+    logged once."""
+    global _warned_no_origin
+    configured = (getattr(settings, "CRECER_SITE_URL", "") or "").strip().rstrip("/")
+    if configured:
+        return configured
+    scheme = "https" if getattr(settings, "TLS", True) else "http"
+    candidates = [o.strip().rstrip("/") for o in getattr(settings, "CSRF_TRUSTED_ORIGINS", [])]
+    candidates += [f"{scheme}://{h.strip()}" for h in getattr(settings, "ALLOWED_HOSTS", []) if h.strip()]
+    for origin in candidates:
+        host = urlsplit(origin).hostname or ""
+        if "://" in origin and host and "*" not in origin and not host.startswith(".") and host not in _LOOPBACK:
+            return origin
+    if not _warned_no_origin:
+        _warned_no_origin = True
+        logger.warning(
+            "CRECER_SITE_URL is not set and no usable host is in CSRF_TRUSTED_ORIGINS or ALLOWED_HOSTS: "
+            "e-mails cannot link to the records."
+        )
+    return ""
+
+
 def urgent_link(flag: RiskFlag) -> str:
-    """The page of the flag's subject (absolute when ``CRECER_SITE_URL`` is set, for e-mails)."""
+    """The absolute address of the flag's subject's page, for e-mails ("" when the site's address is
+    unknown: see :func:`site_origin`)."""
     from django.urls import reverse
 
+    origin = site_origin()
+    if not origin:
+        return ""
     path = (
         reverse("child-detail", args=[flag.child_id])
         if flag.child_id
         else reverse("pregnancy-detail", args=[flag.pregnancy_id])
     )
-    return getattr(settings, "CRECER_SITE_URL", "").rstrip("/") + path
+    return origin + path
 
 
-def notify_urgent(flag_ids: list[int]) -> int:
-    """Notify the urgent flags' recipients in-app now (in the caller's transaction) and by e-mail once it
-    commits, one message per address. The e-mail names neither the person nor the result (it leaves the
-    system): it says an urgent result awaits and links to the record."""
+def urgent_mail_body(flag: RiskFlag) -> str:
+    """The e-mail of an urgent flag: neither the person's name nor the result (e-mail leaves the system),
+    only the link to the record or, when the site's address is unknown, the registry number to search."""
+    link = urgent_link(flag)
+    if link:
+        return str(
+            _(
+                "An urgent result was recorded for a person followed by your team. Open the record, act and "
+                "record the action taken: %(link)s"
+            )
+            % {"link": link}
+        )
+    person = flag.child if flag.child is not None else flag.pregnancy.mother  # type: ignore[union-attr]
+    return str(
+        _(
+            "An urgent result was recorded for a person followed by your team. Open Crecer and search the "
+            "registry number %(number)s, act and record the action taken."
+        )
+        % {"number": person.registry_number}
+    )
+
+
+def notify_urgent(flag_ids: list[int], actor: Actor | None = None) -> int:
+    """Notify the urgent flags' recipients in-app now (in the caller's transaction; one audit event per
+    flag naming it and its recipients) and by e-mail once it commits, one message per address. The e-mail
+    names neither the person nor the result (it leaves the system): it says an urgent result awaits and
+    links to the record."""
     rows: list[Notification] = []
+    batches: list[tuple[int | None, dict[str, Any]]] = []
     messages = []
     subject = _("Crecer: an urgent result needs action")
     flags = list(
@@ -281,12 +365,22 @@ def notify_urgent(flag_ids: list[int]) -> int:
             recipients[key] = urgent_recipients(facility_id, territory, flag.data_category)
         users = recipients[key]
         rows += [Notification(user=u, flag=flag, kind="urgent_result") for u in users]
-        body = _(
-            "An urgent result was recorded for a person followed by your team. Open the record, act and "
-            "record the action taken: %(link)s"
-        ) % {"link": urgent_link(flag)}
-        messages += [(str(subject), str(body), None, [u.email]) for u in users if u.email]
+        batches.append(
+            (
+                flag.child_id,
+                {
+                    "flag": flag.pk,
+                    "rule": flag.rule_id,
+                    "pregnancy": flag.pregnancy_id,
+                    "kind": "urgent_result",
+                    "recipients": [u.username for u in users],
+                },
+            )
+        )
+        body = urgent_mail_body(flag)
+        messages += [(str(subject), body, None, [u.email]) for u in users if u.email]
     Notification.objects.bulk_create(rows, batch_size=1000)
+    _audit_notified(actor, batches)
     if messages:
         transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
     return len(rows)
@@ -533,11 +627,11 @@ def transition(
             pk=current.pk
         )
         if to in (State.ACCEPTED, State.REJECTED, State.COMPLETED, State.NOT_COMPLETED):
-            notify([fresh.sender], fresh, to)
+            notify([fresh.sender], fresh, to, actor)
         elif to == State.SENT:
-            notify(_receivers(fresh), fresh, "received")
+            notify(_receivers(fresh), fresh, "received", actor)
         elif to == State.EXPIRED:
-            notify([fresh.sender, *coordinators(fresh)], fresh, "expired")
+            notify([fresh.sender, *coordinators(fresh)], fresh, "expired", actor)
     return fresh
 
 
@@ -643,7 +737,7 @@ def reassign(
             after={"organisation": organisation.code, "assignee": assignee.pk if assignee else None},
         )
         fresh = Referral.unscoped.get(pk=current.pk)
-        notify([assignee] if assignee else _receivers(fresh), fresh, "reassigned")
+        notify([assignee] if assignee else _receivers(fresh), fresh, "reassigned", actor)
     return fresh
 
 

@@ -21,4 +21,4 @@ def _notify_urgent(sender: Any, *, actor: Any, flag_ids: list[int], **kwargs: An
     """Urgent flags were opened: notify at once (in the writer's transaction; e-mails after it commits)."""
     from crecer.referrals.actions import notify_urgent
 
-    return notify_urgent(flag_ids)
+    return notify_urgent(flag_ids, actor)

@@ -58,7 +58,7 @@ def sweep(actor: Actor, now: dt.datetime | None = None) -> SweepResult:
                     after={"overdue": True},
                     note="sweep",
                 )
-                actions.notify(actions.coordinators(ref), ref, "overdue")
+                actions.notify(actions.coordinators(ref), ref, "overdue", actor)
                 result.overdue += 1
     # 3. The answer is due within a day: one reminder to the receivers.
     soon = Referral.unscoped.filter(
@@ -67,6 +67,6 @@ def sweep(actor: Actor, now: dt.datetime | None = None) -> SweepResult:
     for ref in soon:
         with transaction.atomic():
             if Referral.unscoped.filter(pk=ref.pk, reminded_at__isnull=True).update(reminded_at=now):
-                actions.notify(actions._receivers(ref), ref, "reminder")
+                actions.notify(actions._receivers(ref), ref, "reminder", actor)
                 result.reminded += 1
     return result

@@ -323,12 +323,7 @@ def worklist_context(request: HttpRequest, filters: dict[str, Any]) -> dict[str,
     page = Paginator(_worklist_query(request, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = worklists.build_rows(request.user, filters["tab"], list(page.object_list), timezone.localdate())
     pinned = worklists.pinned(request.user)
-    log_reads(
-        _actor(request),
-        f"worklist {filters['tab']}",
-        [r.child.pk for r in rows] + [p.flag.child_id for p in pinned if p.flag.child_id],
-        pregnancies=[p.flag.pregnancy_id for p in pinned if p.flag.pregnancy_id],
-    )
+    worklists.log_worklist(_actor(request), f"worklist {filters['tab']}", rows, pinned)
     language = _language()
     query = request.GET.copy()
     query.pop("page", None)
@@ -387,7 +382,7 @@ def worklist_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
             _("Too many rows for Excel (%(count)s); download CSV instead.") % {"count": len(table)}, status=413
         )
     # The table is built in memory: every child in it goes out.
-    log_reads(_actor(request), f"worklist export {fmt} {filters['tab']}", [r.child.pk for r in rows])
+    worklists.log_worklist(_actor(request), f"worklist export {fmt} {filters['tab']}", rows)
     return xlsx_response(header, table, name) if fmt == "xlsx" else csv_response(header, iter(table), name)
 
 
@@ -480,5 +475,11 @@ def pregnancy_list(request: HttpRequest) -> HttpResponse:
         pregnancies = pregnancies.filter(mother__search_name__contains=word)
     page = Paginator(pregnancies.order_by("edd_date", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
-    log_reads(_actor(request), "pregnancy list", pregnancies=[p.pk for p in page.object_list])
-    return render(request, "tracking/pregnancies.html", {"page": page, "query": query, "today": timezone.localdate()})
+    # Like every worklist, the urgent results awaiting action are pinned on top.
+    pinned = worklists.pinned(request.user)
+    worklists.log_worklist(_actor(request), "pregnancy list", [], pinned, pregnancies=[p.pk for p in page.object_list])
+    return render(
+        request,
+        "tracking/pregnancies.html",
+        {"page": page, "query": query, "today": timezone.localdate(), "pinned": pinned},
+    )

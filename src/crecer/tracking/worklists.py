@@ -18,17 +18,19 @@ with UNION ALL, over the scoped children — no loop over children in Python.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import CharField, DateField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
 
 from crecer import conf
+from crecer.audit.trail import Actor
 from crecer.lib import schedule as schedule_lib
 from crecer.lib.schedule import Contact, State
 from crecer.registry import scope
 from crecer.registry.models import CaregiverLink, Child
+from crecer.registry.reads import log_reads
 from crecer.tracking import growth
 from crecer.tracking.models import Encounter, Measurement, Screening
 from crecer.tracking.timeline import ALERT_RESULTS
@@ -54,26 +56,43 @@ class Row:
     alerts: list[str] = field(default_factory=list)
     #: the phone of the child's first caregiver who has one (mother, father, guardian, other)
     phone: str = ""
+    #: that caregiver (their read is logged with the row's: :func:`log_worklist`)
+    caregiver_id: int | None = None
     #: open risk flags the user may see: (rule id, label, urgent and awaiting action), urgent first
     flags: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
-SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 RELATIONSHIP_RANK = {"mother": 0, "father": 1, "guardian": 2, "other": 3}
 
 
-def phones_for(child_ids: list[int]) -> dict[int, str]:
-    """Each child's caregiver phone (one query)."""
-    found: dict[int, tuple[int, str]] = {}
-    for child_id, relationship, phone in (
+def phones_for(child_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Each child's caregiver whose phone is shown, as (caregiver id, phone) (one query)."""
+    found: dict[int, tuple[int, int, str]] = {}
+    for child_id, relationship, caregiver_id, phone in (
         CaregiverLink.unscoped.filter(child_id__in=child_ids, caregiver__voided_at__isnull=True)
         .exclude(caregiver__phone="")
-        .values_list("child_id", "relationship", "caregiver__phone")
+        .order_by("pk")
+        .values_list("child_id", "relationship", "caregiver_id", "caregiver__phone")
     ):
         rank = RELATIONSHIP_RANK.get(relationship, 9)
         if child_id not in found or rank < found[child_id][0]:
-            found[child_id] = (rank, phone)
-    return {child_id: phone for child_id, (_rank, phone) in found.items()}
+            found[child_id] = (rank, caregiver_id, phone)
+    return {child_id: (caregiver_id, phone) for child_id, (_rank, caregiver_id, phone) in found.items()}
+
+
+def log_worklist(
+    actor: Actor, what: str, rows: Sequence[Row], pinned: Sequence[Any] = (), *, pregnancies: Sequence[int] = ()
+) -> int:
+    """Log the reads of a worklist as sent (page, home page, API, export, the pregnancy list): the rows'
+    children, the caregivers whose phone is shown, the pinned urgent results' children and pregnancies,
+    and ``pregnancies`` (the pregnancy list's rows)."""
+    return log_reads(
+        actor,
+        what,
+        [r.child.pk for r in rows] + [p.flag.child_id for p in pinned if p.flag.child_id],
+        pregnancies=[*pregnancies, *(p.flag.pregnancy_id for p in pinned if p.flag.pregnancy_id)],
+        caregivers=[r.caregiver_id for r in rows if r.phone and r.caregiver_id],
+    )
 
 
 FlagSource = Callable[[Any, list[int]], dict[int, list[tuple[str, str, bool]]]]
@@ -238,7 +257,8 @@ def build_rows(user: Any, tab: str, page_rows: list[Any], today: dt.date) -> lis
                 contact=None,
                 state="risk",
                 alerts=alerts.get(c.pk, []),
-                phone=phones.get(c.pk, ""),
+                caregiver_id=phones[c.pk][0] if c.pk in phones else None,
+                phone=phones[c.pk][1] if c.pk in phones else "",
                 flags=flags.get(c.pk, []),
             )
             for c in children
@@ -260,7 +280,8 @@ def build_rows(user: Any, tab: str, page_rows: list[Any], today: dt.date) -> lis
                 opens=child.birth_date + dt.timedelta(days=contact.start),
                 closes=child.birth_date + dt.timedelta(days=contact.end),
                 alerts=alerts.get(child.pk, []),
-                phone=phones.get(child.pk, ""),
+                caregiver_id=phones[child.pk][0] if child.pk in phones else None,
+                phone=phones[child.pk][1] if child.pk in phones else "",
                 flags=flags.get(child.pk, []),
             )
         )

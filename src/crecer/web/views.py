@@ -51,12 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # Urgent results awaiting action stay on top of the home of everyone they were sent to.
     context["pinned"] = worklists.pinned(user)
     if context["pinned"]:
-        log_reads(
-            web_actor(request),
-            "home: urgent results",
-            [p.flag.child_id for p in context["pinned"] if p.flag.child_id],
-            pregnancies=[p.flag.pregnancy_id for p in context["pinned"] if p.flag.pregnancy_id],
-        )
+        worklists.log_worklist(web_actor(request), "home: urgent results", [], context["pinned"])
     if user.role in (Role.MUNICIPAL_COORDINATOR, Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER):
         context["children_count"] = children.count()
         context["pregnancies_ongoing"] = scope.pregnancies(user).filter(outcome="ongoing").count()
