@@ -199,7 +199,7 @@ def w(network: dict[str, Any], today: dt.date) -> dict[str, Any]:
     )
     pregnancy = registry_actions.create_pregnancy(
         SYSTEM,
-        {"external_id": "P1", "mother_external_id": "G1", "lmp_date": (today - dt.timedelta(days=100)).isoformat()},
+        {"external_id": "P1", "mother_external_id": "G1", "lmp_date": (today - dt.timedelta(days=252)).isoformat()},
     )
     encounter = tracking_actions.record_encounter(
         SYSTEM,
@@ -350,7 +350,7 @@ CASES: dict[str, Case] = {
             (
                 "pregnancies",
                 "external_id,mother_external_id,lmp_date,edd_date,outcome,outcome_date,child_external_id",
-                [f"P1,G1,{_ago(w, 100)},,live_birth,{w['today'].isoformat()},CB"],
+                [f"P1,G1,{_ago(w, 252)},,live_birth,{w['today'].isoformat()},CB"],
             ),
         ],
     ),

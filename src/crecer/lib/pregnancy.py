@@ -42,3 +42,17 @@ def gestational_week(start: dt.date | None, on: dt.date | None) -> int | None:
     """Completed weeks of gestation on ``on`` (week 12 runs from day 84 to day 90)."""
     days = gestational_days(start, on)
     return None if days is None else days // 7
+
+
+#: The weeks of gestation in which a birth is recorded without question: from 20 (below it, a loss rather
+#: than a birth in most civil registries) to 45 (beyond any prolonged pregnancy). A birth date outside
+#: them says the birth or the pregnancy's dates are wrong.
+BIRTH_WEEKS = (20, 45)
+
+
+def birth_week_out_of_range(start: dt.date, birth: dt.date) -> int | None:
+    """The completed week of gestation on ``birth`` when it lies outside :data:`BIRTH_WEEKS`, else None."""
+    days = (birth - start).days
+    week = max(days // 7, 0)
+    low, high = BIRTH_WEEKS
+    return week if not low <= week <= high else None

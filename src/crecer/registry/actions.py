@@ -30,6 +30,7 @@ from crecer.audit.trail import Actor, record, record_created, save_changes, snap
 from crecer.core import bulk
 from crecer.core.signals import facts_changed
 from crecer.lib import names
+from crecer.lib import pregnancy as pregnancy_dating
 from crecer.registry import numbers
 from crecer.registry.inputs import (
     PersonRef,
@@ -727,11 +728,26 @@ def birth_errors(
     child: BirthSubject,
     errors: Collector,
     field: str = "child",
+    origin: dt.date | None = None,
 ) -> None:
     """Problems with recording ``child`` as born of a pregnancy: the child must be born, not the child of
-    another mother or pregnancy, and (once the pregnancy has ended) born on its outcome date."""
+    another mother or pregnancy, (once the pregnancy has ended) born on its outcome date, and born when the
+    pregnancy's dating allows a birth (:data:`crecer.lib.pregnancy.BIRTH_WEEKS`, from ``origin``, the day
+    gestational age counts from)."""
     if child.birth_date is None:
         errors.add(field, "unborn", _("The child has no birth date yet."))
+    elif (
+        origin is not None and (week := pregnancy_dating.birth_week_out_of_range(origin, child.birth_date)) is not None
+    ):
+        errors.add(
+            field if field != "child" else "birth_date",
+            "not_this_pregnancy",
+            _(
+                "This birth date does not fit the pregnancy: on that day it was in week %(week)s by its last "
+                "period or due date. Check the birth date or the pregnancy's dates."
+            )
+            % {"week": week},
+        )
     if outcome not in (PregnancyOutcome.ONGOING, PregnancyOutcome.LIVE_BIRTH):
         errors.add("outcome", "closed", _("This pregnancy already ended otherwise."))
     if child.mother_id is not None and child.mother_id != pregnancy_mother_id:
@@ -791,7 +807,9 @@ def record_birth(actor: Actor, pregnancy: Pregnancy, child: Child, *, field: str
     child are reported under ``field``."""
     subject = birth_subjects([child.pk])[child.pk]
     errors = Collector()
-    birth_errors(pregnancy.mother_id, pregnancy.outcome, pregnancy.outcome_date, subject, errors, field)
+    birth_errors(
+        pregnancy.mother_id, pregnancy.outcome, pregnancy.outcome_date, subject, errors, field, pregnancy.origin
+    )
     errors.raise_if_any()
     check_may_register(actor, child.territory.path)
     with transaction.atomic():

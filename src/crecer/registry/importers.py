@@ -28,6 +28,7 @@ from crecer.imports.framework import (
     register,
     repeated_message,
 )
+from crecer.lib import pregnancy as pregnancy_dating
 from crecer.registry import actions
 from crecer.registry.actions import CAREGIVER_FIELDS, CHILD_FIELDS, BirthSubject, Link
 from crecer.registry.inputs import (
@@ -382,6 +383,7 @@ class PregnancyImporter(_KeyedImporter):
                         subject,
                         errors,
                         field="child_external_id",
+                        origin=pregnancy_dating.origin(values["lmp_date"], values["edd_date"]),
                     )
             if errors.errors:
                 result.reject(line, row, InputErrors(errors.errors).as_dict())
