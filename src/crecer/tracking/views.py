@@ -443,6 +443,10 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
             "encounters": pregnancy.encounters.filter(voided_at__isnull=True).order_by("date"),
             "screenings": screenings,
             "can_record": pregnancy.outcome == "ongoing" and scope.can_register_in(user, pregnancy.mother.territory),
+            # the birth of an ongoing pregnancy, or another baby (twins) of one that ended in a live birth;
+            # the birth action decides what may be recorded
+            "can_register_birth": pregnancy.outcome in ("ongoing", "live_birth")
+            and scope.can_register_in(user, pregnancy.mother.territory),
             "epsa_fields": [
                 forms.bind(f, "s.epsa.", request.POST if errors else {}, errors)
                 for f in forms.instrument_fields("epsa")

@@ -522,7 +522,9 @@ def risk_offers(user: Any, pregnancy: Pregnancy) -> list[dict[str, Any]]:
 
 
 def _birth_fields(pregnancy: Pregnancy) -> list[FormField]:
-    today = timezone.localdate()
+    # another baby of a birth already recorded (twins) is born on the day the pregnancy ended
+    born_on = pregnancy.outcome_date if pregnancy.outcome == "live_birth" and pregnancy.outcome_date else None
+    today = born_on or timezone.localdate()
     return [
         FormField("given_names", gettext_lazy("Given names"), required=True),
         FormField("paternal_surname", gettext_lazy("Paternal (first) surname"), required=True),
@@ -556,8 +558,6 @@ def pregnancy_birth(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
     pregnancy = _pregnancy_or_404(user, pregnancy_id)
     if not scope.can_register_in(user, pregnancy.mother.territory):
         raise PermissionDenied(_("You cannot record births of pregnancies outside your territory."))
-    if pregnancy.outcome != "ongoing":
-        raise PermissionDenied(_("This pregnancy has already ended."))
     actor = _actor(request)
     posted = request.method == "POST"
     data: dict[str, Any] = dict(request.POST.items()) if posted else {"welcome_kit": "on"}
