@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -397,12 +397,8 @@ def worklist_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
 @login_required
 def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
     user: Any = request.user
-    pregnancy = scope.pregnancies(user).select_related("mother__territory", "facility").filter(pk=pregnancy_id).first()
-    if pregnancy is None:
-        raise Http404
+    pregnancy = scope.get_pregnancy_or_404(user, pregnancy_id)
     categories = user.data_categories()
-    if DataCategory.HEALTH not in categories:
-        raise Http404
     origin = pregnancy.origin
     done = actions.done_contacts(pregnancy=pregnancy)
     today = timezone.localdate()

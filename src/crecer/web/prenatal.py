@@ -429,18 +429,11 @@ def pregnancy_new(request: HttpRequest) -> HttpResponse:
 # --- 3. the referral a risk of the pregnancy recommends ---------------------------------------------------------
 
 
-def _pregnancy_or_404(user: Any, pregnancy_id: int) -> Pregnancy:
-    pregnancy = scope.pregnancies(user).select_related("mother__territory").filter(pk=pregnancy_id).first()
-    if pregnancy is None or DataCategory.HEALTH not in user.data_categories():
-        raise Http404
-    return pregnancy
-
-
 @login_required
 def pregnancy_refer(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
     """Send the referral a risk flag of the pregnancy recommends, in one click (POST only)."""
     user: Any = request.user
-    pregnancy = _pregnancy_or_404(user, pregnancy_id)
+    pregnancy = scope.get_pregnancy_or_404(user, pregnancy_id)
     if request.method != "POST":
         return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     flag_id = request.POST.get("flag", "")
@@ -555,7 +548,7 @@ def _birth_fields(pregnancy: Pregnancy) -> list[FormField]:
 def pregnancy_birth(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
     """Register the newborn of a pregnancy (linked to mother and pregnancy) and the welcome kit."""
     user: Any = request.user
-    pregnancy = _pregnancy_or_404(user, pregnancy_id)
+    pregnancy = scope.get_pregnancy_or_404(user, pregnancy_id)
     if not scope.can_register_in(user, pregnancy.mother.territory):
         raise PermissionDenied(_("You cannot record births of pregnancies outside your territory."))
     actor = _actor(request)
