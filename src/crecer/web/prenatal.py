@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from crecer import conf
 from crecer.access import permissions
+from crecer.access.categories import service_categories
 from crecer.access.models import DataCategory
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
@@ -483,9 +484,15 @@ def risk_offers(user: Any, pregnancy: Pregnancy) -> list[dict[str, Any]]:
     rules = {r.id: r for r in conf.profile().rules}
     language = get_language() or "es"
     services = {s.code: s for s in Service.objects.filter(active=True)}
-    open_services = set(
-        Referral.unscoped.filter(pregnancy=pregnancy, state__in=OPEN_STATES).values_list("service__code", flat=True)
-    )
+    # only the open referrals the user may see: a referral is of its service's data category
+    service_category = service_categories()
+    open_services = {
+        code
+        for code in Referral.unscoped.filter(pregnancy=pregnancy, state__in=OPEN_STATES).values_list(
+            "service__code", flat=True
+        )
+        if service_category.get(code) in categories
+    }
     may_send = permissions.has(user, permissions.SEND_REFERRALS) and scope.can_register_in(
         user, pregnancy.mother.territory
     )
@@ -505,7 +512,10 @@ def risk_offers(user: Any, pregnancy: Pregnancy) -> list[dict[str, Any]]:
                 if flag.data_category in DataCategory.values
                 else "",
                 "referred": code in open_services,
-                "may_send": may_send and service is not None and code not in open_services,
+                "may_send": may_send
+                and service is not None
+                and service_category.get(code) in categories
+                and code not in open_services,
             }
         )
     return offers
