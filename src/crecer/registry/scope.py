@@ -132,6 +132,18 @@ def get_caregiver_or_404(user: Any, caregiver_id: Any) -> Caregiver:
     return caregiver
 
 
+def get_household_or_404(user: Any, household_id: Any) -> Household:
+    """The household if the user may see it; 404 otherwise (existence is never revealed)."""
+    try:
+        pk = int(household_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    household = households(user).select_related("territory").filter(pk=pk).first()
+    if household is None:
+        raise Http404
+    return household
+
+
 def get_pregnancy_or_404(user: Any, pregnancy_id: Any) -> Pregnancy:
     """The pregnancy if the user may see it: in scope and the user reads health data (a pregnancy is
     health data); 404 otherwise (existence is never revealed). Pages and API share this one rule."""

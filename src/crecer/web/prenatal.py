@@ -362,9 +362,13 @@ def _epsa_fields(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _encounter_errors(found: dict[str, Any]) -> dict[str, Any]:
-    """The first visit's errors under the pregnancy form's names."""
-    renamed = {"date": "first_visit_date", "facility_code": "facility_code"}
-    return {renamed.get(k, k): v for k, v in found.items()}
+    """The first visit's errors (``first_visit.<field>``) under the pregnancy form's names."""
+    renamed = {"date": "first_visit_date"}
+    out: dict[str, Any] = {}
+    for key, items in found.items():
+        name = key.removeprefix("first_visit.")
+        out.setdefault(renamed.get(name, name), []).extend(items)
+    return out
 
 
 @login_required
@@ -390,23 +394,9 @@ def pregnancy_new(request: HttpRequest) -> HttpResponse:
             ]
         pregnancy: Pregnancy | None = None
         try:
-            with transaction.atomic():
-                try:
-                    pregnancy = registry_actions.create_pregnancy(actor, raw, mother=mother)
-                except InputErrors as exc:
-                    errors = exc.as_dict()
-                if not raw.get("first_visit_date"):
-                    required = {"code": "required", "message": _("Give the date of this visit.")}
-                    errors.setdefault("first_visit_date", []).append(required)
-                if errors or pregnancy is None:
-                    raise _Rollback
-                try:
-                    tracking_actions.record_encounter(actor, visit, pregnancy=pregnancy)
-                except InputErrors as exc:
-                    errors = _encounter_errors(exc.as_dict())
-                    raise _Rollback from exc
-        except _Rollback:
-            pregnancy = None
+            pregnancy = tracking_actions.register_pregnancy_with_first_visit(actor, raw, visit, mother=mother)
+        except InputErrors as exc:
+            errors = _encounter_errors(exc.as_dict())
         if pregnancy is not None:
             return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     fields = _fields(_pregnancy_fields(user), data, errors)
