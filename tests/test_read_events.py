@@ -173,7 +173,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         SYSTEM,
         {
             "mother_national_id": _run(16222222),
-            "lmp_date": (today - dt.timedelta(days=70)).isoformat(),
+            "lmp_date": (today - dt.timedelta(days=270)).isoformat(),
             "first_visit_date": today.isoformat(),
         },
     )
@@ -694,6 +694,13 @@ ROUTES: dict[str, Reads | Quiet] = {
         )
     ),
     f"GET {API}/notifications": Reads((Call(), Call(user="provider", expect=False))),
+    f"POST {API}/notifications/read": Quiet(
+        "marks the user's own notifications read and answers how many: no person",
+        (
+            Call(method="post", body={}, expect=False),
+            Call(user="nurse", method="post", body={"ids": [1]}, expect=False),
+        ),
+    ),
     f"POST {API}/urgent/{{flag_id}}/action": Reads(
         (Call(method="post", body={"action_taken": "Derivada a salud mental"}),)
     ),
@@ -743,6 +750,7 @@ ROUTES: dict[str, Reads | Quiet] = {
     f"POST {API}/merges/{{merge_id}}/undo": Reads((Call(method="post", body={"reason": "error"}),)),
     f"GET {API}/children/{{child_id}}/fhir": Reads((Call(), Call(user="provider"))),
     f"POST {API}/fhir": Reads((Call(user="nurse", method="post", body=_fhir_bundle),)),
+    f"GET {API}/households/{{household_id}}": Reads((Call(user="nurse"), Call())),
     f"POST {API}/households": Quiet(
         "creating a household answers with the household just created: no child",
         (Call(method="post", body={"code": "H-WALK", "territory_code": "CL01001", "address": "Pasaje 1"}, status=201),),
@@ -793,7 +801,19 @@ ROUTES: dict[str, Reads | Quiet] = {
     ),
     f"POST {API}/pregnancies": Quiet(
         "creating a pregnancy answers with the record just created (its CREATE event names it): no child yet",
-        (Call(method="post", body={"mother": "mother_born", "lmp_date": "a_month_ago"}, status=201),),
+        (
+            Call(method="post", body={"mother": "mother_born", "lmp_date": "a_month_ago"}, status=201),
+            Call(
+                user="nurse",
+                method="post",
+                body={
+                    "mother": "mother_born",
+                    "lmp_date": "a_month_ago",
+                    "first_visit": {"date": "today", "facility_code": "F-ALTA"},
+                },
+                status=201,
+            ),
+        ),
     ),
     f"GET {API}/pregnancies/{{pregnancy_id}}": Reads(
         (Call(), Call(user="nurse", params={"pregnancy_id": "pregnancy_ongoing"}))
@@ -825,6 +845,8 @@ ROUTES: dict[str, Reads | Quiet] = {
             ),
         ),
     ),
+    f"GET {API}/groups": Quiet("the groups of the territory: names, codes, places and dates, no person"),
+    f"GET {API}/groups/{{group_code}}": Reads((Call(user="nurse"), Call())),
     f"POST {API}/groups/{{group_code}}/attendance": Reads(
         (Call(method="post", body={"caregiver": "mother_born", "child": "bruno", "attended": [1, 2]}, status=201),)
     ),

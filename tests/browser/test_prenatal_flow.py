@@ -45,8 +45,10 @@ def test_a_midwife_enters_a_pregnancy_with_a_positive_epsa_and_registers_the_bir
     assert fits_the_phone(page)
 
     # The pregnancy by its LMP, and the EPsA of this visit with one risk factor.
-    lmp = today - dt.timedelta(weeks=12)
+    # (dated so that the birth registered below, today, falls at term)
+    lmp = today - dt.timedelta(weeks=39)
     page.fill("input[name=lmp_date]", lmp.isoformat())
+    page.fill("input[name=first_visit_date]", (lmp + dt.timedelta(weeks=12)).isoformat())
     page.check("input[name='s.epsa.low_support']")
     with page.expect_navigation():
         page.get_by_role("button", name="Guardar la gestación").click()

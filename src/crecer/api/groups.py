@@ -12,15 +12,17 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from crecer.api.base import actor
+from crecer.api.base import actor, paginate
 from crecer.registry import scope
 from crecer.registry.inputs import parse_date
 from crecer.registry.reads import log_reads
 from crecer.territories.models import Facility
 from crecer.tracking import actions
+from crecer.tracking import scope as tracking_scope
 from crecer.tracking.models import GroupMember, ParentingGroup
 from crecer.tracking.scope import get_group_or_404
 from crecer.validation import Collector
@@ -83,6 +85,41 @@ class SessionOut(Schema):
     attendees: list[MemberOut]
 
 
+class GroupListOut(Schema):
+    count: int
+    page: int
+    pages: int
+    results: list[GroupOut]
+
+
+class GroupMemberDetailOut(Schema):
+    """A member of the group: the caregiver (and child) by id when you may see them, ``None`` otherwise;
+    their attendance and completion under the programme's one rule (``minimum`` sessions)."""
+
+    caregiver: int | None
+    caregiver_name: str | None
+    child: int | None
+    sessions_attended: int
+    attended: list[int]
+    missing: int
+    completed: bool
+    completed_on: dt.date | None
+
+
+class GroupSessionOut(Schema):
+    number: int
+    date: dt.date
+    held: bool
+    attendees: int
+
+
+class GroupDetailOut(GroupOut):
+    #: sessions a member must attend to complete the programme
+    minimum: int
+    members: list[GroupMemberDetailOut]
+    sessions: list[GroupSessionOut]
+
+
 def group_payload(g: ParentingGroup) -> dict[str, Any]:
     return {
         "code": g.code,
@@ -103,6 +140,52 @@ def member_payload(m: GroupMember, group: ParentingGroup) -> dict[str, Any]:
         "sessions_attended": m.sessions_attended,
         "attended": sorted(m.sessions.values_list("number", flat=True)),
         "completed_on": m.completed_on,
+    }
+
+
+@router.get("/groups", response=GroupListOut, summary="The parenting groups of your territory")
+def list_groups(request: HttpRequest, page: int = 1) -> dict[str, Any]:
+    """The groups meeting at a facility of your territory, newest first, as on the groups page (no person is
+    shown)."""
+    found = tracking_scope.groups(request.user).select_related("facility").order_by("-start_date", "code")
+    items, pages = paginate(found, page)
+    return {**pages, "results": [group_payload(g) for g in items]}
+
+
+@router.get("/groups/{group_code}", response=GroupDetailOut, summary="One parenting group")
+def get_group(request: HttpRequest, group_code: str) -> dict[str, Any]:
+    """A group of your territory (404 otherwise): its members with their attendance and completion, and its
+    sessions, as on the group's page. Members you may not see are listed without who they are. The read of
+    the members shown is logged."""
+    user: Any = request.user
+    group = get_group_or_404(user, group_code)
+    members = tracking_scope.group_members(user, group)
+    log_reads(
+        actor(request),
+        "group",
+        [r["child"].pk for r in members if r["child"] is not None],
+        caregivers=[r["caregiver"].pk for r in members if r["caregiver"] is not None],
+    )
+    return {
+        **group_payload(group),
+        "minimum": actions.completion_minimum(group),
+        "members": [
+            {
+                "caregiver": r["caregiver"].pk if r["caregiver"] is not None else None,
+                "caregiver_name": r["caregiver"].full_name if r["caregiver"] is not None else None,
+                "child": r["child"].pk if r["child"] is not None else None,
+                "sessions_attended": r["member"].sessions_attended,
+                "attended": r["attended"],
+                "missing": r["missing"],
+                "completed": r["member"].completed_on is not None,
+                "completed_on": r["member"].completed_on,
+            }
+            for r in members
+        ],
+        "sessions": [
+            {"number": s["number"], "date": s["date"], "held": s["held"], "attendees": s["attendees"]}
+            for s in tracking_scope.group_sessions(group, timezone.localdate())
+        ],
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -160,11 +160,7 @@ def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
     child = scope.get_child_or_404(request.user, payload.child) if payload.child else None
     pregnancy = None
     if payload.pregnancy and not child:
-        pregnancy = (
-            scope.pregnancies(request.user).filter(pk=payload.pregnancy).select_related("mother__territory").first()
-        )
-        if pregnancy is None:
-            raise Http404
+        pregnancy = scope.get_pregnancy_or_404(request.user, payload.pregnancy)
     if child is None and pregnancy is None:
         raise InputErrors({"child": [FieldError("required", _("Give the child (or the pregnancy) to refer."))]})
     flag = None

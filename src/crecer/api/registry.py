@@ -46,6 +46,24 @@ class HouseholdOut(Schema):
     vulnerability_percentile: int | None
 
 
+class HouseholdMemberOut(Schema):
+    """A caregiver living in the household (only those you may see)."""
+
+    id: int
+    registry_number: str
+    given_names: str
+    paternal_surname: str
+    maternal_surname: str
+    birth_date: dt.date | None
+
+
+class HouseholdDetailOut(HouseholdOut):
+    """A household with its members you may see: the twin of the household's page."""
+
+    caregivers: list[HouseholdMemberOut]
+    children: list[schemas.ChildOut]
+
+
 class CaregiverIn(Schema):
     """A caregiver; validated by the registry's own rules, like a row of the ``caregivers`` import."""
 
@@ -104,6 +122,16 @@ class ChildCaregiverOut(Schema):
     relationship: str
 
 
+class FirstVisitIn(Schema):
+    """The first prenatal visit, recorded with the pregnancy (as the entry page does): its date, the facility
+    and the screenings applied, e.g. ``[{"instrument": "epsa", "inputs": {...}}]``."""
+
+    date: str | None = None
+    facility_code: str | None = None
+    contact_code: str | None = None
+    screenings: list[dict[str, Any]] | None = None
+
+
 class PregnancyIn(Schema):
     """A pregnancy; the mother is given by id (``mother``), or by ``mother_external_id`` or
     ``mother_national_id`` as in the ``pregnancies`` import."""
@@ -119,6 +147,9 @@ class PregnancyIn(Schema):
     facility_code: str | None = None
     outcome: str | None = None
     outcome_date: str | None = None
+    #: optional: the first prenatal visit, recorded with the pregnancy all or nothing (problems reported
+    #: under ``first_visit.<field>``)
+    first_visit: FirstVisitIn | None = None
 
 
 class PregnancyOut(Schema):
@@ -245,6 +276,37 @@ def create_household(request: HttpRequest, payload: HouseholdIn) -> Status[dict[
     (1–100)."""
     household = actions.create_household(actor(request), payload.model_dump(exclude_unset=True))
     return Status(201, household_payload(household))
+
+
+@router.get("/households/{household_id}", response=HouseholdDetailOut, summary="One household and its members")
+def get_household(request: HttpRequest, household_id: int) -> dict[str, Any]:
+    """A household of your territory (404 otherwise) with the caregivers and children living in it that you
+    may see, as on its page (the read is logged)."""
+    user: Any = request.user
+    household = scope.get_household_or_404(user, household_id)
+    caregivers = list(scope.caregivers(user).filter(household=household).order_by("search_name", "pk"))
+    children = list(
+        scope.children(user)
+        .filter(household=household)
+        .select_related("territory", "facility")
+        .order_by("birth_date", "pk")
+    )
+    log_reads(actor(request), "household", [c.pk for c in children], caregivers=[c.pk for c in caregivers])
+    return {
+        **household_payload(household),
+        "caregivers": [
+            {
+                "id": c.pk,
+                "registry_number": c.registry_number,
+                "given_names": c.given_names,
+                "paternal_surname": c.paternal_surname,
+                "maternal_surname": c.maternal_surname,
+                "birth_date": c.birth_date,
+            }
+            for c in caregivers
+        ],
+        "children": [schemas.child_payload(c, scope.categories(user, c)) for c in children],
+    }
 
 
 # --- caregivers ----------------------------------------------------------------------------------------
@@ -375,14 +437,21 @@ def void_child(request: HttpRequest, child_id: int, payload: VoidIn) -> dict[str
 def create_pregnancy(request: HttpRequest, payload: PregnancyIn) -> Status[dict[str, Any]]:
     """A pregnancy of a registered mother in your territory: the last menstrual period and/or the expected
     delivery date, the first prenatal visit, the facility. The mother is given by id (``mother``, a
-    caregiver you may see: 404 otherwise) or by external id or document."""
+    caregiver you may see: 404 otherwise) or by external id or document. With ``first_visit`` the first
+    prenatal contact (and the screenings applied in it, e.g. the EPsA) is recorded with the pregnancy, all
+    or nothing, as the entry page does."""
     raw = payload.model_dump(exclude_unset=True)
     mother_id = raw.pop("mother", None)
+    visit = raw.pop("first_visit", None)
     mother = scope.get_caregiver_or_404(request.user, mother_id) if mother_id is not None else None
     if mother is not None:
         raw.pop("mother_external_id", None)
         raw.pop("mother_national_id", None)
-    pregnancy = actions.create_pregnancy(actor(request), raw, mother=mother)
+    if visit is not None:
+        visit = {k: v for k, v in visit.items() if v is not None}
+        pregnancy = tracking_actions.register_pregnancy_with_first_visit(actor(request), raw, visit, mother=mother)
+    else:
+        pregnancy = actions.create_pregnancy(actor(request), raw, mother=mother)
     return Status(201, pregnancy_payload(pregnancy, request.user))
 
 

@@ -20,6 +20,7 @@ from crecer.registry.models import Pregnancy
 from crecer.registry.reads import log_reads
 from crecer.territories.models import Facility
 from crecer.tracking import actions, timeline, worklists
+from crecer.tracking import scope as tracking_scope
 from crecer.tracking.models import Delivery, Encounter, Measurement, Screening
 from crecer.validation import Collector
 
@@ -243,9 +244,7 @@ def child_measurements(request: HttpRequest, child_id: int, history: bool = Fals
 def correct_measurement(
     request: HttpRequest, measurement_id: int, payload: CorrectMeasurementIn
 ) -> Status[dict[str, Any]]:
-    measurement = Measurement.unscoped.filter(pk=measurement_id, child__in=scope.children(request.user)).first()
-    if measurement is None:
-        raise Http404
+    measurement = tracking_scope.get_measurement_or_404(request.user, measurement_id)
     new = actions.correct_measurement(
         actor(request), measurement, payload.changes, payload.reason, payload.confirm_reason
     )
@@ -265,9 +264,7 @@ def child_screenings(request: HttpRequest, child_id: int, history: bool = False)
 
 @router.post("/screenings/{screening_id}/correct", response={201: dict[str, Any]})
 def correct_screening(request: HttpRequest, screening_id: int, payload: CorrectScreeningIn) -> Status[dict[str, Any]]:
-    screening = Screening.unscoped.filter(pk=screening_id, child__in=scope.children(request.user)).first()
-    if screening is None or screening.data_category not in scope.categories(request.user, screening.child):  # type: ignore[arg-type]
-        raise Http404
+    screening = tracking_scope.get_screening_or_404(request.user, screening_id)
     new = actions.correct_screening(actor(request), screening, payload.inputs, payload.reason, payload.confirm_reason)
     log_reads(actor(request), "screening corrected", [new.child_id])
     return Status(201, screening_payload(new))
@@ -365,7 +362,5 @@ def worklist(
 
 
 def pregnancy_or_404(user: Any, pregnancy_id: int) -> Pregnancy:
-    pregnancy = scope.pregnancies(user).filter(pk=pregnancy_id).select_related("mother__territory").first()
-    if pregnancy is None:
-        raise Http404
-    return pregnancy
+    """The one rule of pages and API (:func:`crecer.registry.scope.get_pregnancy_or_404`)."""
+    return scope.get_pregnancy_or_404(user, pregnancy_id)

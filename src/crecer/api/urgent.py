@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from crecer.api.base import actor, paginate
+from crecer.referrals import actions as referral_actions
 from crecer.referrals.actions import notification_text
 from crecer.referrals.models import Notification
 from crecer.registry.reads import log_reads
@@ -71,6 +72,20 @@ def notifications(request: HttpRequest, unread: bool = False, page: int = 1) -> 
         results.append(row)
     log_reads(actor(request), "notifications", children, pregnancies=pregnancies)
     return {**pages, "results": results}
+
+
+class ReadIn(Schema):
+    #: the notifications to mark as read; leave out to mark all of yours
+    ids: list[int] | None = None
+
+
+@router.post("/notifications/read")
+def mark_read(request: HttpRequest, payload: ReadIn) -> dict[str, Any]:
+    """Mark your notifications as read: all of them, or those listed in ``ids`` (only your own: ids of other
+    people's notifications are ignored). Answers how many were marked and how many stay unread."""
+    marked = referral_actions.mark_notifications_read(actor(request), payload.ids)
+    unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()  # type: ignore[misc]
+    return {"marked": marked, "unread": unread}
 
 
 @router.post("/urgent/{flag_id}/action")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -227,6 +228,15 @@ def notify(users: list[User], referral: Referral, kind: str, actor: Actor | None
     if addresses:
         subject = _("Crecer: referral #%(id)s — %(what)s") % {"id": referral.pk, "what": notification_text(kind)}
         transaction.on_commit(lambda: send_mail(subject, subject, None, addresses, fail_silently=True))
+
+
+def mark_notifications_read(actor: Actor, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's own unread notifications as read: all of them, or those of ``ids`` (ids of other
+    users' notifications are ignored, never revealed). Answers how many were marked."""
+    mine = Notification.objects.filter(user=actor.user, read_at__isnull=True)
+    if ids is not None:
+        mine = mine.filter(pk__in=list(ids))
+    return mine.update(read_at=timezone.now())
 
 
 def notification_text(kind: str) -> str:

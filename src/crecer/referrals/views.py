@@ -311,7 +311,7 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     notifications = Notification.objects.filter(user=user).select_related("referral__service", "flag")
     if request.method == "POST":
-        notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
+        actions.mark_notifications_read(_actor(request))
         return redirect("notifications")
     shown = list(notifications[:100])
     # An urgent result names its person and result while they are still in the user's scope and categories.

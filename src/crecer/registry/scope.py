@@ -132,6 +132,33 @@ def get_caregiver_or_404(user: Any, caregiver_id: Any) -> Caregiver:
     return caregiver
 
 
+def get_household_or_404(user: Any, household_id: Any) -> Household:
+    """The household if the user may see it; 404 otherwise (existence is never revealed)."""
+    try:
+        pk = int(household_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    household = households(user).select_related("territory").filter(pk=pk).first()
+    if household is None:
+        raise Http404
+    return household
+
+
+def get_pregnancy_or_404(user: Any, pregnancy_id: Any) -> Pregnancy:
+    """The pregnancy if the user may see it: in scope and the user reads health data (a pregnancy is
+    health data); 404 otherwise (existence is never revealed). Pages and API share this one rule."""
+    try:
+        pk = int(pregnancy_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if not _active(user) or DataCategory.HEALTH not in user.data_categories():
+        raise Http404
+    pregnancy = pregnancies(user).select_related("mother__territory", "facility").filter(pk=pk).first()
+    if pregnancy is None:
+        raise Http404
+    return pregnancy
+
+
 def categories(user: Any, child: Child) -> frozenset[str]:
     """The data categories of ``child`` this user may see (empty if the child is out of scope)."""
     if not _active(user):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from crecer.access import permissions
@@ -65,9 +65,7 @@ def caregiver_detail(request: HttpRequest, caregiver_id: int) -> HttpResponse:
 @login_required
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     user: Any = request.user
-    household = scope.households(user).select_related("territory").filter(pk=household_id).first()
-    if household is None:
-        raise Http404
+    household = scope.get_household_or_404(user, household_id)
     caregivers = list(scope.caregivers(user).filter(household=household).order_by("search_name", "pk"))
     children = list(scope.children(user).filter(household=household).order_by("birth_date", "pk"))
     log_reads(_actor(request), "household page", [c.pk for c in children], caregivers=[c.pk for c in caregivers])

@@ -595,6 +595,46 @@ def record_newborn(
     return born
 
 
+# --- a pregnancy and its first prenatal visit -----------------------------------------------------------------
+
+
+def register_pregnancy_with_first_visit(
+    actor: Actor, raw: dict[str, Any], visit: dict[str, Any], *, mother: Caregiver | None = None
+) -> Pregnancy:
+    """Register a pregnancy (:func:`crecer.registry.actions.create_pregnancy`) and record its first prenatal
+    visit (:func:`record_encounter`: ``visit`` holds date, facility_code and optionally ``screenings`` such
+    as the EPsA), all or nothing: the pages' entry flow and ``POST /pregnancies`` with ``first_visit``.
+
+    The visit's date is the pregnancy's first visit date (and its facility the pregnancy's, unless ``raw``
+    names one). Problems with the pregnancy are reported under its fields; problems with the visit under
+    ``first_visit.<field>`` (the visit's date is required)."""
+    raw = dict(raw)
+    visit = dict(visit)
+    if visit.get("date") and not raw.get("first_visit_date"):
+        raw["first_visit_date"] = visit["date"]
+    if not visit.get("date") and raw.get("first_visit_date"):
+        visit["date"] = raw["first_visit_date"]
+    if visit.get("facility_code") and not raw.get("facility_code"):
+        raw["facility_code"] = visit["facility_code"]
+    errors: dict[str, list[FieldError]] = {}
+    with transaction.atomic():
+        pregnancy = None
+        try:
+            pregnancy = registry_actions.create_pregnancy(actor, raw, mother=mother)
+        except InputErrors as exc:
+            errors.update(exc.errors)
+        if not visit.get("date"):
+            errors.setdefault("first_visit.date", []).append(FieldError("required", _("Give the date of this visit.")))
+        if errors or pregnancy is None:
+            raise InputErrors(errors)
+        try:
+            record_encounter(actor, visit, pregnancy=pregnancy)
+        except InputErrors as exc:
+            raise InputErrors({f"first_visit.{k}": v for k, v in exc.errors.items()}) from exc
+    pregnancy.refresh_from_db()
+    return pregnancy
+
+
 # --- a whole encounter ------------------------------------------------------------------------------------------
 
 

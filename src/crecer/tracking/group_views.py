@@ -173,50 +173,11 @@ def group_new(request: HttpRequest) -> HttpResponse:
 
 
 def _members(user: Any, group: ParentingGroup) -> list[dict[str, Any]]:
-    """The group's members as the user may see them: a caregiver (or child) outside the user's scope is
-    listed without a name."""
-    members = list(GroupMember.unscoped.filter(group=group).select_related("caregiver", "child").order_by("pk"))
-    caregiver_ids = {m.caregiver_id for m in members}
-    child_ids = {m.child_id for m in members if m.child_id}
-    visible_caregivers = set(scope.caregivers(user).filter(pk__in=caregiver_ids).values_list("pk", flat=True))
-    visible_children = set(scope.children(user).filter(pk__in=child_ids).values_list("pk", flat=True))
-    attended: dict[int, list[int]] = {}
-    for member_id, number in GroupSession.attendees.through.objects.filter(
-        groupmember_id__in=[m.pk for m in members]
-    ).values_list("groupmember_id", "groupsession__number"):
-        attended.setdefault(member_id, []).append(number)
-    minimum = actions.completion_minimum(group)
-    rows = []
-    for m in members:
-        sessions = sorted(attended.get(m.pk, []))
-        rows.append(
-            {
-                "member": m,
-                "caregiver": m.caregiver if m.caregiver_id in visible_caregivers else None,
-                "child": m.child if m.child_id in visible_children else None,
-                "attended": sessions,
-                "missing": max(minimum - m.sessions_attended, 0),
-            }
-        )
-    return rows
+    return group_scope.group_members(user, group)
 
 
 def _sessions(group: ParentingGroup, today: dt.date) -> list[dict[str, Any]]:
-    held = {s.number: s for s in GroupSession.unscoped.filter(group=group).annotate(n=Count("attendees"))}
-    rows = []
-    for number in range(1, group.planned_sessions + 1):
-        session = held.get(number)
-        day = session.held_on if session is not None else session_date(group.start_date, number)
-        rows.append(
-            {
-                "number": number,
-                "date": day,
-                "held": session is not None,
-                "attendees": session.n if session is not None else 0,
-                "open": session is not None or day <= today,
-            }
-        )
-    return rows
+    return group_scope.group_sessions(group, today)
 
 
 def _log_members(request: HttpRequest, what: str, rows: list[dict[str, Any]]) -> None:

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -392,12 +392,8 @@ def worklist_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
 @login_required
 def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
     user: Any = request.user
-    pregnancy = scope.pregnancies(user).select_related("mother__territory", "facility").filter(pk=pregnancy_id).first()
-    if pregnancy is None:
-        raise Http404
+    pregnancy = scope.get_pregnancy_or_404(user, pregnancy_id)
     categories = user.data_categories()
-    if DataCategory.HEALTH not in categories:
-        raise Http404
     origin = pregnancy.origin
     done = actions.done_contacts(pregnancy=pregnancy)
     today = timezone.localdate()
@@ -438,6 +434,10 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
             "encounters": pregnancy.encounters.filter(voided_at__isnull=True).order_by("date"),
             "screenings": screenings,
             "can_record": pregnancy.outcome == "ongoing" and scope.can_register_in(user, pregnancy.mother.territory),
+            # the birth of an ongoing pregnancy, or another baby (twins) of one that ended in a live birth;
+            # the birth action decides what may be recorded
+            "can_register_birth": pregnancy.outcome in ("ongoing", "live_birth")
+            and scope.can_register_in(user, pregnancy.mother.territory),
             "epsa_fields": [
                 forms.bind(f, "s.epsa.", request.POST if errors else {}, errors)
                 for f in forms.instrument_fields("epsa")

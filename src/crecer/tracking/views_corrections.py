@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,7 @@ from crecer.registry import scope
 from crecer.registry.models import Child
 from crecer.registry.reads import log_reads
 from crecer.tracking import forms, inputs, timeline
+from crecer.tracking import scope as tracking_scope
 from crecer.tracking.actions import correct_measurement, correct_screening
 from crecer.tracking.models import Measurement, Screening
 from crecer.validation import InputErrors
@@ -81,20 +82,11 @@ def records(request: HttpRequest, child_id: int) -> HttpResponse:
     )
 
 
-def _measurement_or_404(user: Any, measurement_id: int) -> Measurement:
-    measurement = (
-        Measurement.unscoped.filter(pk=measurement_id, child__in=scope.children(user)).select_related("child").first()
-    )
-    if measurement is None or DataCategory.HEALTH not in scope.categories(user, measurement.child):
-        raise Http404
-    return measurement
-
-
 @login_required
 def correct_measurement_page(request: HttpRequest, measurement_id: int) -> HttpResponse:
     """Correct a measurement with a reason; a corrected value WHO flags asks for its own confirmation."""
     user: Any = request.user
-    measurement = _measurement_or_404(user, measurement_id)
+    measurement = tracking_scope.get_measurement_or_404(user, measurement_id)
     child = measurement.child
     if not _can_correct(user, child):
         raise PermissionDenied(_("You cannot correct records of this child."))
@@ -153,14 +145,9 @@ def correct_measurement_page(request: HttpRequest, measurement_id: int) -> HttpR
 def correct_screening_page(request: HttpRequest, screening_id: int) -> HttpResponse:
     """Correct a child's screening (its answers) with a reason; it is scored again."""
     user: Any = request.user
-    screening = (
-        Screening.unscoped.filter(pk=screening_id, child__in=scope.children(user)).select_related("child").first()
-    )
-    if screening is None or screening.child is None:
-        raise Http404
+    screening = tracking_scope.get_screening_or_404(user, screening_id)
     child = screening.child
-    if screening.data_category not in scope.categories(user, child):
-        raise Http404
+    assert child is not None
     if not _can_correct(user, child):
         raise PermissionDenied(_("You cannot correct records of this child."))
     code = screening.instrument

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from crecer import conf
 from crecer.access import permissions
+from crecer.access.categories import service_categories
 from crecer.access.models import DataCategory
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
@@ -361,9 +362,13 @@ def _epsa_fields(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _encounter_errors(found: dict[str, Any]) -> dict[str, Any]:
-    """The first visit's errors under the pregnancy form's names."""
-    renamed = {"date": "first_visit_date", "facility_code": "facility_code"}
-    return {renamed.get(k, k): v for k, v in found.items()}
+    """The first visit's errors (``first_visit.<field>``) under the pregnancy form's names."""
+    renamed = {"date": "first_visit_date"}
+    out: dict[str, Any] = {}
+    for key, items in found.items():
+        name = key.removeprefix("first_visit.")
+        out.setdefault(renamed.get(name, name), []).extend(items)
+    return out
 
 
 @login_required
@@ -389,23 +394,9 @@ def pregnancy_new(request: HttpRequest) -> HttpResponse:
             ]
         pregnancy: Pregnancy | None = None
         try:
-            with transaction.atomic():
-                try:
-                    pregnancy = registry_actions.create_pregnancy(actor, raw, mother=mother)
-                except InputErrors as exc:
-                    errors = exc.as_dict()
-                if not raw.get("first_visit_date"):
-                    required = {"code": "required", "message": _("Give the date of this visit.")}
-                    errors.setdefault("first_visit_date", []).append(required)
-                if errors or pregnancy is None:
-                    raise _Rollback
-                try:
-                    tracking_actions.record_encounter(actor, visit, pregnancy=pregnancy)
-                except InputErrors as exc:
-                    errors = _encounter_errors(exc.as_dict())
-                    raise _Rollback from exc
-        except _Rollback:
-            pregnancy = None
+            pregnancy = tracking_actions.register_pregnancy_with_first_visit(actor, raw, visit, mother=mother)
+        except InputErrors as exc:
+            errors = _encounter_errors(exc.as_dict())
         if pregnancy is not None:
             return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     fields = _fields(_pregnancy_fields(user), data, errors)
@@ -429,18 +420,11 @@ def pregnancy_new(request: HttpRequest) -> HttpResponse:
 # --- 3. the referral a risk of the pregnancy recommends ---------------------------------------------------------
 
 
-def _pregnancy_or_404(user: Any, pregnancy_id: int) -> Pregnancy:
-    pregnancy = scope.pregnancies(user).select_related("mother__territory").filter(pk=pregnancy_id).first()
-    if pregnancy is None or DataCategory.HEALTH not in user.data_categories():
-        raise Http404
-    return pregnancy
-
-
 @login_required
 def pregnancy_refer(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
     """Send the referral a risk flag of the pregnancy recommends, in one click (POST only)."""
     user: Any = request.user
-    pregnancy = _pregnancy_or_404(user, pregnancy_id)
+    pregnancy = scope.get_pregnancy_or_404(user, pregnancy_id)
     if request.method != "POST":
         return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     flag_id = request.POST.get("flag", "")
@@ -490,9 +474,15 @@ def risk_offers(user: Any, pregnancy: Pregnancy) -> list[dict[str, Any]]:
     rules = {r.id: r for r in conf.profile().rules}
     language = get_language() or "es"
     services = {s.code: s for s in Service.objects.filter(active=True)}
-    open_services = set(
-        Referral.unscoped.filter(pregnancy=pregnancy, state__in=OPEN_STATES).values_list("service__code", flat=True)
-    )
+    # only the open referrals the user may see: a referral is of its service's data category
+    service_category = service_categories()
+    open_services = {
+        code
+        for code in Referral.unscoped.filter(pregnancy=pregnancy, state__in=OPEN_STATES).values_list(
+            "service__code", flat=True
+        )
+        if service_category.get(code) in categories
+    }
     may_send = permissions.has(user, permissions.SEND_REFERRALS) and scope.can_register_in(
         user, pregnancy.mother.territory
     )
@@ -512,7 +502,10 @@ def risk_offers(user: Any, pregnancy: Pregnancy) -> list[dict[str, Any]]:
                 if flag.data_category in DataCategory.values
                 else "",
                 "referred": code in open_services,
-                "may_send": may_send and service is not None and code not in open_services,
+                "may_send": may_send
+                and service is not None
+                and service_category.get(code) in categories
+                and code not in open_services,
             }
         )
     return offers
@@ -522,7 +515,9 @@ def risk_offers(user: Any, pregnancy: Pregnancy) -> list[dict[str, Any]]:
 
 
 def _birth_fields(pregnancy: Pregnancy) -> list[FormField]:
-    today = timezone.localdate()
+    # another baby of a birth already recorded (twins) is born on the day the pregnancy ended
+    born_on = pregnancy.outcome_date if pregnancy.outcome == "live_birth" and pregnancy.outcome_date else None
+    today = born_on or timezone.localdate()
     return [
         FormField("given_names", gettext_lazy("Given names"), required=True),
         FormField("paternal_surname", gettext_lazy("Paternal (first) surname"), required=True),
@@ -553,11 +548,9 @@ def _birth_fields(pregnancy: Pregnancy) -> list[FormField]:
 def pregnancy_birth(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
     """Register the newborn of a pregnancy (linked to mother and pregnancy) and the welcome kit."""
     user: Any = request.user
-    pregnancy = _pregnancy_or_404(user, pregnancy_id)
+    pregnancy = scope.get_pregnancy_or_404(user, pregnancy_id)
     if not scope.can_register_in(user, pregnancy.mother.territory):
         raise PermissionDenied(_("You cannot record births of pregnancies outside your territory."))
-    if pregnancy.outcome != "ongoing":
-        raise PermissionDenied(_("This pregnancy has already ended."))
     actor = _actor(request)
     posted = request.method == "POST"
     data: dict[str, Any] = dict(request.POST.items()) if posted else {"welcome_kit": "on"}
