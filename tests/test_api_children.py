@@ -127,7 +127,9 @@ def test_patch(cast, children, api_client):
 def test_patch_errors_change_nothing(cast, children, api_client):
     child = children["alta"]
     response = _patch(
-        api_client(cast["nurse_alta"]), f"/api/v1/children/{child.pk}", {"sex": "Z", "given_names": "Otro", "reason": "x"}
+        api_client(cast["nurse_alta"]),
+        f"/api/v1/children/{child.pk}",
+        {"sex": "Z", "given_names": "Otro", "reason": "x"},
     )
     assert response.status_code == 422
     child.refresh_from_db()
@@ -136,7 +138,9 @@ def test_patch_errors_change_nothing(cast, children, api_client):
 
 def test_patch_out_of_scope_is_404(cast, children, api_client):
     response = _patch(
-        api_client(cast["nurse_alta"]), f"/api/v1/children/{children['austral'].pk}", {"given_names": "X", "reason": "x"}
+        api_client(cast["nurse_alta"]),
+        f"/api/v1/children/{children['austral'].pk}",
+        {"given_names": "X", "reason": "x"},
     )
     assert response.status_code == 404
 

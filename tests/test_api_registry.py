@@ -286,10 +286,14 @@ def test_unlink_a_caregiver(cast, api_client, family):
     assert event.note == "no es el padre"
     assert not CaregiverLink.unscoped.filter(pk=link.pk).exists()
     # No such link (any more): 404; a reader cannot unlink.
-    assert _send(api_client(nurse), "delete", f"/children/{child.pk}/caregivers/{father.pk}?reason=x").status_code == 404
+    assert (
+        _send(api_client(nurse), "delete", f"/children/{child.pk}/caregivers/{father.pk}?reason=x").status_code == 404
+    )
     mother = family["mother"]
     assert (
-        _send(api_client(cast["national"]), "delete", f"/children/{child.pk}/caregivers/{mother.pk}?reason=x").status_code
+        _send(
+            api_client(cast["national"]), "delete", f"/children/{child.pk}/caregivers/{mother.pk}?reason=x"
+        ).status_code
         == 403
     )
     assert CaregiverLink.unscoped.filter(child=child, caregiver=mother).exists()

@@ -57,7 +57,9 @@ def test_a_newborn_without_a_document_gets_one(cast, make_child, doc_type, numbe
     assert child.national_id is None  # provisional identity
     client = _client(cast["nurse_alta"])
     # the form offers the country's document by default
-    field = next(f for f in client.get(f"/children/{child.pk}/edit/").context["fields"] if f["name"] == "national_id_type")
+    field = next(
+        f for f in client.get(f"/children/{child.pk}/edit/").context["fields"] if f["name"] == "national_id_type"
+    )
     assert field["value"] == "CL-RUN"
     done = client.post(f"/children/{child.pk}/edit/", _form(child, national_id_type=doc_type, national_id=number))
     assert done.status_code == 302

@@ -10,7 +10,6 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from crecer.lib.documents import run_check_digit
-
 from crecer.registry import actions
 from crecer.registry.models import Caregiver, CaregiverLink
 from tests.conftest import SYSTEM
@@ -74,9 +73,7 @@ def test_an_unknown_document_without_names_says_to_register_them(cast, child):
     page = _link(cast["nurse_alta"], child, given_names="", paternal_surname="", sex="")
     assert page.status_code == 422 and page.context["registering"]
     with translation.override("es"):
-        hint = gettext(
-            "No caregiver with this document is registered here: give their names and sex to register them."
-        )
+        hint = gettext("No caregiver with this document is registered here: give their names and sex to register them.")
     assert hint in page.content.decode()
     assert set(page.context["link_errors"]) >= {"given_names", "paternal_surname", "sex"}
 
@@ -93,8 +90,14 @@ def test_a_second_father_is_refused_beside_the_relationship(cast, child, make_mo
 def test_a_registered_caregiver_found_by_passport(cast, child, make_mother):
     guardian = make_mother(national_id_type="PASSPORT", national_id="AB123456")
     done = _link(
-        cast["nurse_alta"], child, relationship="guardian", national_id_type="PASSPORT", national_id="ab123456",
-        given_names="", paternal_surname="", sex="",
+        cast["nurse_alta"],
+        child,
+        relationship="guardian",
+        national_id_type="PASSPORT",
+        national_id="ab123456",
+        given_names="",
+        paternal_surname="",
+        sex="",
     )
     assert done.status_code == 302
     assert CaregiverLink.unscoped.get(child=child).caregiver == guardian

@@ -19,7 +19,7 @@ from crecer.api.base import actor
 from crecer.api.tracking import pregnancy_or_404
 from crecer.dedup import candidates
 from crecer.registry import actions, scope
-from crecer.registry.models import Caregiver, CaseNote, CaregiverLink, Child, Household, Pregnancy
+from crecer.registry.models import Caregiver, CaregiverLink, CaseNote, Child, Household, Pregnancy
 from crecer.registry.reads import log_reads
 from crecer.tracking import actions as tracking_actions
 

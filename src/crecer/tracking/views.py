@@ -443,9 +443,7 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
         except InputErrors as exc:
             errors = forms.form_errors(exc.as_dict(), [s["instrument"] for s in raw.get("screenings", [])])
         else:
-            messages.success(
-                request, saved_message(raw, _language(), prenatal=True, contact=encounter.contact_code)
-            )
+            messages.success(request, saved_message(raw, _language(), prenatal=True, contact=encounter.contact_code))
             return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     language = _language()
     states = (
