@@ -109,18 +109,27 @@ def test_roles_without_registration_get_403(cast, api_client):
 def test_patch(cast, children, api_client):
     client = api_client(cast["nurse_alta"])
     child = children["alta"]
+    # People say why they change a record: without a reason nothing changes.
     response = _patch(client, f"/api/v1/children/{child.pk}", {"maternal_surname": "Sepúlveda"})
+    assert response.status_code == 422 and response.json()["errors"]["reason"][0]["code"] == "required"
+    child.refresh_from_db()
+    assert child.maternal_surname != "Sepúlveda"
+    response = _patch(
+        client, f"/api/v1/children/{child.pk}", {"maternal_surname": "Sepúlveda", "reason": "error de digitación"}
+    )
     assert response.status_code == 200
     assert response.json()["maternal_surname"] == "Sepúlveda"
     assert response.json()["given_names"] == "Agustín"  # untouched
     event = AuditEvent.objects.get(child_id=child.pk, action=Action.UPDATE)
-    assert event.after["maternal_surname"] == "Sepúlveda"
+    assert event.after["maternal_surname"] == "Sepúlveda" and event.note == "error de digitación"
 
 
 def test_patch_errors_change_nothing(cast, children, api_client):
     child = children["alta"]
     response = _patch(
-        api_client(cast["nurse_alta"]), f"/api/v1/children/{child.pk}", {"sex": "Z", "given_names": "Otro"}
+        api_client(cast["nurse_alta"]),
+        f"/api/v1/children/{child.pk}",
+        {"sex": "Z", "given_names": "Otro", "reason": "x"},
     )
     assert response.status_code == 422
     child.refresh_from_db()
@@ -129,7 +138,9 @@ def test_patch_errors_change_nothing(cast, children, api_client):
 
 def test_patch_out_of_scope_is_404(cast, children, api_client):
     response = _patch(
-        api_client(cast["nurse_alta"]), f"/api/v1/children/{children['austral'].pk}", {"given_names": "X"}
+        api_client(cast["nurse_alta"]),
+        f"/api/v1/children/{children['austral'].pk}",
+        {"given_names": "X", "reason": "x"},
     )
     assert response.status_code == 404
 

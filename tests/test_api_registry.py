@@ -225,7 +225,7 @@ def test_link_a_caregiver_to_a_child(cast, api_client, family):
         api_client(nurse),
         "post",
         f"/children/{child.pk}/caregivers",
-        {"caregiver": father.pk, "relationship": "father"},
+        {"caregiver": father.pk, "relationship": "father", "reason": "reconoce al niño"},
     )
     assert response.status_code == 201, response.json()
     assert response.json() == [
@@ -235,14 +235,17 @@ def test_link_a_caregiver_to_a_child(cast, api_client, family):
     link = CaregiverLink.unscoped.get(child=child, caregiver=father)
     event = AuditEvent.objects.get(entity="registry.caregiverlink", entity_id=link.pk)
     assert (event.action, event.child_id, event.actor_id) == (Action.CREATE, child.pk, nurse.pk)
+    assert event.note == "reconoce al niño"
     assert _reads(nurse, child_id=child.pk, entity="registry.child").exists()
 
 
 @pytest.mark.parametrize(
     ("body", "field", "code"),
     [
-        ({"relationship": "uncle"}, "relationship", "invalid_choice"),
-        ({"relationship": "mother"}, "relationship", "duplicate"),  # a second mother
+        ({"relationship": "uncle", "reason": "x"}, "relationship", "invalid_choice"),
+        ({"relationship": "mother", "reason": "x"}, "relationship", "duplicate"),  # a second mother
+        ({"relationship": "father"}, "reason", "required"),  # people say why
+        ({"relationship": "father", "reason": "  "}, "reason", "required"),
     ],
 )
 def test_link_errors_name_the_field(cast, api_client, family, body, field, code):
@@ -260,9 +263,9 @@ def test_link_errors_name_the_field(cast, api_client, family, body, field, code)
 
 def test_link_out_of_scope_is_404_and_readers_get_403(cast, api_client, family):
     child = family["child"]
-    body = {"caregiver": family["austral"].pk, "relationship": "guardian"}
+    body = {"caregiver": family["austral"].pk, "relationship": "guardian", "reason": "x"}
     assert _send(api_client(cast["nurse_alta"]), "post", f"/children/{child.pk}/caregivers", body).status_code == 404
-    body = {"caregiver": family["father"].pk, "relationship": "father"}
+    body = {"caregiver": family["father"].pk, "relationship": "father", "reason": "x"}
     assert _send(api_client(cast["nurse_baja"]), "post", f"/children/{child.pk}/caregivers", body).status_code == 404
     assert _send(api_client(cast["national"]), "post", f"/children/{child.pk}/caregivers", body).status_code == 403
     assert CaregiverLink.unscoped.filter(child=child).count() == 1
@@ -270,18 +273,28 @@ def test_link_out_of_scope_is_404_and_readers_get_403(cast, api_client, family):
 
 def test_unlink_a_caregiver(cast, api_client, family):
     nurse, child, father = cast["nurse_alta"], family["child"], family["father"]
-    link = actions.link_caregiver(SYSTEM, child, father, "father")
+    link = actions.link_caregiver(SYSTEM, child, father, "father", reason=None)
+    # People say why: without a reason nothing is removed.
     response = _send(api_client(nurse), "delete", f"/children/{child.pk}/caregivers/{father.pk}")
+    assert response.status_code == 422 and response.json()["errors"]["reason"][0]["code"] == "required"
+    assert CaregiverLink.unscoped.filter(pk=link.pk).exists()
+    response = _send(api_client(nurse), "delete", f"/children/{child.pk}/caregivers/{father.pk}?reason=no+es+el+padre")
     assert response.status_code == 200
     assert response.json() == [{"caregiver": family["mother"].pk, "relationship": "mother"}]
     event = AuditEvent.objects.get(entity="registry.caregiverlink", entity_id=link.pk, action=Action.DELETE)
     assert event.before["relationship"] == "father" and event.actor_id == nurse.pk
+    assert event.note == "no es el padre"
     assert not CaregiverLink.unscoped.filter(pk=link.pk).exists()
     # No such link (any more): 404; a reader cannot unlink.
-    assert _send(api_client(nurse), "delete", f"/children/{child.pk}/caregivers/{father.pk}").status_code == 404
+    assert (
+        _send(api_client(nurse), "delete", f"/children/{child.pk}/caregivers/{father.pk}?reason=x").status_code == 404
+    )
     mother = family["mother"]
     assert (
-        _send(api_client(cast["national"]), "delete", f"/children/{child.pk}/caregivers/{mother.pk}").status_code == 403
+        _send(
+            api_client(cast["national"]), "delete", f"/children/{child.pk}/caregivers/{mother.pk}?reason=x"
+        ).status_code
+        == 403
     )
     assert CaregiverLink.unscoped.filter(child=child, caregiver=mother).exists()
 

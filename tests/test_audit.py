@@ -22,7 +22,7 @@ def test_create_and_update_are_audited_with_before_and_after(cast, country):
     # A creation carries no copy of the values (the record holds them until its first change, whose
     # event has the before and after): the same event whether one child is registered or a million imported.
     assert created.before is None and created.after is None
-    actions.update_child(nurse, child, {"given_names": "Sofía"})
+    actions.update_child(nurse, child, {"given_names": "Sofía"}, reason="Nombre mal escrito")
     updated = AuditEvent.objects.get(child_id=child.pk, action=Action.UPDATE, entity="registry.child")
     assert updated.before == {"given_names": "Sofía Antonia", "search_name": "sofia antonia munoz perez"}
     assert updated.after["given_names"] == "Sofía"
@@ -30,7 +30,7 @@ def test_create_and_update_are_audited_with_before_and_after(cast, country):
 
 def test_no_event_for_a_change_that_changed_nothing(make_child):
     child = make_child()
-    actions.update_child(Actor(None, Channel.CLI), child, {"given_names": child.given_names})
+    actions.update_child(Actor(None, Channel.CLI), child, {"given_names": child.given_names}, reason=None)
     assert not AuditEvent.objects.filter(child_id=child.pk, action=Action.UPDATE).exists()
 
 

@@ -101,7 +101,7 @@ def test_a_caregiver_who_cannot_be_the_mother_leaves_the_child_waiting(births):
 
 def test_a_child_who_got_a_mother_otherwise_stops_waiting(births):
     other = actions.create_caregiver(SYSTEM, _mother("", given_names="Rosa"))
-    actions.link_caregiver(SYSTEM, births["N2"], other, "mother")
+    actions.link_caregiver(SYSTEM, births["N2"], other, "mother", reason=None)
     actions.create_caregiver(SYSTEM, _mother("9.876.543-3"))
     assert _mother_of(births["N2"]) == other.pk
     assert not PendingMother.unscoped.filter(child=births["N2"], linked_at__isnull=True).exists()
@@ -125,7 +125,7 @@ def test_the_data_quality_panel_counts_the_children_waiting_per_territory(births
 
 
 def test_a_child_given_another_document_waits_for_that_one_only(births):
-    actions.update_child(SYSTEM, births["N2"], {"mother_national_id": "16.543.212-6"})
+    actions.update_child(SYSTEM, births["N2"], {"mother_national_id": "16.543.212-6"}, reason=None)
     waiting = set(
         PendingMother.unscoped.filter(child=births["N2"], linked_at__isnull=True).values_list("document", flat=True)
     )
@@ -138,5 +138,5 @@ def test_a_child_given_another_document_waits_for_that_one_only(births):
 
 def test_a_mother_linked_otherwise_ends_the_wait_for_the_panel(births):
     other = actions.create_caregiver(SYSTEM, _mother("", given_names="Rosa"))
-    actions.link_caregiver(SYSTEM, births["N3"], other, "mother")
+    actions.link_caregiver(SYSTEM, births["N3"], other, "mother", reason=None)
     assert not PendingMother.unscoped.filter(child=births["N3"], linked_at__isnull=True).exists()

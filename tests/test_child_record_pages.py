@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import translation
+from django.utils.translation import gettext
 
 from crecer.audit.models import Action, AuditEvent
 from crecer.registry.models import Caregiver, CaregiverLink, CaseNote, Child
@@ -29,6 +31,7 @@ def _demographics(child, **changes):
         "maternal_surname": child.maternal_surname,
         "sex": child.sex,
         "birth_date": child.birth_date.isoformat(),
+        "national_id_type": "CL-RUN",
         "national_id": "",
         **changes,
     }
@@ -39,7 +42,16 @@ def test_demographics_change_with_a_reason_kept_in_the_audit(cast, child):
     page = client.get(f"/children/{child.pk}/edit/")
     assert page.status_code == 200 and 'name="reason"' in page.content.decode()
     refused = client.post(f"/children/{child.pk}/edit/", _demographics(child, given_names="Sofía Ignacia"))
-    assert refused.status_code == 422 and "reason" in refused.context["errors"]
+    assert refused.status_code == 422
+    # only the reason is wrong, and its message is shown beside it (not beside the names)
+    assert {k: [e["code"] for e in v] for k, v in refused.context["errors"].items()} == {"reason": ["required"]}
+    assert not any(f["errors"] for f in refused.context["fields"])
+    with translation.override("es"):
+        said = gettext("Say why the record is changed.")
+        saved = gettext("The child's record was saved.")
+    assert f'<p class="field-error">{said}</p>' in refused.content.decode()
+    given = next(f for f in refused.context["fields"] if f["name"] == "given_names")
+    assert given["value"] == "Sofía Ignacia"  # what was typed comes back
     assert Child.unscoped.get(pk=child.pk).given_names == "Sofía Antonia"  # unchanged
     done = client.post(
         f"/children/{child.pk}/edit/", _demographics(child, given_names="Sofía Ignacia", reason="Civil registry")
@@ -48,7 +60,7 @@ def test_demographics_change_with_a_reason_kept_in_the_audit(cast, child):
     assert Child.unscoped.get(pk=child.pk).given_names == "Sofía Ignacia"
     event = AuditEvent.objects.filter(action=Action.UPDATE, entity="registry.child", child_id=child.pk).get()
     assert event.note == "Civil registry"
-    assert [str(m) for m in client.get(done.url).context["messages"]]
+    assert [str(m) for m in client.get(done.url).context["messages"]] == [saved]
 
 
 def test_bad_demographics_come_back_beside_their_field(cast, child):

@@ -126,7 +126,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     }
     ana, bruno, carla = kids["ana"], kids["bruno"], kids["carla"]
     # A registrar fixes Ana's name: her history then shows the before and after (creations carry no values).
-    registry_actions.update_child(SYSTEM, ana, {"maternal_surname": "Huenchumilla"})
+    registry_actions.update_child(SYSTEM, ana, {"maternal_surname": "Huenchumilla"}, reason=None)
 
     # Bruno's mother and pregnancy (a live birth); another mother with an ongoing pregnancy. Bruno and his
     # mother live in a registered household.
@@ -134,7 +134,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         SYSTEM,
         {"code": "H-HOME", "territory_code": "CL01001", "address": "Pasaje Walk 1", "vulnerability_percentile": 30},
     )
-    registry_actions.update_child(SYSTEM, bruno, {"household_code": "H-HOME"})
+    registry_actions.update_child(SYSTEM, bruno, {"household_code": "H-HOME"}, reason=None)
     rayen = registry_actions.create_caregiver(
         SYSTEM,
         {
@@ -661,7 +661,13 @@ ROUTES: dict[str, Reads | Quiet] = {
         (Call(method="post", body=_new_child, status=201),),
     ),
     f"GET {API}/children/{{child_id}}": Reads((Call(), Call(user="provider"))),
-    f"PATCH {API}/children/{{child_id}}": Reads((Call(method="patch", body={"external_id": "ANA-1"}),)),
+    f"PATCH {API}/children/{{child_id}}": Reads(
+        (Call(method="patch", body={"external_id": "ANA-1", "reason": "ficha clínica"}),)
+    ),
+    f"GET {API}/children/{{child_id}}/notes": Reads((Call(),)),
+    f"POST {API}/children/{{child_id}}/notes": Reads(
+        (Call(method="post", body={"category": "social", "text": "Vive con la abuela"}, status=201),)
+    ),
     f"GET {API}/audit": Reads((Call(user="auditor", query={"child": "ana"}),)),
     f"GET {API}/me": Quiet("the user's own account"),
     f"GET {API}/children/{{child_id}}/timeline": Reads((Call(),)),
@@ -788,13 +794,13 @@ ROUTES: dict[str, Reads | Quiet] = {
             Call(
                 method="post",
                 params={"child_id": "carla"},
-                body={"caregiver": "mother_ongoing", "relationship": "guardian"},
+                body={"caregiver": "mother_ongoing", "relationship": "guardian", "reason": "tutora legal"},
                 status=201,
             ),
         )
     ),
     f"DELETE {API}/children/{{child_id}}/caregivers/{{caregiver_id}}": Reads(
-        (Call(method="delete", params={"child_id": "bruno"}),)
+        (Call(method="delete", params={"child_id": "bruno"}, query={"reason": "vinculado por error"}),)
     ),
     f"POST {API}/children/{{child_id}}/void": Reads(
         (Call(method="post", params={"child_id": "carla"}, body={"reason": "registrada dos veces"}),)

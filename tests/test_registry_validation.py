@@ -109,7 +109,7 @@ def test_registry_numbers_are_unique_and_checked(make_child):
 def test_update_is_validated_as_a_whole(make_child):
     child = make_child()
     with pytest.raises(InputErrors) as exc:
-        actions.update_child(SYSTEM, child, {"birth_date": "2999-01-01"})
+        actions.update_child(SYSTEM, child, {"birth_date": "2999-01-01"}, reason=None)
     assert "birth_date" in exc.value.errors
     child.refresh_from_db()
     assert child.birth_date == dt.date(2024, 3, 10)
@@ -118,7 +118,7 @@ def test_update_is_validated_as_a_whole(make_child):
 def test_update_rejects_unknown_fields(make_child):
     child = make_child()
     with pytest.raises(InputErrors) as exc:
-        actions.update_child(SYSTEM, child, {"favourite_colour": "azul"})
+        actions.update_child(SYSTEM, child, {"favourite_colour": "azul"}, reason=None)
     assert exc.value.errors["favourite_colour"][0].code == "unknown_field"
 
 

@@ -61,7 +61,7 @@ def test_flag_resolves_when_the_facts_change(cast, baby, today):
 def test_document_rule_opens_and_closes_with_the_registry(make_child, today):
     child = make_child(birth_date=(today - dt.timedelta(days=90)).isoformat())
     assert "no_identity_document" in _open(child)
-    registry_actions.update_child(SYSTEM, child, {"national_id": "10.000.013-K"})
+    registry_actions.update_child(SYSTEM, child, {"national_id": "10.000.013-K"}, reason=None)
     assert "no_identity_document" not in _open(child)
 
 

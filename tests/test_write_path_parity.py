@@ -317,7 +317,7 @@ CASES: dict[str, Case] = {
         ],
     ),
     "relationships": Case(
-        lambda a, w: registry_actions.link_caregiver(a, w["child"], w["father"], "father"),
+        lambda a, w: registry_actions.link_caregiver(a, w["child"], w["father"], "father", reason=None),
         lambda w: [("relationships", "child_external_id,caregiver_external_id,relationship", ["C1,G2,father"])],
     ),
     "pregnancies": Case(

@@ -19,7 +19,7 @@ from crecer.api.base import actor
 from crecer.api.tracking import pregnancy_or_404
 from crecer.dedup import candidates
 from crecer.registry import actions, scope
-from crecer.registry.models import Caregiver, CaregiverLink, Child, Household, Pregnancy
+from crecer.registry.models import Caregiver, CaregiverLink, CaseNote, Child, Household, Pregnancy
 from crecer.registry.reads import log_reads
 from crecer.tracking import actions as tracking_actions
 
@@ -113,6 +113,8 @@ class CaregiverOut(Schema):
 class LinkIn(Schema):
     caregiver: int
     relationship: str
+    #: why the caregiver is linked (required: kept in the audit trail)
+    reason: str = ""
 
 
 class ChildCaregiverOut(Schema):
@@ -130,6 +132,21 @@ class FirstVisitIn(Schema):
     facility_code: str | None = None
     contact_code: str | None = None
     screenings: list[dict[str, Any]] | None = None
+
+
+class NoteIn(Schema):
+    """A case note filed under a data category you may record (``social``, ``violence``…)."""
+
+    category: str = ""
+    text: str = ""
+
+
+class NoteOut(Schema):
+    id: int
+    category: str
+    text: str
+    author: str | None
+    written_at: dt.datetime
 
 
 class PregnancyIn(Schema):
@@ -387,7 +404,7 @@ def link_caregiver(request: HttpRequest, child_id: int, payload: LinkIn) -> Stat
     Answers the child's caregivers."""
     child = scope.get_child_or_404(request.user, child_id)
     caregiver = scope.get_caregiver_or_404(request.user, payload.caregiver)
-    actions.link_caregiver(actor(request), child, caregiver, payload.relationship)
+    actions.link_caregiver(actor(request), child, caregiver, payload.relationship, reason=payload.reason)
     log_reads(actor(request), "caregivers of the child", [child.pk])
     return Status(201, child_caregivers(child))
 
@@ -397,17 +414,50 @@ def link_caregiver(request: HttpRequest, child_id: int, payload: LinkIn) -> Stat
     response=list[ChildCaregiverOut],
     summary="Unlink a caregiver from a child",
 )
-def unlink_caregiver(request: HttpRequest, child_id: int, caregiver_id: int) -> list[dict[str, Any]]:
-    """Remove a link made in error (the removal and the link as it was are audited). Answers the child's
-    remaining caregivers."""
+def unlink_caregiver(request: HttpRequest, child_id: int, caregiver_id: int, reason: str = "") -> list[dict[str, Any]]:
+    """Remove a link made in error, saying why in the ``reason`` query parameter (required; the removal,
+    the reason and the link as it was are audited). Answers the child's remaining caregivers."""
     child = scope.get_child_or_404(request.user, child_id)
     link = CaregiverLink.unscoped.filter(child=child, caregiver_id=caregiver_id).select_related("child__territory")
     found = link.first()
     if found is None:
         raise Http404
-    actions.unlink_caregiver(actor(request), found)
+    actions.unlink_caregiver(actor(request), found, reason=reason)
     log_reads(actor(request), "caregivers of the child", [child.pk])
     return child_caregivers(child)
+
+
+# --- case notes ----------------------------------------------------------------------------------------
+
+
+def note_payload(note: CaseNote) -> dict[str, Any]:
+    return {
+        "id": note.pk,
+        "category": note.category,
+        "text": note.text,
+        "author": note.author.username if note.author else None,
+        "written_at": note.written_at,
+    }
+
+
+@router.get("/children/{child_id}/notes", response=list[NoteOut], summary="A child's case notes")
+def list_notes(request: HttpRequest, child_id: int) -> list[dict[str, Any]]:
+    """The child's case notes in the data categories you may read (a note in a sensitive category is left
+    out for those not granted it), newest first; the read is logged."""
+    child = scope.get_child_or_404(request.user, child_id)
+    notes = [note_payload(n) for n in scope.notes(request.user, child)]
+    log_reads(actor(request), "case notes", [child.pk])
+    return notes
+
+
+@router.post("/children/{child_id}/notes", response={201: NoteOut}, summary="Write a case note on a child")
+def add_note(request: HttpRequest, child_id: int, payload: NoteIn) -> Status[dict[str, Any]]:
+    """A note filed under a data category you may record, on a child you may register in your territory
+    (otherwise 403). Answers the note."""
+    child = scope.get_child_or_404(request.user, child_id)
+    note = actions.add_case_note(actor(request), child, payload.category, payload.text)
+    log_reads(actor(request), "case note", [child.pk])
+    return Status(201, note_payload(note))
 
 
 # --- children: voiding -----------------------------------------------------------------------------------

@@ -80,7 +80,9 @@ def create_child(request: HttpRequest, payload: schemas.ChildIn) -> Status[dict[
 @api.patch("/children/{child_id}", response=schemas.ChildOut, tags=["registry"])
 def update_child(request: HttpRequest, child_id: int, payload: schemas.ChildPatch) -> dict[str, Any]:
     child = scope.get_child_or_404(request.user, child_id)
-    child = actions.update_child(actor(request), child, payload.model_dump(exclude_unset=True))
+    changes = payload.model_dump(exclude_unset=True)
+    reason = changes.pop("reason", "")
+    child = actions.update_child(actor(request), child, changes, reason=reason)
     log_reads(actor(request), "child", [child.pk])
     return schemas.child_payload(child, scope.categories(request.user, child))
 

@@ -32,7 +32,9 @@ class ChildIn(Schema):
 
 
 class ChildPatch(ChildIn):
-    pass
+    """The fields to change, and why (required: kept in the audit trail)."""
+
+    reason: str = ""
 
 
 class ChildOut(Schema):

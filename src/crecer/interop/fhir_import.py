@@ -604,7 +604,7 @@ class BundleImport:
             outcome = "created"
         if not CaregiverLink.unscoped.filter(child=child, caregiver=caregiver).exists():
             try:
-                registry_actions.link_caregiver(self.actor, child, caregiver, link.relationship)
+                registry_actions.link_caregiver(self.actor, child, caregiver, link.relationship, reason=None)
             except InputErrors as exc:
                 self._put(exc, {"relationship": (entry.index, "relationship")}, entry.index)
                 return

@@ -334,7 +334,8 @@ def current_mothers(child_ids: Iterable[int]) -> dict[int, int]:
 
 
 def _reason(reason: str | None, message: str) -> str:
-    """A reason asked for (``None``: the caller does not ask one): required, kept in the audit event."""
+    """A person's reason for a change: required (blank is an error), kept in the audit event. ``None`` is
+    passed explicitly only by importers and system paths, which ask no one for a reason."""
     if reason is None:
         return ""
     if not reason.strip():
@@ -347,10 +348,12 @@ def update_child(
     child: Child,
     changes: dict[str, Any],
     resolver: Resolver | None = None,
-    reason: str | None = None,
+    *,
+    reason: str | None,
 ) -> Child:
-    """Change some fields of a child; the merged record is validated as a whole. ``reason`` (the pages ask
-    for one) is required when given and noted on the audit events."""
+    """Change some fields of a child; the merged record is validated as a whole. ``reason`` is required of
+    people (pages and API) and noted on the audit events; importers and system paths pass ``None``
+    explicitly (their own audit note names the import)."""
     note = _reason(reason, _("Say why the record is changed."))
     current = child_raw(child)
     unknown = set(changes) - set(current)
@@ -532,7 +535,7 @@ def links_of(child_ids: Iterable[int]) -> dict[int, dict[int, str]]:
 
 
 def link_caregiver(
-    actor: Actor, child: Child, caregiver: Caregiver, relationship: str, reason: str | None = None
+    actor: Actor, child: Child, caregiver: Caregiver, relationship: str, *, reason: str | None
 ) -> CaregiverLink:
     """Link a caregiver (father, guardian…) to a child; ``reason`` as in :func:`update_child`."""
     note = _reason(reason, _("Say why the caregiver is linked."))
@@ -556,7 +559,7 @@ def link_caregiver(
     return CaregiverLink.unscoped.get(pk=pk)
 
 
-def unlink_caregiver(actor: Actor, link: CaregiverLink, reason: str | None = None) -> None:
+def unlink_caregiver(actor: Actor, link: CaregiverLink, *, reason: str | None) -> None:
     """Remove a caregiver's link to a child; ``reason`` as in :func:`update_child`."""
     note = _reason(reason, _("Say why the link is removed."))
     check_may_register(actor, link.child.territory.path)
@@ -843,7 +846,8 @@ def register_birth(actor: Actor, pregnancy: Pregnancy, raw: dict[str, Any], chil
             field = "birth_date"
         else:
             if given:
-                child = update_child(actor, child, given)
+                # the birth is the reason: its own event names it, no one is asked for another
+                child = update_child(actor, child, given, reason=None)
             field = "child"
         record_birth(actor, pregnancy, child, field=field)
     return child

@@ -24,7 +24,7 @@ from crecer.registry import actions, scope
 from crecer.registry.inputs import clean_document
 from crecer.registry.models import CaregiverLink, Child, Relationship, Sex
 from crecer.registry.reads import log_reads
-from crecer.validation import Collector, FieldError, InputErrors
+from crecer.validation import Collector, InputErrors
 
 #: the demographic fields the page edits (input names of ``update_child``) and their labels
 DEMOGRAPHICS = (
@@ -33,6 +33,7 @@ DEMOGRAPHICS = (
     ("maternal_surname", "text"),
     ("sex", "sex"),
     ("birth_date", "date"),
+    ("national_id_type", "document"),
     ("national_id", "text"),
 )
 #: relationships a page may link (the mother is linked by her document when the child is registered)
@@ -50,6 +51,7 @@ def _labels() -> dict[str, str]:
         "maternal_surname": _("Maternal surname"),
         "sex": _("Sex"),
         "birth_date": _("Birth date"),
+        "national_id_type": _("Document type"),
         "national_id": _("Document number"),
         "reason": _("Reason"),
         "territory_code": _("Territory"),
@@ -78,6 +80,7 @@ def _page(
     section: str = "",
     errors: dict[str, Any] | None = None,
     data: Any = None,
+    registering: bool = False,
 ) -> HttpResponse:
     """The edit page; ``section`` is the form whose ``errors`` (by field) and posted ``data`` come back."""
     user: Any = request.user
@@ -87,6 +90,9 @@ def _page(
         name: (data.get(name, "") if section == "demographics" and data else current.get(name, ""))
         for name, _k in DEMOGRAPHICS
     }
+    profile = conf.profile()
+    values["national_id_type"] = values["national_id_type"] or profile.default_document
+    link_errors = _link_fields(errors) if section == "link" else {}
     labels = _labels()
     categories = scope.categories(user, child)
     log_reads(_actor(request), "child record edit", [child.pk])
@@ -106,6 +112,10 @@ def _page(
                 for name, kind in DEMOGRAPHICS
             ],
             "sexes": Sex.choices,
+            "documents": profile.documents,
+            "default_document": profile.default_document,
+            "link_errors": link_errors,
+            "registering": registering,
             "links": [
                 _with_section(link)
                 for link in CaregiverLink.unscoped.filter(child=child)
@@ -137,6 +147,8 @@ def edit_child(request: HttpRequest, child_id: int) -> HttpResponse:
     child = _editable_child(request, child_id)
     if request.method == "POST":
         changes = {name: request.POST.get(name, "").strip() for name, _k in DEMOGRAPHICS}
+        if not changes["national_id"]:
+            del changes["national_id_type"]  # no number: the type chosen says nothing
         try:
             actions.update_child(_actor(request), child, changes, reason=request.POST.get("reason", ""))
         except InputErrors as exc:
@@ -146,56 +158,49 @@ def edit_child(request: HttpRequest, child_id: int) -> HttpResponse:
     return _page(request, child)
 
 
+#: where the link form shows the errors of the registry's rules (person and link) that have no field of its own
+LINK_FIELDS = {"caregiver": "national_id"}
+
+
+def _link_fields(errors: dict[str, Any]) -> dict[str, list[Any]]:
+    """The errors of linking by the link form's fields (the rest are listed at the top of the form)."""
+    by_field: dict[str, list[Any]] = {}
+    for key, items in errors.items():
+        by_field.setdefault(LINK_FIELDS.get(key, key), []).extend(items)
+    return by_field
+
+
 @login_required
 @require_POST
 def link_caregiver(request: HttpRequest, child_id: int) -> HttpResponse:
-    """Link a caregiver registered with the given document, or register them first (names and sex given)."""
+    """Link a caregiver registered with the given document, or register them first (names and sex given).
+    The rules (relationship, document, names, reason) are the registry's: their errors come back beside
+    the form's fields."""
     child = _editable_child(request, child_id)
     post = request.POST
     relationship = post.get("relationship", "")
-    reason = post.get("reason", "")
-    errors = Collector()
-    if relationship not in {r.value for r in LINKABLE}:
-        errors.add("relationship", "invalid_choice", _("Choose father, guardian or other caregiver."))
-    doc_type, number = clean_document(
-        post.get("national_id_type", ""), post.get("national_id", ""), conf.profile().default_document, errors
-    )
-    if number is None and "national_id" not in errors.errors:
-        errors.add("national_id", "required", _("The caregiver's document is required."))
+    person = {
+        name: post.get(name, "")
+        for name in ("given_names", "paternal_surname", "maternal_surname", "sex", "national_id_type", "national_id")
+    }
+    caregiver = None
+    if person["national_id"].strip():
+        # find them by their document as the registry writes it (a bad number is reported on registering)
+        doc_type, number = clean_document(
+            person["national_id_type"], person["national_id"], conf.profile().default_document, Collector()
+        )
+        if number is not None:
+            caregiver = scope.caregivers(request.user).filter(national_id_type=doc_type, national_id=number).first()
+    found = caregiver is not None
     try:
-        errors.raise_if_any()
-        caregiver = scope.caregivers(request.user).filter(national_id_type=doc_type, national_id=number).first()
         with transaction.atomic():
             if caregiver is None:
-                if not post.get("given_names", "").strip():
-                    raise InputErrors(
-                        {
-                            "given_names": [
-                                FieldError(
-                                    "required",
-                                    _(
-                                        "No caregiver with this document is registered here: give their names and "
-                                        "sex to register them."
-                                    ),
-                                )
-                            ]
-                        }
-                    )
                 caregiver = actions.create_caregiver(
-                    _actor(request),
-                    {
-                        "given_names": post.get("given_names", ""),
-                        "paternal_surname": post.get("paternal_surname", ""),
-                        "maternal_surname": post.get("maternal_surname", ""),
-                        "sex": post.get("sex", ""),
-                        "national_id_type": doc_type,
-                        "national_id": number,
-                        "territory_code": child.territory.code,
-                    },
+                    _actor(request), {**person, "territory_code": child.territory.code}
                 )
-            actions.link_caregiver(_actor(request), child, caregiver, relationship, reason=reason)
+            actions.link_caregiver(_actor(request), child, caregiver, relationship, reason=post.get("reason", ""))
     except InputErrors as exc:
-        return _page(request, child, section="link", errors=exc.as_dict(), data=post)
+        return _page(request, child, section="link", errors=exc.as_dict(), data=post, registering=not found)
     messages.success(
         request,
         _("%(name)s was linked as %(relationship)s.")
@@ -225,11 +230,8 @@ def add_note(request: HttpRequest, child_id: int) -> HttpResponse:
     """A case note filed under a data category the user may record (sensitive ones seen only by those
     granted them)."""
     child = _editable_child(request, child_id)
-    category = request.POST.get("category", "")
-    if category and category not in scope.categories(request.user, child):
-        raise PermissionDenied(_("You may not record data of this category."))
     try:
-        actions.add_case_note(_actor(request), child, category, request.POST.get("text", ""))
+        actions.add_case_note(_actor(request), child, request.POST.get("category", ""), request.POST.get("text", ""))
     except InputErrors as exc:
         return _page(request, child, section="note", errors=exc.as_dict(), data=request.POST)
     messages.success(request, _("The note was saved."))

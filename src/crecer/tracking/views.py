@@ -137,10 +137,25 @@ def child_sections(user: Any, child: Child) -> dict[str, Any]:
 # --- check-up form -------------------------------------------------------------------------------
 
 
+def _visit_date(data: Any, today: dt.date) -> dt.date:
+    """The date of the check-up posted (today when none or not a date: the action reports it)."""
+    try:
+        return dt.date.fromisoformat(str(data.get("date", "")).strip()) if data else today
+    except ValueError:
+        return today
+
+
+def _check_up_instruments() -> list[str]:
+    """The profile's instruments a check-up may record (the child's and the caregiver's; the EPsA is prenatal)."""
+    return [code for code in conf.profile().instruments if code != "epsa"]
+
+
 def _form_context(child: Child, data: Any, errors: dict[str, Any]) -> dict[str, Any]:
     """The check-up form: the contacts open now, the measurements, the instruments that apply at the child's
-    age (those the open contacts expect first, ticked), the services; each field with the value posted
-    back and its errors beside it (``errors`` are by posted name, see :func:`forms.form_errors`)."""
+    age on the check-up's date (today's on a new form; those the open contacts expect first, ticked), the
+    services; each field with the value posted back and its errors beside it (``errors`` are by posted name,
+    see :func:`forms.form_errors`). An instrument posted that does not apply at that age is shown too, with
+    the registry's error beside it: nothing posted is dropped."""
     profile = conf.profile()
     language = _language()
     today = timezone.localdate()
@@ -152,17 +167,15 @@ def _form_context(child: Child, data: Any, errors: dict[str, Any]) -> dict[str, 
         if s.state in (schedule_lib.State.DUE, schedule_lib.State.OVERDUE)
     ]
     expected = {i for s in open_contacts for i in s.contact.screenings}
-    age_days = (today - child.birth_date).days
+    age_days = (_visit_date(data, today) - child.birth_date).days
     instruments = []
-    for code in profile.instruments:
+    for code in _check_up_instruments():
+        posted = bool(data) and data.get(f"use.{code}") == "on"
         instrument = screening_lib.get(code)
-        if code == "epsa":
-            continue  # prenatal
-        if instrument.subject == screening_lib.CHILD:
+        if instrument.subject == screening_lib.CHILD and not posted:
             low, high = inputs.instrument_band(instrument)
             if not (low <= age_days and (high is None or age_days <= high)):
                 continue
-        posted = bool(data) and data.get(f"use.{code}") == "on"
         instruments.append(
             {
                 "code": code,
@@ -195,7 +208,7 @@ def _form_context(child: Child, data: Any, errors: dict[str, Any]) -> dict[str, 
     return {
         "child": child,
         "today": today,
-        "age": inputs.age_words(age_days),
+        "age": inputs.age_words((today - child.birth_date).days),
         "open_contacts": [
             (s.contact.code, s.contact.name(language), _("due") if s.state == schedule_lib.State.DUE else _("overdue"))
             for s in open_contacts
@@ -213,9 +226,13 @@ def _form_context(child: Child, data: Any, errors: dict[str, Any]) -> dict[str, 
     }
 
 
-def saved_message(raw: dict[str, Any], language: str) -> str:
-    """What a check-up saved, in plain words: "Check-up of 06/12/2026 saved: weight, length/height, EEDP"."""
+def saved_message(raw: dict[str, Any], language: str, *, prenatal: bool = False, contact: str = "") -> str:
+    """What a check-up or prenatal contact saved, in plain words: "Check-up saved: weight, length/height,
+    EEDP."; "Prenatal contact saved: Ingreso, EPsA." (``contact``: the scheduled contact's code)."""
     what: list[str] = []
+    if contact:
+        schedule = conf.profile().prenatal_schedule if prenatal else conf.profile().child_schedule
+        what += [c.name(language) for c in schedule if c.code == contact]
     measurement = raw.get("measurement") or {}
     for name, label in forms.MEASUREMENT_LABELS.items():
         if name != "position" and measurement.get(name) not in (None, "", False):
@@ -223,6 +240,10 @@ def saved_message(raw: dict[str, Any], language: str) -> str:
     what += [inputs.instrument_name(item["instrument"]) for item in raw.get("screenings") or []]
     services = {s.code: s.name(language) for s in conf.profile().services}
     what += [services.get(code, "") for code in raw.get("deliveries") or []]
+    if prenatal:
+        if not what:
+            return _("Prenatal contact saved.")
+        return _("Prenatal contact saved: %(what)s.") % {"what": ", ".join(what)}
     if not what:
         return _("Check-up saved.")
     return _("Check-up saved: %(what)s.") % {"what": ", ".join(what)}
@@ -239,17 +260,16 @@ def check_up(request: HttpRequest, child_id: int) -> HttpResponse:
     errors: dict[str, Any] = {}
     if request.method == "POST":
         offered = _form_context(child, request.POST, {})
+        # every instrument posted goes to the action, which refuses one outside its age band on that date
         raw = forms.encounter_input(
-            request.POST,
-            [i["code"] for i in offered["instruments"]],
-            [code for code, _name, _checked in offered["services"]],
+            request.POST, _check_up_instruments(), [code for code, _name, _checked in offered["services"]]
         )
         try:
-            actions.record_encounter(_actor(request), raw, child=child)
+            encounter = actions.record_encounter(_actor(request), raw, child=child)
         except InputErrors as exc:
             errors = forms.form_errors(exc.as_dict(), [s["instrument"] for s in raw.get("screenings", [])])
         else:
-            messages.success(request, saved_message(raw, _language()))
+            messages.success(request, saved_message(raw, _language(), contact=encounter.contact_code))
             return redirect("child-detail", child_id=child.pk)
     log_reads(_actor(request), "check-up form", [child.pk])
     return render(
@@ -410,11 +430,11 @@ def pregnancy_detail(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
                 {"instrument": "epsa", "inputs": forms.instrument_inputs("epsa", request.POST, "s.epsa.")}
             ]
         try:
-            actions.record_encounter(_actor(request), raw, pregnancy=pregnancy)
+            encounter = actions.record_encounter(_actor(request), raw, pregnancy=pregnancy)
         except InputErrors as exc:
             errors = forms.form_errors(exc.as_dict(), [s["instrument"] for s in raw.get("screenings", [])])
         else:
-            messages.success(request, _("Prenatal contact saved."))
+            messages.success(request, saved_message(raw, _language(), prenatal=True, contact=encounter.contact_code))
             return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     language = _language()
     states = (
