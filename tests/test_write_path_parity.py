@@ -114,7 +114,7 @@ def _dump(base: dict[type[models.Model], int]) -> dict[str, Any]:
                     "entity_id": ref(by_label.get(e.entity), e.entity_id),
                     "child": ref(Child, e.child_id),
                     "before": e.before,
-                    "after": e.after,
+                    "after": _refs_in(e.after, ref),
                 },
                 sort_keys=True,
                 default=str,
@@ -122,6 +122,18 @@ def _dump(base: dict[type[models.Model], int]) -> dict[str, Any]:
         )
     out["audit"] = sorted(events)
     return out
+
+
+#: keys of an event's values that name a row of these tables (a notification's flag or pregnancy)
+VALUE_REFS = {"flag": RiskFlag, "pregnancy": Pregnancy}
+
+
+def _refs_in(values: Any, ref: Callable[[Any, Any], Any]) -> Any:
+    """An event's values with the rows they name identified by rank, like the rows' own ids (PostgreSQL
+    does not give ids back when a transaction is rolled back, so the two paths' ids differ)."""
+    if not isinstance(values, dict):
+        return values
+    return {k: ref(VALUE_REFS[k], v) if k in VALUE_REFS else v for k, v in values.items()}
 
 
 def _rolled_back(run: Callable[[], None]) -> dict[str, Any]:
