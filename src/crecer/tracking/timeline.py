@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,7 @@ from crecer.registry import scope
 from crecer.registry.models import Child, Pregnancy
 from crecer.tracking import growth
 from crecer.tracking.actions import done_contacts
+from crecer.tracking.inputs import instrument_name
 from crecer.tracking.models import Delivery, Encounter, GroupMember, Measurement, Screening
 
 GROWTH_LABELS = {
@@ -76,13 +78,13 @@ def growth_label(code: str) -> str:
 def measurement_detail(m: Measurement) -> str:
     parts = []
     if m.weight_kg is not None:
-        parts.append(_("%(v)s kg") % {"v": m.weight_kg})
+        parts.append(_("%(v)s kg") % {"v": number_format(m.weight_kg)})
     if m.length_cm is not None:
-        parts.append(_("%(v)s cm") % {"v": m.length_cm})
+        parts.append(_("%(v)s cm") % {"v": number_format(m.length_cm)})
     for name, label in (("z_wfa", "P/E"), ("z_lhfa", "T/E"), ("z_wflh", "P/T"), ("z_bmi", "IMC/E")):
         value = getattr(m, name)
         if value is not None:
-            parts.append(f"{label} {value:+.2f}")
+            parts.append(f"{label} {'+' if value >= 0 else '−'}{number_format(abs(value), 2)}")
     alerts = growth.alerts(m)
     if alerts:
         parts.append(", ".join(growth_label(a) for a in alerts))
@@ -117,7 +119,11 @@ def build(user: Any, child: Child, today: dt.date | None = None) -> list[Item]:
                     "contact",
                     state.contact.name(language),
                     DataCategory.HEALTH,
-                    _("due %(opens)s – %(closes)s") % {"opens": state.opens, "closes": state.closes},
+                    _("due %(opens)s – %(closes)s")
+                    % {
+                        "opens": date_format(state.opens, "SHORT_DATE_FORMAT"),
+                        "closes": date_format(state.closes, "SHORT_DATE_FORMAT"),
+                    },
                     state=state.state.value,
                     alert=state.state in (schedule_lib.State.OVERDUE, schedule_lib.State.MISSED),
                 )
@@ -183,7 +189,9 @@ def build(user: Any, child: Child, today: dt.date | None = None) -> list[Item]:
         group = member.group
         detail = _("%(n)s of %(total)s sessions") % {"n": member.sessions_attended, "total": group.planned_sessions}
         if member.completed_on:
-            detail += " · " + _("completed on %(date)s") % {"date": member.completed_on}
+            detail += " · " + _("completed on %(date)s") % {
+                "date": date_format(member.completed_on, "SHORT_DATE_FORMAT")
+            }
         items.append(
             Item(
                 group.start_date,
@@ -274,7 +282,7 @@ def alert_label(code: str) -> str:
     """A worklist alert code (``stunting``, ``eedp:delay``…) in the active language."""
     if ":" in code:
         instrument, result = code.split(":", 1)
-        return f"{instrument.upper().replace('_', ' ')}: {result_label(result)}"
+        return f"{instrument_name(instrument)}: {result_label(result)}"
     return growth_label(code)
 
 
@@ -286,7 +294,7 @@ def _screening_item(s: Screening) -> Item:
     return Item(
         s.applied_on,
         "screening",
-        s.instrument.upper().replace("_", " "),
+        instrument_name(s.instrument),
         category_of(s),
         detail,
         alert=s.classification in ALERT_RESULTS or s.urgent,
