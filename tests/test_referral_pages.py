@@ -61,6 +61,11 @@ def test_referral_form_from_a_flag_is_prefilled_and_sends(cast, network, flagged
     )
     referral = Referral.unscoped.get(child=flagged)
     assert response.status_code == 302 and referral.flag == flag and referral.state == State.SENT
+    # The page names the consented category, the priority and the history's records in words, not codes.
+    page = client.get(f"/referrals/{referral.pk}/").content.decode()
+    assert "Desarrollo" in page and ">development<" not in page
+    assert "Prioritaria" in page
+    assert "Derivación #" in page and "referrals.referral" not in page
 
 
 def test_referral_form_errors(cast, network, flagged):

@@ -67,5 +67,7 @@ def sign_in(phone: Any) -> Callable[[User], Any]:
 
 
 def fits_the_phone(page: Any) -> bool:
-    """No horizontal scrolling at the page's viewport width."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+    """No horizontal scrolling on the phone's screen: the page is no wider than the viewport's 390 px.
+    (Not ``window.innerWidth``: a mobile browser widens its layout viewport to content that overflows,
+    so a page too wide for the screen would still "fit" that.)"""
+    return bool(page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"])

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crecer.registry.models import AccessGrant, Child, Pregnancy
 from crecer.risks.models import RiskFlag
@@ -82,7 +83,7 @@ class NotCompletedReason(models.TextChoices):
 
 class Priority(models.TextChoices):
     ROUTINE = "routine", _("Routine")
-    PRIORITY = "priority", _("Priority")
+    PRIORITY = "priority", pgettext_lazy("a referral's priority level", "Priority")
     URGENT = "urgent", _("Urgent")
 
 

@@ -55,3 +55,25 @@ def document_label(code: str) -> str:
         return documents.get(str(code)).label
     except documents.InvalidDocument:
         return str(code)
+
+
+@register.filter
+def category_label(code: str) -> str:
+    """A data category ("mental_health") as people name it ("Salud mental")."""
+    from crecer.access.models import DataCategory
+
+    try:
+        return str(DataCategory(str(code)).label)
+    except ValueError:
+        return str(code)
+
+
+@register.filter
+def entity_label(label: str) -> str:
+    """A record kind of the audit trail ("referrals.referral") by its name ("Derivación")."""
+    from django.apps import apps
+
+    try:
+        return str(apps.get_model(str(label))._meta.verbose_name).capitalize()
+    except (LookupError, ValueError):
+        return str(label)
