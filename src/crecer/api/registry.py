@@ -64,19 +64,9 @@ class HouseholdDetailOut(HouseholdOut):
     children: list[schemas.ChildOut]
 
 
-class CaregiverIn(Schema):
+class CaregiverIn(schemas.PersonIn):
     """A caregiver; validated by the registry's own rules, like a row of the ``caregivers`` import."""
 
-    external_id: str | None = None
-    given_names: str | None = None
-    paternal_surname: str | None = None
-    maternal_surname: str | None = None
-    sex: str | None = None
-    birth_date: str | None = None
-    national_id_type: str | None = None
-    national_id: str | None = None
-    territory_code: str | None = None
-    household_code: str | None = None
     schooling_years: int | None = None
     phone: str | None = None
 
@@ -183,23 +173,13 @@ class PregnancyOut(Schema):
     children: list[int]
 
 
-class BirthIn(Schema):
+class BirthIn(schemas.PersonIn):
     """The child born: an existing one (``child``, with at most its birth weight and gestational weeks), or
     the newborn's fields, as for ``POST /children`` (the mother is the pregnancy's; the territory defaults
     to hers)."""
 
     child: int | None = None
-    external_id: str | None = None
-    given_names: str | None = None
-    paternal_surname: str | None = None
-    maternal_surname: str | None = None
-    sex: str | None = None
-    birth_date: str | None = None
-    national_id_type: str | None = None
-    national_id: str | None = None
-    territory_code: str | None = None
     facility_code: str | None = None
-    household_code: str | None = None
     birth_weight_g: int | None = None
     gestational_weeks: int | None = None
     #: the newborn welcome kit was given to the family at birth (a delivery on the birth date)

@@ -12,8 +12,9 @@ from crecer.audit.models import AuditEvent
 from crecer.registry.models import Child
 
 
-class ChildIn(Schema):
-    """Input is taken as typed and validated by the registry's own rules (one set for API and files)."""
+class PersonIn(Schema):
+    """What a child and a caregiver share. Input is taken as typed and validated by the registry's own
+    rules (one set for API and files)."""
 
     external_id: str | None = None
     given_names: str | None = None
@@ -23,10 +24,13 @@ class ChildIn(Schema):
     birth_date: str | None = None
     national_id_type: str | None = None
     national_id: str | None = None
-    mother_national_id: str | None = None
     territory_code: str | None = None
-    facility_code: str | None = None
     household_code: str | None = None
+
+
+class ChildIn(PersonIn):
+    mother_national_id: str | None = None
+    facility_code: str | None = None
     birth_weight_g: int | None = None
     gestational_weeks: int | None = None
 

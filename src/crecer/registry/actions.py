@@ -299,6 +299,22 @@ def create_child(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = 
     return Child.unscoped.get(pk=pk)
 
 
+def _person_raw(person: Child | Caregiver) -> dict[str, Any]:
+    """What children and caregivers share, in input form (codes, ISO dates)."""
+    return {
+        "external_id": person.external_id or "",
+        "given_names": person.given_names,
+        "paternal_surname": person.paternal_surname,
+        "maternal_surname": person.maternal_surname,
+        "sex": person.sex,
+        "birth_date": person.birth_date.isoformat() if person.birth_date else "",
+        "national_id_type": person.national_id_type,
+        "national_id": person.national_id or "",
+        "territory_code": person.territory.code,
+        "household_code": person.household.code if person.household_id and person.household else "",
+    }
+
+
 def child_raw(child: Child) -> dict[str, Any]:
     """A child's current values in input form (codes, ISO dates) so updates re-validate the whole record."""
     mother = (
@@ -307,17 +323,8 @@ def child_raw(child: Child) -> dict[str, Any]:
         .first()
     )
     return {
-        "external_id": child.external_id or "",
-        "given_names": child.given_names,
-        "paternal_surname": child.paternal_surname,
-        "maternal_surname": child.maternal_surname,
-        "sex": child.sex,
-        "birth_date": child.birth_date.isoformat() if child.birth_date else "",
-        "national_id_type": child.national_id_type,
-        "national_id": child.national_id or "",
-        "territory_code": child.territory.code,
+        **_person_raw(child),
         "facility_code": child.facility.code if child.facility_id and child.facility else "",
-        "household_code": child.household.code if child.household_id and child.household else "",
         "birth_weight_g": child.birth_weight_g if child.birth_weight_g is not None else "",
         "gestational_weeks": child.gestational_weeks if child.gestational_weeks is not None else "",
         "mother_national_id": mother or "",
@@ -399,16 +406,7 @@ def create_caregiver(actor: Actor, raw: dict[str, Any], resolver: Resolver | Non
 def caregiver_raw(caregiver: Caregiver) -> dict[str, Any]:
     """A caregiver's current values in input form, so that updates re-validate the whole record."""
     return {
-        "external_id": caregiver.external_id or "",
-        "given_names": caregiver.given_names,
-        "paternal_surname": caregiver.paternal_surname,
-        "maternal_surname": caregiver.maternal_surname,
-        "sex": caregiver.sex,
-        "birth_date": caregiver.birth_date.isoformat() if caregiver.birth_date else "",
-        "national_id_type": caregiver.national_id_type,
-        "national_id": caregiver.national_id or "",
-        "territory_code": caregiver.territory.code,
-        "household_code": caregiver.household.code if caregiver.household_id and caregiver.household else "",
+        **_person_raw(caregiver),
         "schooling_years": caregiver.schooling_years if caregiver.schooling_years is not None else "",
         "phone": caregiver.phone,
     }
