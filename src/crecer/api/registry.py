@@ -82,19 +82,7 @@ class CaregiverChildOut(Schema):
     relationship: str
 
 
-class CaregiverOut(Schema):
-    id: int
-    registry_number: str
-    external_id: str | None
-    given_names: str
-    paternal_surname: str
-    maternal_surname: str
-    sex: str
-    birth_date: dt.date | None
-    national_id_type: str
-    national_id: str | None
-    territory_code: str
-    household_code: str | None
+class CaregiverOut(schemas.PersonOut):
     schooling_years: int | None
     phone: str
     children: list[CaregiverChildOut]

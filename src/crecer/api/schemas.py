@@ -41,7 +41,9 @@ class ChildPatch(ChildIn):
     reason: str = ""
 
 
-class ChildOut(Schema):
+class PersonOut(Schema):
+    """What a child and a caregiver share."""
+
     id: int
     registry_number: str
     external_id: str | None
@@ -53,8 +55,11 @@ class ChildOut(Schema):
     national_id_type: str
     national_id: str | None
     territory_code: str
-    facility_code: str | None
     household_code: str | None
+
+
+class ChildOut(PersonOut):
+    facility_code: str | None
     birth_weight_g: int | None = None
     gestational_weeks: int | None = None
     data_categories: list[str]

@@ -299,6 +299,18 @@ def create_child(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = 
     return Child.unscoped.get(pk=pk)
 
 
+def _merged(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A person's current values (input form) with ``changes`` over them, to validate as a whole; a field
+    that does not exist is refused, and a new number without its type is read as the default type."""
+    unknown = set(changes) - set(current)
+    if unknown:
+        raise InputErrors({k: [FieldError("unknown_field", _("This field does not exist."))] for k in sorted(unknown)})
+    merged = {**current, **changes}
+    if "national_id" in changes and "national_id_type" not in changes and changes["national_id"]:
+        merged["national_id_type"] = ""  # a new number is read as the profile's default type
+    return merged
+
+
 def _person_raw(person: Child | Caregiver) -> dict[str, Any]:
     """What children and caregivers share, in input form (codes, ISO dates)."""
     return {
@@ -362,13 +374,7 @@ def update_child(
     people (pages and API) and noted on the audit events; importers and system paths pass ``None``
     explicitly (their own audit note names the import)."""
     note = _reason(reason, _("Say why the record is changed."))
-    current = child_raw(child)
-    unknown = set(changes) - set(current)
-    if unknown:
-        raise InputErrors({k: [FieldError("unknown_field", _("This field does not exist."))] for k in sorted(unknown)})
-    merged = {**current, **changes}
-    if "national_id" in changes and "national_id_type" not in changes and changes["national_id"]:
-        merged["national_id_type"] = ""  # a new number is read as the profile's default type
+    merged = _merged(child_raw(child), changes)
     values = clean_child(merged, resolver or DbResolver(), current_id=child.pk)
     check_may_register(actor, child.territory.path)
     check_may_register(actor, values["territory_path"])
@@ -417,13 +423,7 @@ def update_caregiver(
 ) -> Caregiver:
     """Change some fields of a caregiver; the merged record is validated as a whole. The facts of the
     children linked to them and of their pregnancies change with them (a mother's age and schooling)."""
-    current = caregiver_raw(caregiver)
-    unknown = set(changes) - set(current)
-    if unknown:
-        raise InputErrors({k: [FieldError("unknown_field", _("This field does not exist."))] for k in sorted(unknown)})
-    merged = {**current, **changes}
-    if "national_id" in changes and "national_id_type" not in changes and changes["national_id"]:
-        merged["national_id_type"] = ""  # a new number is read as the profile's default type
+    merged = _merged(caregiver_raw(caregiver), changes)
     values = clean_caregiver(merged, resolver or DbResolver(), current_id=caregiver.pk)
     check_may_register(actor, caregiver.territory.path)
     check_may_register(actor, values["territory_path"])
