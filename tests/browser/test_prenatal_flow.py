@@ -42,6 +42,7 @@ def test_a_midwife_enters_a_pregnancy_with_a_positive_epsa_and_registers_the_bir
     household = Household.unscoped.get(pk=mother.household_id)
     assert (household.address, household.vulnerability_percentile) == ("Los Copihues 45, Comuna Alta", 35)
     assert f"/pregnancies/new/?mother={mother.pk}" in page.url
+    assert f"Se registró a {mother.full_name}. Ahora, su gestación." in page.locator(".messages").inner_text()
     assert fits_the_phone(page)
 
     # The pregnancy by its LMP, and the EPsA of this visit with one risk factor.
@@ -54,6 +55,7 @@ def test_a_midwife_enters_a_pregnancy_with_a_positive_epsa_and_registers_the_bir
         page.get_by_role("button", name="Guardar la gestación").click()
     pregnancy = Pregnancy.unscoped.get(mother=mother)
     assert page.url.endswith(f"/pregnancies/{pregnancy.pk}/")
+    assert "Se guardaron la gestación y su primer control." in page.locator(".messages").inner_text()
     assert pregnancy.first_visit_week == 12
     assert Screening.unscoped.get(pregnancy=pregnancy).classification == "positive"
     assert RiskFlag.unscoped.filter(pregnancy=pregnancy, rule_id="epsa_positive", status="open").exists()
@@ -88,6 +90,7 @@ def test_a_midwife_enters_a_pregnancy_with_a_positive_epsa_and_registers_the_bir
         page.get_by_role("button", name="Registrar al recién nacido").click()
     child = Child.unscoped.get(pregnancy=pregnancy)
     assert page.url.endswith(f"/children/{child.pk}/")
+    assert f"Se registró el nacimiento de {child.full_name}." in page.locator(".messages").inner_text()
     assert child.caregiver_links.get().caregiver_id == mother.pk
     assert (child.birth_weight_g, child.gestational_weeks, child.birth_date) == (3420, 39, today)
     assert Delivery.unscoped.filter(child=child, service_code="welcome_kit").exists()

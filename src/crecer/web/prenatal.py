@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -299,7 +300,12 @@ def caregiver_new(request: HttpRequest) -> HttpResponse:
             if caregiver is not None:
                 if member:
                     assert into is not None
+                    messages.success(request, _("%(name)s was registered.") % {"name": caregiver.full_name})
                     return redirect("household-detail", household_id=into.pk)
+                messages.success(
+                    request,
+                    _("%(name)s was registered. Now her pregnancy.") % {"name": caregiver.full_name},
+                )
                 return redirect(f"{reverse('pregnancy-new')}?mother={caregiver.pk}")
     query = request.GET.get("q", "").strip()
     matches = _search(user, query) if query else []
@@ -398,6 +404,7 @@ def pregnancy_new(request: HttpRequest) -> HttpResponse:
         except InputErrors as exc:
             errors = _encounter_errors(exc.as_dict())
         if pregnancy is not None:
+            messages.success(request, _("The pregnancy and its first visit were saved."))
             return redirect("pregnancy-detail", pregnancy_id=pregnancy.pk)
     fields = _fields(_pregnancy_fields(user), data, errors)
     epsa = _epsa_fields(data)
@@ -584,6 +591,7 @@ def pregnancy_birth(request: HttpRequest, pregnancy_id: int) -> HttpResponse:
         except InputErrors as exc:
             errors = exc.as_dict()
         else:
+            messages.success(request, _("The birth of %(name)s was registered.") % {"name": child.full_name})
             return redirect("child-detail", child_id=child.pk)
     fields = _fields(_birth_fields(pregnancy), data, errors)
     log_reads(actor, "birth form", pregnancies=[pregnancy.pk])
