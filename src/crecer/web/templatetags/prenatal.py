@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 
 from crecer.lib import screening as screening_lib
-from crecer.tracking import timeline
+from crecer.tracking import inputs, timeline
 from crecer.web.prenatal import risk_offers
 
 register = template.Library()
@@ -17,9 +17,9 @@ register = template.Library()
 
 @register.filter
 def instrument_name(code: str) -> str:
-    """An instrument's name ("Evaluación psicosocial abreviada (EPsA)"), never its code."""
+    """An instrument's name in the user's language, as the profile gives it, never its code."""
     try:
-        return str(screening_lib.get(code).name)
+        return inputs.instrument_name(code)
     except screening_lib.ScreeningInputError:
         return code
 
