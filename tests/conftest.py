@@ -198,6 +198,13 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_forced_two_factor(settings: Any) -> None:
+    # Most tests sign their cast in with force_login and no second factor; the tests of two-factor
+    # sign-in (tests/test_two_factor.py) set the roles that require it.
+    settings.CRECER_TWO_FACTOR_ROLES = []
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     # Live indicator figures are cached under the id of the last audited write; rolled-back tests reuse
     # ids (SQLite), so a figure cached by one test must not answer the next.

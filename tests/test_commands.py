@@ -32,8 +32,7 @@ def test_user_add(country):
         "CL01001",
         "--facility",
         "F-ALTA",
-        "--password",
-        "una-clave-larga-2026",
+        stdin=io.StringIO("una-clave-larga-2026\n"),
         stdout=out,
     )
     user = User.objects.get(username="matrona")
@@ -52,13 +51,13 @@ def test_user_add(country):
 )
 def test_user_add_errors(country, args, message):
     with pytest.raises(CommandError, match=message):
-        call_command("user", "add", "x_user", *args, "--password", "una-clave-larga-2026")
+        call_command("user", "add", "x_user", *args, stdin=io.StringIO("una-clave-larga-2026\n"))
     assert not User.objects.filter(username="x_user").exists()
 
 
 def test_weak_password_is_refused(country):
     with pytest.raises(CommandError, match="password"):
-        call_command("user", "add", "y_user", "--role", "auditor", "--territory", "CL", "--password", "123")
+        call_command("user", "add", "y_user", "--role", "auditor", "--territory", "CL", stdin=io.StringIO("123\n"))
 
 
 def test_generate_then_load(tmp_path, db):

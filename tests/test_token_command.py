@@ -3,11 +3,14 @@ from the command line, each revocation audited."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from crecer.access.actions import create_token, revoke_token
 from crecer.access.models import ApiToken, User
@@ -69,19 +72,23 @@ def test_list_shows_prefix_created_last_use_and_revocation(cast):
 
     lines = _run("list", nurse.username).splitlines()
 
-    assert lines[0].split("\t") == ["prefix", "created", "last used", "revoked"]
+    assert lines[0].split("\t") == ["prefix", "created", "expires", "last used", "revoked"]
     rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
     assert set(rows) == {used[4:12], unused[4:12]}
     # Used: a last use, not revoked; the other: never used, revoked.
-    assert rows[used[4:12]][2] != "-" and rows[used[4:12]][3] == "-"
-    assert rows[unused[4:12]][2] == "-" and rows[unused[4:12]][3] != "-"
+    assert rows[used[4:12]][3] != "-" and rows[used[4:12]][4] == "-"
+    assert rows[unused[4:12]][3] == "-" and rows[unused[4:12]][4] != "-"
     assert all(len(row[1]) == len("2026-01-01 10:00") for row in rows.values())
+    # Expiry: the configured lifetime after creation.
+    for token in ApiToken.objects.filter(user=nurse):
+        assert token.expires_at - token.created_at == dt.timedelta(days=settings.CRECER_API_TOKEN_DAYS)
+        assert rows[token.prefix][2] == timezone.localtime(token.expires_at).strftime("%Y-%m-%d %H:%M")
     # The raw tokens are never printed.
     assert used not in "\n".join(lines) and unused not in "\n".join(lines)
 
 
 def test_list_of_a_user_without_tokens_is_the_header(cast):
-    assert _run("list", cast["auditor"].username).splitlines() == ["prefix\tcreated\tlast used\trevoked"]
+    assert _run("list", cast["auditor"].username).splitlines() == ["prefix\tcreated\texpires\tlast used\trevoked"]
 
 
 @pytest.mark.parametrize("action", ["list", "revoke"])

@@ -16,6 +16,11 @@ Environment:
   CRECER_IMPORT_MAX_MB    largest file the web import accepts, in MB (default: 50)
   CRECER_EMAIL_URL        not yet used; e-mail goes to the console backend unless EMAIL_* are set
   CRECER_SITE_URL         the site address for links in e-mails (e.g. https://crecer.example.cl)
+  CRECER_TRUSTED_PROXIES  comma-separated addresses or networks (CIDR) of the reverse proxies whose
+                          X-Forwarded-For is believed (default: none; the peer address is the client)
+  CRECER_TWO_FACTOR_ROLES roles that must sign in with a second factor (default:
+                          national_manager,admin,auditor; "none" for no role)
+  CRECER_API_TOKEN_DAYS   days an API token works after its creation (default: 90)
 """
 
 from __future__ import annotations
@@ -73,10 +78,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "crecer.territories",
     "crecer.access",
     "crecer.places",
     "crecer.audit",
+    "crecer.accounts",
     "crecer.registry",
     "crecer.imports",
     "crecer.tracking",
@@ -98,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "crecer.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -173,6 +183,24 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The client's address: X-Forwarded-For is believed only from the trusted proxies (crecer.accounts.addresses).
+AXES_CLIENT_IP_CALLABLE = "crecer.accounts.addresses.client_address"
+CRECER_TRUSTED_PROXIES = [p.strip() for p in os.environ.get("CRECER_TRUSTED_PROXIES", "").split(",") if p.strip()]
+
+# Two-factor sign-in (TOTP, django-otp): required for these roles, optional for everyone else.
+_two_factor_roles = os.environ.get("CRECER_TWO_FACTOR_ROLES", "national_manager,admin,auditor")
+CRECER_TWO_FACTOR_ROLES = [r.strip() for r in _two_factor_roles.split(",") if r.strip() and r.strip().lower() != "none"]
+OTP_TOTP_ISSUER = "Crecer"
+# Seconds of back-off after the first wrong code, doubling with each further one.
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+# API tokens work this many days after their creation; then the API answers 401.
+CRECER_API_TOKEN_DAYS = int(os.environ.get("CRECER_API_TOKEN_DAYS", "90"))
+# Bad bearer tokens from one client address: after this many within the window, 429 until it ends.
+CRECER_API_BAD_TOKEN_LIMIT = 10
+CRECER_API_BAD_TOKEN_WINDOW = 600
+# A password reset link works this many seconds (Django's token generator).
+PASSWORD_RESET_TIMEOUT = 24 * 3600
 
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]

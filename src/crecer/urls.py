@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("crecer.monitoring.urls")),
     path("", include("crecer.dedup.urls")),
     path("", include("crecer.imports.urls")),
+    path("", include("crecer.accounts.urls")),
     path("", include("crecer.web.urls")),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,31 +11,23 @@ from django.utils.translation import gettext as _
 from crecer.access import permissions
 from crecer.access.models import ApiToken, DataCategory, Role, User
 from crecer.audit.models import Action
-from crecer.audit.trail import Actor, record, snapshot
+from crecer.audit.trail import Actor, diff, record, snapshot
 from crecer.territories.models import Facility, Organisation, Territory
 from crecer.validation import Collector
 
+_USER_FIELDS = ("username", "role", "territory", "facility", "organisation", "extra_categories", "is_active")
+_PROFILE_FIELDS = ("first_name", "last_name", "email")
 
-def create_user(
-    actor: Actor,
-    username: str,
+
+def _check_binding(
+    errors: Collector,
     role: str,
     territory_code: str,
-    password: str,
-    *,
-    facility_code: str = "",
-    organisation_code: str = "",
-    extra_categories: list[str] | None = None,
-    check_password: bool = True,
-) -> User:
-    """Create a user bound to a territory (and facility or organisation where the role needs one)."""
-    permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
-    errors = Collector()
-    username = username.strip()
-    if not username:
-        errors.add("username", "required", _("The user name is required."))
-    elif User.objects.filter(username=username).exists():
-        errors.add("username", "duplicate", _("This user name is taken."))
+    facility_code: str,
+    organisation_code: str,
+    extra_categories: list[str] | None,
+) -> tuple[Territory | None, Facility | None, Organisation | None]:
+    """The role, territory, facility, organisation and extra categories of a user, checked together."""
     if role not in Role.values:
         errors.add(
             "role", "invalid_choice", _("Unknown role; use one of: %(roles)s.") % {"roles": ", ".join(Role.values)}
@@ -64,12 +56,48 @@ def create_user(
         errors.add(
             "extra_categories", "invalid_choice", _("Unknown data category: %(c)s") % {"c": ", ".join(sorted(unknown))}
         )
-    if check_password:
-        try:
-            validate_password(password, User(username=username))
-        except ValidationError as exc:
-            for message in exc.messages:
-                errors.add("password", "weak", message)
+    return territory, facility, organisation
+
+
+def _check_password(errors: Collector, password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            errors.add("password", "weak", message)
+
+
+def create_user(
+    actor: Actor,
+    username: str,
+    role: str,
+    territory_code: str,
+    password: str | None,
+    *,
+    facility_code: str = "",
+    organisation_code: str = "",
+    extra_categories: list[str] | None = None,
+    check_password: bool = True,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+) -> User:
+    """Create a user bound to a territory (and facility or organisation where the role needs one).
+
+    Without a password (``None``) the user cannot sign in until they set one through a one-time link
+    (:func:`crecer.accounts.actions.password_reset_link`)."""
+    permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
+    errors = Collector()
+    username = username.strip()
+    if not username:
+        errors.add("username", "required", _("The user name is required."))
+    elif User.objects.filter(username=username).exists():
+        errors.add("username", "duplicate", _("This user name is taken."))
+    territory, facility, organisation = _check_binding(
+        errors, role, territory_code, facility_code, organisation_code, extra_categories
+    )
+    if check_password and password is not None:
+        _check_password(errors, password, User(username=username, first_name=first_name, last_name=last_name))
     errors.raise_if_any()
     try:
         with transaction.atomic():
@@ -81,19 +109,79 @@ def create_user(
                 organisation=organisation,
                 extra_categories=sorted(extra_categories or []),
                 is_staff=False,
+                first_name=first_name.strip(),
+                last_name=last_name.strip(),
+                email=email.strip(),
             )
-            user.set_password(password)
+            if password is None:
+                user.set_unusable_password()
+            else:
+                user.set_password(password)
             user.save()
-            record(
-                actor,
-                Action.CREATE,
-                user,
-                after=snapshot(user, ("username", "role", "territory", "facility", "organisation", "extra_categories")),
-            )
+            record(actor, Action.CREATE, user, after=snapshot(user, _USER_FIELDS + _PROFILE_FIELDS))
     except IntegrityError:
         errors.add("username", "duplicate", _("This user name is taken."))
         errors.raise_if_any()
     return user
+
+
+def update_user(
+    actor: Actor,
+    user: User,
+    *,
+    role: str,
+    territory_code: str,
+    facility_code: str = "",
+    organisation_code: str = "",
+    extra_categories: list[str] | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+) -> User:
+    """Change a user's role, binding and name (the user name stays: the audit trail quotes it)."""
+    permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
+    errors = Collector()
+    territory, facility, organisation = _check_binding(
+        errors, role, territory_code, facility_code, organisation_code, extra_categories
+    )
+    errors.raise_if_any()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = snapshot(locked, _USER_FIELDS + _PROFILE_FIELDS)
+        locked.role, locked.territory, locked.facility, locked.organisation = role, territory, facility, organisation
+        locked.extra_categories = sorted(extra_categories or [])
+        locked.first_name, locked.last_name, locked.email = first_name.strip(), last_name.strip(), email.strip()
+        locked.save()
+        old, new = diff(before, snapshot(locked, _USER_FIELDS + _PROFILE_FIELDS))
+        if new:
+            record(actor, Action.UPDATE, locked, before=old, after=new)
+    return locked
+
+
+def deactivate_user(actor: Actor, user: User) -> bool:
+    """Take a user out of use: they can no longer sign in, their sessions end at their next request and
+    every API token of theirs is revoked, in one transaction. True when this call deactivated them."""
+    if actor.user is not None:
+        permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
+        if actor.user.pk == user.pk:
+            raise PermissionDenied(_("You cannot deactivate your own account."))
+    with transaction.atomic():
+        if not User.objects.filter(pk=user.pk, is_active=True).update(is_active=False):
+            return False
+        user.is_active = False
+        record(actor, Action.UPDATE, user, before={"is_active": True}, after={"is_active": False})
+        for token in ApiToken.objects.filter(user=user, revoked_at__isnull=True):
+            revoke_token(actor, token)
+    return True
+
+
+def set_password(actor: Actor, user: User, password: str, *, how: str) -> None:
+    """Store a new password (already validated by the form) and audit it; ``how`` is "changed" (by the
+    user) or "reset" (through a one-time link)."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        record(actor, Action.PASSWORD, user, after={"event": how})
 
 
 def create_token(actor: Actor, user: User) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
@@ -83,13 +85,23 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def token_lifetime() -> dt.timedelta:
+    """How long an API token works after its creation."""
+    return dt.timedelta(days=settings.CRECER_API_TOKEN_DAYS)
+
+
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def authenticate(self, raw: str) -> User | None:
-        token = self.select_related("user").filter(key_hash=_hash(raw), revoked_at__isnull=True).first()
+        """The active user of a token that is neither revoked nor expired (``CRECER_API_TOKEN_DAYS``)."""
+        now = timezone.now()
+        token = (
+            self.select_related("user")
+            .filter(key_hash=_hash(raw), revoked_at__isnull=True, created_at__gt=now - token_lifetime())
+            .first()
+        )
         if token is None or not token.user.is_active:
             return None
         # Compare-and-set keeps a busy client from writing on every call.
-        now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user
@@ -113,6 +125,10 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user.username})"
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        return self.created_at + token_lifetime()
 
     @staticmethod
     def new_raw() -> tuple[str, str]:

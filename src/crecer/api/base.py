@@ -13,10 +13,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import HttpBearer
 
 from crecer.access.models import ApiToken
+from crecer.accounts import throttle
+from crecer.accounts.addresses import client_address
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.validation import InputErrors
@@ -26,10 +28,19 @@ PAGE_SIZE = 25
 
 
 class BearerToken(HttpBearer):
+    """A valid, unexpired token of an active user; bad tokens are throttled per client address
+    (:mod:`crecer.accounts.throttle`): past the limit, 429 with Retry-After."""
+
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        address = client_address(request)
+        wait = throttle.retry_after(address)
+        if wait is not None:
+            raise Throttled(wait)
         user = ApiToken.objects.authenticate(token)
-        if user is not None:
-            request.user = user
+        if user is None:
+            throttle.bad_token(request, address)
+            return None
+        request.user = user
         return user
 
 
@@ -82,6 +93,17 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return api.create_response(
             request, error_body("unauthenticated", _("A valid bearer token is required.")), status=401
         )
+
+    @api.exception_handler(Throttled)
+    def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        response = api.create_response(
+            request,
+            error_body("throttled", _("Too many failed attempts from this address; try again later.")),
+            status=429,
+        )
+        if exc.wait is not None:
+            response["Retry-After"] = str(int(exc.wait))
+        return response
 
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -29,6 +29,11 @@ class Action(models.TextChoices):
     EXPORT = "export", _("Exported")
     IMPORT = "import", _("Imported")
     LOGIN = "login", _("Logged in")
+    LOGOUT = "logout", _("Logged out")
+    LOGIN_FAILED = "login_failed", _("Failed sign-in")
+    LOCKOUT = "lockout", _("Locked out")
+    PASSWORD = "password", _("Password changed")
+    TWO_FACTOR = "two_factor", _("Two-factor sign-in")
 
 
 class Channel(models.TextChoices):

@@ -28,14 +28,23 @@ def latest_snapshot(period: str) -> Snapshot | None:
     return Snapshot.objects.filter(period=period).order_by("-revision").first()
 
 
+_NOT_DATA_CHANGES = (
+    Action.READ,
+    Action.SEARCH,
+    Action.EXPORT,
+    Action.LOGIN,
+    Action.LOGOUT,
+    Action.LOGIN_FAILED,
+    Action.LOCKOUT,
+    Action.PASSWORD,
+    Action.TWO_FACTOR,
+)
+
+
 def write_marker() -> int:
-    """The id of the last audited write: every change of data is audited, reads and exports are not changes."""
-    last = (
-        AuditEvent.objects.exclude(action__in=(Action.READ, Action.SEARCH, Action.EXPORT, Action.LOGIN))
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
+    """The id of the last audited write: every change of data is audited; reads, exports and the events of
+    signing in (sign-ins, sign-outs, failures, lockouts, passwords, second factors) are not changes of data."""
+    last = AuditEvent.objects.exclude(action__in=_NOT_DATA_CHANGES).order_by("-id").values_list("id", flat=True).first()
     return last or 0
 
 

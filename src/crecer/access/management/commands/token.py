@@ -25,7 +25,7 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="Create a token and print it")
         create.add_argument("username")
-        listing = sub.add_parser("list", help="List a user's tokens: prefix, created, last used, revoked")
+        listing = sub.add_parser("list", help="List a user's tokens: prefix, created, expires, last used, revoked")
         listing.add_argument("username")
         revoke = sub.add_parser("revoke", help="Revoke every token of a user that is not revoked yet")
         revoke.add_argument("username")
@@ -44,10 +44,10 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {options['username']!r}.")
         tokens = ApiToken.objects.filter(user=user).order_by("created_at", "pk")
         if options["action"] == "list":
-            self.stdout.write("prefix\tcreated\tlast used\trevoked")
+            self.stdout.write("prefix\tcreated\texpires\tlast used\trevoked")
             for token in tokens:
                 self.stdout.write(
-                    f"{token.prefix}\t{_when(token.created_at)}\t{_when(token.last_used_at)}\t{_when(token.revoked_at)}"
+                    f"{token.prefix}\t{_when(token.created_at)}\t{_when(token.expires_at)}\t{_when(token.last_used_at)}\t{_when(token.revoked_at)}"
                 )
             return
         revoked = sum(revoke_token(actor, token) for token in tokens.filter(revoked_at__isnull=True))
