@@ -260,6 +260,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         "provider": provider,
         "auditor": auditor,
         "inspector": cast["inspector"],
+        "admin": cast["admin"],
     }
     return World(
         users=users,
@@ -268,6 +269,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         markers=markers,
         pregnancy_markers={ongoing.pk: ["ancatripai"]},
         values={
+            "nurse_user": nurse.pk,
             "child": ana.pk,
             "ana": ana.pk,
             "bruno": bruno.pk,
@@ -361,6 +363,9 @@ DEFAULT_PARAMS = {
     "snapshot_id": "snapshot",
     "code": "indicator",
     "number": "1",
+    "user_id": "nurse_user",
+    "uidb64": "MQ",
+    "token": "no-es-un-token",
 }
 
 
@@ -439,6 +444,8 @@ def _new_child(world: World) -> dict[str, Any]:
     }
 
 
+USER = {"user_id": "nurse_user"}
+
 ROUTES: dict[str, Reads | Quiet] = {
     # --- pages ---------------------------------------------------------------------------------------
     "": Reads(
@@ -452,6 +459,50 @@ ROUTES: dict[str, Reads | Quiet] = {
     ),
     "login/": Quiet("the login form"),
     "logout/": Quiet("logging out (POST); GET is refused", (Call(expect=False, status=405),)),
+    # --- accounts: one's own password and second factor, the administrators' user pages ---------------
+    "account/": Quiet("one's own account: the password and the second factor's state"),
+    "account/password/": Quiet(
+        "changing one's password; a wrong current password is shown beside its field",
+        (Call(), Call(method="post", body={"old_password": "x", "new_password1": "y"}, expect=False)),
+    ),
+    "account/two-factor/": Quiet("enrolment: the key and QR code of the user's own authenticator"),
+    "account/two-factor/verify/": Quiet(
+        "the code form; a user without a second factor is sent on", (Call(status=302, expect=False),)
+    ),
+    "account/two-factor/codes/": Quiet(
+        "new recovery codes (POST); a user without a second factor is sent to the account page",
+        (Call(method="post", status=302, expect=False), Call(status=405, expect=False)),
+    ),
+    "account/two-factor/disable/": Quiet(
+        "turning the second factor off; a user without one is sent to the account page",
+        (Call(status=302, expect=False),),
+    ),
+    "password/reset/<uidb64>/<token>/": Quiet(
+        "setting a password by a one-time link; a wrong link says so",
+        (Call(params={"uidb64": "MQ", "token": "no-es-un-token"}, expect=False),),
+    ),
+    "users/": Quiet(
+        "users: names, roles, territories (administrators only)",
+        (Call(user="admin", expect=False), Call(status=403, expect=False)),
+    ),
+    "users/new/": Quiet(
+        "the new user form; errors beside their field",
+        (Call(user="admin", expect=False), Call(user="admin", method="post", body={"username": ""}, expect=False)),
+    ),
+    "users/<int:user_id>/": Quiet(
+        "a user's role and territory",
+        (Call(user="admin", params=USER, expect=False), Call(params=USER, status=403, expect=False)),
+    ),
+    "users/<int:user_id>/deactivate/": Quiet(
+        "deactivating a user (POST)", (Call(user="admin", method="post", params=USER, status=302, expect=False),)
+    ),
+    "users/<int:user_id>/reset-link/": Quiet(
+        "a one-time link to set a password (POST)", (Call(user="admin", method="post", params=USER, expect=False),)
+    ),
+    "users/<int:user_id>/two-factor/remove/": Quiet(
+        "removing a user's authenticator (POST)",
+        (Call(user="admin", method="post", params=USER, status=302, expect=False),),
+    ),
     "i18n/setlang/": Quiet("switching the language: a redirect", (Call(status=302),)),
     "children/": Reads(
         (
