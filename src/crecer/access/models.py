@@ -43,7 +43,8 @@ SENSITIVE_CATEGORIES = frozenset(
 ORDINARY_CATEGORIES = frozenset(set(DataCategory) - SENSITIVE_CATEGORIES)
 
 
-class User(AbstractUser):
+# django-otp's devices (an untyped package) add reverse managers the plugin cannot resolve.
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     territory = models.ForeignKey(
         Territory, on_delete=models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("territory")

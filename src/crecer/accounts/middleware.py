@@ -27,15 +27,16 @@ OPEN_PAGES = frozenset({"login", "logout", "set_language", "two-factor-verify", 
 def pending_step(request: HttpRequest) -> str | None:
     """ "verify", "enrol" or None for the signed-in user of ``request``."""
     user = request.user
-    if not user.is_authenticated or user.is_verified():  # type: ignore[union-attr]
+    # OTPMiddleware (before this one) gives every signed-in user is_verified().
+    if not user.is_authenticated or user.is_verified():  # type: ignore[attr-defined]
         return None
     has_device = request.session.get(twofactor.SESSION_KEY)
     if has_device is None:
-        has_device = twofactor.has_second_factor(user)  # type: ignore[arg-type]
+        has_device = twofactor.has_second_factor(user)
         request.session[twofactor.SESSION_KEY] = has_device
     if has_device:
         return "verify"
-    if twofactor.required(user):  # type: ignore[arg-type]
+    if twofactor.required(user):
         return "enrol"
     return None
 

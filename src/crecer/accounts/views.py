@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -157,7 +157,6 @@ class ResetPasswordView(PasswordResetConfirmView):
     """The one-time link an administrator gave: set a password; the link then stops working."""
 
     template_name = "accounts/password_reset.html"
-    form_class = SetPasswordForm
     post_reset_login = False
 
     def form_valid(self, form: Any) -> HttpResponse:
