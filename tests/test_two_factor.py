@@ -232,3 +232,26 @@ def test_sign_out_and_language_stay_open_during_enrolment(cast):
     assert client.post("/i18n/setlang/", {"language": "en", "next": "/"}).status_code == 302
     assert client.post("/logout/").status_code == 302
     assert client.get("/")["Location"].startswith("/login/")
+
+
+def test_a_session_waiting_for_a_code_whose_authenticator_was_removed_goes_to_enrol(cast):
+    user = cast["auditor"]
+    enrol(sign_in(user), user)
+    waiting = sign_in(user)
+    assert waiting.get("/")["Location"].startswith("/account/two-factor/verify/")
+    admin = sign_in(cast["admin"])
+    enrol(admin, cast["admin"])
+    admin.post(f"/users/{user.pk}/two-factor/remove/")
+    # No loop between the code page and the pages: the auditor is sent to enrol a new authenticator.
+    assert waiting.get("/account/two-factor/verify/?next=/")["Location"] == "/"
+    assert waiting.get("/")["Location"].startswith("/account/two-factor/?next=")
+    assert waiting.get("/account/two-factor/").status_code == 200
+
+
+def test_a_session_of_a_user_who_enrolled_elsewhere_goes_to_the_code(cast):
+    user = cast["national"]
+    first = sign_in(user)
+    assert first.get("/")["Location"].startswith("/account/two-factor/?next=")
+    enrol(sign_in(user), user)  # on another device
+    assert first.get("/account/two-factor/")["Location"] == "/account/"
+    assert first.get("/account/")["Location"].startswith("/account/two-factor/verify/")

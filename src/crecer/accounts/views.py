@@ -76,6 +76,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
 def two_factor_enrol(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if twofactor.has_second_factor(user):
+        # Enrolled meanwhile (another session): forget what this session remembered, go to the code.
+        request.session.pop(twofactor.SESSION_KEY, None)
         return redirect("account")
     device = twofactor.pending_enrolment(user)
     form = EnrolForm(request.POST or None)
@@ -100,7 +102,11 @@ def two_factor_enrol(request: HttpRequest) -> HttpResponse:
 @login_required
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if user.is_verified() or not twofactor.has_second_factor(user):  # type: ignore[attr-defined]
+    if user.is_verified():  # type: ignore[attr-defined]
+        return redirect(_next(request))
+    if not twofactor.has_second_factor(user):
+        # Removed meanwhile (by an administrator): forget what this session remembered.
+        request.session[twofactor.SESSION_KEY] = False
         return redirect(_next(request))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
