@@ -74,3 +74,15 @@ def test_a_lockout_is_an_event_and_the_right_password_is_then_refused(cast, sett
     assert refused.status_code in (200, 403, 429)
     assert "_auth_user_id" not in client.session
     assert not _events(Action.LOGIN)
+
+
+def test_signing_in_and_out_does_not_invalidate_the_cached_indicator_figures(cast):
+    from crecer.monitoring.reading import write_marker
+
+    before = write_marker()
+    client = Client()
+    client.post("/login/", {"username": cast["national"].username, "password": "equivocada-123"})
+    client.post("/login/", {"username": cast["national"].username, "password": PASSWORD})
+    client.post("/logout/")
+    assert AuditEvent.objects.filter(action__in=(Action.LOGIN, Action.LOGOUT, Action.LOGIN_FAILED)).count() == 3
+    assert write_marker() == before
