@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "crecer.risks",
     "crecer.referrals",
     "crecer.monitoring",
+    "crecer.centres",
     "crecer.dedup",
     "crecer.web",
     "crecer.api",

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crecer import conf
 from crecer.access import permissions
 from crecer.access.models import ApiToken, DataCategory, Role, User
 from crecer.audit.models import Action
@@ -27,6 +28,7 @@ def create_user(
     organisation_code: str = "",
     extra_categories: list[str] | None = None,
     check_password: bool = True,
+    institution: str = "",
 ) -> User:
     """Create a user bound to a territory (and facility or organisation where the role needs one)."""
     permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
@@ -59,6 +61,14 @@ def create_user(
         )
     if role == Role.PROVIDER_STAFF and not organisation_code:
         errors.add("organisation", "required", _("Provider staff belong to an organisation: give its code."))
+    if role == Role.OPERATOR and not organisation_code:
+        errors.add("organisation", "required", _("An operator runs centres for an organisation: give its code."))
+    if institution:
+        centres = conf.profile().centres
+        if centres is None or institution not in {i.code for i in centres.institutions}:
+            errors.add("institution", "unknown", _("No institution has the code “%(code)s”.") % {"code": institution})
+        elif role != Role.INSPECTOR:
+            errors.add("institution", "not_inspector", _("Only inspectors belong to a reviewing institution."))
     unknown = set(extra_categories or []) - set(DataCategory.values)
     if unknown:
         errors.add(
@@ -80,6 +90,7 @@ def create_user(
                 facility=facility,
                 organisation=organisation,
                 extra_categories=sorted(extra_categories or []),
+                institution=institution,
                 is_staff=False,
             )
             user.set_password(password)
@@ -88,7 +99,10 @@ def create_user(
                 actor,
                 Action.CREATE,
                 user,
-                after=snapshot(user, ("username", "role", "territory", "facility", "organisation", "extra_categories")),
+                after=snapshot(
+                    user,
+                    ("username", "role", "territory", "facility", "organisation", "institution", "extra_categories"),
+                ),
             )
     except IntegrityError:
         errors.add("username", "duplicate", _("This user name is taken."))

@@ -21,7 +21,8 @@ class Command(BaseCommand):
         add.add_argument("--role", required=True, choices=Role.values)
         add.add_argument("--territory", required=True, help="territory code")
         add.add_argument("--facility", default="", help="facility code (health workers)")
-        add.add_argument("--organisation", default="", help="organisation code (provider staff)")
+        add.add_argument("--organisation", default="", help="organisation code (provider staff, operators)")
+        add.add_argument("--institution", default="", help="institution code of centres.toml (inspectors)")
         add.add_argument("--password", required=True)
         add.add_argument("--categories", default="", help="extra sensitive data categories, comma-separated")
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
                 options["password"],
                 facility_code=options["facility"],
                 organisation_code=options["organisation"],
+                institution=options["institution"],
                 extra_categories=[c for c in options["categories"].split(",") if c],
             )
         except InputErrors as exc:
