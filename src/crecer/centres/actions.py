@@ -678,6 +678,7 @@ def enrol(actor: Actor, centre: Centre, raw: dict[str, Any]) -> Enrolment:
     permissions.check(actor.user, permissions.OPERATE_CENTRES, _("Only the centre's operator may enrol children."))
     centres = config()
     errors = Collector()
+    centre.refresh_from_db(fields=["status"])
     if centre.status != CentreStatus.AUTHORISED or current_permit(centre) is None:
         errors.add("row", "not_authorised", _("Only an authorised centre enrols children."))
     try:
