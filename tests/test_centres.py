@@ -470,3 +470,66 @@ def test_permit_numbers_stay_unique_when_taken_at_once():
         t.join()
     assert not errors
     assert sorted(numbers) == [f"2040-{n:06d}" for n in range(1, 7)]
+
+
+# --- pages ----------------------------------------------------------------------------------------------
+
+
+def test_pages_an_inspector_records_a_visit_and_decides_and_menus_follow_the_role(capi, api_client, cast):
+    config = capi["config"]
+    operator = api_client(capi["operator"])
+    centre_id = post(operator, "/centres", CENTRE).json()["id"]
+    application = post(operator, f"/centres/{centre_id}/applications", application_body(config)).json()
+    review = next(r for r in application["reviews"] if r["institution"] == "bomberos")
+    web = Client()
+    web.force_login(capi["inspectors"]["bomberos"])
+    assert 'href="/centres/"' in web.get("/").content.decode()  # the menu shows centres to inspectors
+    page = web.get(f"/centres/reviews/{review['id']}/")
+    assert page.status_code == 200 and "Registrar la visita" in page.content.decode()
+    # A decision without a visit: the error beside its field, nothing changed.
+    refused = web.post(f"/centres/reviews/{review['id']}/", {"action": "decide", "decision": "approved"})
+    assert refused.status_code == 422 and "field-error" in refused.content.decode()
+    assert Review.objects.get(pk=review["id"]).state == ReviewState.PENDING
+    form = {"action": "inspect", "visited_on": timezone.localdate().isoformat()}
+    form.update({f"std.{s.code}": "yes" for s in config.standards_of("bomberos")})
+    assert web.post(f"/centres/reviews/{review['id']}/", form).status_code == 302
+    assert (
+        web.post(f"/centres/reviews/{review['id']}/", {"action": "decide", "decision": "approved"}).status_code == 302
+    )
+    assert Review.objects.get(pk=review["id"]).state == ReviewState.APPROVED
+    # Another institution's inspector sees the review but gets no forms, and a POST is refused.
+    other = Client()
+    other.force_login(capi["inspectors"]["junji"])
+    assert "Registrar la visita" not in other.get(f"/centres/reviews/{review['id']}/").content.decode()
+    assert other.post(f"/centres/reviews/{review['id']}/", {"action": "decide"}).status_code == 403
+    # The operator follows every review on the application's page; the menu shows centres to it but not
+    # to a health worker, who may not open the list.
+    mine = Client()
+    mine.force_login(capi["operator"])
+    text = mine.get(f"/centres/applications/{application['id']}/").content.decode()
+    assert text.count("/centres/reviews/") == len(application["reviews"])
+    assert 'href="/centres/"' in mine.get("/centres/").content.decode()
+    nurse = Client()
+    nurse.force_login(cast["nurse_alta"])
+    assert 'href="/centres/"' not in nurse.get("/notifications/").content.decode()
+    assert nurse.get("/centres/").status_code == 403
+
+
+def test_the_dashboard_counts_places_against_children_aged_0_to_4(capi, api_client, make_child, cast):
+    authorised_centre(capi, api_client)
+    today = timezone.localdate()
+    for days in (100, 800, 1700, 2000):  # three aged 0–4, one older
+        make_child(birth_date=(today - dt.timedelta(days=days)).isoformat(), territory_code="CL01001")
+    web = Client()
+    web.force_login(capi["authority"])
+    page = web.get("/centres/dashboard/")
+    assert page.status_code == 200
+    rows = page.context["rows"]
+    north = next(r for r in rows if r["territory"].code == "CL01")
+    assert north["places"] == 40 and north["population"] == 3
+    assert north["coverage"] == round(100 * 40 / 3, 1)
+    south = next(r for r in rows if r["territory"].code == "CL02")
+    assert south["places"] == 0 and south["population"] == 0
+    nurse = Client()
+    nurse.force_login(cast["nurse_alta"])
+    assert nurse.get("/centres/dashboard/").status_code == 403
