@@ -509,6 +509,7 @@ def test_pages_an_inspector_records_a_visit_and_decides_and_menus_follow_the_rol
     text = mine.get(f"/centres/applications/{application['id']}/").content.decode()
     assert text.count("/centres/reviews/") == len(application["reviews"])
     assert 'href="/centres/"' in mine.get("/centres/").content.decode()
+    assert 'href="/centres/"' in mine.get("/").content.decode()  # the operator's home, with the menu
     nurse = Client()
     nurse.force_login(cast["nurse_alta"])
     assert 'href="/centres/"' not in nurse.get("/notifications/").content.decode()
@@ -533,3 +534,22 @@ def test_the_dashboard_counts_places_against_children_aged_0_to_4(capi, api_clie
     nurse = Client()
     nurse.force_login(cast["nurse_alta"])
     assert nurse.get("/centres/dashboard/").status_code == 403
+
+
+def test_the_demo_has_centres_in_every_status_and_an_application_half_way(country, make_child):
+    from crecer.centres.demo import ensure_centres
+
+    today = timezone.localdate()
+    child = make_child(birth_date=(today - dt.timedelta(days=600)).isoformat(), territory_code="CL01001")
+    users = ensure_centres("CL01001", "CL01", "demo-password-2026")
+    assert {u for u, _r, _w in users} >= {"sostenedor", "insp-bomberos"}
+    statuses = set(Centre.objects.values_list("status", flat=True))
+    assert statuses == set(CentreStatus.values)
+    half = Application.objects.get(stage=Stage.IN_REVIEW)
+    states = list(half.reviews.values_list("state", flat=True))
+    assert ReviewState.APPROVED in states and ReviewState.PENDING in states
+    assert Enrolment.unscoped.filter(child=child).exists()
+    # Idempotent.
+    centres = Centre.objects.count()
+    ensure_centres("CL01001", "CL01", "demo-password-2026")
+    assert Centre.objects.count() == centres

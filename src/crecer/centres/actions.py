@@ -262,7 +262,8 @@ def apply(actor: Actor, centre: Centre, raw: dict[str, Any], now: dt.datetime | 
         if code not in ctype.fees:
             errors.add(f"fees.{code}", "unknown", _("This fee is not asked of this type of centre."))
     for code in ctype.fees:
-        item = fees.get(code) if isinstance(fees.get(code), dict) else {}
+        given = fees.get(code)
+        item: dict[str, Any] = given if isinstance(given, dict) else {}
         receipt = str(item.get("receipt") or "").strip()
         if not receipt:
             errors.add(
@@ -758,6 +759,7 @@ def record_attendance(actor: Actor, enrolment: Enrolment, raw: dict[str, Any]) -
     if numbers.get("days_attended", 0) > numbers.get("days_open", 31):
         errors.add("days_attended", "too_many", _("A child cannot attend more days than the centre opened."))
     errors.raise_if_any()
+    assert month is not None
     with transaction.atomic():
         existing = Attendance.objects.select_for_update().filter(enrolment=enrolment, month=month).first()
         if existing is None:
