@@ -553,3 +553,40 @@ def test_the_demo_has_centres_in_every_status_and_an_application_half_way(countr
     centres = Centre.objects.count()
     ensure_centres("CL01001", "CL01", "demo-password-2026")
     assert Centre.objects.count() == centres
+
+
+def test_an_operator_registers_a_centre_and_applies_on_the_pages(capi):
+    config = capi["config"]
+    web = Client()
+    web.force_login(capi["operator"])
+    bad = web.post("/centres/new/", {"name": "", "kind": "community", "territory_code": "CL01001", "cap.0_1": "8"})
+    assert bad.status_code == 422 and "field-error" in bad.content.decode()
+    assert not Centre.objects.exists()
+    form = {
+        "name": "Jardín Semillitas",
+        "kind": "community",
+        "address": "Calle 2",
+        "territory_code": "CL01001",
+        "cap.0_1": "8",
+        "cap.1_3": "12",
+        "staff.0.name": "Ana Pérez",
+        "staff.0.role": "Educadora",
+    }
+    assert web.post("/centres/new/", form).status_code == 302
+    centre = Centre.objects.get(name="Jardín Semillitas")
+    assert centre.operator.code == "SALA-SOL" and centre.places == 20 and centre.staff.count() == 1
+    ctype = config.types["community"]
+    missing = web.post(f"/centres/{centre.pk}/apply/", {f"doc.{ctype.documents[0]}": "a.pdf"})
+    assert missing.status_code == 422 and not Application.objects.exists()
+    body = {f"doc.{code}": f"{code}.pdf" for code in ctype.documents}
+    for code in ctype.fees:
+        body[f"fee.{code}.receipt"] = "R-9"
+        body[f"fee.{code}.paid_on"] = timezone.localdate().isoformat()
+    sent = web.post(f"/centres/{centre.pk}/apply/", body)
+    assert sent.status_code == 302
+    application = Application.objects.get(centre=centre)
+    assert sorted(application.reviews.values_list("institution", flat=True)) == sorted(ctype.reviews)
+    # Another operator may not apply for it.
+    other = Client()
+    other.force_login(capi["other_operator"])
+    assert other.get(f"/centres/{centre.pk}/apply/").status_code == 404

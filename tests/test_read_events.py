@@ -676,6 +676,20 @@ ROUTES: dict[str, Reads | Quiet] = {
         (Call(user="operator", expect=False, shows="Sala Cuna Walk"), Call(user="junji", expect=False)),
     ),
     "centres/dashboard/": Quiet("figures only", (Call(user="authority", expect=False),)),
+    "centres/new/": Quiet(
+        "the form for a new centre: no person",
+        (
+            Call(user="operator", expect=False),
+            Call(user="operator", method="post", body={"name": ""}, expect=False, status=422),
+        ),
+    ),
+    "centres/<int:centre_id>/apply/": Quiet(
+        "the application form: the type's documents and fees, no person",
+        (
+            Call(user="operator", expect=False),
+            Call(user="operator", method="post", body={}, expect=False, status=422),
+        ),
+    ),
     "centres/<int:centre_id>/": Reads(
         (
             Call(user="operator"),  # the children it enrolled (Carla)

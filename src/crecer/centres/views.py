@@ -161,9 +161,130 @@ def centre_detail(request: HttpRequest, centre_id: int) -> HttpResponse:
             "applications": centre.applications.prefetch_related("reviews"),
             "enrolments": [(e, actions.attendance_rate(e)) for e in enrolments],
             "operates": operates,
+            "may_apply": operates
+            and centre.status != CentreStatus.CLOSED
+            and not centre.applications.filter(stage__in=[Stage.IN_REVIEW, Stage.APPROVED]).exists(),
             "authority": permissions.has(user, permissions.ISSUE_PERMITS),
             "month": f"{timezone.localdate():%Y-%m}",
         },
+    )
+
+
+@login_required
+def centre_new(request: HttpRequest) -> HttpResponse:
+    """Register a centre: an operator for its own organisation, the authority for any."""
+    user: Any = request.user
+    if not permissions.has(user, permissions.REGISTER_CENTRES):
+        raise PermissionDenied(_("Your role cannot register childcare centres."))
+    centres = actions.config()
+    errors: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        raw = {
+            "name": request.POST.get("name", ""),
+            "kind": request.POST.get("kind", ""),
+            "operator_code": request.POST.get("operator_code", ""),
+            "address": request.POST.get("address", ""),
+            "territory_code": request.POST.get("territory_code", ""),
+            "hours": request.POST.get("hours", ""),
+            "capacity": {
+                g.code: request.POST.get(f"cap.{g.code}")
+                for g in centres.age_groups
+                if request.POST.get(f"cap.{g.code}")
+            },
+            "staff": [
+                {
+                    "name": request.POST.get(f"staff.{i}.name", ""),
+                    "role": request.POST.get(f"staff.{i}.role", ""),
+                    "qualification": request.POST.get(f"staff.{i}.qualification", ""),
+                }
+                for i in range(STAFF_ROWS)
+                if request.POST.get(f"staff.{i}.name", "").strip() or request.POST.get(f"staff.{i}.role", "").strip()
+            ],
+        }
+        try:
+            centre = actions.register_centre(_actor(request), raw)
+            messages.success(request, _("Centre registered."))
+            return redirect("centre-detail", centre.pk)
+        except InputErrors as exc:
+            errors = {f: [e.message for e in errs] for f, errs in exc.errors.items()}
+            status = 422
+    staff_errors = [
+        [m for f, msgs in errors.items() if f.startswith(f"staff.{i}.") for m in msgs] for i in range(STAFF_ROWS)
+    ]
+    return render(
+        request,
+        "centres/new.html",
+        {
+            "kinds": CentreType.choices,
+            "age_groups": [(g.code, g.name(_language())) for g in centres.age_groups],
+            "operator_fixed": user.organisation if user.role == "operator" else None,
+            "errors": errors,
+            "post": request.POST if request.method == "POST" else {},
+            "staff_rows": list(zip(range(STAFF_ROWS), staff_errors, strict=True)),
+            "default_territory": user.territory.code if user.territory else "",
+        },
+        status=status,
+    )
+
+
+STAFF_ROWS = 4
+
+
+@login_required
+def apply(request: HttpRequest, centre_id: int) -> HttpResponse:
+    """The operator's application: the documents and fees the profile asks of the centre's type."""
+    user: Any = request.user
+    centre = centre_scope.get_centre_or_404(user, centre_id)
+    if not permissions.operates(user, centre.operator_id):
+        raise PermissionDenied(_("Only the centre's operator may apply."))
+    centres = actions.config()
+    ctype = centres.types[centre.kind]
+    lang = _language()
+    errors: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        raw = {
+            "documents": {code: request.POST.get(f"doc.{code}", "") for code in ctype.documents},
+            "fees": {
+                code: {
+                    "receipt": request.POST.get(f"fee.{code}.receipt", ""),
+                    "paid_on": request.POST.get(f"fee.{code}.paid_on", ""),
+                }
+                for code in ctype.fees
+            },
+        }
+        try:
+            application = actions.apply(_actor(request), centre, raw)
+            messages.success(request, _("Application sent: every institution reviews it now."))
+            return redirect("centre-application", application.pk)
+        except InputErrors as exc:
+            errors = {f: [e.message for e in errs] for f, errs in exc.errors.items()}
+            status = 422
+    documents = [
+        (code, centres.document(code).name(lang), errors.get(f"documents.{code}", [])) for code in ctype.documents
+    ]
+    fees = [
+        (
+            code,
+            centres.fee(code).name(lang),
+            centres.fee(code).amount,
+            errors.get(f"fees.{code}.receipt", []) + errors.get(f"fees.{code}.paid_on", []),
+        )
+        for code in ctype.fees
+    ]
+    return render(
+        request,
+        "centres/apply.html",
+        {
+            "centre": centre,
+            "documents": documents,
+            "fees": fees,
+            "institutions": [centres.institution(i).name(lang) for i in ctype.reviews],
+            "errors": errors,
+            "post": request.POST if request.method == "POST" else {},
+        },
+        status=status,
     )
 
 
