@@ -24,6 +24,7 @@ from crecer.centres.models import (
     Centre,
     CentreStatus,
     Enrolment,
+    Inspection,
     Permit,
     PermitCounter,
     PermitState,
@@ -590,3 +591,26 @@ def test_an_operator_registers_a_centre_and_applies_on_the_pages(capi):
     other = Client()
     other.force_login(capi["other_operator"])
     assert other.get(f"/centres/{centre.pk}/apply/").status_code == 404
+
+
+def test_a_finding_is_resolved_by_its_institution_and_a_child_leaves_the_centre(capi, api_client, make_child):
+    centre, _permit = authorised_centre(capi, api_client)
+    finding = Inspection.objects.filter(review__institution="bomberos").get().findings.get()
+    other = post(api_client(capi["inspectors"]["junji"]), f"/findings/{finding.pk}/resolve", {})
+    assert other.status_code == 403
+    done = post(api_client(capi["inspectors"]["bomberos"]), f"/findings/{finding.pk}/resolve", {})
+    assert done.status_code == 200 and done.json()["resolved"]
+    assert post(api_client(capi["inspectors"]["bomberos"]), f"/findings/{finding.pk}/resolve", {}).status_code == 422
+    child = make_child(birth_date=(timezone.localdate() - dt.timedelta(days=500)).isoformat())
+    registry_actions.grant_access(SYSTEM, child, Organisation.objects.get(code="SALA-SOL"), ["social"], "sala cuna")
+    operator = api_client(capi["operator"])
+    today = timezone.localdate().isoformat()
+    enrolment = post(
+        operator, f"/centres/{centre.pk}/enrolments", {"child": child.pk, "enrolled_on": today, "age_group": "1_3"}
+    )
+    ended = post(operator, f"/enrolments/{enrolment.json()['id']}/end", {"ended_on": today})
+    assert ended.status_code == 200 and ended.json()["ended_on"] == today
+    # The delivery stays: the child was enrolled in this period.
+    assert Delivery.unscoped.filter(child=child, service_code="childcare_enrolment", voided_at__isnull=True).exists()
+    again = post(operator, f"/enrolments/{enrolment.json()['id']}/end", {"ended_on": today})
+    assert again.status_code == 422

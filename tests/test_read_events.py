@@ -39,6 +39,7 @@ from crecer.access.models import Role, User
 from crecer.audit.models import Action, AuditEvent, Channel
 from crecer.audit.trail import Actor
 from crecer.centres import actions as centre_actions
+from crecer.centres.models import Finding
 from crecer.dedup import merging
 from crecer.dedup.models import DedupRun, DuplicatePair, MergeRecord
 from crecer.imports.models import ImportUpload
@@ -266,7 +267,11 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
 
     def approve(review: Any) -> None:
         standards = centres_config.standards_of(review.institution)
-        visit = {"visited_on": today.isoformat(), "checklist": {x.code: {"met": True} for x in standards}}
+        visit = {
+            "visited_on": today.isoformat(),
+            "checklist": {x.code: {"met": True} for x in standards},
+            "findings": [{"text": "Señalética", "deadline": today.isoformat()}],
+        }
         centre_actions.record_inspection(SYSTEM, review, visit)
         centre_actions.decide(SYSTEM, review, "approved")
 
@@ -359,6 +364,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "review": open_review.pk,
             "permit": permit.pk,
             "enrolment": enrolment.pk,
+            "finding": Finding.objects.filter(inspection__review__institution="junji").values_list("pk", flat=True)[0],
             "indicator": "welcome_kit",
             "territory": "CL01001",
             "today": today.isoformat(),
@@ -427,6 +433,7 @@ DEFAULT_PARAMS = {
     "review_id": "review",
     "permit_id": "permit",
     "enrolment_id": "enrolment",
+    "finding_id": "finding",
     "what": "renew",
     "code": "indicator",
     "number": "1",
@@ -916,6 +923,12 @@ ROUTES: dict[str, Reads | Quiet] = {
                 body=lambda w: {"month": w.value("month"), "days_open": 20, "days_attended": 15},
             ),
         )
+    ),
+    f"POST {API}/enrolments/{{enrolment_id}}/end": Reads(
+        (Call(user="operator", method="post", body=lambda w: {"ended_on": w.value("today")}),)
+    ),
+    f"POST {API}/findings/{{finding_id}}/resolve": Quiet(
+        "a finding resolved: its text, no person", (Call(user="junji", method="post", expect=False),)
     ),
     f"GET {API}/notifications": Reads((Call(), Call(user="provider", expect=False))),
     f"POST {API}/notifications/read": Quiet(

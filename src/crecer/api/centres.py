@@ -80,6 +80,10 @@ class EnrolmentIn(Schema):
     age_group: str = ""
 
 
+class EndIn(Schema):
+    ended_on: str = ""
+
+
 class AttendanceIn(Schema):
     month: str = ""
     days_open: int | None = None
@@ -132,7 +136,8 @@ def inspection_payload(i: Inspection) -> dict[str, Any]:
         "passed": i.passed,
         "notes": i.notes,
         "findings": [
-            {"text": f.text, "deadline": f.deadline, "resolved": f.resolved_at is not None} for f in i.findings.all()
+            {"id": f.pk, "text": f.text, "deadline": f.deadline, "resolved": f.resolved_at is not None}
+            for f in i.findings.all()
         ],
     }
 
@@ -331,3 +336,20 @@ def record_attendance(request: HttpRequest, enrolment_id: int, payload: Attendan
     actions.record_attendance(actor(request), enrolment, payload.model_dump())
     log_reads(actor(request), "centre attendance", [enrolment.child_id])
     return enrolment_payload(enrolment)
+
+
+@router.post("/enrolments/{enrolment_id}/end", response=dict)
+def end_enrolment(request: HttpRequest, enrolment_id: int, payload: EndIn) -> dict[str, Any]:
+    """The child leaves the centre (the centre's operator)."""
+    enrolment = centre_scope.get_enrolment_or_404(request.user, enrolment_id)
+    actions.end_enrolment(actor(request), enrolment, payload.model_dump())
+    log_reads(actor(request), "centre enrolment", [enrolment.child_id])
+    return enrolment_payload(enrolment)
+
+
+@router.post("/findings/{finding_id}/resolve", response=dict)
+def resolve_finding(request: HttpRequest, finding_id: int) -> dict[str, Any]:
+    """A finding corrected (an inspector of the institution that found it)."""
+    finding = centre_scope.get_finding_or_404(request.user, finding_id)
+    finding = actions.resolve_finding(actor(request), finding)
+    return {"id": finding.pk, "text": finding.text, "deadline": finding.deadline, "resolved": True}

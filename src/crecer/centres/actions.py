@@ -774,6 +774,57 @@ def record_attendance(actor: Actor, enrolment: Enrolment, raw: dict[str, Any]) -
     return attendance
 
 
+def end_enrolment(actor: Actor, enrolment: Enrolment, raw: dict[str, Any]) -> Enrolment:
+    """The child leaves the centre (by its operator). The enrolment's delivery stays: the child was enrolled
+    in the periods up to then, which is what the childcare indicator counts."""
+    _operates(actor, enrolment.centre)
+    errors = Collector()
+    ended_on = _date(raw.get("ended_on"), "ended_on", errors)
+    if ended_on is not None and ended_on < enrolment.enrolled_on:
+        errors.add("ended_on", "before_enrolment", _("The end cannot be before the enrolment."))
+    if ended_on is not None and ended_on > timezone.localdate():
+        errors.add("ended_on", "future", _("The end cannot be in the future."))
+    if enrolment.ended_on is not None:
+        errors.add("row", "ended", _("This enrolment has already ended."))
+    errors.raise_if_any()
+    with transaction.atomic():
+        if not Enrolment.unscoped.filter(pk=enrolment.pk, ended_on__isnull=True).update(ended_on=ended_on):
+            raise InputErrors({"row": [FieldError("ended", _("This enrolment has already ended."))]})
+        record(
+            actor,
+            Action.UPDATE,
+            enrolment,
+            child_id=enrolment.child_id,
+            before={"ended_on": None},
+            after={"ended_on": ended_on},
+        )
+    enrolment.ended_on = ended_on
+    return enrolment
+
+
+def resolve_finding(actor: Actor, finding: Finding, now: dt.datetime | None = None) -> Finding:
+    """An inspector of the institution that found it (for a review), or any inspector in the territory (for a
+    verification visit), records that the finding was corrected."""
+    inspection = finding.inspection
+    if inspection.review_id is not None:
+        review = inspection.review
+        assert review is not None
+        _check_review(actor, review)
+    else:
+        assert inspection.permit is not None
+        institution = actor.user.institution if actor.user is not None else ""
+        refusal = permissions.review_refusal(actor.user, institution, inspection.permit.centre.territory.path)
+        if refusal is not None:
+            refusal.raise_()
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not Finding.objects.filter(pk=finding.pk, resolved_at__isnull=True).update(resolved_at=now):
+            raise InputErrors({"row": [FieldError("resolved", _("This finding is already resolved."))]})
+        record(actor, Action.UPDATE, finding, before={"resolved": False}, after={"resolved": True})
+    finding.resolved_at = now
+    return finding
+
+
 def attendance_rate(enrolment: Enrolment) -> Decimal | None:
     """Days attended over days open, all months recorded (None before any month)."""
     rows = list(enrolment.attendance.values_list("days_attended", "days_open"))

@@ -18,7 +18,7 @@ from django.http import Http404
 
 from crecer.access import permissions
 from crecer.access.models import Role
-from crecer.centres.models import Application, Centre, Enrolment, Permit, PermitState, Review
+from crecer.centres.models import Application, Centre, Enrolment, Finding, Permit, PermitState, Review
 from crecer.registry import scope as registry_scope
 
 
@@ -94,6 +94,24 @@ def get_permit_or_404(user: Any, permit_id: Any) -> Permit:
     if permit is None:
         raise Http404
     return permit
+
+
+def get_finding_or_404(user: Any, finding_id: Any) -> Finding:
+    """A finding of a visit to a centre the user sees."""
+    from django.db.models import Q
+
+    visible = centres(user)
+    finding = (
+        Finding.objects.filter(
+            Q(inspection__review__application__centre__in=visible) | Q(inspection__permit__centre__in=visible)
+        )
+        .select_related("inspection__review__application__centre__territory", "inspection__permit__centre__territory")
+        .filter(pk=_pk(finding_id))
+        .first()
+    )
+    if finding is None:
+        raise Http404
+    return finding
 
 
 def enrolments(user: Any) -> QuerySet[Enrolment]:
