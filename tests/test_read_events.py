@@ -33,10 +33,13 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from crecer import conf
 from crecer.access.actions import create_token
 from crecer.access.models import Role, User
 from crecer.audit.models import Action, AuditEvent, Channel
 from crecer.audit.trail import Actor
+from crecer.centres import actions as centre_actions
+from crecer.centres.models import Finding
 from crecer.dedup import merging
 from crecer.dedup.models import DedupRun, DuplicatePair, MergeRecord
 from crecer.imports.models import ImportUpload
@@ -44,12 +47,13 @@ from crecer.interop import codes
 from crecer.lib.documents import run_check_digit
 from crecer.lib.periods import parse as parse_period
 from crecer.monitoring import snapshots
+from crecer.places.actions import save_place
 from crecer.referrals import actions as referral_actions
 from crecer.referrals.models import Referral
 from crecer.registry import actions as registry_actions
 from crecer.registry.models import CaregiverLink, Child
 from crecer.risks.models import RiskFlag
-from crecer.territories.models import Facility
+from crecer.territories.models import Facility, Organisation, Territory
 from crecer.tracking import actions as tracking_actions
 from crecer.tracking.models import Measurement, Screening
 from tests.conftest import SYSTEM
@@ -232,6 +236,61 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         pair = DuplicatePair.objects.create(run=run, child_a_id=a, child_b_id=b, probability=0.97, decision="match")
     merge = merging.merge(as_coordinator, kids["fabio"].pk, kids["fabio2"].pk, "mismo niño")
 
+    # Childcare: a centre authorised through every review, Carla enrolled in it and Bruno shared with its
+    # operator (not yet enrolled); another centre's application half-way through its reviews.
+    centres_config = conf.profile().centres
+    assert centres_config is not None
+    save_place(
+        SYSTEM,
+        Organisation,
+        "sector",
+        {"code": "CUNA-SOL", "name": "Fundación Sol", "sector": "childcare"},
+        Territory.objects.get(code="CL01001").pk,
+        None,
+    )
+    operator = make_user("operadora_sol", Role.OPERATOR, "CL01001", organisation_code="CUNA-SOL")
+    junji = make_user("insp_junji", Role.INSPECTOR, "CL01", institution="junji")
+    centre_body = {
+        "name": "Sala Cuna Walk",
+        "kind": "community",
+        "operator_code": "CUNA-SOL",
+        "address": "Pasaje Walk 2",
+        "territory_code": "CL01001",
+        "capacity": {"0_1": 10, "1_3": 10},
+        "staff": [{"name": "Rosa Walk", "role": "Directora"}],
+    }
+    ctype = centres_config.types["community"]
+    application_body = {
+        "documents": {code: f"{code}.pdf" for code in ctype.documents},
+        "fees": {code: {"receipt": "R-1", "paid_on": today.isoformat()} for code in ctype.fees},
+    }
+
+    def approve(review: Any) -> None:
+        standards = centres_config.standards_of(review.institution)
+        visit = {
+            "visited_on": today.isoformat(),
+            "checklist": {x.code: {"met": True} for x in standards},
+            "findings": [{"text": "Señalética", "deadline": today.isoformat()}],
+        }
+        centre_actions.record_inspection(SYSTEM, review, visit)
+        centre_actions.decide(SYSTEM, review, "approved")
+
+    centre = centre_actions.register_centre(SYSTEM, centre_body)
+    application = centre_actions.apply(SYSTEM, centre, application_body)
+    for review in application.reviews.all():
+        approve(review)
+    application.refresh_from_db()
+    permit = centre_actions.issue_permit(SYSTEM, application)
+    cuna = Organisation.objects.get(code="CUNA-SOL")
+    for kid in (carla, bruno):
+        registry_actions.grant_access(SYSTEM, kid, cuna, ["social"], "sala cuna")
+    enrolment = centre_actions.enrol(SYSTEM, centre, {"child": carla.pk, "enrolled_on": today, "age_group": "0_1"})
+    other_centre = centre_actions.register_centre(SYSTEM, {**centre_body, "name": "Jardín En Trámite"})
+    half = centre_actions.apply(SYSTEM, other_centre, application_body)
+    half_reviews = list(half.reviews.order_by("institution"))
+    approve(half_reviews[0])
+    open_review = next(r for r in half_reviews if r.institution == "junji")
+
     # Monitoring: a frozen snapshot of this year.
     snapshot = snapshots.take(SYSTEM, parse_period(str(today.year)), "walk")
 
@@ -261,6 +320,9 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         "auditor": auditor,
         "inspector": cast["inspector"],
         "admin": cast["admin"],
+        "operator": operator,
+        "junji": junji,
+        "authority": cast["national"],
     }
     return World(
         users=users,
@@ -298,6 +360,13 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "upload_preview": upload_preview.pk,
             "upload_done": upload_done.pk,
             "snapshot": snapshot.pk,
+            "centre": centre.pk,
+            "application": application.pk,
+            "application_half": half.pk,
+            "review": open_review.pk,
+            "permit": permit.pk,
+            "enrolment": enrolment.pk,
+            "finding": Finding.objects.filter(inspection__review__institution="junji").values_list("pk", flat=True)[0],
             "indicator": "welcome_kit",
             "territory": "CL01001",
             "today": today.isoformat(),
@@ -361,6 +430,13 @@ DEFAULT_PARAMS = {
     "link_id": "link",
     "upload_id": "upload_done",
     "snapshot_id": "snapshot",
+    "centre_id": "centre",
+    "application_id": "application",
+    "review_id": "review",
+    "permit_id": "permit",
+    "enrolment_id": "enrolment",
+    "finding_id": "finding",
+    "what": "renew",
     "code": "indicator",
     "number": "1",
     "user_id": "nurse_user",
@@ -648,6 +724,77 @@ ROUTES: dict[str, Reads | Quiet] = {
     "referrals/reassign-staff/": Quiet("the staff of the municipality, to move their referrals"),
     "services/": Quiet("the service catalogue"),
     "providers/": Quiet("the provider directory"),
+    # --- childcare centres -----------------------------------------------------------------------------
+    "centros/": Quiet(
+        "the public list of authorised centres: names, places and permits, no person",
+        (Call(expect=False), Call(user="operator", query={"q": "walk"}, expect=False, shows="Sala Cuna Walk")),
+    ),
+    "centres/": Quiet(
+        "centres and the institution's reviews: names, places and states, no child",
+        (Call(user="operator", expect=False, shows="Sala Cuna Walk"), Call(user="junji", expect=False)),
+    ),
+    "centres/dashboard/": Quiet("figures only", (Call(user="authority", expect=False),)),
+    "centres/new/": Quiet(
+        "the form for a new centre: no person",
+        (
+            Call(user="operator", expect=False),
+            Call(user="operator", method="post", body={"name": ""}, expect=False, status=422),
+        ),
+    ),
+    "centres/<int:centre_id>/apply/": Quiet(
+        "the application form: the type's documents and fees, no person",
+        (
+            Call(user="operator", expect=False),
+            Call(user="operator", method="post", body={}, expect=False, status=422),
+        ),
+    ),
+    "centres/<int:centre_id>/": Reads(
+        (
+            Call(user="operator"),  # the children it enrolled (Carla)
+            Call(user="authority"),
+            Call(user="junji", expect=False),  # an inspector sees the centre, never its children
+        )
+    ),
+    "centres/<int:centre_id>/enrol/": Reads(
+        (
+            Call(user="operator"),  # the children shared with the operator (Bruno)
+            Call(user="operator", method="post", body={"child": "", "age_group": "0_1"}, status=404, expect=False),
+        )
+    ),
+    "centres/applications/<int:application_id>/": Quiet(
+        "an application: documents, fees and reviews, no child", (Call(user="operator", expect=False),)
+    ),
+    "centres/applications/<int:application_id>/permit/": Quiet(
+        "issuing a permit (POST) redirects to the application",
+        (
+            Call(
+                user="authority", method="post", params={"application_id": "application_half"}, expect=False, status=302
+            ),
+        ),
+    ),
+    "centres/reviews/<int:review_id>/": Quiet(
+        "a review with its visits, and its forms: no child",
+        (
+            Call(user="junji", expect=False),
+            Call(user="junji", method="post", body={"action": "decide", "decision": ""}, expect=False, status=422),
+        ),
+    ),
+    "centres/permits/<int:permit_id>/<str:what>/": Quiet(
+        "the authority renews, suspends or reopens a permit (POST) and is redirected",
+        (Call(user="authority", method="post", params={"what": "renew"}, expect=False, status=302),),
+    ),
+    "centres/enrolments/<int:enrolment_id>/attendance/": Quiet(
+        "recording a month's attendance (POST) redirects to the centre",
+        (
+            Call(
+                user="operator",
+                method="post",
+                body={"month": "month", "days_open": "20", "days_attended": "15"},
+                expect=False,
+                status=302,
+            ),
+        ),
+    ),
     "notifications/": Reads(
         (
             Call(user="provider", expect=False),  # a referral number and a fixed text
@@ -749,6 +896,90 @@ ROUTES: dict[str, Reads | Quiet] = {
             Call(user="nurse", query={"tab": "missed"}),
             Call(user="nurse", query={"tab": "risk"}),
         )
+    ),
+    # --- childcare centres -----------------------------------------------------------------------------
+    f"POST {API}/centres": Quiet(
+        "a centre registered: its staff, no child",
+        (
+            Call(
+                user="operator",
+                method="post",
+                body={
+                    "name": "Otra Sala",
+                    "kind": "private",
+                    "address": "Calle 1",
+                    "territory_code": "CL01001",
+                    "capacity": {"0_1": 5},
+                },
+                status=201,
+                expect=False,
+            ),
+        ),
+    ),
+    f"GET {API}/centres/{{centre_id}}": Quiet(
+        "a centre: places, staff and permit, no child", (Call(user="operator", expect=False),)
+    ),
+    f"POST {API}/centres/{{centre_id}}/applications": Quiet(
+        "an application's answer: documents, fees, reviews",
+        (Call(user="operator", method="post", body={}, status=422, expect=False),),
+    ),
+    f"GET {API}/applications/{{application_id}}": Quiet(
+        "every review's state, no child", (Call(user="operator", expect=False), Call(user="junji", expect=False))
+    ),
+    f"POST {API}/applications/{{application_id}}/permit": Quiet(
+        "the permit issued (refused here: reviews pending)",
+        (
+            Call(
+                user="authority", method="post", params={"application_id": "application_half"}, status=422, expect=False
+            ),
+        ),
+    ),
+    f"POST {API}/reviews/{{review_id}}/assign": Quiet(
+        "a review assigned", (Call(user="junji", method="post", body={"inspector": "insp_junji"}, expect=False),)
+    ),
+    f"POST {API}/reviews/{{review_id}}/inspections": Quiet(
+        "an inspection visit", (Call(user="junji", method="post", body={}, status=422, expect=False),)
+    ),
+    f"POST {API}/reviews/{{review_id}}/decision": Quiet(
+        "a review's decision", (Call(user="junji", method="post", body={"decision": ""}, status=422, expect=False),)
+    ),
+    f"GET {API}/permits": Quiet("the public list of permits: centres and places, no person"),
+    f"POST {API}/permits/{{permit_id}}/renew": Quiet(
+        "a permit renewed", (Call(user="authority", method="post", expect=False),)
+    ),
+    f"POST {API}/permits/{{permit_id}}/suspend": Quiet(
+        "a permit suspended", (Call(user="authority", method="post", body={"reason": ""}, status=422, expect=False),)
+    ),
+    f"POST {API}/permits/{{permit_id}}/verifications": Quiet(
+        "a verification visit", (Call(user="junji", method="post", body={}, status=422, expect=False),)
+    ),
+    f"POST {API}/permits/{{permit_id}}/reopen": Quiet(
+        "a permit reopened", (Call(user="authority", method="post", status=422, expect=False),)
+    ),
+    f"POST {API}/centres/{{centre_id}}/enrolments": Reads(
+        (
+            Call(
+                user="operator",
+                method="post",
+                body=lambda w: {"child": w.value("bruno"), "enrolled_on": w.value("today"), "age_group": "0_1"},
+                status=201,
+            ),
+        )
+    ),
+    f"POST {API}/enrolments/{{enrolment_id}}/attendance": Reads(
+        (
+            Call(
+                user="operator",
+                method="post",
+                body=lambda w: {"month": w.value("month"), "days_open": 20, "days_attended": 15},
+            ),
+        )
+    ),
+    f"POST {API}/enrolments/{{enrolment_id}}/end": Reads(
+        (Call(user="operator", method="post", body=lambda w: {"ended_on": w.value("today")}),)
+    ),
+    f"POST {API}/findings/{{finding_id}}/resolve": Quiet(
+        "a finding resolved: its text, no person", (Call(user="junji", method="post", expect=False),)
     ),
     f"GET {API}/notifications": Reads((Call(), Call(user="provider", expect=False))),
     f"POST {API}/notifications/read": Quiet(

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "crecer.risks",
     "crecer.referrals",
     "crecer.monitoring",
+    "crecer.centres",
     "crecer.dedup",
     "crecer.web",
     "crecer.api",

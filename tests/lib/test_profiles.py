@@ -171,3 +171,44 @@ def test_shipped_catalogue_and_instruments(profile_id):
         s.code for s in profile.services
     }
     assert "epsa" in profile.instruments and "epds" in profile.instruments
+
+
+def _centres_toml() -> dict:
+    import tomllib
+    from importlib import resources
+
+    return tomllib.loads((resources.files("crecer.profiles") / "cl" / "centres.toml").read_text(encoding="utf-8"))
+
+
+def test_the_centres_file_loads_with_its_references():
+    centres = profiles.load("sv").centres
+    assert centres is not None
+    assert [i.name_en for i in centres.institutions] == [
+        "Child-protection authority",
+        "Health",
+        "Fire service",
+        "Education",
+        "Early-childhood institute",
+    ]
+    assert set(centres.types) == set(profiles.CENTRE_TYPES)
+    assert all(s.institutions for s in centres.standards)
+    assert str(profiles.load("cl").centres.fee("health_permit").amount) == "45000"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["centre_type"][0].update(reviews=["fire_brigade"]), "'reviews' names unknown 'fire_brigade'"),
+        (lambda d: d["centre_type"][0].update(documents=["passport"]), "'documents' names unknown 'passport'"),
+        (lambda d: d["standard"][0].update(institutions=["nobody"]), "'institutions' names unknown 'nobody'"),
+        (lambda d: d["fee"][0].update(amount="diez"), "'amount' must be a decimal number"),
+        (lambda d: d.update(permit_validity_months=0), "'permit_validity_months' must be a whole number >= 1"),
+        (lambda d: d["centre_type"].pop(), "centre types without configuration: community"),
+        (lambda d: d["institution"].append(dict(d["institution"][0])), "repeats"),
+    ],
+)
+def test_a_bad_centres_file_names_its_fault(change, message):
+    data = _centres_toml()
+    change(data)
+    with pytest.raises(ProfileError, match=message):
+        profiles.parse_centres(data, "profiles/cl/centres.toml")

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crecer import conf
 from crecer.access import permissions
 from crecer.access.models import ApiToken, DataCategory, Role, User
 from crecer.audit.models import Action
@@ -15,7 +16,16 @@ from crecer.audit.trail import Actor, diff, record, snapshot
 from crecer.territories.models import Facility, Organisation, Territory
 from crecer.validation import Collector
 
-_USER_FIELDS = ("username", "role", "territory", "facility", "organisation", "extra_categories", "is_active")
+_USER_FIELDS = (
+    "username",
+    "role",
+    "territory",
+    "facility",
+    "organisation",
+    "institution",
+    "extra_categories",
+    "is_active",
+)
 _PROFILE_FIELDS = ("first_name", "last_name", "email")
 
 
@@ -26,8 +36,9 @@ def _check_binding(
     facility_code: str,
     organisation_code: str,
     extra_categories: list[str] | None,
+    institution: str = "",
 ) -> tuple[Territory | None, Facility | None, Organisation | None]:
-    """The role, territory, facility, organisation and extra categories of a user, checked together."""
+    """The role, territory, facility, organisation, institution and extra categories of a user, checked together."""
     if role not in Role.values:
         errors.add(
             "role", "invalid_choice", _("Unknown role; use one of: %(roles)s.") % {"roles": ", ".join(Role.values)}
@@ -51,6 +62,14 @@ def _check_binding(
         )
     if role == Role.PROVIDER_STAFF and not organisation_code:
         errors.add("organisation", "required", _("Provider staff belong to an organisation: give its code."))
+    if role == Role.OPERATOR and not organisation_code:
+        errors.add("organisation", "required", _("An operator runs centres for an organisation: give its code."))
+    if institution:
+        centres = conf.profile().centres
+        if centres is None or institution not in {i.code for i in centres.institutions}:
+            errors.add("institution", "unknown", _("No institution has the code “%(code)s”.") % {"code": institution})
+        elif role != Role.INSPECTOR:
+            errors.add("institution", "not_inspector", _("Only inspectors belong to a reviewing institution."))
     unknown = set(extra_categories or []) - set(DataCategory.values)
     if unknown:
         errors.add(
@@ -78,6 +97,7 @@ def create_user(
     organisation_code: str = "",
     extra_categories: list[str] | None = None,
     check_password: bool = True,
+    institution: str = "",
     first_name: str = "",
     last_name: str = "",
     email: str = "",
@@ -94,7 +114,7 @@ def create_user(
     elif User.objects.filter(username=username).exists():
         errors.add("username", "duplicate", _("This user name is taken."))
     territory, facility, organisation = _check_binding(
-        errors, role, territory_code, facility_code, organisation_code, extra_categories
+        errors, role, territory_code, facility_code, organisation_code, extra_categories, institution
     )
     if check_password and password is not None:
         _check_password(errors, password, User(username=username, first_name=first_name, last_name=last_name))
@@ -108,6 +128,7 @@ def create_user(
                 facility=facility,
                 organisation=organisation,
                 extra_categories=sorted(extra_categories or []),
+                institution=institution,
                 is_staff=False,
                 first_name=first_name.strip(),
                 last_name=last_name.strip(),
@@ -134,6 +155,7 @@ def update_user(
     facility_code: str = "",
     organisation_code: str = "",
     extra_categories: list[str] | None = None,
+    institution: str = "",
     first_name: str = "",
     last_name: str = "",
     email: str = "",
@@ -142,7 +164,7 @@ def update_user(
     permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
     errors = Collector()
     territory, facility, organisation = _check_binding(
-        errors, role, territory_code, facility_code, organisation_code, extra_categories
+        errors, role, territory_code, facility_code, organisation_code, extra_categories, institution
     )
     errors.raise_if_any()
     with transaction.atomic():
@@ -150,6 +172,7 @@ def update_user(
         before = snapshot(locked, _USER_FIELDS + _PROFILE_FIELDS)
         locked.role, locked.territory, locked.facility, locked.organisation = role, territory, facility, organisation
         locked.extra_categories = sorted(extra_categories or [])
+        locked.institution = institution
         locked.first_name, locked.last_name, locked.email = first_name.strip(), last_name.strip(), email.strip()
         locked.save()
         old, new = diff(before, snapshot(locked, _USER_FIELDS + _PROFILE_FIELDS))

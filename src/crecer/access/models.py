@@ -24,6 +24,7 @@ class Role(models.TextChoices):
     INSPECTOR = "inspector", _("Inspector")
     AUDITOR = "auditor", _("Auditor")
     ADMIN = "admin", _("Administrator")
+    OPERATOR = "operator", _("Childcare centre operator")
 
 
 class DataCategory(models.TextChoices):
@@ -60,6 +61,8 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
         related_name="staff",
         verbose_name=_("organisation"),
     )
+    # An inspector's institution (a code of the profile's ``centres.toml``): the reviews they may decide.
+    institution = models.CharField(_("institution"), max_length=40, blank=True, default="")
     # Sensitive categories granted to this user beyond the role's defaults (e.g. a child-protection officer).
     extra_categories = models.JSONField(_("extra data categories"), default=list, blank=True)
 

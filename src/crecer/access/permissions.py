@@ -52,6 +52,16 @@ READ_AUDIT = "read_audit"
 MANAGE_USERS = "manage_users"
 #: load territories, facilities, organisations and the provider directory
 MANAGE_PLACES = "manage_places"
+#: register childcare centres (an operator its own; the authority any in its territory)
+REGISTER_CENTRES = "register_centres"
+#: apply for a childcare centre's permit and enrol children in it (operators, for their own centres)
+OPERATE_CENTRES = "operate_centres"
+#: inspect childcare centres and decide their institution's reviews (inspectors of an institution)
+REVIEW_CENTRES = "review_centres"
+#: issue, renew, suspend and reopen childcare permits (the authority)
+ISSUE_PERMITS = "issue_permits"
+#: read every childcare centre, application and review of one's territory, and the centres' dashboard
+READ_CENTRES = "read_centres"
 
 RIGHTS: dict[str, Any] = {
     REGISTER: gettext_lazy("Register and change people and their trajectory"),
@@ -65,6 +75,11 @@ RIGHTS: dict[str, Any] = {
     READ_AUDIT: gettext_lazy("Read the audit trail"),
     MANAGE_USERS: gettext_lazy("Manage users"),
     MANAGE_PLACES: gettext_lazy("Manage territories, facilities and organisations"),
+    REGISTER_CENTRES: gettext_lazy("Register childcare centres"),
+    OPERATE_CENTRES: gettext_lazy("Apply for permits and enrol children in one's own childcare centres"),
+    REVIEW_CENTRES: gettext_lazy("Inspect childcare centres and decide one's institution's reviews"),
+    ISSUE_PERMITS: gettext_lazy("Issue, renew, suspend and reopen childcare permits"),
+    READ_CENTRES: gettext_lazy("Read the childcare centres of one's territory"),
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
@@ -73,11 +88,25 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
         {REGISTER, SEND_REFERRALS, SHARE_RECORDS, REASSIGN_REFERRALS, EDIT_CATALOGUE, MERGE, READ_INDICATORS}
     ),
     Role.PROVIDER_STAFF: frozenset(),
-    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS}),
-    Role.NATIONAL_MANAGER: frozenset({EDIT_CATALOGUE, MERGE, READ_INDICATORS, SET_TARGETS, MANAGE_PLACES}),
-    Role.INSPECTOR: frozenset(),
-    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT}),
+    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS, READ_CENTRES}),
+    # The national manager is the childcare authority: registers centres and issues their permits.
+    Role.NATIONAL_MANAGER: frozenset(
+        {
+            EDIT_CATALOGUE,
+            MERGE,
+            READ_INDICATORS,
+            SET_TARGETS,
+            MANAGE_PLACES,
+            REGISTER_CENTRES,
+            ISSUE_PERMITS,
+            READ_CENTRES,
+        }
+    ),
+    Role.INSPECTOR: frozenset({REVIEW_CENTRES, READ_CENTRES}),
+    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES}),
     Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
+    # Bound to its organisation: its centres are those the organisation operates.
+    Role.OPERATOR: frozenset({REGISTER_CENTRES, OPERATE_CENTRES}),
 }
 
 #: roles that read person data of everyone living in or served within their territory subtree
@@ -166,6 +195,31 @@ def within(user: User | None, path: str | None) -> bool:
     if user is None:
         return True
     return path is not None and user.territory is not None and path.startswith(user.territory.path)
+
+
+def operates(user: Any, operator_id: int | None) -> bool:
+    """Whether ``user`` operates the centres of organisation ``operator_id`` (an operator bound to it)."""
+    return bool(
+        _active(user)
+        and user.role == Role.OPERATOR
+        and user.organisation_id is not None
+        and user.organisation_id == operator_id
+        and has(user, OPERATE_CENTRES)
+    )
+
+
+def review_refusal(user: Any, institution: str, territory_path: str) -> Refusal | None:
+    """An inspector decides (and inspects for) only the reviews of their own institution, for centres in
+    their territory; the system may do anything."""
+    if user is None:
+        return None
+    if not has(user, REVIEW_CENTRES):
+        return Refusal("row", "forbidden", _("Your role cannot review childcare centres."))
+    if not user.institution or user.institution != institution:
+        return Refusal("row", "other_institution", _("This review belongs to another institution."))
+    if not within(user, territory_path):
+        return Refusal("row", "out_of_scope", _("This centre is outside the territory you work in."))
+    return None
 
 
 # --- refusals: the reason a write is refused, raised by actions and turned into row errors by imports ---

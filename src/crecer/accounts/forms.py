@@ -3,7 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from crecer import conf
 
 from crecer.access.models import SENSITIVE_CATEGORIES, DataCategory, Role
 
@@ -36,8 +39,12 @@ class UserForm(forms.Form):
         label=_("Facility code"), max_length=30, required=False, help_text=_("Health workers: where they work.")
     )
     organisation = forms.CharField(
-        label=_("Organisation code"), max_length=30, required=False, help_text=_("Provider staff: their organisation.")
+        label=_("Organisation code"),
+        max_length=30,
+        required=False,
+        help_text=_("Provider staff and centre operators: their organisation."),
     )
+    institution = forms.ChoiceField(label=_("Reviewing institution"), required=False, choices=[])
     extra_categories = forms.MultipleChoiceField(
         label=_("Sensitive categories beyond the role's"),
         choices=[(c.value, c.label) for c in DataCategory if c in SENSITIVE_CATEGORIES],
@@ -47,6 +54,13 @@ class UserForm(forms.Form):
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Inspectors review childcare centres for one institution of the profile.
+        centres = conf.profile().centres
+        language = get_language() or "es"
+        institutions = [(i.code, i.name(language)) for i in centres.institutions] if centres else []
+        institution = self.fields["institution"]
+        assert isinstance(institution, forms.ChoiceField)
+        institution.choices = [("", _("None (inspectors only)")), *institutions]
         if editing:
             # The user name stays: the audit trail quotes it.
             self.fields["username"].disabled = True

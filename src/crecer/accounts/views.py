@@ -200,6 +200,7 @@ def _initial(user: User) -> dict[str, Any]:
         "facility": user.facility.code if user.facility else "",
         "organisation": user.organisation.code if user.organisation else "",
         "extra_categories": user.extra_categories,
+        "institution": user.institution,
     }
 
 
@@ -225,6 +226,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
                 facility_code=data["facility"].strip(),
                 organisation_code=data["organisation"].strip(),
                 extra_categories=data["extra_categories"],
+                institution=data["institution"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 email=data["email"],
@@ -253,6 +255,7 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
                 facility_code=data["facility"].strip(),
                 organisation_code=data["organisation"].strip(),
                 extra_categories=data["extra_categories"],
+                institution=data["institution"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 email=data["email"],

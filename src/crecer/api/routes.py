@@ -15,6 +15,7 @@ from ninja.security import django_auth
 
 from crecer.api import schemas
 from crecer.api.base import BearerToken, actor, install_error_handlers, paginate
+from crecer.api.centres import router as centres_router
 from crecer.api.dedup import router as dedup_router
 from crecer.api.fhir import router as fhir_router
 from crecer.api.groups import router as groups_router
@@ -48,6 +49,7 @@ api.add_router("/", referrals_router)
 api.add_router("/", monitoring_router)
 api.add_router("/", dedup_router)
 api.add_router("/", fhir_router)
+api.add_router("/", centres_router)
 
 
 # --- children ------------------------------------------------------------------------------------

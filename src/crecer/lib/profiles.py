@@ -11,6 +11,7 @@ import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -140,6 +141,164 @@ class MeasurementChecks:
     who_implausible: str = "confirm"
 
 
+CENTRE_TYPES = ("public_institute", "municipal", "employer", "private", "community")
+
+
+@dataclass(frozen=True)
+class Named:
+    """A coded entry with a name in both languages (an institution, a document, an age group…)."""
+
+    code: str
+    name_es: str
+    name_en: str
+
+    def name(self, language: str) -> str:
+        return self.name_en if language.startswith("en") else self.name_es
+
+
+@dataclass(frozen=True)
+class Fee(Named):
+    amount: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Standard(Named):
+    """An item of the inspection checklist: the institutions that check it, and whether it must be met."""
+
+    institutions: tuple[str, ...] = ()
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class CentreType:
+    """Per type of childcare centre: the documents its application sends, the institutions whose approval
+    it needs and the fees it pays."""
+
+    code: str
+    documents: tuple[str, ...]
+    reviews: tuple[str, ...]
+    fees: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CentresConfig:
+    """``centres.toml``: the licensing of childcare centres."""
+
+    version: str
+    permit_validity_months: int
+    expiry_warning_days: int
+    review_days: int
+    employer_obligation_employees: int
+    authority: Named
+    age_groups: tuple[Named, ...]
+    institutions: tuple[Named, ...]
+    documents: tuple[Named, ...]
+    fees: tuple[Fee, ...]
+    types: Mapping[str, CentreType]
+    standards: tuple[Standard, ...]
+
+    def institution(self, code: str) -> Named:
+        return next(i for i in self.institutions if i.code == code)
+
+    def document(self, code: str) -> Named:
+        return next(d for d in self.documents if d.code == code)
+
+    def fee(self, code: str) -> Fee:
+        return next(f for f in self.fees if f.code == code)
+
+    def standards_of(self, institution: str) -> tuple[Standard, ...]:
+        return tuple(s for s in self.standards if institution in s.institutions)
+
+
+def _named_list(data: dict[str, Any], key: str, where: str) -> list[tuple[dict[str, Any], str, str]]:
+    """The tables of ``key`` with their ``code`` (unique) and where they are."""
+    out = []
+    seen: set[str] = set()
+    for i, raw in enumerate(_require(data, key, list, where)):
+        at = f"{where}: {key}[{i}]"
+        if not isinstance(raw, dict):
+            raise ProfileError(f"{at} must be a table")
+        code = _require(raw, "code", str, at)
+        if code in seen:
+            raise ProfileError(f"{at}: code '{code}' repeats")
+        seen.add(code)
+        _require(raw, "name_es", str, at)
+        _require(raw, "name_en", str, at)
+        out.append((raw, code, at))
+    return out
+
+
+def parse_centres(data: dict[str, Any], where: str) -> CentresConfig:
+    """Validate ``centres.toml``: every reference (a type's documents, reviews and fees, a standard's
+    institutions) names an entry of the file, every centre type is configured once."""
+    numbers = {}
+    for field in ("permit_validity_months", "expiry_warning_days", "review_days", "employer_obligation_employees"):
+        value = _require(data, field, int, where)
+        if value < 1:
+            raise ProfileError(f"{where}: '{field}' must be a whole number >= 1")
+        numbers[field] = value
+    age_groups = tuple(Named(c, r["name_es"], r["name_en"]) for r, c, _ in _named_list(data, "age_group", where))
+    institutions = tuple(Named(c, r["name_es"], r["name_en"]) for r, c, _ in _named_list(data, "institution", where))
+    docs = tuple(Named(c, r["name_es"], r["name_en"]) for r, c, _ in _named_list(data, "document", where))
+    fees = []
+    for raw, code, at in _named_list(data, "fee", where):
+        try:
+            amount = Decimal(_require(raw, "amount", str, at))
+        except InvalidOperation:
+            raise ProfileError(f"{at} ('{code}'): 'amount' must be a decimal number, e.g. \"25.00\"") from None
+        if amount < 0:
+            raise ProfileError(f"{at} ('{code}'): 'amount' must not be negative")
+        fees.append(Fee(code, raw["name_es"], raw["name_en"], amount))
+    known = {
+        "documents": {d.code for d in docs},
+        "reviews": {i.code for i in institutions},
+        "fees": {f.code for f in fees},
+    }
+    types: dict[str, CentreType] = {}
+    for i, raw in enumerate(_require(data, "centre_type", list, where)):
+        at = f"{where}: centre_type[{i}]"
+        code = _require(raw, "code", str, at)
+        if code not in CENTRE_TYPES:
+            raise ProfileError(f"{at}: 'code' must be one of {', '.join(CENTRE_TYPES)}")
+        if code in types:
+            raise ProfileError(f"{at}: centre type '{code}' repeats")
+        lists = {}
+        for field, codes in known.items():
+            values = _require(raw, field, list, at)
+            for value in values:
+                if value not in codes:
+                    raise ProfileError(f"{at} ('{code}'): '{field}' names unknown '{value}'")
+            lists[field] = tuple(values)
+        if not lists["reviews"]:
+            raise ProfileError(f"{at} ('{code}'): 'reviews' needs at least one institution")
+        types[code] = CentreType(code, lists["documents"], lists["reviews"], lists["fees"])
+    missing = set(CENTRE_TYPES) - set(types)
+    if missing:
+        raise ProfileError(f"{where}: centre types without configuration: {', '.join(sorted(missing))}")
+    standards = []
+    for raw, code, at in _named_list(data, "standard", where):
+        names = tuple(_require(raw, "institutions", list, at))
+        for name in names:
+            if name not in known["reviews"]:
+                raise ProfileError(f"{at} ('{code}'): 'institutions' names unknown '{name}'")
+        standards.append(
+            Standard(code, raw["name_es"], raw["name_en"], names, bool(_require(raw, "required", bool, at)))
+        )
+    return CentresConfig(
+        version=_require(data, "version", str, where),
+        authority=Named(
+            "authority", _require(data, "authority_es", str, where), _require(data, "authority_en", str, where)
+        ),
+        age_groups=age_groups,
+        institutions=institutions,
+        documents=docs,
+        fees=tuple(fees),
+        types=types,
+        standards=tuple(standards),
+        **numbers,
+    )
+
+
 @dataclass(frozen=True)
 class Profile:
     id: str
@@ -160,6 +319,8 @@ class Profile:
     screening_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     instrument_checks: Mapping[str, InstrumentChecks] = dataclasses.field(default_factory=dict)
     measurement_checks: MeasurementChecks = dataclasses.field(default_factory=MeasurementChecks)
+    #: the licensing of childcare centres (``centres.toml``), None where the country has not configured it
+    centres: CentresConfig | None = None
 
     def checks(self, instrument: str) -> InstrumentChecks:
         """The checks and question texts of ``instrument`` (defaults when the profile says nothing)."""
@@ -507,6 +668,10 @@ def load(profile_id: str) -> Profile:
         except RuleDefinitionError as exc:
             raise ProfileError(str(exc)) from exc
         profile = replace(profile, rules=rules)
+    centres_file = folder / "centres.toml"
+    if centres_file.is_file():
+        where = f"profiles/{profile_id}/centres.toml"
+        profile = replace(profile, centres=parse_centres(_read_toml(centres_file, where), where))
     _check_references(profile)
     return profile
 

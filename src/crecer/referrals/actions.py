@@ -230,6 +230,19 @@ def notify(users: list[User], referral: Referral, kind: str, actor: Actor | None
         transaction.on_commit(lambda: send_mail(subject, subject, None, addresses, fail_silently=True))
 
 
+def notify_plain(users: list[User], kind: str, about: dict[str, Any], subject: str, actor: Actor | None = None) -> int:
+    """A notification tied to no referral or flag (e.g. a childcare permit about to expire: ``about`` names
+    the record, for the audit event): in-app now, audited as one event, e-mailed once the transaction
+    commits. ``kind`` must have a text in :func:`notification_text`; the e-mail names no person."""
+    users = [u for u in users if u.is_active]
+    Notification.objects.bulk_create([Notification(user=u, kind=kind) for u in users])
+    _audit_notified(actor, [(None, {**about, "kind": kind, "recipients": [u.username for u in users]})])
+    addresses = [u.email for u in users if u.email]
+    if addresses:
+        transaction.on_commit(lambda: send_mail(subject, subject, None, addresses, fail_silently=True))
+    return len(users)
+
+
 def mark_notifications_read(actor: Actor, ids: Iterable[int] | None = None) -> int:
     """Mark the user's own unread notifications as read: all of them, or those of ``ids`` (ids of other
     users' notifications are ignored, never revealed). Answers how many were marked."""
@@ -251,6 +264,8 @@ def notification_text(kind: str) -> str:
         "overdue": _("a referral of your network is overdue"),
         "reminder": _("a referral awaits your answer"),
         "reassigned": _("a referral was reassigned to you"),
+        "permit_expiring": _("a childcare centre's permit expires soon: renew it in time"),
+        "permit_expired": _("a childcare centre's permit has expired"),
     }
     return str(texts.get(kind, kind))
 

@@ -34,6 +34,7 @@ class DemoUser:
     facility: str = ""
     organisation: str = ""
     what: str = ""
+    institution: str = ""
 
 
 def _first_leaf_with_health_centre(region: Territory, skip: set[str]) -> Territory:
@@ -56,6 +57,12 @@ def _municipality_of(leaf: Territory) -> Territory:
     return leaf
 
 
+def _first_institution() -> str:
+    """The demo inspector reviews for the first institution of the profile's childcare licensing."""
+    centres = conf.profile().centres
+    return centres.institutions[0].code if centres is not None else ""
+
+
 def demo_users() -> list[DemoUser]:
     root = Territory.objects.get(depth=0)
     region = Territory.objects.filter(depth=1).order_by("code").first()
@@ -74,9 +81,10 @@ def demo_users() -> list[DemoUser]:
         DemoUser("salud", Role.HEALTH_WORKER, leaf.code, facility=centre.code, what=centre.name),
         DemoUser("salud2", Role.HEALTH_WORKER, other.code, facility=centre2.code, what=centre2.name),
         DemoUser("proveedor", Role.PROVIDER_STAFF, municipality.code, organisation="DEMO-OPD", what="DEMO-OPD"),
-        DemoUser("inspector", Role.INSPECTOR, region.code, what=region.name),
+        DemoUser("inspector", Role.INSPECTOR, region.code, what=region.name, institution=_first_institution()),
         DemoUser("auditor", Role.AUDITOR, root.code, what=root.name),
         DemoUser("admin", Role.ADMIN, root.code, what=root.name),
+        DemoUser("sostenedor", Role.OPERATOR, municipality.code, organisation="DEMO-SALA", what="DEMO-SALA"),
     ]
 
 
@@ -96,6 +104,15 @@ def ensure_users() -> list[DemoUser]:
     users = demo_users()
     coordinator = next(u for u in users if u.username == "coordinador")
     with transaction.atomic():
+        if not Organisation.objects.filter(code="DEMO-SALA").exists():
+            save_place(
+                actor,
+                Organisation,
+                "sector",
+                {"code": "DEMO-SALA", "name": "Fundación Salas Cuna (demo)", "sector": Sector.CHILDCARE},
+                Territory.objects.get(code=coordinator.territory).pk,
+                None,
+            )
         if not Organisation.objects.filter(code="DEMO-OPD").exists():
             territory = Territory.objects.get(code=coordinator.territory)
             save_place(
@@ -120,6 +137,7 @@ def ensure_users() -> list[DemoUser]:
                 DEMO_PASSWORD,
                 facility_code=spec.facility,
                 organisation_code=spec.organisation,
+                institution=spec.institution,
             )
     _illustrate(users)
     return users

@@ -45,7 +45,8 @@ class Command(BaseCommand):
         add.add_argument("--role", required=True, choices=Role.values)
         add.add_argument("--territory", required=True, help="territory code")
         add.add_argument("--facility", default="", help="facility code (health workers)")
-        add.add_argument("--organisation", default="", help="organisation code (provider staff)")
+        add.add_argument("--organisation", default="", help="organisation code (provider staff, operators)")
+        add.add_argument("--institution", default="", help="institution code of centres.toml (inspectors)")
         add.add_argument("--categories", default="", help="extra sensitive data categories, comma-separated")
         deactivate = sub.add_parser("deactivate", help="Deactivate a user and revoke their API tokens")
         deactivate.add_argument("username")
@@ -71,6 +72,7 @@ class Command(BaseCommand):
                 password,
                 facility_code=options["facility"],
                 organisation_code=options["organisation"],
+                institution=options["institution"],
                 extra_categories=[c for c in options["categories"].split(",") if c],
             )
         except InputErrors as exc:

@@ -9,11 +9,15 @@ from django.utils.translation import gettext as _
 
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
+from crecer.core import sweeps
 from crecer.referrals.sweep import sweep
 
 
 class Command(BaseCommand):
-    help = "Referral deadlines: expire, mark overdue, escalate and remind. Safe to run often and in parallel."
+    help = (
+        "Referral deadlines (expire, mark overdue, escalate, remind) and every other registered sweep "
+        "(childcare permits about to expire). Safe to run often and in parallel."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--now", default="", help="ISO date-time to sweep as of (default: now)")
@@ -27,8 +31,13 @@ class Command(BaseCommand):
                 raise CommandError(_("--now must be an ISO date-time, e.g. 2026-05-01T08:00")) from exc
             if timezone.is_naive(now):
                 now = timezone.make_aware(now)
-        result = sweep(Actor(None, Channel.SYSTEM), now)
+        actor = Actor(None, Channel.SYSTEM)
+        result = sweep(actor, now)
         self.stdout.write(
             _("%(expired)s expired, %(overdue)s overdue and escalated, %(reminded)s reminders.")
             % {"expired": result.expired, "overdue": result.overdue, "reminded": result.reminded}
         )
+        # The other apps' sweeps (e.g. childcare permits about to expire), registered when they are ready.
+        for name, other in sweeps.registered():
+            counts = other(actor, now)
+            self.stdout.write(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

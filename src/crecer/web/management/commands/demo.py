@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from crecer.access.models import User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
+from crecer.centres.demo import ensure_centres
 from crecer.monitoring.demo import ensure_snapshots, ensure_targets
 from crecer.referrals.demo import ensure_network
 from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users, showcase_child, showcase_family
@@ -39,6 +40,13 @@ class Command(BaseCommand):
         referrals = ensure_network(User.objects.get(username="coordinador"))
         if referrals:
             self.stdout.write(_("Referral network: %(n)s referrals in every state.") % {"n": referrals})
+        coordinator = User.objects.select_related("territory__parent").get(username="coordinador")
+        assert coordinator.territory is not None and coordinator.territory.parent is not None
+        centre_users = ensure_centres(coordinator.territory.code, coordinator.territory.parent.code, DEMO_PASSWORD)
+        for username, role, what in centre_users:
+            self.stdout.write(f"  {username:<12} {role:<22} {what}")
+        if centre_users:
+            self.stdout.write(_("Childcare centres in every status, and an application half-way through its reviews."))
         child = showcase_child(User.objects.get(username="salud"))
         if child is not None:
             self.stdout.write(

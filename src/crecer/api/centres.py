@@ -1,0 +1,355 @@
+"""API for childcare centres: the registry, applications and their reviews, inspections and decisions,
+permits (the public list of those in force), enrolments and attendance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
+
+from crecer.access.models import Role, User
+from crecer.api.base import actor, paginate
+from crecer.centres import actions
+from crecer.centres import scope as centre_scope
+from crecer.centres.models import Application, Centre, CentreType, Enrolment, Inspection, Permit, Review
+from crecer.registry.reads import log_reads
+from crecer.validation import FieldError, InputErrors
+
+router = Router(tags=["centres"])
+
+
+def _language() -> str:
+    return get_language() or "es"
+
+
+class StaffIn(Schema):
+    name: str = ""
+    role: str = ""
+    qualification: str = ""
+
+
+class CentreIn(Schema):
+    name: str = ""
+    kind: str = ""
+    operator_code: str = ""
+    address: str = ""
+    territory_code: str = ""
+    capacity: dict[str, Any] = {}
+    hours: str = ""
+    staff: list[StaffIn] = []
+
+
+class ApplicationIn(Schema):
+    documents: dict[str, str] = {}
+    fees: dict[str, dict[str, Any]] = {}
+
+
+class FindingIn(Schema):
+    text: str = ""
+    deadline: str = ""
+
+
+class InspectionIn(Schema):
+    visited_on: str = ""
+    checklist: dict[str, Any] = {}
+    notes: str = ""
+    findings: list[FindingIn] = []
+
+
+class DecisionIn(Schema):
+    decision: str = ""
+    conditions: str = ""
+
+
+class AssignIn(Schema):
+    inspector: str
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class EnrolmentIn(Schema):
+    child: int
+    enrolled_on: str = ""
+    age_group: str = ""
+
+
+class EndIn(Schema):
+    ended_on: str = ""
+
+
+class AttendanceIn(Schema):
+    month: str = ""
+    days_open: int | None = None
+    days_attended: int | None = None
+
+
+# --- payloads -------------------------------------------------------------------------------------------
+
+
+def permit_payload(p: Permit | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {
+        "id": p.pk,
+        "number": p.number,
+        "state": p.state,
+        "issued_at": p.issued_at,
+        "valid_until": p.valid_until,
+        "renewals": p.renewals,
+        "suspension_reason": p.suspension_reason,
+        "expiry_warned": p.expiry_warned_at is not None,
+    }
+
+
+def centre_payload(c: Centre) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "name": c.name,
+        "kind": c.kind,
+        "operator": c.operator.code,
+        "address": c.address,
+        "territory": c.territory.code,
+        "capacity": c.capacity,
+        "places": c.places,
+        "hours": c.hours,
+        "status": c.status,
+        "staff": [
+            {"name": s.name, "role": s.role, "qualification": s.qualification} for s in c.staff.filter(active=True)
+        ],
+        "permit": permit_payload(actions.current_permit(c)),
+    }
+
+
+def inspection_payload(i: Inspection) -> dict[str, Any]:
+    return {
+        "id": i.pk,
+        "visited_on": i.visited_on,
+        "inspector": i.inspector.username if i.inspector_id else None,  # type: ignore[union-attr]
+        "checklist": i.checklist,
+        "passed": i.passed,
+        "notes": i.notes,
+        "findings": [
+            {"id": f.pk, "text": f.text, "deadline": f.deadline, "resolved": f.resolved_at is not None}
+            for f in i.findings.all()
+        ],
+    }
+
+
+def review_payload(r: Review) -> dict[str, Any]:
+    centres = actions.config()
+    return {
+        "id": r.pk,
+        "application": r.application_id,
+        "institution": r.institution,
+        "institution_name": centres.institution(r.institution).name(_language()),
+        "required": r.required,
+        "state": r.state,
+        "inspector": r.inspector.username if r.inspector_id else None,  # type: ignore[union-attr]
+        "due_on": r.due_on,
+        "overdue": not r.decided and r.due_on < timezone.localdate(),
+        "decided_at": r.decided_at,
+        "conditions": r.conditions,
+        "version": r.version,
+        "inspections": [inspection_payload(i) for i in r.inspections.all()],
+    }
+
+
+def application_payload(a: Application) -> dict[str, Any]:
+    return {
+        "id": a.pk,
+        "centre": a.centre_id,
+        "stage": a.stage,
+        "submitted_at": a.submitted_at,
+        "documents": {d.code: d.reference for d in a.documents.all()},
+        "fees": {f.code: {"amount": str(f.amount), "receipt": f.receipt, "paid_on": f.paid_on} for f in a.fees.all()},
+        "reviews": [review_payload(r) for r in a.reviews.select_related("inspector")],
+        "permit": permit_payload(Permit.objects.filter(application=a).first()),
+    }
+
+
+def enrolment_payload(e: Enrolment) -> dict[str, Any]:
+    return {
+        "id": e.pk,
+        "centre": e.centre_id,
+        "child": e.child_id,
+        "age_group": e.age_group,
+        "enrolled_on": e.enrolled_on,
+        "ended_on": e.ended_on,
+        "attendance": [
+            {"month": f"{a.month:%Y-%m}", "days_open": a.days_open, "days_attended": a.days_attended}
+            for a in e.attendance.all()
+        ],
+        "attendance_rate": str(rate) if (rate := actions.attendance_rate(e)) is not None else None,
+    }
+
+
+# --- centres --------------------------------------------------------------------------------------------
+
+
+@router.post("/centres", response={201: dict})
+def create_centre(request: HttpRequest, payload: CentreIn) -> Status[dict[str, Any]]:
+    """Register a childcare centre (an operator for its own organisation; the authority for any)."""
+    centre = actions.register_centre(actor(request), payload.model_dump())
+    return Status(201, centre_payload(centre))
+
+
+@router.get("/centres/{centre_id}", response=dict)
+def get_centre(request: HttpRequest, centre_id: int) -> dict[str, Any]:
+    return centre_payload(centre_scope.get_centre_or_404(request.user, centre_id))
+
+
+@router.post("/centres/{centre_id}/applications", response={201: dict})
+def create_application(request: HttpRequest, centre_id: int, payload: ApplicationIn) -> Status[dict[str, Any]]:
+    """Apply for the centre's permit: the documents and fees its type asks (see the profile)."""
+    centre = centre_scope.get_centre_or_404(request.user, centre_id)
+    application = actions.apply(actor(request), centre, payload.model_dump())
+    return Status(201, application_payload(application))
+
+
+@router.get("/applications/{application_id}", response=dict)
+def get_application(request: HttpRequest, application_id: int) -> dict[str, Any]:
+    """The application with every review's state in one place."""
+    return application_payload(centre_scope.get_application_or_404(request.user, application_id))
+
+
+@router.post("/applications/{application_id}/permit", response={201: dict})
+def issue_permit(request: HttpRequest, application_id: int) -> Status[dict[str, Any]]:
+    """The authority issues the permit once every required review approved."""
+    application = centre_scope.get_application_or_404(request.user, application_id)
+    permit = actions.issue_permit(actor(request), application)
+    return Status(201, permit_payload(permit) or {})
+
+
+# --- reviews --------------------------------------------------------------------------------------------
+
+
+@router.post("/reviews/{review_id}/assign", response=dict)
+def assign_review(request: HttpRequest, review_id: int, payload: AssignIn) -> dict[str, Any]:
+    review = centre_scope.get_review_or_404(request.user, review_id)
+    inspector = User.objects.filter(username=payload.inspector, role=Role.INSPECTOR, is_active=True).first()
+    if inspector is None:
+        raise InputErrors({"inspector": [FieldError("unknown", _("No inspector has this user name."))]})
+    return review_payload(actions.assign(actor(request), review, inspector))
+
+
+@router.post("/reviews/{review_id}/inspections", response={201: dict})
+def create_inspection(request: HttpRequest, review_id: int, payload: InspectionIn) -> Status[dict[str, Any]]:
+    """An inspection visit: the institution's standards checklist, evidence and findings with deadlines."""
+    review = centre_scope.get_review_or_404(request.user, review_id)
+    inspection = actions.record_inspection(actor(request), review, payload.model_dump())
+    return Status(201, inspection_payload(inspection))
+
+
+@router.post("/reviews/{review_id}/decision", response=dict)
+def decide_review(request: HttpRequest, review_id: int, payload: DecisionIn) -> dict[str, Any]:
+    """Approve, approve with conditions or reject (an inspector of the review's institution only)."""
+    review = centre_scope.get_review_or_404(request.user, review_id)
+    review = actions.decide(actor(request), review, payload.decision, payload.conditions)
+    return review_payload(review)
+
+
+# --- permits --------------------------------------------------------------------------------------------
+
+
+@router.get("/permits", response=dict, auth=None)
+def list_permits(
+    request: HttpRequest, valid: bool = True, q: str = "", territory: str = "", page: int = 1
+) -> dict[str, Any]:
+    """The public list of authorised centres with a permit in force (no sign-in; no personal data)."""
+    permits = centre_scope.public_permits(timezone.localdate()) if valid else Permit.objects.none()
+    if q:
+        permits = permits.filter(centre__name__icontains=q)
+    if territory:
+        permits = permits.filter(
+            Q(centre__territory__path__contains=f"/{territory}/")
+            | Q(centre__territory__path__startswith=f"{territory}/")
+        )
+    items, pages = paginate(permits.order_by("centre__name", "pk"), page)
+    kinds = dict(CentreType.choices)
+    return {
+        **pages,
+        "results": [
+            {
+                "centre": p.centre.name,
+                "kind": p.centre.kind,
+                "kind_name": str(kinds.get(p.centre.kind, p.centre.kind)),
+                "territory": p.centre.territory.code,
+                "territory_name": p.centre.territory.name,
+                "places": p.centre.places,
+                "capacity": p.centre.capacity,
+                "permit": p.number,
+                "valid_until": p.valid_until,
+            }
+            for p in items
+        ],
+    }
+
+
+@router.post("/permits/{permit_id}/renew", response=dict)
+def renew_permit(request: HttpRequest, permit_id: int) -> dict[str, Any]:
+    permit = centre_scope.get_permit_or_404(request.user, permit_id)
+    return permit_payload(actions.renew_permit(actor(request), permit)) or {}
+
+
+@router.post("/permits/{permit_id}/suspend", response=dict)
+def suspend_permit(request: HttpRequest, permit_id: int, payload: ReasonIn) -> dict[str, Any]:
+    permit = centre_scope.get_permit_or_404(request.user, permit_id)
+    return permit_payload(actions.suspend_permit(actor(request), permit, payload.reason)) or {}
+
+
+@router.post("/permits/{permit_id}/verifications", response={201: dict})
+def verify_permit(request: HttpRequest, permit_id: int, payload: InspectionIn) -> Status[dict[str, Any]]:
+    """A verification visit to a suspended permit's centre (an inspector)."""
+    permit = centre_scope.get_permit_or_404(request.user, permit_id)
+    return Status(201, inspection_payload(actions.record_verification(actor(request), permit, payload.model_dump())))
+
+
+@router.post("/permits/{permit_id}/reopen", response=dict)
+def reopen_permit(request: HttpRequest, permit_id: int) -> dict[str, Any]:
+    permit = centre_scope.get_permit_or_404(request.user, permit_id)
+    return permit_payload(actions.reopen_permit(actor(request), permit)) or {}
+
+
+# --- enrolments -----------------------------------------------------------------------------------------
+
+
+@router.post("/centres/{centre_id}/enrolments", response={201: dict})
+def create_enrolment(request: HttpRequest, centre_id: int, payload: EnrolmentIn) -> Status[dict[str, Any]]:
+    """The operator enrols a child shared with it (with the family's consent) in its authorised centre."""
+    centre = centre_scope.get_centre_or_404(request.user, centre_id)
+    enrolment = actions.enrol(actor(request), centre, payload.model_dump())
+    log_reads(actor(request), "centre enrolment", [enrolment.child_id])
+    return Status(201, enrolment_payload(enrolment))
+
+
+@router.post("/enrolments/{enrolment_id}/attendance", response=dict)
+def record_attendance(request: HttpRequest, enrolment_id: int, payload: AttendanceIn) -> dict[str, Any]:
+    """A month's attendance of an enrolled child (the centre's operator)."""
+    enrolment = centre_scope.get_enrolment_or_404(request.user, enrolment_id)
+    actions.record_attendance(actor(request), enrolment, payload.model_dump())
+    log_reads(actor(request), "centre attendance", [enrolment.child_id])
+    return enrolment_payload(enrolment)
+
+
+@router.post("/enrolments/{enrolment_id}/end", response=dict)
+def end_enrolment(request: HttpRequest, enrolment_id: int, payload: EndIn) -> dict[str, Any]:
+    """The child leaves the centre (the centre's operator)."""
+    enrolment = centre_scope.get_enrolment_or_404(request.user, enrolment_id)
+    actions.end_enrolment(actor(request), enrolment, payload.model_dump())
+    log_reads(actor(request), "centre enrolment", [enrolment.child_id])
+    return enrolment_payload(enrolment)
+
+
+@router.post("/findings/{finding_id}/resolve", response=dict)
+def resolve_finding(request: HttpRequest, finding_id: int) -> dict[str, Any]:
+    """A finding corrected (an inspector of the institution that found it)."""
+    finding = centre_scope.get_finding_or_404(request.user, finding_id)
+    finding = actions.resolve_finding(actor(request), finding)
+    return {"id": finding.pk, "text": finding.text, "deadline": finding.deadline, "resolved": True}
