@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "crecer.referrals",
     "crecer.monitoring",
     "crecer.dedup",
+    "crecer.results",
     "crecer.web",
     "crecer.api",
     "crecer.interop",

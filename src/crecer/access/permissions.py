@@ -52,6 +52,12 @@ READ_AUDIT = "read_audit"
 MANAGE_USERS = "manage_users"
 #: load territories, facilities, organisations and the provider directory
 MANAGE_PLACES = "manage_places"
+#: create and sign agreements, evaluate tranches, decide appeals, run incentives and awards (own territory)
+MANAGE_RESULTS = "manage_results"
+#: read agreements, evaluations and appeals of one's territory
+READ_RESULTS = "read_results"
+#: appeal an evaluation of an agreement of one's territory
+APPEAL_RESULTS = "appeal_results"
 
 RIGHTS: dict[str, Any] = {
     REGISTER: gettext_lazy("Register and change people and their trajectory"),
@@ -65,18 +71,33 @@ RIGHTS: dict[str, Any] = {
     READ_AUDIT: gettext_lazy("Read the audit trail"),
     MANAGE_USERS: gettext_lazy("Manage users"),
     MANAGE_PLACES: gettext_lazy("Manage territories, facilities and organisations"),
+    MANAGE_RESULTS: gettext_lazy("Manage agreements, incentives and awards"),
+    READ_RESULTS: gettext_lazy("Read agreements and their evaluations"),
+    APPEAL_RESULTS: gettext_lazy("Appeal an evaluation"),
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
     Role.HEALTH_WORKER: frozenset({REGISTER, SEND_REFERRALS, SHARE_RECORDS, READ_INDICATORS}),
     Role.MUNICIPAL_COORDINATOR: frozenset(
-        {REGISTER, SEND_REFERRALS, SHARE_RECORDS, REASSIGN_REFERRALS, EDIT_CATALOGUE, MERGE, READ_INDICATORS}
+        {
+            REGISTER,
+            SEND_REFERRALS,
+            SHARE_RECORDS,
+            REASSIGN_REFERRALS,
+            EDIT_CATALOGUE,
+            MERGE,
+            READ_INDICATORS,
+            READ_RESULTS,
+            APPEAL_RESULTS,
+        }
     ),
     Role.PROVIDER_STAFF: frozenset(),
-    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS}),
-    Role.NATIONAL_MANAGER: frozenset({EDIT_CATALOGUE, MERGE, READ_INDICATORS, SET_TARGETS, MANAGE_PLACES}),
+    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS, MANAGE_RESULTS, READ_RESULTS}),
+    Role.NATIONAL_MANAGER: frozenset(
+        {EDIT_CATALOGUE, MERGE, READ_INDICATORS, SET_TARGETS, MANAGE_PLACES, MANAGE_RESULTS, READ_RESULTS}
+    ),
     Role.INSPECTOR: frozenset(),
-    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT}),
+    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_RESULTS}),
     Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
 }
 
