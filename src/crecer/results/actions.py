@@ -402,8 +402,8 @@ def create_for_region(
 def _municipality_level() -> str:
     from crecer import conf
 
-    levels = conf.profile().levels
-    return levels[min(2, len(levels) - 1)].key
+    # the lowest level of the profile's tree: where people live (a municipality, a district)
+    return conf.profile().territory_levels[-1].key
 
 
 # --- states --------------------------------------------------------------------------------------------
