@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("crecer.risks.urls")),
     path("", include("crecer.monitoring.urls")),
     path("", include("crecer.dedup.urls")),
+    path("", include("crecer.results.urls")),
     path("", include("crecer.imports.urls")),
     path("", include("crecer.web.urls")),
 ]

@@ -540,6 +540,7 @@ def _evaluate_write(
 
 def _check_evaluable(actor: Actor, tranche: Tranche) -> None:
     check_manage(actor.user, tranche.agreement.territory)
+    tranche.agreement.state = Agreement.objects.values_list("state", flat=True).get(pk=tranche.agreement_id)
     if tranche.agreement.state not in (AgreementState.SIGNED, AgreementState.IN_EXECUTION):
         errors = Collector()
         errors.add("state", "not_signed", _("Only a signed agreement in execution is evaluated."))

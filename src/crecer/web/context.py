@@ -22,6 +22,7 @@ def crecer(request: HttpRequest) -> dict[str, Any]:
         context["unread_notifications"] = Notification.objects.filter(user=user, read_at__isnull=True).count()
         context["can_import"] = bool(kinds_for(user))  # no query: the role decides
         context["can_merge"] = may_merge(user)
+        context["can_read_results"] = permissions.has(user, permissions.READ_RESULTS)  # agreements
         context["can_record_groups"] = permissions.has(user, permissions.REGISTER)  # parenting groups' pages
         # The prenatal entry: roles that register people, working in a territory.
         context["can_register_people"] = permissions.has(user, permissions.REGISTER) and user.territory_id is not None
