@@ -1,0 +1,100 @@
+"""Pages of money on results: the tranche report (page, PDF, Excel), appeals on the page, the public award page."""
+
+from __future__ import annotations
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from crecer.audit.models import Action, AuditEvent, Channel
+from crecer.audit.trail import Actor
+from crecer.results import actions, programmes
+from crecer.results.models import Appeal, AppealState, Evaluation
+from tests.test_read_events import body_text
+from tests.test_results import agreement_body, frozen, monthly
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _signed(cast, code="CONV-ALTA", territory="CL01001"):
+    national = Actor(cast["national"], Channel.WEB)
+    return actions.sign(national, actions.create_agreement(national, agreement_body(code, territory)))
+
+
+def test_a_manager_evaluates_on_the_page_and_the_report_shows_each_condition(cast):
+    agreement = _signed(cast)
+    monthly([82, 79, 85, 80, 90, 81])
+    frozen("2025", {("low_birth_weight", "CL01001"): 8.0, ("welcome_kit", "CL01001"): 72.0})
+    manager = _client(cast["national"])
+    url = f"/agreements/{agreement.pk}/tranches/1/"
+    assert manager.post(url, {"op": "evaluate", "reason": "cierre de semestre"}).status_code == 302
+    page = manager.get(url).content.decode()
+    assert "3333333.33" in page  # 400 000 000 cents × 5/6, rounded half up
+    assert "83.33 %" in page  # weighted compliance
+    # every figure opens onto the children behind it (the indicator's list of children)
+    assert "/monitoring/low_birth_weight/subjects/?territory=CL01001&period=2025&side=numerator" in page
+    assert "/monitoring/check_ups_up_to_date_0_11m/subjects/?territory=CL01001&period=2025-06" in page
+    pdf = body_text(manager.get(url + "report.pdf"))
+    assert "CONV-ALTA" in pdf and "3333333.33" in pdf
+    xlsx = body_text(manager.get(url + "report.xlsx"))
+    assert "low_birth_weight" in xlsx and "5/6" in xlsx and "3333333.33" in xlsx
+    assert AuditEvent.objects.filter(entity="results.evaluation", action=Action.EXPORT).count() == 2
+
+
+def test_the_party_appeals_on_the_page_with_a_file_and_the_manager_decides(cast, settings, tmp_path):
+    settings.CRECER_UPLOAD_DIR = tmp_path
+    agreement = _signed(cast)
+    frozen("2025", {("welcome_kit", "CL01001"): 50.0})
+    actions.evaluate(Actor(cast["national"], Channel.WEB), agreement.tranches.get(number=2))
+    coordinator = _client(cast["coordinator_alta"])
+    url = f"/agreements/{agreement.pk}/tranches/2/"
+    short = coordinator.post(url, {"op": "file_appeal", "text": "corto"})
+    assert short.status_code == 422 and "10" in short.content.decode()
+    assert not Appeal.objects.exists()
+    evidence = SimpleUploadedFile("acta.pdf", b"%PDF-1.4 acta", content_type="application/pdf")
+    filed = coordinator.post(url, {"op": "file_appeal", "text": "Faltan los kits de diciembre.", "file": evidence})
+    assert filed.status_code == 302
+    appeal = Appeal.objects.get()
+    assert appeal.filed_by == cast["coordinator_alta"] and appeal.original_name == "acta.pdf"
+    # the coordinator cannot decide
+    assert coordinator.post(url, {"op": "reject", "appeal": appeal.pk, "reason": "no"}).status_code == 403
+    manager = _client(cast["national"])
+    refused = manager.post(url, {"op": "reject", "appeal": appeal.pk, "reason": ""})
+    assert refused.status_code == 422
+    assert manager.post(url, {"op": "reject", "appeal": appeal.pk, "reason": "Cifra verificada"}).status_code == 302
+    appeal.refresh_from_db()
+    assert appeal.state == AppealState.REJECTED and appeal.decided_by == cast["national"]
+    assert "Cifra verificada" in coordinator.get(url).content.decode()
+    assert Evaluation.objects.count() == 1
+
+
+def test_pages_of_another_municipality_are_not_found(cast):
+    baja = _signed(cast, "CONV-BAJA", "CL01002")
+    coordinator = _client(cast["coordinator_alta"])
+    for path in ("", "tranches/1/", "tranches/1/report.xlsx"):
+        assert coordinator.get(f"/agreements/{baja.pk}/{path}").status_code == 404
+    assert "CONV-BAJA" not in coordinator.get("/agreements/").content.decode()
+    assert "CONV-BAJA" in _client(cast["regional_norte"]).get("/agreements/").content.decode()
+
+
+def test_the_public_award_page_and_certificate(cast):
+    frozen("2025", {("welcome_kit", "CL01001"): 90.0, ("welcome_kit", "CL01002"): 10.0})
+    national = Actor(cast["national"], Channel.WEB)
+    edition = programmes.create_edition(
+        national,
+        {
+            "code": "SELLO",
+            "name": "Sello Municipio Crece",
+            "period": "2025",
+            "criteria": [{"indicator": "welcome_kit", "threshold": 85}],
+        },
+    )
+    programmes.compute_awards(national, edition)
+    page = Client().get(f"/awards/{edition.pk}/").content.decode()
+    assert "Comuna Alta" in page and "Comuna Baja" not in page
+    certificate = Client().get(f"/awards/{edition.pk}/CL01001/certificate.pdf")
+    assert certificate.status_code == 200 and "Comuna Alta" in body_text(certificate)
+    assert Client().get(f"/awards/{edition.pk}/CL01002/certificate.pdf").status_code == 404
