@@ -475,3 +475,34 @@ def test_award_results_score_rank_level_and_data_quality(api_client, cast):
 
 def test_due_dates_are_dates(agreement):
     assert agreement.tranches.get(number=1).due_date == dt.date(2025, 7, 31)
+
+
+def test_evaluating_many_tranches_at_once_gives_what_evaluating_each_gives(cast):
+    national = SYSTEM.__class__(cast["national"], SYSTEM.channel)
+    alta = actions.sign(national, actions.create_agreement(national, agreement_body("CONV-ALTA", "CL01001")))
+    baja = actions.sign(national, actions.create_agreement(national, agreement_body("CONV-BAJA", "CL01002")))
+    monthly([82, 79, 85, 80, 90, 81])
+    for m, v in zip(MONTHS, [70, 90, 90, 90, 70, 70], strict=True):  # Baja: 3 of 6 → 3/5
+        snapshot = Snapshot.objects.get(period=m)
+        SnapshotValue.objects.create(
+            snapshot=snapshot,
+            indicator="check_ups_up_to_date_0_11m",
+            version=1,
+            territory=Territory.objects.get(code="CL01002"),
+            numerator=v,
+            denominator=100,
+            value=v,
+        )
+    frozen("2025", {("low_birth_weight", "CL01001"): 8.0, ("welcome_kit", "CL01001"): 72.0})
+    tranches = [t for a in (alta, baja) for t in a.tranches.select_related("agreement__territory")]
+    many = actions.evaluate_many(national, tranches, reason="lote")
+    one_by_one = [actions.evaluate(national, t) for t in tranches]
+    assert [(e.amount_cents, e.weighted_compliance, e.snapshots) for e in many] == [
+        (e.amount_cents, e.weighted_compliance, e.snapshots) for e in one_by_one
+    ]
+    assert [e.version for e in many] == [1, 1, 1, 1] and [e.version for e in one_by_one] == [2, 2, 2, 2]
+    baja_1 = many[2]
+    # Baja: check-ups 3/5 with weight 2, low birth weight missing (0) → (2 × 3/5) / 3 = 2/5
+    assert baja_1.weighted_compliance == "2/5" and baja_1.amount_cents == 160_000_000
+    assert AuditEvent.objects.filter(entity="results.evaluation", note="lote", actor=cast["national"]).count() == 4
+    assert set(Agreement.objects.values_list("state", flat=True)) == {"in_execution"}

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from crecer.access import permissions
 from crecer.audit.models import Action
-from crecer.audit.trail import Actor, record, snapshot
+from crecer.audit.trail import Actor, record, record_many, snapshot
 from crecer.lib import results as money
 from crecer.lib.periods import PeriodError
 from crecer.lib.periods import parse as parse_period
@@ -467,38 +467,22 @@ def attach_report(actor: Actor, agreement: Agreement, title: str, file: Any) -> 
 # --- evaluating -----------------------------------------------------------------------------------------
 
 
-def tranche_specs(tranche: Tranche) -> list[evaluation.ConditionSpec]:
-    return [
-        evaluation.ConditionSpec(
-            indicator=c.indicator,
-            territory_id=c.territory_id,
-            territory_code=c.territory.code,
-            rule=c.rule,
-            periods=tuple(c.periods()),
-            baseline=Fraction(c.baseline),
-            target=Fraction(c.target),
-            weight=Fraction(c.weight),
-            params=c.params,
-        )
-        for c in tranche.conditions.select_related("territory").order_by("pk")
-    ]
-
-
-def _evaluate_write(
+def _build_evaluation(
     actor: Actor,
     tranche: Tranche,
+    version: int,
     specs: list[evaluation.ConditionSpec],
     found: dict[str, Any],
     figures: evaluation.Figures,
     reason: str,
     appeal: Appeal | None,
-) -> Evaluation:
+) -> tuple[Evaluation, dict[str, Any]]:
+    """The evaluation's row (not yet saved) and what its audit event says."""
     computed = evaluation.compute(tranche.amount_cents, tranche.payment_rule, tranche.floor, specs, found, figures)
-    last = Evaluation.objects.filter(tranche=tranche).aggregate(m=Max("version"))["m"] or 0
     result = computed.result
-    item = Evaluation.objects.create(
+    item = Evaluation(
         tranche=tranche,
-        version=last + 1,
+        version=version,
         snapshots=computed.snapshots,
         definitions=computed.definitions,
         conditions=computed.entries,
@@ -509,71 +493,126 @@ def _evaluate_write(
         appeal=appeal,
         created_by=actor.user,
     )
-    record(
-        actor,
-        Action.CREATE,
-        item,
-        after={
-            "agreement": tranche.agreement.code,
-            "tranche": tranche.number,
-            "version": item.version,
-            "snapshots": computed.snapshots,
-            "weighted_compliance": item.weighted_compliance,
-            "amount_cents": item.amount_cents,
-        },
-        note=reason[:300] or ("re-evaluation" if last else "evaluation"),
+    after = {
+        "agreement": tranche.agreement.code,
+        "tranche": tranche.number,
+        "version": version,
+        "snapshots": computed.snapshots,
+        "weighted_compliance": item.weighted_compliance,
+        "amount_cents": item.amount_cents,
+    }
+    return item, after
+
+
+def _note(reason: str, version: int) -> str:
+    return reason[:300] or ("re-evaluation" if version > 1 else "evaluation")
+
+
+def _start_execution(actor: Actor, agreement_ids: Sequence[int]) -> None:
+    """Signed agreements go into execution at their first evaluation (one statement, audited)."""
+    signed = list(
+        Agreement.objects.filter(pk__in=agreement_ids, state=AgreementState.SIGNED).values_list("pk", flat=True)
     )
-    agreement = tranche.agreement
-    if agreement.state == AgreementState.SIGNED:
-        Agreement.objects.filter(pk=agreement.pk).update(state=AgreementState.IN_EXECUTION)
-        record(
+    if signed:
+        Agreement.objects.filter(pk__in=signed).update(state=AgreementState.IN_EXECUTION)
+        record_many(
             actor,
             Action.UPDATE,
-            agreement,
-            before={"state": agreement.state},
-            after={"state": AgreementState.IN_EXECUTION},
+            "results.agreement",
+            ((pk, None, {"state": AgreementState.SIGNED}, {"state": AgreementState.IN_EXECUTION}) for pk in signed),
             note="first evaluation",
         )
-        agreement.state = AgreementState.IN_EXECUTION
-    return item
 
 
-def _check_evaluable(actor: Actor, tranche: Tranche) -> None:
-    check_manage(actor.user, tranche.agreement.territory)
-    tranche.agreement.state = Agreement.objects.values_list("state", flat=True).get(pk=tranche.agreement_id)
-    if tranche.agreement.state not in (AgreementState.SIGNED, AgreementState.IN_EXECUTION):
-        errors = Collector()
-        errors.add("state", "not_signed", _("Only a signed agreement in execution is evaluated."))
-        errors.raise_if_any()
+def _check_evaluable(actor: Actor, tranches: Sequence[Tranche]) -> None:
+    agreements = {t.agreement_id: t.agreement for t in tranches}
+    for agreement in agreements.values():
+        check_manage(actor.user, agreement.territory)
+    states = dict(Agreement.objects.filter(pk__in=list(agreements)).values_list("pk", "state"))
+    for pk, agreement in agreements.items():
+        agreement.state = states[pk]
+        if agreement.state not in (AgreementState.SIGNED, AgreementState.IN_EXECUTION):
+            errors = Collector()
+            errors.add("state", "not_signed", _("Only a signed agreement in execution is evaluated."))
+            errors.raise_if_any()
+
+
+def _specs_of(tranches: Sequence[Tranche]) -> dict[int, list[evaluation.ConditionSpec]]:
+    """The conditions of every tranche (one query)."""
+    out: dict[int, list[evaluation.ConditionSpec]] = {t.pk: [] for t in tranches}
+    rows = Condition.objects.filter(tranche__in=[t.pk for t in tranches]).select_related("territory").order_by("pk")
+    for c in rows:
+        out[c.tranche_id].append(
+            evaluation.ConditionSpec(
+                indicator=c.indicator,
+                territory_id=c.territory_id,
+                territory_code=c.territory.code,
+                rule=c.rule,
+                periods=tuple(c.periods()),
+                baseline=Fraction(c.baseline),
+                target=Fraction(c.target),
+                weight=Fraction(c.weight),
+                params=c.params,
+            )
+        )
+    return out
+
+
+def tranche_specs(tranche: Tranche) -> list[evaluation.ConditionSpec]:
+    return _specs_of([tranche])[tranche.pk]
 
 
 def evaluate(actor: Actor, tranche: Tranche, reason: str = "", appeal: Appeal | None = None) -> Evaluation:
     """A new version of the tranche's evaluation, on the latest snapshot revision of every period its
     conditions read (refused, naming the period, when one has no snapshot)."""
-    _check_evaluable(actor, tranche)
+    _check_evaluable(actor, [tranche])
     specs = tranche_specs(tranche)
     periods = {p for s in specs for p in s.periods}
     found = evaluation.latest_snapshots(periods)
     evaluation.require_snapshots(periods, found)
     figures = evaluation.read_figures(found, specs)
     with transaction.atomic():
-        return _evaluate_write(actor, tranche, specs, found, figures, reason, appeal)
+        last = Evaluation.objects.filter(tranche=tranche).aggregate(m=Max("version"))["m"] or 0
+        item, after = _build_evaluation(actor, tranche, last + 1, specs, found, figures, reason, appeal)
+        item.save()
+        record(actor, Action.CREATE, item, after=after, note=_note(reason, item.version))
+        _start_execution(actor, [tranche.agreement_id])
+    return item
 
 
 def evaluate_many(actor: Actor, tranches: Sequence[Tranche], reason: str = "") -> list[Evaluation]:
-    """Evaluate many tranches (e.g. tranche 1 of every municipality's agreement): the snapshots and their
-    figures are read once for all, each tranche's evaluation is written as by :func:`evaluate`."""
-    specs_by = {}
-    for tranche in tranches:
-        _check_evaluable(actor, tranche)
-        specs_by[tranche.pk] = tranche_specs(tranche)
+    """Evaluate many tranches (e.g. every tranche of every municipality's agreement) as :func:`evaluate`
+    does each, in a few statements: conditions, snapshots and figures read once for all, the evaluations
+    and their audit events written in bulk."""
+    tranches = list(tranches)
+    _check_evaluable(actor, tranches)
+    specs_by = _specs_of(tranches)
     all_specs = [s for specs in specs_by.values() for s in specs]
     periods = {p for s in all_specs for p in s.periods}
     found = evaluation.latest_snapshots(periods)
     evaluation.require_snapshots(periods, found)
     figures = evaluation.read_figures(found, all_specs)
     with transaction.atomic():
-        return [_evaluate_write(actor, t, specs_by[t.pk], found, figures, reason, None) for t in tranches]
+        last = dict(
+            Evaluation.objects.filter(tranche__in=[t.pk for t in tranches])
+            .values("tranche")
+            .annotate(m=Max("version"))
+            .values_list("tranche", "m")
+        )
+        built = [
+            _build_evaluation(actor, t, last.get(t.pk, 0) + 1, specs_by[t.pk], found, figures, reason, None)
+            for t in tranches
+        ]
+        items = Evaluation.objects.bulk_create([item for item, _after in built])
+        record_many(
+            actor,
+            Action.CREATE,
+            "results.evaluation",
+            ((item.pk, None, None, after) for item, (_i, after) in zip(items, built, strict=True)),
+            note=reason[:300] or "evaluation",
+        )
+        _start_execution(actor, sorted({t.agreement_id for t in tranches}))
+    return items
 
 
 # --- appeals ---------------------------------------------------------------------------------------------
