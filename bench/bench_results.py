@@ -18,7 +18,8 @@ times:
 printing the total and the time per municipality (so the figure extrapolates to any country size), and an
 incentive distribution and an award computation over every municipality.
 
-Its database is a fresh SQLite file under ``bench/out/results/`` unless ``DATABASE_URL`` is set.
+Its database is a fresh SQLite file under ``bench/out/results/`` unless ``DATABASE_URL`` is set (an empty
+database, or ``--flush`` to empty it first).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--children", type=int, default=1_000_000)
     parser.add_argument("--year", default="2025")
+    parser.add_argument("--flush", action="store_true", help="empty the database of DATABASE_URL first")
     args = parser.parse_args()
     if "DATABASE_URL" not in os.environ:
         OUT.mkdir(parents=True, exist_ok=True)
@@ -66,6 +68,10 @@ def main() -> None:
     from crecer.territories.models import Territory
 
     call_command("migrate", interactive=False, verbosity=0)
+    if args.flush:
+        call_command("flush", interactive=False, verbosity=0)
+    if Territory.objects.exists():
+        sys.exit("the database has territories: use an empty one (or --flush)")
     actor = Actor(None, Channel.CLI)
     profile = conf.profile()
     rng = np.random.default_rng(2026)
