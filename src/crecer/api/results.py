@@ -31,7 +31,7 @@ JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {
 
 def _body(request: HttpRequest) -> dict[str, Any]:
     """The JSON body (a form's fields when the request is not JSON; nothing when it has no body)."""
-    if not request.content_type.endswith("json"):
+    if not (request.content_type or "").endswith("json"):
         return {k: v for k, v in request.POST.items()}
     try:
         body = json.loads(request.body or b"{}")
@@ -110,7 +110,7 @@ def appeal_tranche(request: HttpRequest, agreement_id: int, number: int) -> Stat
         errors.add("evaluation", "not_evaluated", _("This tranche has not been evaluated yet."))
         errors.raise_if_any()
     assert latest is not None
-    if request.content_type.startswith("multipart/"):
+    if (request.content_type or "").startswith("multipart/"):
         text, file = request.POST.get("text", ""), request.FILES.get("file")
     else:
         body = _body(request)

@@ -99,7 +99,7 @@ def clean_conditions(
 ) -> list[dict[str, Any]]:
     """Conditions: indicator, territory_code (default: the party's), rule, period or months (+ k), points,
     baseline, target, weight. Problems go to ``errors`` under ``prefix.i.field``."""
-    out = []
+    out: list[dict[str, Any]] = []
     if not isinstance(raw_list, list) or not raw_list:
         errors.add(f"{prefix}", "required", _("Give at least one condition."))
         return out

@@ -96,6 +96,7 @@ def create_programme(actor: Actor, raw: Mapping[str, Any]) -> IncentiveProgramme
     territories = _territories(raw, errors)
     conditions = clean_conditions(raw.get("conditions"), None, errors, "conditions", with_territory=False)
     errors.raise_if_any()
+    assert budget is not None
     for t in territories:
         check_manage(actor.user, t)
     with transaction.atomic():
@@ -144,7 +145,8 @@ def distribute(actor: Actor, programme: IncentiveProgramme) -> Distribution:
     population = (
         _population(found.get(programme.period), [t.pk for t in territories]) if programme.by_population else {}
     )
-    rows, weights = [], {}
+    rows: list[dict[str, Any]] = []
+    weights: dict[str, Fraction] = {}
     used: dict[str, int] = {}
     versions: dict[str, dict[str, int]] = {}
     for t in territories:
@@ -230,7 +232,7 @@ def create_edition(actor: Actor, raw: Mapping[str, Any]) -> AwardEdition:
     categories = raw.get("categories") or [{"code": "all", "name": "Todas", "min_children": 0, "max_children": None}]
     errors.raise_if_any()
     if actor.user is not None:
-        check_manage(actor.user, actor.user.territory)
+        check_manage(actor.user, actor.user.territory)  # type: ignore[arg-type]
     with transaction.atomic():
         edition = AwardEdition.objects.create(
             code=code,
@@ -282,7 +284,7 @@ def compute_awards(actor: Actor, edition: AwardEdition, scope: Territory | None 
     }
     population = _population(snap, [m.pk for m in municipalities])
     levels = [money.Level(lv["code"], Fraction(Decimal(str(lv["min_score"])))) for lv in edition.levels]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in municipalities:
         children = population.get(m.pk, 0)
         category = _category(edition.categories, children)
@@ -323,16 +325,12 @@ def compute_awards(actor: Actor, edition: AwardEdition, scope: Territory | None 
                 "level": money.level_for(score, levels) if eligible else "",
             }
         )
-    for category in {r["category"] for r in rows}:
+    for code in {r["category"] for r in rows}:
         ranks = money.rank(
-            {
-                r["code"]: Fraction(r["score_exact"]) if r["eligible"] else None
-                for r in rows
-                if r["category"] == category
-            }
+            {r["code"]: Fraction(r["score_exact"]) if r["eligible"] else None for r in rows if r["category"] == code}
         )
         for r in rows:
-            if r["category"] == category and r["code"] in ranks:
+            if r["category"] == code and r["code"] in ranks:
                 r["rank"] = ranks[r["code"]]
     with transaction.atomic():
         last = AwardResult.objects.filter(edition=edition).aggregate(m=Max("version"))["m"] or 0
