@@ -279,7 +279,7 @@ def test_an_appeal_with_evidence_recomputes_on_a_new_snapshot_revision_with_its_
     assert Snapshot.objects.filter(period="2025").count() == before + 1
     assert new["snapshots"] == [revision.pk] and first["snapshots"] != new["snapshots"]
     # who and why: the new snapshot revision, the evaluation and the decision are audited as the national manager
-    why = f"Appeal {appeal.pk}: Registros tardíos verificados"
+    why = f"Apelación {appeal.pk}: Registros tardíos verificados"  # the reason, in the user's language
     assert AuditEvent.objects.filter(
         entity="monitoring.snapshot", entity_id=revision.pk, actor=national, note=why
     ).exists()
