@@ -341,7 +341,13 @@ def _results_world(national: User, coordinator: User, today: dt.date) -> dict[st
     results_actions.sign(as_national, agreement)
     evaluation = results_actions.evaluate(as_national, agreement.tranches.get())
     appeal = results_actions.file_appeal(
-        Actor(coordinator, Channel.WEB), evaluation, "La cifra no considera los traslados."
+        Actor(coordinator, Channel.WEB),
+        evaluation,
+        "La cifra no considera los traslados.",
+        SimpleUploadedFile("acta.pdf", b"%PDF-1.4 acta de traslados"),
+    )
+    report = results_actions.attach_report(
+        as_national, agreement, "Informe técnico", SimpleUploadedFile("informe.pdf", b"%PDF-1.4 informe")
     )
     programme = programmes.create_programme(
         as_national,
@@ -356,6 +362,7 @@ def _results_world(national: User, coordinator: User, today: dt.date) -> dict[st
     return {
         "agreement": agreement.pk,
         "appeal": appeal.pk,
+        "report": report.pk,
         "programme": programme.pk,
         "edition": edition.pk,
         "new_programme": {
@@ -430,6 +437,7 @@ DEFAULT_PARAMS = {
     "number": "1",
     "agreement_id": "agreement",
     "appeal_id": "appeal",
+    "report_id": "report",
     "programme_id": "programme",
     "edition_id": "edition",
 }
@@ -742,6 +750,12 @@ ROUTES: dict[str, Reads | Quiet] = {
     "agreements/<int:agreement_id>/tranches/<int:number>/report.xlsx": Quiet(
         "a tranche's conditions, compliance and amount: aggregates only", (Call(shows="dq_mother_pending"),)
     ),
+    "agreements/<int:agreement_id>/reports/<int:report_id>/": Quiet(
+        "a technical report the ministry attached to the agreement", (Call(shows="informe"),)
+    ),
+    "appeals/<int:appeal_id>/evidence/": Quiet(
+        "the evidence the municipality attached to its appeal", (Call(shows="acta"), Call(user="auditor"))
+    ),
     "incentives/<int:programme_id>/": Quiet("amounts distributed to territories"),
     "awards/<int:edition_id>/": Quiet("the public list of awarded municipalities", (Call(shows="Comuna Alta"),)),
     "awards/<int:edition_id>/<str:code>/certificate.pdf": Quiet(
@@ -880,6 +894,17 @@ ROUTES: dict[str, Reads | Quiet] = {
     ),
     f"POST {API}/agreements/{{agreement_id}}/tranches/{{number}}/appeal": Quiet(
         "an appeal: its text", (Call(method="post", body={"text": "Otra apelación más"}, status=422),)
+    ),
+    f"POST {API}/agreements/{{agreement_id}}/reports": Quiet(
+        "attaching a technical report: its title and name",
+        (
+            Call(
+                user="manager",
+                method="post",
+                body={"title": "Informe", "file": {"name": "i.pdf", "content_base64": "JVBERi0xLjQ="}},
+                status=201,
+            ),
+        ),
     ),
     f"POST {API}/appeals/{{appeal_id}}/decide": Quiet(
         "a decision: the appeal's state",

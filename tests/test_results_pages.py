@@ -59,6 +59,10 @@ def test_the_party_appeals_on_the_page_with_a_file_and_the_manager_decides(cast,
     assert filed.status_code == 302
     appeal = Appeal.objects.get()
     assert appeal.filed_by == cast["coordinator_alta"] and appeal.original_name == "acta.pdf"
+    evidence_url = f"/appeals/{appeal.pk}/evidence/"
+    assert b"".join(_client(cast["national"]).get(evidence_url).streaming_content) == b"%PDF-1.4 acta"
+    assert _client(cast["nurse_alta"]).get(evidence_url).status_code == 404
+    assert _client(cast["auditor_sur"]).get(evidence_url).status_code == 404
     # the coordinator cannot decide
     assert coordinator.post(url, {"op": "reject", "appeal": appeal.pk, "reason": "no"}).status_code == 403
     manager = _client(cast["national"])
@@ -69,6 +73,22 @@ def test_the_party_appeals_on_the_page_with_a_file_and_the_manager_decides(cast,
     assert appeal.state == AppealState.REJECTED and appeal.decided_by == cast["national"]
     assert "Cifra verificada" in coordinator.get(url).content.decode()
     assert Evaluation.objects.count() == 1
+
+
+def test_a_technical_report_is_attached_through_the_api_and_read_on_the_page(cast, api_client, settings, tmp_path):
+    settings.CRECER_UPLOAD_DIR = tmp_path
+    agreement = _signed(cast)
+    body = {"title": "Informe técnico", "file": {"name": "informe.pdf", "content_base64": "JVBERi0xLjQgaW5mb3JtZQ=="}}
+    url = f"/api/v1/agreements/{agreement.pk}/reports"
+    assert api_client(cast["coordinator_alta"]).post(url, body, content_type="application/json").status_code == 403
+    attached = api_client(cast["national"]).post(url, body, content_type="application/json")
+    assert attached.status_code == 201, attached.content
+    report = attached.json()
+    page = _client(cast["coordinator_alta"]).get(f"/agreements/{agreement.pk}/").content.decode()
+    assert "Informe técnico" in page
+    response = _client(cast["coordinator_alta"]).get(f"/agreements/{agreement.pk}/reports/{report['id']}/")
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 informe"
+    assert AuditEvent.objects.filter(entity="results.technicalreport", action=Action.CREATE).exists()
 
 
 def test_pages_of_another_municipality_are_not_found(cast):

@@ -110,21 +110,39 @@ def appeal_tranche(request: HttpRequest, agreement_id: int, number: int) -> Stat
         errors.add("evaluation", "not_evaluated", _("This tranche has not been evaluated yet."))
         errors.raise_if_any()
     assert latest is not None
-    if (request.content_type or "").startswith("multipart/"):
-        text, file = request.POST.get("text", ""), request.FILES.get("file")
-    else:
-        body = _body(request)
-        text, file = str(body.get("text") or ""), None
-        raw = body.get("file")
-        if isinstance(raw, dict):
-            try:
-                content = base64.b64decode(str(raw.get("content_base64") or ""), validate=True)
-            except (binascii.Error, ValueError):
-                errors = Collector()
-                errors.add("file", "invalid", _("The file is not valid base64."))
-                errors.raise_if_any()
-            file = SimpleUploadedFile(str(raw.get("name") or "evidence"), content)
+    text, file = _text_and_file(request, "text")
     return Status(201, appeal_payload(actions.file_appeal(actor(request), latest, text, file)))
+
+
+def _text_and_file(request: HttpRequest, field: str) -> tuple[str, Any]:
+    """A text field and a file: multipart (``file``) or JSON (``{"file": {"name", "content_base64"}}``)."""
+    if (request.content_type or "").startswith("multipart/"):
+        return request.POST.get(field, ""), request.FILES.get("file")
+    body = _body(request)
+    raw = body.get("file")
+    file = None
+    if isinstance(raw, dict):
+        try:
+            content = base64.b64decode(str(raw.get("content_base64") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            errors = Collector()
+            errors.add("file", "invalid", _("The file is not valid base64."))
+            errors.raise_if_any()
+        file = SimpleUploadedFile(str(raw.get("name") or "file"), content)
+    return str(body.get(field) or ""), file
+
+
+@router.post("/agreements/{agreement_id}/reports", response={201: dict[str, Any]})
+def attach_report(request: HttpRequest, agreement_id: int) -> Status[dict[str, Any]]:
+    """Attach a technical report to an agreement: ``title`` and ``file`` (multipart, or JSON base64)."""
+    agreement = scope.get_agreement_or_404(request.user, agreement_id)
+    title, file = _text_and_file(request, "title")
+    if file is None:
+        errors = Collector()
+        errors.add("file", "required", _("Attach the file."))
+        errors.raise_if_any()
+    report = actions.attach_report(actor(request), agreement, title, file)
+    return Status(201, {"id": report.pk, "title": report.title, "file": report.original_name, "sha256": report.sha256})
 
 
 @router.post("/appeals/{appeal_id}/decide", openapi_extra=JSON_BODY)

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -325,6 +325,34 @@ def incentive_page(request: HttpRequest, programme_id: int) -> HttpResponse:
             "rows": rows,
         },
     )
+
+
+def _send_file(request: HttpRequest, stored_name: str, original_name: str, entity: Any) -> FileResponse:
+    from crecer.results.files import path_of
+
+    path = path_of(stored_name)
+    if not stored_name or not path.is_file():
+        raise Http404
+    with transaction.atomic():
+        record(_actor(request), Action.EXPORT, entity, note=original_name[:200])
+    return FileResponse(path.open("rb"), as_attachment=True, filename=original_name)
+
+
+@login_required
+def report_file(request: HttpRequest, agreement_id: int, report_id: int) -> FileResponse:
+    """A technical report of an agreement, to those who read the agreement."""
+    agreement = scope.get_agreement_or_404(request.user, agreement_id)
+    report = agreement.reports.filter(pk=report_id).first()
+    if report is None:
+        raise Http404
+    return _send_file(request, report.stored_name, report.original_name, report)
+
+
+@login_required
+def appeal_evidence(request: HttpRequest, appeal_id: int) -> FileResponse:
+    """The evidence of an appeal, to those who read its agreement (the party, its managers, auditors)."""
+    appeal = scope.appeal_or_404(request.user, appeal_id)
+    return _send_file(request, appeal.stored_name, appeal.original_name, appeal)
 
 
 def _awarded(edition: AwardEdition) -> tuple[Any, list[dict[str, Any]]]:
