@@ -506,3 +506,15 @@ def test_evaluating_many_tranches_at_once_gives_what_evaluating_each_gives(cast)
     assert baja_1.weighted_compliance == "2/5" and baja_1.amount_cents == 160_000_000
     assert AuditEvent.objects.filter(entity="results.evaluation", note="lote", actor=cast["national"]).count() == 4
     assert set(Agreement.objects.values_list("state", flat=True)) == {"in_execution"}
+
+
+def test_only_a_manager_of_the_whole_country_computes_an_award_edition(api_client, cast):
+    frozen("2025", {("welcome_kit", "CL01001"): 90.0})
+    body = {"code": "SELLO", "period": "2025", "criteria": [{"indicator": "welcome_kit", "threshold": 85}]}
+    regional = api_client(cast["regional_norte"])
+    assert regional.post("/api/v1/awards", body, content_type="application/json").status_code == 403
+    pk = api_client(cast["national"]).post("/api/v1/awards", body, content_type="application/json").json()["id"]
+    assert regional.post(f"/api/v1/awards/{pk}/compute").status_code == 403
+    assert api_client(cast["coordinator_alta"]).post(f"/api/v1/awards/{pk}/compute").status_code == 403
+    computed = api_client(cast["national"]).post(f"/api/v1/awards/{pk}/compute").json()
+    assert {r["territory"] for r in computed["results"]} == {"CL01001", "CL01002", "CL02001"}

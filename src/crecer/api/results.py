@@ -11,7 +11,6 @@ import binascii
 import json
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
@@ -256,9 +255,8 @@ def compute_awards(request: HttpRequest, edition_id: int) -> Status[dict[str, An
     edition = AwardEdition.objects.filter(pk=edition_id).first()
     if edition is None:
         raise Http404
-    if not permissions.has(request.user, permissions.MANAGE_RESULTS):  # type: ignore[arg-type]
-        raise PermissionDenied(_("Your role cannot manage agreements, incentives or awards."))
-    result = programmes.compute_awards(actor(request), edition, request.user.territory)  # type: ignore[union-attr]
+    # An edition ranks every municipality of the country: only a manager of the whole country computes it.
+    result = programmes.compute_awards(actor(request), edition)
     return Status(201, results_payload(edition, result))
 
 

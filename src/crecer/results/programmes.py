@@ -231,8 +231,8 @@ def create_edition(actor: Actor, raw: Mapping[str, Any]) -> AwardEdition:
             )
     categories = raw.get("categories") or [{"code": "all", "name": "Todas", "min_children": 0, "max_children": None}]
     errors.raise_if_any()
-    if actor.user is not None:
-        check_manage(actor.user, actor.user.territory)  # type: ignore[arg-type]
+    if actor.user is not None:  # an edition covers the whole country
+        check_manage(actor.user, Territory.objects.get(depth=0))
     with transaction.atomic():
         edition = AwardEdition.objects.create(
             code=code,
