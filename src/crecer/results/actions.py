@@ -572,6 +572,8 @@ def evaluate(actor: Actor, tranche: Tranche, reason: str = "", appeal: Appeal | 
     evaluation.require_snapshots(periods, found)
     figures = evaluation.read_figures(found, specs)
     with transaction.atomic():
+        # one version at a time per tranche: a concurrent evaluation waits for this one
+        Tranche.objects.select_for_update().filter(pk=tranche.pk).first()
         last = Evaluation.objects.filter(tranche=tranche).aggregate(m=Max("version"))["m"] or 0
         item, after = _build_evaluation(actor, tranche, last + 1, specs, found, figures, reason, appeal)
         item.save()
@@ -593,6 +595,7 @@ def evaluate_many(actor: Actor, tranches: Sequence[Tranche], reason: str = "") -
     evaluation.require_snapshots(periods, found)
     figures = evaluation.read_figures(found, all_specs)
     with transaction.atomic():
+        list(Tranche.objects.select_for_update().filter(pk__in=[t.pk for t in tranches]).order_by("pk"))
         last = dict(
             Evaluation.objects.filter(tranche__in=[t.pk for t in tranches])
             .values("tranche")

@@ -175,6 +175,7 @@ def distribute(actor: Actor, programme: IncentiveProgramme) -> Distribution:
     for row in rows:
         row["amount_cents"] = amounts[row["code"]]
     with transaction.atomic():
+        IncentiveProgramme.objects.select_for_update().filter(pk=programme.pk).first()
         last = Distribution.objects.filter(programme=programme).aggregate(m=Max("version"))["m"] or 0
         item = Distribution.objects.create(
             programme=programme,
@@ -333,6 +334,7 @@ def compute_awards(actor: Actor, edition: AwardEdition, scope: Territory | None 
             if r["category"] == code and r["code"] in ranks:
                 r["rank"] = ranks[r["code"]]
     with transaction.atomic():
+        AwardEdition.objects.select_for_update().filter(pk=edition.pk).first()
         last = AwardResult.objects.filter(edition=edition).aggregate(m=Max("version"))["m"] or 0
         item = AwardResult.objects.create(
             edition=edition,
