@@ -731,6 +731,13 @@ ROUTES: dict[str, Reads | Quiet] = {
     "imports/<int:upload_id>/report/": Quiet("counts and the rejected rows of the user's own file"),
     "imports/<int:upload_id>/rejected.csv": Quiet("the rejected rows of the user's own file"),
     "agreements/": Quiet("agreements of the territory: codes, parties, amounts and states, no person"),
+    "agreements/new/": Quiet(
+        "the form for a region's agreements: territories and indicators, no person",
+        (
+            Call(user="manager"),
+            Call(user="manager", method="post", body={"code": "X", "territory_code": "CL01"}, status=422),
+        ),
+    ),
     "agreements/<int:agreement_id>/": Quiet(
         "an agreement's tranches and amounts",
         (Call(), Call(user="manager", method="post", body={"op": "sign"}, status=422, expect=False)),

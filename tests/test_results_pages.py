@@ -8,7 +8,7 @@ from django.test import Client
 from crecer.audit.models import Action, AuditEvent, Channel
 from crecer.audit.trail import Actor
 from crecer.results import actions, programmes
-from crecer.results.models import Appeal, AppealState, Evaluation
+from crecer.results.models import Agreement, Appeal, AppealState, Evaluation
 from tests.test_read_events import body_text
 from tests.test_results import agreement_body, frozen, monthly
 
@@ -118,3 +118,43 @@ def test_the_public_award_page_and_certificate(cast):
     certificate = Client().get(f"/awards/{edition.pk}/CL01001/certificate.pdf")
     assert certificate.status_code == 200 and "Comuna Alta" in body_text(certificate)
     assert Client().get(f"/awards/{edition.pk}/CL01002/certificate.pdf").status_code == 404
+
+
+def test_a_manager_creates_a_region_s_agreements_on_the_page(cast, make_child):
+    make_child(given_names="Uno", territory_code="CL01001")
+    manager = _client(cast["regional_norte"])
+    assert manager.get("/agreements/new/").status_code == 200
+    form = {
+        "code": "CCC",
+        "name": "Convenio",
+        "territory_code": "CL01",
+        "period": "2025",
+        "currency": "CLP",
+        "base": "1000",
+        "per_child": "10.50",
+        "t1_share": "100",
+        "t1_due_date": "2025-12-31",
+        "t1_payment_rule": "threshold",
+        "t1_floor": "",
+        "t1c1_indicator": "check_ups_up_to_date_0_11m",
+        "t1c1_rule": "months_met",
+        "t1c1_months": "2025-01, 2025-02, 2025-03",
+        "t1c1_k": "2",
+        "t1c1_baseline": "60",
+        "t1c1_target": "abc",
+        "t1c1_weight": "1",
+    }
+    refused = manager.post("/agreements/new/", form)
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    # each error beside its field: the floor of a threshold tranche, the target of the condition
+    assert page.index('name="t1_floor"') < page.index("Escriba un número.") < page.index('name="t1c1_indicator"')
+    assert page.index('name="t1c1_target"') < page.rindex("Escriba un número.")
+    assert not Agreement.objects.exists()
+    created = manager.post("/agreements/new/", {**form, "t1_floor": "0.5", "t1c1_target": "80"})
+    assert created.status_code == 302
+    alta = Agreement.objects.get(code="CCC-CL01001")
+    assert alta.total_cents == 100_000 + 1_050 and Agreement.objects.count() == 2
+    condition = alta.tranches.get().conditions.get()
+    assert condition.params == {"months": ["2025-01", "2025-02", "2025-03"], "k": 2}
+    assert _client(cast["coordinator_alta"]).get("/agreements/new/").status_code == 404

@@ -30,6 +30,7 @@ def test_agreement_pages_fit_the_phone(transactional_db, sign_in, cast):
     page = sign_in(cast["national"])
     for path in (
         "/agreements/",
+        "/agreements/new/",
         f"/agreements/{agreement.pk}/",
         f"/agreements/{agreement.pk}/tranches/1/",
         f"/awards/{edition.pk}/",

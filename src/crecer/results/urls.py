@@ -4,6 +4,7 @@ from crecer.results import views
 
 urlpatterns = [
     path("agreements/", views.agreement_list, name="agreements"),
+    path("agreements/new/", views.agreement_new, name="agreement-new"),
     path("agreements/<int:agreement_id>/", views.agreement_detail, name="agreement"),
     path("agreements/<int:agreement_id>/tranches/<int:number>/", views.tranche_report, name="tranche-report"),
     path("agreements/<int:agreement_id>/tranches/<int:number>/report.pdf", views.tranche_pdf, name="tranche-pdf"),

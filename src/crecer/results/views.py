@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -30,6 +32,7 @@ from crecer.results.models import (
     Tranche,
 )
 from crecer.results.payloads import money_text
+from crecer.territories.models import Territory
 from crecer.validation import InputErrors
 
 RULE_LABELS = {
@@ -74,6 +77,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         {
             "agreements": [(a, money_text(a.total_cents)) for a in agreements[:500]],
             "period": period,
+            "manage": permissions.has(request.user, permissions.MANAGE_RESULTS),  # type: ignore[arg-type]
             "open_appeals": Appeal.objects.filter(
                 state=AppealState.OPEN, evaluation__tranche__agreement__in=agreements
             ).count(),
@@ -390,3 +394,146 @@ def award_certificate(request: HttpRequest, edition_id: int, code: str) -> HttpR
     response = HttpResponse(certificate_pdf(edition, row), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{edition.code}-{code}.pdf"'
     return response
+
+
+#: the creation form: up to this many tranches, each with up to this many conditions (more through the API)
+FORM_TRANCHES = 2
+FORM_CONDITIONS = 2
+CONDITION_FIELDS = ("indicator", "rule", "period", "months", "k", "points", "baseline", "target", "weight")
+
+
+def _form_agreement(post: Any) -> dict[str, Any]:
+    """The agreement template written in the form (blank tranches and conditions left out)."""
+    tranches = []
+    for i in range(1, FORM_TRANCHES + 1):
+        p = f"t{i}_"
+        if not post.get(p + "share"):
+            continue
+        conditions = []
+        for j in range(1, FORM_CONDITIONS + 1):
+            c = f"t{i}c{j}_"
+            if not post.get(c + "indicator"):
+                continue
+            raw = {name: post.get(c + name, "").strip() for name in CONDITION_FIELDS}
+            raw["months"] = [m.strip() for m in raw["months"].replace(";", ",").split(",") if m.strip()]
+            conditions.append({k: v for k, v in raw.items() if v not in ("", [])})
+        tranches.append(
+            {
+                "number": i,
+                "share": post.get(p + "share"),
+                "due_date": post.get(p + "due_date"),
+                "payment_rule": post.get(p + "payment_rule"),
+                "floor": post.get(p + "floor") or None,
+                "conditions": conditions,
+            }
+        )
+    return {
+        "code": post.get("code", "").strip(),
+        "name": post.get("name", "").strip(),
+        "period": post.get("period", "").strip(),
+        "currency": post.get("currency", "").strip() or "CLP",
+        "tranches": tranches,
+    }
+
+
+def _form_field(key: str) -> str:
+    """An error's field (``tranches.0.conditions.1.target``) as the form's input name (``t1c2_target``)."""
+    parts = key.split(".")
+    if len(parts) >= 3 and parts[0] == "tranches" and parts[2] == "conditions" and len(parts) >= 5:
+        return f"t{int(parts[1]) + 1}c{int(parts[3]) + 1}_{parts[4]}"
+    if len(parts) >= 3 and parts[0] == "tranches":
+        return f"t{int(parts[1]) + 1}_{parts[2]}"
+    if len(parts) == 2 and parts[0] == "tranches":
+        return f"t{int(parts[1]) + 1}_share"
+    return parts[0]
+
+
+@login_required
+def agreement_new(request: HttpRequest) -> HttpResponse:
+    """Managers: the same agreement for every municipality of a territory (one, if it is a municipality),
+    each total = base + per child × its children in the registry."""
+    user: Any = request.user
+    if not permissions.has(user, permissions.MANAGE_RESULTS):
+        raise Http404
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        template = _form_agreement(request.POST)
+        try:
+            created = actions.create_for_region(
+                _actor(request),
+                request.POST.get("territory_code", "").strip(),
+                template,
+                request.POST.get("base"),
+                request.POST.get("per_child"),
+            )
+            if len(created) == 1:
+                return redirect("agreement", created[0].pk)
+            return redirect(reverse("agreements") + f"?period={template['period']}")
+        except InputErrors as exc:
+            for key, items in exc.as_dict().items():
+                errors.setdefault(_form_field(key), []).extend(e["message"] for e in items)
+        except PermissionDenied as exc:
+            errors.setdefault("territory_code", []).append(str(exc))
+    form = request.POST if request.method == "POST" else {}
+
+    def field(name: str, label: Any, kind: str = "text", choices: Any = None, default: str = "") -> dict[str, Any]:
+        return {
+            "name": name,
+            "label": label,
+            "kind": kind,
+            "choices": choices,
+            "value": form.get(name, default),
+            "errors": errors.get(name, []),
+        }
+
+    territories = Territory.objects.filter(path__startswith=user.territory.path, depth__lte=1).order_by("path")
+    indicators = [("", "—"), *sorted(_names().items(), key=lambda item: item[1])]
+    general = [
+        field("code", _("Code")),
+        field("name", _("Name")),
+        field(
+            "territory_code",
+            _("Region (one agreement per municipality)"),
+            "select",
+            [(t.code, t.name) for t in territories],
+        ),
+        field("period", _("Period"), default=str(timezone.localdate().year)),
+        field("currency", _("Currency"), default="CLP"),
+        field("base", _("Base amount per municipality"), "decimal"),
+        field("per_child", _("Amount per child of the registry"), "decimal"),
+    ]
+    tranches = [
+        {
+            "number": i,
+            "fields": [
+                field(f"t{i}_share", _("Share (%)"), "decimal"),
+                field(f"t{i}_due_date", _("Due date"), "date"),
+                field(f"t{i}_payment_rule", _("Payment rule"), "select", list(PAYMENT_LABELS.items())),
+                field(f"t{i}_floor", _("Floor (threshold rule, 0 to 1)"), "decimal"),
+            ],
+            "conditions": [
+                {
+                    "number": j,
+                    "fields": [
+                        field(f"t{i}c{j}_indicator", _("Indicator"), "select", indicators),
+                        field(f"t{i}c{j}_rule", _("Rule"), "select", list(RULE_LABELS.items())),
+                        field(f"t{i}c{j}_period", _("Period")),
+                        field(f"t{i}c{j}_months", _("Months (months meeting the target), separated by commas")),
+                        field(f"t{i}c{j}_k", _("Months required (k)"), "number"),
+                        field(f"t{i}c{j}_points", _("Points required (improvement)"), "decimal"),
+                        field(f"t{i}c{j}_baseline", _("Baseline"), "decimal"),
+                        field(f"t{i}c{j}_target", _("Target"), "decimal"),
+                        field(f"t{i}c{j}_weight", _("Weight"), "decimal", default="1"),
+                    ],
+                }
+                for j in range(1, FORM_CONDITIONS + 1)
+            ],
+        }
+        for i in range(1, FORM_TRANCHES + 1)
+    ]
+    return render(
+        request,
+        "results/agreement_new.html",
+        {"general": general, "tranches": tranches, "errors": errors},
+        status=422 if errors else 200,
+    )
