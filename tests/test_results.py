@@ -18,6 +18,7 @@ from crecer.registry import actions as registry_actions
 from crecer.results import actions, programmes
 from crecer.results.models import Agreement, Appeal, AppealState, Evaluation, Frozen
 from crecer.territories.models import Territory
+from crecer.validation import InputErrors
 from tests.conftest import SYSTEM
 
 MONTHS = ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
@@ -518,3 +519,30 @@ def test_only_a_manager_of_the_whole_country_computes_an_award_edition(api_clien
     assert api_client(cast["coordinator_alta"]).post(f"/api/v1/awards/{pk}/compute").status_code == 403
     computed = api_client(cast["national"]).post(f"/api/v1/awards/{pk}/compute").json()
     assert {r["territory"] for r in computed["results"]} == {"CL01001", "CL01002", "CL02001"}
+
+
+def test_an_agreement_with_an_organisation_is_read_in_its_territory_and_moves_through_its_states(api_client, cast):
+    body = {**agreement_body("CONV-OPD"), "party_kind": "organisation", "organisation_code": "OPD-ALTA"}
+    body.pop("territory_code")
+    created = api_client(cast["national"]).post("/api/v1/agreements", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    data = created.json()
+    assert (data["party_kind"], data["organisation"], data["territory"]) == ("organisation", "OPD-ALTA", "CL01001")
+    assert {c["territory"] for t in data["tranches"] for c in t["conditions"]} == {"CL01001"}
+    assert [a["code"] for a in api_client(cast["coordinator_alta"]).get("/api/v1/agreements").json()["results"]] == [
+        "CONV-OPD"
+    ]
+    national = SYSTEM.__class__(cast["national"], SYSTEM.channel)
+    agreement = Agreement.objects.get(pk=data["id"])
+    with pytest.raises(InputErrors):
+        actions.transition(national, agreement, "close")  # a draft cannot be closed
+    for step, state in (("sign", "signed"), ("start", "in_execution"), ("close", "closed")):
+        assert actions.transition(national, agreement, step).state == state
+    assert list(
+        AuditEvent.objects.filter(entity="results.agreement", entity_id=agreement.pk, action=Action.UPDATE)
+        .order_by("pk")
+        .values_list("note", flat=True)
+    ) == ["sign", "start", "close"]
+    frozen("2025", {("welcome_kit", "CL01001"): 90.0})
+    with pytest.raises(InputErrors):
+        actions.evaluate(national, agreement.tranches.get(number=2))  # a closed agreement is not evaluated
