@@ -294,6 +294,10 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     # Monitoring: a frozen snapshot of this year.
     snapshot = snapshots.take(SYSTEM, parse_period(str(today.year)), "walk")
 
+    # Money on results: a signed agreement of Alta evaluated on that snapshot, its appeal open; an incentive
+    # programme distributed and an award edition computed.
+    results_world = _results_world(cast["national"], coordinator, today)
+
     # Imports through the web: one uploaded (preview), one imported (report, rejected rows).
     web = Client()
     web.force_login(coordinator)
@@ -323,6 +327,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         "operator": operator,
         "junji": junji,
         "authority": cast["national"],
+        "manager": cast["national"],
     }
     return World(
         users=users,
@@ -373,8 +378,77 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "year": str(today.year),
             "birth_year": str(bruno.birth_date.year),  # type: ignore[union-attr]
             "month": f"{today:%Y-%m}",
+            **results_world,
         },
     )
+
+
+def _results_world(national: User, coordinator: User, today: dt.date) -> dict[str, Any]:
+    from crecer.results import actions as results_actions
+    from crecer.results import programmes
+
+    as_national = Actor(national, Channel.WEB)
+    year = str(today.year)
+    condition = {"indicator": "dq_mother_pending", "period": year, "baseline": 50, "target": 0}
+    agreement = results_actions.create_agreement(
+        as_national,
+        {
+            "code": "CONV-WALK",
+            "name": "Convenio de la caminata",
+            "territory_code": "CL01001",
+            "period": year,
+            "total": "1000000",
+            "tranches": [
+                {
+                    "number": 1,
+                    "share": "100",
+                    "due_date": f"{year}-12-31",
+                    "payment_rule": "proportional",
+                    "conditions": [condition],
+                }
+            ],
+        },
+    )
+    results_actions.sign(as_national, agreement)
+    evaluation = results_actions.evaluate(as_national, agreement.tranches.get())
+    appeal = results_actions.file_appeal(
+        Actor(coordinator, Channel.WEB),
+        evaluation,
+        "La cifra no considera los traslados.",
+        SimpleUploadedFile("acta.pdf", b"%PDF-1.4 acta de traslados"),
+    )
+    report = results_actions.attach_report(
+        as_national, agreement, "Informe técnico", SimpleUploadedFile("informe.pdf", b"%PDF-1.4 informe")
+    )
+    programme = programmes.create_programme(
+        as_national,
+        {"code": "FED-WALK", "period": year, "budget": "1000", "region_code": "CL01", "conditions": [condition]},
+    )
+    programmes.distribute(as_national, programme)
+    edition = programmes.create_edition(
+        as_national,
+        {"code": "SELLO-WALK", "period": year, "criteria": [{"indicator": "dq_mother_pending", "threshold": 100}]},
+    )
+    programmes.compute_awards(as_national, edition)
+    return {
+        "agreement": agreement.pk,
+        "appeal": appeal.pk,
+        "report": report.pk,
+        "programme": programme.pk,
+        "edition": edition.pk,
+        "new_programme": {
+            "code": "FED-NEW",
+            "period": year,
+            "budget": "10",
+            "territory_codes": ["CL01001"],
+            "conditions": [condition],
+        },
+        "new_edition": {
+            "code": "SELLO-NEW",
+            "period": year,
+            "criteria": [{"indicator": "dq_mother_pending", "threshold": 1}],
+        },
+    }
 
 
 # --- how each route is called -------------------------------------------------------------------------
@@ -442,6 +516,11 @@ DEFAULT_PARAMS = {
     "user_id": "nurse_user",
     "uidb64": "MQ",
     "token": "no-es-un-token",
+    "agreement_id": "agreement",
+    "appeal_id": "appeal",
+    "report_id": "report",
+    "programme_id": "programme",
+    "edition_id": "edition",
 }
 
 
@@ -849,6 +928,44 @@ ROUTES: dict[str, Reads | Quiet] = {
     ),
     "imports/<int:upload_id>/report/": Quiet("counts and the rejected rows of the user's own file"),
     "imports/<int:upload_id>/rejected.csv": Quiet("the rejected rows of the user's own file"),
+    "agreements/": Quiet("agreements of the territory: codes, parties, amounts and states, no person"),
+    "agreements/new/": Quiet(
+        "the form for a region's agreements: territories and indicators, no person",
+        (
+            Call(user="manager"),
+            Call(user="manager", method="post", body={"code": "X", "territory_code": "CL01"}, status=422),
+        ),
+    ),
+    "agreements/<int:agreement_id>/": Quiet(
+        "an agreement's tranches and amounts",
+        (Call(), Call(user="manager", method="post", body={"op": "sign"}, status=422, expect=False)),
+    ),
+    "agreements/<int:agreement_id>/tranches/<int:number>/": Quiet(
+        "a tranche's conditions: figures of a territory, compliance and amounts; the appeals' texts",
+        (
+            Call(),
+            Call(user="auditor"),
+            # an appeal is already open: refused beside the form
+            Call(method="post", body={"op": "file_appeal", "text": "Otra apelación más"}, status=422),
+        ),
+    ),
+    "agreements/<int:agreement_id>/tranches/<int:number>/report.pdf": Quiet(
+        "a tranche's conditions, compliance and amount: aggregates only", (Call(shows="CONV-WALK"),)
+    ),
+    "agreements/<int:agreement_id>/tranches/<int:number>/report.xlsx": Quiet(
+        "a tranche's conditions, compliance and amount: aggregates only", (Call(shows="dq_mother_pending"),)
+    ),
+    "agreements/<int:agreement_id>/reports/<int:report_id>/": Quiet(
+        "a technical report the ministry attached to the agreement", (Call(shows="informe"),)
+    ),
+    "appeals/<int:appeal_id>/evidence/": Quiet(
+        "the evidence the municipality attached to its appeal", (Call(shows="acta"), Call(user="auditor"))
+    ),
+    "incentives/<int:programme_id>/": Quiet("amounts distributed to territories"),
+    "awards/<int:edition_id>/": Quiet("the public list of awarded municipalities", (Call(shows="Comuna Alta"),)),
+    "awards/<int:edition_id>/<str:code>/certificate.pdf": Quiet(
+        "a municipality's certificate", (Call(params={"code": "territory"}, shows="Comuna Alta"),)
+    ),
     "api/v1/": Quiet("the API's root: nothing there", (Call(status=404),)),
     "api/v1/openapi.json": Quiet("the API's description"),
     "api/v1/docs": Quiet("the API's interactive documentation"),
@@ -1031,6 +1148,73 @@ ROUTES: dict[str, Reads | Quiet] = {
     f"GET {API}/indicators/{{code}}/values": Quiet("figures by territory", (Call(query=_live("year")),)),
     f"GET {API}/snapshots": Quiet("snapshots of figures"),
     f"GET {API}/snapshots/{{snapshot_id}}": Quiet("frozen figures by territory"),
+    f"GET {API}/agreements": Quiet("agreements of the territory: codes, amounts, states"),
+    f"POST {API}/agreements": Quiet(
+        "creating an agreement answers with its tranches and conditions",
+        (
+            Call(user="coordinator", method="post", body={"code": "X"}, status=422),
+            Call(
+                user="manager",
+                method="post",
+                body=lambda w: {
+                    "code": "CONV-NEW",
+                    "territory_code": "CL01002",
+                    "period": w.value("year"),
+                    "total": "100",
+                    "tranches": [
+                        {
+                            "share": "100",
+                            "due_date": w.value("today"),
+                            "payment_rule": "all_or_nothing",
+                            "conditions": [w.value("new_programme")["conditions"][0]],
+                        }
+                    ],
+                },
+                status=201,
+            ),
+        ),
+    ),
+    f"GET {API}/agreements/{{agreement_id}}": Quiet("an agreement: figures of a territory, compliance, amounts"),
+    f"POST {API}/agreements/{{agreement_id}}/sign": Quiet(
+        "signing: the agreement's state", (Call(user="manager", method="post", status=422),)
+    ),
+    f"POST {API}/agreements/{{agreement_id}}/tranches/{{number}}/evaluate": Quiet(
+        "an evaluation: figures of a territory, compliance, amount", (Call(user="manager", method="post", status=201),)
+    ),
+    f"POST {API}/agreements/{{agreement_id}}/tranches/{{number}}/appeal": Quiet(
+        "an appeal: its text", (Call(method="post", body={"text": "Otra apelación más"}, status=422),)
+    ),
+    f"POST {API}/agreements/{{agreement_id}}/reports": Quiet(
+        "attaching a technical report: its title and name",
+        (
+            Call(
+                user="manager",
+                method="post",
+                body={"title": "Informe", "file": {"name": "i.pdf", "content_base64": "JVBERi0xLjQ="}},
+                status=201,
+            ),
+        ),
+    ),
+    f"POST {API}/appeals/{{appeal_id}}/decide": Quiet(
+        "a decision: the appeal's state",
+        (Call(user="manager", method="post", body={"decision": "reject", "reason": "Cifra verificada"}),),
+    ),
+    f"POST {API}/incentives": Quiet(
+        "creating a programme",
+        (Call(user="manager", method="post", body=lambda w: w.value("new_programme"), status=201),),
+    ),
+    f"POST {API}/incentives/{{programme_id}}/distribute": Quiet(
+        "amounts distributed to territories", (Call(user="manager", method="post", status=201),)
+    ),
+    f"GET {API}/incentives/{{programme_id}}/distribution": Quiet("amounts distributed to territories"),
+    f"POST {API}/awards": Quiet(
+        "creating an award edition",
+        (Call(user="manager", method="post", body=lambda w: w.value("new_edition"), status=201),),
+    ),
+    f"POST {API}/awards/{{edition_id}}/compute": Quiet(
+        "scores of municipalities", (Call(user="manager", method="post", status=201),)
+    ),
+    f"GET {API}/awards/{{edition_id}}/results": Quiet("scores, ranks and levels of municipalities"),
     f"POST {API}/matches": Reads((Call(method="post", body=_elena_again),)),
     f"GET {API}/duplicates": Reads((Call(),)),
     f"POST {API}/duplicates/{{pair_id}}/merge": Reads((Call(method="post", body={"keep": "a", "reason": "misma"}),)),

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "crecer.monitoring",
     "crecer.centres",
     "crecer.dedup",
+    "crecer.results",
     "crecer.web",
     "crecer.api",
     "crecer.interop",

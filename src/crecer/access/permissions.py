@@ -62,6 +62,12 @@ REVIEW_CENTRES = "review_centres"
 ISSUE_PERMITS = "issue_permits"
 #: read every childcare centre, application and review of one's territory, and the centres' dashboard
 READ_CENTRES = "read_centres"
+#: create and sign agreements, evaluate tranches, decide appeals, run incentives and awards (own territory)
+MANAGE_RESULTS = "manage_results"
+#: read agreements, evaluations and appeals of one's territory
+READ_RESULTS = "read_results"
+#: appeal an evaluation of an agreement of one's territory
+APPEAL_RESULTS = "appeal_results"
 
 RIGHTS: dict[str, Any] = {
     REGISTER: gettext_lazy("Register and change people and their trajectory"),
@@ -80,15 +86,28 @@ RIGHTS: dict[str, Any] = {
     REVIEW_CENTRES: gettext_lazy("Inspect childcare centres and decide one's institution's reviews"),
     ISSUE_PERMITS: gettext_lazy("Issue, renew, suspend and reopen childcare permits"),
     READ_CENTRES: gettext_lazy("Read the childcare centres of one's territory"),
+    MANAGE_RESULTS: gettext_lazy("Manage agreements, incentives and awards"),
+    READ_RESULTS: gettext_lazy("Read agreements and their evaluations"),
+    APPEAL_RESULTS: gettext_lazy("Appeal an evaluation"),
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
     Role.HEALTH_WORKER: frozenset({REGISTER, SEND_REFERRALS, SHARE_RECORDS, READ_INDICATORS}),
     Role.MUNICIPAL_COORDINATOR: frozenset(
-        {REGISTER, SEND_REFERRALS, SHARE_RECORDS, REASSIGN_REFERRALS, EDIT_CATALOGUE, MERGE, READ_INDICATORS}
+        {
+            REGISTER,
+            SEND_REFERRALS,
+            SHARE_RECORDS,
+            REASSIGN_REFERRALS,
+            EDIT_CATALOGUE,
+            MERGE,
+            READ_INDICATORS,
+            READ_RESULTS,
+            APPEAL_RESULTS,
+        }
     ),
     Role.PROVIDER_STAFF: frozenset(),
-    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS, READ_CENTRES}),
+    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS, READ_CENTRES, MANAGE_RESULTS, READ_RESULTS}),
     # The national manager is the childcare authority: registers centres and issues their permits.
     Role.NATIONAL_MANAGER: frozenset(
         {
@@ -100,10 +119,12 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             REGISTER_CENTRES,
             ISSUE_PERMITS,
             READ_CENTRES,
+            MANAGE_RESULTS,
+            READ_RESULTS,
         }
     ),
     Role.INSPECTOR: frozenset({REVIEW_CENTRES, READ_CENTRES}),
-    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES}),
+    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS}),
     Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
     # Bound to its organisation: its centres are those the organisation operates.
     Role.OPERATOR: frozenset({REGISTER_CENTRES, OPERATE_CENTRES}),

@@ -7,7 +7,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from crecer import conf
-
 from crecer.access.models import SENSITIVE_CATEGORIES, DataCategory, Role
 
 

@@ -22,6 +22,7 @@ from crecer.api.groups import router as groups_router
 from crecer.api.monitoring import router as monitoring_router
 from crecer.api.referrals import router as referrals_router
 from crecer.api.registry import router as registry_router
+from crecer.api.results import router as results_router
 from crecer.api.tracking import router as tracking_router
 from crecer.api.urgent import router as urgent_router
 from crecer.audit.models import Action, AuditEvent
@@ -50,6 +51,7 @@ api.add_router("/", monitoring_router)
 api.add_router("/", dedup_router)
 api.add_router("/", fhir_router)
 api.add_router("/", centres_router)
+api.add_router("/", results_router)
 
 
 # --- children ------------------------------------------------------------------------------------

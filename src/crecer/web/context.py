@@ -23,11 +23,12 @@ def crecer(request: HttpRequest) -> dict[str, Any]:
         context["can_import"] = bool(kinds_for(user))  # no query: the role decides
         context["can_merge"] = may_merge(user)
         context["can_manage_users"] = permissions.has(user, permissions.MANAGE_USERS)
+        context["can_read_results"] = permissions.has(user, permissions.READ_RESULTS)  # agreements
         context["can_record_groups"] = permissions.has(user, permissions.REGISTER)  # parenting groups' pages
-        # The prenatal entry: roles that register people, working in a territory.
         # Childcare centres: operators, and those who read or review them.
         context["can_see_centres"] = permissions.has(user, permissions.READ_CENTRES) or permissions.has(
             user, permissions.OPERATE_CENTRES
         )
+        # The prenatal entry: roles that register people, working in a territory.
         context["can_register_people"] = permissions.has(user, permissions.REGISTER) and user.territory_id is not None
     return context

@@ -13,6 +13,7 @@ from crecer.audit.trail import Actor
 from crecer.centres.demo import ensure_centres
 from crecer.monitoring.demo import ensure_snapshots, ensure_targets
 from crecer.referrals.demo import ensure_network
+from crecer.results.demo import ensure_results
 from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users, showcase_child, showcase_family
 
 
@@ -69,6 +70,15 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("Indicators: %(snapshots)s frozen snapshots and %(targets)s synthetic targets.")
                 % {"snapshots": taken, "targets": targets}
+            )
+        results = ensure_results(manager)
+        if results:
+            self.stdout.write(
+                _(
+                    "Money on results: %(agreements)s agreements (one per municipality) with %(evaluations)s tranches "
+                    "evaluated on frozen snapshots, %(appeals)s appeal open, an incentive programme and an award edition."
+                )
+                % results
             )
         if not options["no_serve"]:
             call_command("serve", port=options["port"], host=options["host"])
