@@ -101,7 +101,7 @@ class _PersonImporter(_KeyedImporter):
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()
-        self.resolver.prefetch([r for _, r in rows], self.doc_kind)
+        self.resolver.prefetch([r for _, r in rows], self.doc_kind, actor)
         keys = {k for _, r in rows if (k := (r.get(self.key) or "").strip())}
         # A first import finds none: ask for ids only, and load records just for the keys that exist.
         found = ids_by_key(self.model, "external_id", keys)
@@ -122,7 +122,10 @@ class _PersonImporter(_KeyedImporter):
                 continue
             current = existing.get(key)
             try:
-                values = type(self).clean(row, self.resolver, current_id=current.pk if current else None, today=today)
+                kept = {"current_facility_id": current.facility_id} if isinstance(current, Child) else {}
+                values = type(self).clean(
+                    row, self.resolver, current_id=current.pk if current else None, today=today, **kept
+                )
             except InputErrors as exc:
                 result.reject(line, row, exc.as_dict())
                 continue
@@ -331,7 +334,7 @@ class PregnancyImporter(_KeyedImporter):
     required = ("external_id", "lmp_date", "edd_date")
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
-        self.resolver.prefetch([r for _, r in rows], "caregiver")
+        self.resolver.prefetch([r for _, r in rows], "caregiver", actor)
         keys = [r.get("external_id", "").strip() for _, r in rows]
         existing = {
             p.external_id: p

@@ -130,6 +130,19 @@ def pinned(user: Any) -> list[Any]:
     return [item for source in _pinned_sources for item in source(user)]
 
 
+def professionals(user: Any) -> QuerySet[Any]:
+    """The professionals a worklist may be filtered by: active health workers of the user's territory
+    subtree, for territorial roles only. Pages and the API use this one list, so a username outside the
+    user's territory is answered as an unknown one."""
+    from crecer.access.models import Role, User
+
+    if not permissions.is_territorial(user):
+        return User.objects.none()
+    return User.objects.filter(
+        role=Role.HEALTH_WORKER, is_active=True, territory__path__startswith=user.territory.path
+    ).order_by("username")
+
+
 def base_children(user: Any, facility_id: int | None = None, professional_id: int | None = None) -> QuerySet[Child]:
     children = scope.children(user).filter(birth_date__isnull=False)
     if facility_id:
