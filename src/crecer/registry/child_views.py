@@ -207,7 +207,7 @@ def link_caregiver(request: HttpRequest, child_id: int) -> HttpResponse:
                         section="link",
                         errors=InputErrors(errors.errors).as_dict(),
                         data=post,
-                        registering=True,
+                        registering=False,
                     )
     found = caregiver is not None
     try:

@@ -29,7 +29,7 @@ from crecer.imports.framework import (
     repeated_message,
 )
 from crecer.lib import pregnancy as pregnancy_dating
-from crecer.registry import actions
+from crecer.registry import actions, scope
 from crecer.registry.actions import CAREGIVER_FIELDS, CHILD_FIELDS, BirthSubject, Link
 from crecer.registry.inputs import (
     PersonRef,
@@ -268,11 +268,13 @@ class RelationshipImporter:
                 "external_id", "id", "birth_date", "territory__path"
             )
         }
+        # caregivers in the importing user's scope only: another one is answered as an unknown external id
+        found = Caregiver.unscoped.filter(external_id__in=caregiver_keys)
+        if actor.user is not None:
+            found = found.filter(pk__in=scope.caregivers(actor.user).values("pk"))
         caregivers = {
             e: (PersonRef(i, b, s), path)
-            for e, i, b, s, path in Caregiver.unscoped.filter(external_id__in=caregiver_keys).values_list(
-                "external_id", "id", "birth_date", "sex", "territory__path"
-            )
+            for e, i, b, s, path in found.values_list("external_id", "id", "birth_date", "sex", "territory__path")
         }
         links = actions.links_of(c[0] for c in children.values())
         creates: list[Link] = []
