@@ -12,7 +12,7 @@ from ninja import Router, Schema, Status
 
 from crecer.api.base import actor
 from crecer.registry import scope, transfers
-from crecer.registry.models import TransferRequest
+from crecer.registry.models import Caregiver, Child, TransferRequest
 from crecer.registry.reads import log_reads
 
 router = Router(tags=["registry"])
@@ -46,7 +46,7 @@ def payload(user: Any, t: TransferRequest) -> dict[str, Any]:
         "may_decide": transfers.may_decide(user, t),
         "person": None,
     }
-    person = None
+    person: Child | Caregiver | None = None
     if t.child_id:
         person = scope.children(user).filter(pk=t.child_id).first()
     elif t.caregiver_id:

@@ -17,6 +17,7 @@ from crecer import conf
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.registry import scope, transfers
+from crecer.registry.models import Caregiver, Child
 from crecer.registry.reads import log_reads
 from crecer.validation import InputErrors
 
@@ -59,9 +60,9 @@ def transfers_page(request: HttpRequest) -> HttpResponse:
         .filter(pk__in=[t.caregiver_id for t in found if t.caregiver_id])
         .values_list("pk", flat=True)
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for t in found:
-        person = None
+        person: Child | Caregiver | None = None
         if t.child_id in children:
             person = t.child
         elif t.caregiver_id in caregivers:
@@ -70,8 +71,10 @@ def transfers_page(request: HttpRequest) -> HttpResponse:
     log_reads(
         _actor(request),
         "transfer requests",
-        [r["t"].child_id for r in rows if r["person"] is not None and r["t"].child_id],
-        caregivers=[r["t"].caregiver_id for r in rows if r["person"] is not None and r["t"].caregiver_id],
+        [t.child_id for t, r in zip(found, rows, strict=True) if r["person"] is not None and t.child_id],
+        caregivers=[
+            t.caregiver_id for t, r in zip(found, rows, strict=True) if r["person"] is not None and t.caregiver_id
+        ],
     )
     return render(
         request,

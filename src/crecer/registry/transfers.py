@@ -98,7 +98,8 @@ def request_transfer(actor: Actor, raw: dict[str, Any]) -> TransferRequest:
     if owner is None or resolver.owner_visible(kind, owner, doc_type):
         errors.add("national_id", "unknown", _("No record registered outside your territory has this document."))
         errors.raise_if_any()
-    assert owner is not None
+    assert owner is not None and user.territory is not None
+    territory = user.territory
     person = (Child if kind == "child" else Caregiver).unscoped.select_related("territory").get(pk=owner)
     subject = {"child_id": owner} if kind == "child" else {"caregiver_id": owner}
     if TransferRequest.objects.filter(requested_by=user, state=TransferState.PENDING, **subject).exists():
@@ -108,7 +109,7 @@ def request_transfer(actor: Actor, raw: dict[str, Any]) -> TransferRequest:
         transfer = TransferRequest.objects.create(
             requested_by=user,
             from_territory=person.territory,
-            to_territory=user.territory,
+            to_territory=territory,
             reason=reason[:300],
             **subject,
         )
@@ -117,7 +118,7 @@ def request_transfer(actor: Actor, raw: dict[str, Any]) -> TransferRequest:
             Action.CREATE,
             transfer,
             child_id=transfer.child_id,
-            after={"kind": kind, "from": person.territory.code, "to": user.territory.code, "reason": reason[:300]},
+            after={"kind": kind, "from": person.territory.code, "to": territory.code, "reason": reason[:300]},
         )
     return transfer
 
@@ -160,6 +161,7 @@ def _move(actor: Actor, transfer: TransferRequest) -> None:
         )
         facts_changed(actor, child_ids=[child.pk])
     else:
+        assert transfer.caregiver_id is not None
         caregiver = Caregiver.unscoped.get(pk=transfer.caregiver_id)
         values = {"territory_id": target.pk, "household_id": None}
         save_changes(actor, caregiver, values, ("territory_id", "household_id"), note=note)
