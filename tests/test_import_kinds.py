@@ -760,7 +760,9 @@ def test_a_coordinator_cannot_import_rows_of_another_municipality(web, world, ca
     assert not Child.unscoped.filter(external_id="M2").exists()
 
 
-@pytest.mark.parametrize("kind", sorted(OUTSIDE))
+# A caregiver out of the importing user's scope is answered as an unknown external id (need-to-know, as in
+# tests/test_existence_and_linking.py): that row is rejected by itself, like any unknown reference.
+@pytest.mark.parametrize("kind", sorted(set(OUTSIDE) - {"relationships"}))
 def test_web_import_refuses_files_touching_records_of_another_territory(kind, web, austral, cast):
     header, _what, rows, field_name = OUTSIDE[kind]
     client = _client(cast["coordinator_alta"])
@@ -825,3 +827,16 @@ def test_the_import_runs_in_a_background_thread(transactional_db, cast, settings
     assert upload.status == UploadStatus.DONE and upload.batch.created == 2
     assert set(Household.unscoped.values_list("code", flat=True)) == {"HB1", "HB2"}
     assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_web_import_answers_an_out_of_scope_caregiver_as_unknown(web, austral, cast):
+    header, _what, rows, field_name = OUTSIDE["relationships"]
+    client = _client(cast["coordinator_alta"])
+    _upload(client, "relationships", _csv_file("relationships.csv", header, rows(austral)))
+    upload = ImportUpload.objects.get()
+    before = _state()
+    client.post(f"/imports/{upload.pk}/confirm/")
+    upload.refresh_from_db()
+    rejected = RejectedRow.objects.get(batch=upload.batch)
+    assert [e["code"] for e in rejected.errors[field_name]] == ["unknown"]
+    assert _state() == before

@@ -139,11 +139,6 @@ def test_the_one_category_function_hides_records_on_every_path(cast, make_child,
     assert [e for e in coordinators["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect, not fixed here: the referral page and GET /api/v1/referrals/{id} show a referral "
-    "to anyone in its territory, whatever its data category (crecer.referrals.scope.visible)",
-)
 def test_a_referral_of_a_category_one_may_not_read_is_not_shown_by_id(cast, make_child, network, api_client, today):
     coordinator = Actor(cast["coordinator_alta"], Channel.WEB)
     child = make_child(birth_date=(today - dt.timedelta(days=70)).isoformat(), facility_code="F-ALTA")

@@ -51,6 +51,7 @@ from crecer.places.actions import save_place
 from crecer.referrals import actions as referral_actions
 from crecer.referrals.models import Referral
 from crecer.registry import actions as registry_actions
+from crecer.registry import transfers
 from crecer.registry.models import CaregiverLink, Child
 from crecer.risks.models import RiskFlag
 from crecer.territories.models import Facility, Organisation, Territory
@@ -290,6 +291,11 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     half_reviews = list(half.reviews.order_by("institution"))
     approve(half_reviews[0])
     open_review = next(r for r in half_reviews if r.institution == "junji")
+    # A health worker of Baja asks for Elena's record (registered in Alta): the coordinator of Alta decides.
+    transfer = transfers.request_transfer(
+        Actor(cast["nurse_baja"], Channel.WEB),
+        {"kind": "child", "national_id": _run(25333333), "reason": "La familia se mudó a Baja"},
+    )
 
     # Monitoring: a frozen snapshot of this year.
     snapshot = snapshots.take(SYSTEM, parse_period(str(today.year)), "walk")
@@ -342,6 +348,8 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "bruno": bruno.pk,
             "carla": carla.pk,
             "elena_document": _run(25333333),
+            "zeta_document": _run(25555555),
+            "transfer": transfer.pk,
             "ana_document": _run(25111111),
             "ana_surname": "Quintremil",
             "pregnancy_born": born.pk,
@@ -498,6 +506,7 @@ DEFAULT_PARAMS = {
     "referral_id": "referral",
     "pair_id": "pair",
     "merge_id": "merge",
+    "transfer_id": "transfer",
     "measurement_id": "measurement",
     "screening_id": "screening",
     "flag_id": "urgent_flag",
@@ -750,6 +759,12 @@ ROUTES: dict[str, Reads | Quiet] = {
         (Call(user="nurse"), Call(user="nurse", params={"caregiver_id": "mother_ongoing"}))
     ),
     "households/<int:household_id>/": Reads((Call(user="nurse"),)),
+    # the deciding coordinator sees the person asked for; the requester sees none (docs/transfers.md)
+    "transfers/": Reads((Call(), Call(user="nurse", expect=False))),
+    "transfers/<int:transfer_id>/decide/": Quiet(
+        "deciding redirects to the transfers page",
+        (Call(method="post", body={"decision": "refuse"}, status=302, expect=False),),
+    ),
     "pregnancies/new/": Reads(
         (
             Call(user="nurse", query={"mother": "mother_born"}, expect=False),  # the mother's name
@@ -1226,6 +1241,25 @@ ROUTES: dict[str, Reads | Quiet] = {
     f"POST {API}/households": Quiet(
         "creating a household answers with the household just created: no child",
         (Call(method="post", body={"code": "H-WALK", "territory_code": "CL01001", "address": "Pasaje 1"}, status=201),),
+    ),
+    f"GET {API}/transfers": Reads((Call(), Call(user="nurse", expect=False))),
+    f"POST {API}/transfers": Quiet(
+        "the requester's answer carries no data of the person registered elsewhere",
+        (
+            Call(
+                user="nurse",
+                method="post",
+                # "child" names a world value: the body is built from the world
+                body=lambda world: {"kind": "child", "national_id": world.value("zeta_document"), "reason": "se mudó"},
+                status=201,
+                expect=False,
+            ),
+        ),
+    ),
+    f"POST {API}/transfers/{{transfer_id}}/refuse": Reads((Call(method="post", body={"note": "sigue aquí"}),)),
+    f"POST {API}/transfers/{{transfer_id}}/approve": Quiet(
+        "approving moves the record out of the decider's territory: the answer names no person",
+        (Call(method="post", body={"note": ""}, expect=False),),
     ),
     f"POST {API}/caregivers": Quiet(
         "creating a caregiver answers with the record just created (its CREATE event names it); no child waits "

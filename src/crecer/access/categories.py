@@ -53,6 +53,22 @@ def service_categories() -> dict[str, str]:
     return {s.code: s.data_category for s in conf.profile().services}
 
 
+def services_of(categories: frozenset[str] | set[str]) -> list[str]:
+    """The codes of the catalogue's services whose category is one of ``categories`` (scoped queries)."""
+    return sorted(code for code, category in service_categories().items() if category in categories)
+
+
+def revealed_by(record: Any) -> frozenset[str]:
+    """Every category a record reveals: its own (:func:`category_of`) and, for a referral, the categories
+    consented for sharing with the receiver (a housing referral that shares child protection data tells
+    of child protection). The referrals' scoped query hides a referral revealing a sensitive category
+    from users not granted it (and not party to it)."""
+    found = {category_of(record)}
+    if record._meta.label_lower == "referrals.referral":
+        found |= set(record.consent or [])
+    return frozenset(found)
+
+
 def category_of(record: Any) -> str:
     """The data category of ``record`` (a model instance of the registry, trajectory, risks or referrals)."""
     label = record._meta.label_lower

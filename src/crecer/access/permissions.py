@@ -42,6 +42,8 @@ REASSIGN_REFERRALS = "reassign_referrals"
 EDIT_CATALOGUE = "edit_catalogue"
 #: merge two records of the same child (and undo a merge)
 MERGE = "merge"
+#: decide requests to transfer a person's record from one's territory to another
+DECIDE_TRANSFERS = "decide_transfers"
 #: read indicators and dashboards of one's territory
 READ_INDICATORS = "read_indicators"
 #: set indicator targets for one's territory and below
@@ -76,6 +78,7 @@ RIGHTS: dict[str, Any] = {
     REASSIGN_REFERRALS: gettext_lazy("Reassign referrals"),
     EDIT_CATALOGUE: gettext_lazy("Edit the service catalogue"),
     MERGE: gettext_lazy("Merge duplicate records"),
+    DECIDE_TRANSFERS: gettext_lazy("Decide transfers of records to another territory"),
     READ_INDICATORS: gettext_lazy("Read indicators"),
     SET_TARGETS: gettext_lazy("Set indicator targets"),
     READ_AUDIT: gettext_lazy("Read the audit trail"),
@@ -101,6 +104,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             REASSIGN_REFERRALS,
             EDIT_CATALOGUE,
             MERGE,
+            DECIDE_TRANSFERS,
             READ_INDICATORS,
             READ_RESULTS,
             APPEAL_RESULTS,

@@ -21,6 +21,7 @@ from crecer.accounts import throttle
 from crecer.accounts.addresses import client_address
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
+from crecer.registry.existence import TooManyLookups
 from crecer.validation import InputErrors
 
 #: items per page of a list, unless an endpoint says otherwise
@@ -63,6 +64,14 @@ def error_body(code: str, message: str, errors: dict[str, Any] | None = None) ->
 
 def install_error_handlers(api: NinjaAPI) -> None:
     """Every error the API answers, in its one format and the user's language."""
+
+    @api.exception_handler(TooManyLookups)
+    def _too_many(request: HttpRequest, exc: TooManyLookups) -> HttpResponse:
+        response = api.create_response(
+            request, error_body("throttled", _("Too many requests; try again later."), exc.as_dict()), status=429
+        )
+        response["Retry-After"] = "3600"
+        return response
 
     @api.exception_handler(InputErrors)
     def _input_errors(request: HttpRequest, exc: InputErrors) -> HttpResponse:

@@ -24,6 +24,7 @@ from crecer.api.referrals import router as referrals_router
 from crecer.api.registry import router as registry_router
 from crecer.api.results import router as results_router
 from crecer.api.tracking import router as tracking_router
+from crecer.api.transfers import router as transfers_router
 from crecer.api.urgent import router as urgent_router
 from crecer.audit.models import Action, AuditEvent
 from crecer.audit.trail import record
@@ -52,6 +53,7 @@ api.add_router("/", dedup_router)
 api.add_router("/", fhir_router)
 api.add_router("/", centres_router)
 api.add_router("/", results_router)
+api.add_router("/", transfers_router)
 
 
 # --- children ------------------------------------------------------------------------------------

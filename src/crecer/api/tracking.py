@@ -12,7 +12,7 @@ from ninja import Router, Schema, Status
 
 from crecer import conf
 from crecer.access.categories import service_categories
-from crecer.access.models import DataCategory, User
+from crecer.access.models import DataCategory
 from crecer.api.base import actor, paginate
 from crecer.lib import schedule as schedule_lib
 from crecer.registry import scope
@@ -316,7 +316,9 @@ def worklist(
             errors.add("facility", "unknown", _("No facility has the code “%(code)s”.") % {"code": facility})
     professional_id = None
     if professional:
-        professional_id = User.objects.filter(username=professional).values_list("pk", flat=True).first()
+        professional_id = (
+            worklists.professionals(request.user).filter(username=professional).values_list("pk", flat=True).first()
+        )
         if professional_id is None:
             errors.add("professional", "unknown", _("No user is called “%(name)s”.") % {"name": professional})
     errors.raise_if_any()

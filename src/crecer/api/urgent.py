@@ -10,6 +10,7 @@ from ninja import Router, Schema
 
 from crecer.api.base import actor, paginate
 from crecer.referrals import actions as referral_actions
+from crecer.referrals import scope as referral_scope
 from crecer.referrals.actions import notification_text
 from crecer.referrals.models import Notification
 from crecer.registry.reads import log_reads
@@ -51,6 +52,12 @@ def notifications(request: HttpRequest, unread: bool = False, page: int = 1) -> 
         found = found.filter(read_at__isnull=True)
     items, pages = paginate(found, page, PAGE_SIZE)
     visible = {f.pk for f in urgent.visible(user, [n.flag_id for n in items if n.flag_id])}
+    # A referral's notification names it while the user may still see it (the one scoped query).
+    referrals = set(
+        referral_scope.visible(user)
+        .filter(pk__in=[n.referral_id for n in items if n.referral_id])
+        .values_list("pk", flat=True)
+    )
     results = []
     children, pregnancies = [], []
     for n in items:
@@ -60,7 +67,7 @@ def notifications(request: HttpRequest, unread: bool = False, page: int = 1) -> 
             "text": notification_text(n.kind),
             "created_at": n.created_at,
             "read_at": n.read_at,
-            "referral": n.referral_id,
+            "referral": n.referral_id if n.referral_id in referrals else None,
             "flag": None,
         }
         if n.flag is not None and n.flag_id in visible:

@@ -156,7 +156,7 @@ class Batch:
     flags: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
 
 
-def load_batch(child_ids: list[int]) -> Batch:
+def load_batch(child_ids: list[int], user: Any = None) -> Batch:
     """Everything exported about these children, in one query per kind of record."""
     from crecer.referrals.models import Referral
     from crecer.risks.models import RiskFlag
@@ -178,7 +178,11 @@ def load_batch(child_ids: list[int]) -> Batch:
     )
     for s in screenings.order_by("child_id", "applied_on", "pk"):
         batch.screenings[s.child_id].append(s)  # type: ignore[index]
-    referrals = Referral.unscoped.filter(child_id__in=child_ids).select_related("service", "organisation")
+    # the referrals the user may see (the one scoped query; the system sees all)
+    from crecer.referrals import scope as referral_scope
+
+    referral_rows = Referral.unscoped.all() if user is None else referral_scope.visible(user)
+    referrals = referral_rows.filter(child_id__in=child_ids).select_related("service", "organisation")
     for r in referrals.order_by("child_id", "created_at", "pk"):
         batch.referrals[r.child_id].append(r)  # type: ignore[index]
     for f in RiskFlag.unscoped.filter(child_id__in=child_ids).order_by("child_id", "raised_at", "pk"):
@@ -527,7 +531,7 @@ def child_bundle(user: Any, child: Child, base_url: str) -> dict[str, Any]:
     from fhir.resources.R4B.bundle import Bundle
 
     categories = scope.categories(user, child)
-    resources = Mapper().child(child, load_batch([child.pk]), categories)
+    resources = Mapper().child(child, load_batch([child.pk], user), categories)
     known = codes.known_codes()
     for resource in resources:
         problems = codes.check_resource(resource, known)
@@ -621,7 +625,7 @@ def export_ndjson(
         handles = {t: paths[t].open("w", encoding="utf-8", newline="\n") for t in RESOURCE_TYPES}
         try:
             for children in iterate_batches(queryset, batch_size):
-                batch = load_batch([c.pk for c in children])
+                batch = load_batch([c.pk for c in children], user)
                 categories = categories_of(user, children)
                 for child in children:
                     for resource in mapper.child(child, batch, categories.get(child.pk, frozenset())):

@@ -36,6 +36,7 @@ from crecer.referrals.models import (
     Service,
     State,
 )
+from crecer.referrals.scope import share_grace
 from crecer.registry import actions as registry_actions
 from crecer.registry import scope
 from crecer.registry.models import AccessGrant, Child, Pregnancy
@@ -58,11 +59,6 @@ class TransitionRefused(Exception):
         self.message = message
         self.referral = referral
         self.allowed = allowed
-
-
-def share_grace() -> dt.timedelta:
-    """How long the receiver keeps access after the referral stops being open (``CRECER_SHARE_GRACE_DAYS``)."""
-    return dt.timedelta(days=getattr(settings, "CRECER_SHARE_GRACE_DAYS", 30))
 
 
 # --- catalogue and directory --------------------------------------------------------------------------

@@ -2,33 +2,92 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from crecer.access.models import Role
-from crecer.referrals.models import Referral
+from crecer.access import categories as access_categories
+from crecer.access.models import SENSITIVE_CATEGORIES, Role
+from crecer.referrals.models import OPEN_STATES, Referral, State
 from crecer.registry import scope as registry_scope
+from crecer.registry.models import AccessGrant
 
 BOXES = ("inbox", "outbox", "network")
 
 
+def share_grace() -> dt.timedelta:
+    """How long the receiver keeps access after the referral stops being open (``CRECER_SHARE_GRACE_DAYS``)."""
+    return dt.timedelta(days=getattr(settings, "CRECER_SHARE_GRACE_DAYS", 30))
+
+
+def _sensitive(categories: frozenset[str]) -> Q:
+    """Referrals revealing one of ``categories``: by their service's category, or by their consent
+    (:func:`crecer.access.categories.revealed_by`, the same rule for one record)."""
+    condition = Q(service__code__in=access_categories.services_of(categories))
+    for category in sorted(categories):
+        # consent is a JSON list of category codes; each code is quoted in its text
+        condition |= Q(consent__icontains=f'"{category}"')
+    return condition
+
+
+def _parties(user: Any) -> Q:
+    """Referrals ``user`` is party to (:func:`crecer.referrals.machine.parties`): sender (or a colleague at
+    the sending facility), receiver (staff of the receiving organisation), coordinator of the municipality."""
+    condition = Q(sender=user)
+    if user.role == Role.HEALTH_WORKER and user.facility_id:
+        condition |= Q(sender_facility_id=user.facility_id)
+    if user.role == Role.PROVIDER_STAFF and user.organisation_id:
+        condition |= Q(organisation_id=user.organisation_id)
+    if user.role == Role.MUNICIPAL_COORDINATOR and user.territory is not None:
+        condition |= Q(territory__path__startswith=user.territory.path)
+    return condition
+
+
+def received(organisation_id: int, now: dt.datetime | None = None) -> Q:
+    """Referrals an organisation may still see: a child's while its access grant is active (opened when the
+    referral is sent, ended the grace period after it stops being open, revoked when it is reassigned); a
+    pregnancy's (no grant: the mother is not shared) from sending until the same grace period after it
+    stops being open."""
+    now = now or timezone.now()
+    cut = now - share_grace()
+    active = AccessGrant.objects.active(now).filter(organisation_id=organisation_id).values("pk")
+    pregnancy = (
+        Q(child__isnull=True)
+        & ~Q(state=State.DRAFT)
+        & (Q(state__in=OPEN_STATES) | Q(finished_at__gt=cut) | Q(finished_at__isnull=True, closed_at__gt=cut))
+    )
+    return Q(organisation_id=organisation_id) & (Q(grant_id__in=active) | pregnancy)
+
+
 def visible(user: Any) -> QuerySet[Referral]:
-    """Referrals the user may see: received by their organisation, sent by them or their facility,
-    or about a child or pregnancy in their territory (coordinators, managers, auditors)."""
+    """Referrals the user may see — the one rule of every path (pages, boxes, the child's page, the
+    timeline, notifications, figures' lists, the API, FHIR):
+
+    * received by their organisation while its access lasts (:func:`received`), sent by them or their
+      facility, or about a child or pregnancy in their territory (coordinators, managers, auditors);
+    * and, when the referral reveals a sensitive category (violence, abuse, mental health, child
+      protection: its service's or a consented one), only if the user is granted that category or is
+      party to the referral (sender, receiver, the municipality's coordinator)."""
     if not (user is not None and getattr(user, "is_authenticated", False) and user.is_active):
         return Referral.unscoped.none()
     condition = Q(pk__in=[])
     if user.role == Role.PROVIDER_STAFF and user.organisation_id:
-        condition |= Q(organisation_id=user.organisation_id)
+        condition |= received(user.organisation_id)
     if user.role in (Role.HEALTH_WORKER, Role.MUNICIPAL_COORDINATOR):
         condition |= Q(sender=user)
         if user.facility_id:
             condition |= Q(sender_facility_id=user.facility_id)
     if user.has_territorial_access:
         condition |= Q(territory__path__startswith=user.territory.path)
-    return Referral.unscoped.filter(condition)
+    referrals = Referral.unscoped.filter(condition)
+    hidden = frozenset(SENSITIVE_CATEGORIES - user.data_categories())
+    if hidden:
+        referrals = referrals.filter(~_sensitive(hidden) | _parties(user))
+    return referrals
 
 
 def box(user: Any, name: str) -> QuerySet[Referral]:

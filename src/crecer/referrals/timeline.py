@@ -1,21 +1,23 @@
-"""Referrals and counter-referrals on the child's timeline, in the data category of their service."""
+"""Referrals and counter-referrals on the child's timeline: those the user may see
+(:func:`crecer.referrals.scope.visible`), in the data category of their service."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.utils.translation import gettext as _
 
 from crecer.access.categories import category_of
-from crecer.referrals.models import Referral
+from crecer.referrals import scope
 from crecer.registry.models import Child
 from crecer.tracking.timeline import Item, add_source, timezone_date
 
 
 @add_source
-def referral_items(child: Child, language: str) -> list[Item]:
+def referral_items(user: Any, child: Child, language: str) -> list[Item]:
     items = []
-    for r in Referral.unscoped.filter(child=child).select_related("service", "organisation"):
+    for r in scope.visible(user).filter(child=child).select_related("service", "organisation"):
         category = category_of(r)
         items.append(
             Item(

@@ -309,7 +309,7 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
     from crecer.risks import urgent
 
     user: Any = request.user
-    notifications = Notification.objects.filter(user=user).select_related("referral__service", "flag")
+    notifications = Notification.objects.filter(user=user).select_related("flag")
     if request.method == "POST":
         actions.mark_notifications_read(_actor(request))
         return redirect("notifications")
@@ -322,7 +322,16 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
         )
     }
     items = {item.flag.pk: item for item in urgent.items(user, flags.values())}
-    rows = [(n, actions.notification_text(n.kind), items.get(n.flag_id) if n.flag_id else None) for n in shown]
+    # A referral's notification links to it while the user may still see it (the one scoped query).
+    referrals = set(
+        referral_scope.visible(user)
+        .filter(pk__in=[n.referral_id for n in shown if n.referral_id])
+        .values_list("pk", flat=True)
+    )
+    rows = [
+        (n, actions.notification_text(n.kind), items.get(n.flag_id) if n.flag_id else None, n.referral_id in referrals)
+        for n in shown
+    ]
     log_reads(
         _actor(request),
         "notifications",

@@ -288,7 +288,7 @@ def link_pending_children(actor: Actor, caregivers: Iterable[tuple[int, dict[str
 
 def create_child(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = None) -> Child:
     """Register a child (born or unborn), optionally linked to a registered mother."""
-    values = clean_child(raw, resolver or DbResolver())
+    values = clean_child(raw, resolver or DbResolver(actor))
     check_may_register(actor, values["territory_path"])
     try:
         with transaction.atomic():
@@ -375,7 +375,9 @@ def update_child(
     explicitly (their own audit note names the import)."""
     note = _reason(reason, _("Say why the record is changed."))
     merged = _merged(child_raw(child), changes)
-    values = clean_child(merged, resolver or DbResolver(), current_id=child.pk)
+    values = clean_child(
+        merged, resolver or DbResolver(actor), current_id=child.pk, current_facility_id=child.facility_id
+    )
     check_may_register(actor, child.territory.path)
     check_may_register(actor, values["territory_path"])
     try:
@@ -399,7 +401,7 @@ def void_child(actor: Actor, child: Child, reason: str) -> None:
 
 
 def create_caregiver(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = None) -> Caregiver:
-    values = clean_caregiver(raw, resolver or DbResolver())
+    values = clean_caregiver(raw, resolver or DbResolver(actor))
     check_may_register(actor, values["territory_path"])
     try:
         with transaction.atomic():
@@ -424,7 +426,7 @@ def update_caregiver(
     """Change some fields of a caregiver; the merged record is validated as a whole. The facts of the
     children linked to them and of their pregnancies change with them (a mother's age and schooling)."""
     merged = _merged(caregiver_raw(caregiver), changes)
-    values = clean_caregiver(merged, resolver or DbResolver(), current_id=caregiver.pk)
+    values = clean_caregiver(merged, resolver or DbResolver(actor), current_id=caregiver.pk)
     check_may_register(actor, caregiver.territory.path)
     check_may_register(actor, values["territory_path"])
     try:
@@ -577,7 +579,7 @@ def add_households(actor: Actor, households: Sequence[dict[str, Any]], note: str
 
 
 def create_household(actor: Actor, raw: dict[str, Any], resolver: Resolver | None = None) -> Household:
-    values = clean_household(raw, resolver or DbResolver())
+    values = clean_household(raw, resolver or DbResolver(actor))
     check_may_register(actor, values["territory_path"])
     try:
         with transaction.atomic():
@@ -698,7 +700,7 @@ def create_pregnancy(
     """Register a pregnancy of a registered mother (LMP and/or expected delivery date, first visit); the
     mother is named in ``raw`` (external id or document) or given as ``mother``."""
     ref = PersonRef(mother.pk, mother.birth_date, mother.sex) if mother is not None else None
-    values = clean_pregnancy(raw, resolver or DbResolver(), mother=ref)
+    values = clean_pregnancy(raw, resolver or DbResolver(actor), mother=ref)
     mother = Caregiver.unscoped.select_related("territory").get(pk=values["mother_id"])
     permissions.check_register(actor.user, mother.territory.path, "mother" if ref else "mother_external_id")
     try:

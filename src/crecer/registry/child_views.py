@@ -21,9 +21,10 @@ from crecer.access.models import DataCategory
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.registry import actions, scope
-from crecer.registry.inputs import clean_document
+from crecer.registry.inputs import clean_document, document_in_use
 from crecer.registry.models import CaregiverLink, Child, Relationship, Sex
 from crecer.registry.reads import log_reads
+from crecer.registry.resolvers import DbResolver
 from crecer.validation import Collector, InputErrors
 
 #: the demographic fields the page edits (input names of ``update_child``) and their labels
@@ -191,6 +192,23 @@ def link_caregiver(request: HttpRequest, child_id: int) -> HttpResponse:
         )
         if number is not None:
             caregiver = scope.caregivers(request.user).filter(national_id_type=doc_type, national_id=number).first()
+            if caregiver is None:
+                # A document held outside the user's scope is answered (and audited) before the transaction
+                # that registers and links, whose rollback would take the audit event with it.
+                errors = Collector()
+                try:
+                    document_in_use("caregiver", doc_type, number, DbResolver(_actor(request)), errors, None)
+                except InputErrors as exc:
+                    errors.errors.update(exc.errors)
+                if errors.errors:
+                    return _page(
+                        request,
+                        child,
+                        section="link",
+                        errors=InputErrors(errors.errors).as_dict(),
+                        data=post,
+                        registering=False,
+                    )
     found = caregiver is not None
     try:
         with transaction.atomic():

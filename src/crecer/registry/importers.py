@@ -29,7 +29,7 @@ from crecer.imports.framework import (
     repeated_message,
 )
 from crecer.lib import pregnancy as pregnancy_dating
-from crecer.registry import actions
+from crecer.registry import actions, scope
 from crecer.registry.actions import CAREGIVER_FIELDS, CHILD_FIELDS, BirthSubject, Link
 from crecer.registry.inputs import (
     PersonRef,
@@ -101,7 +101,7 @@ class _PersonImporter(_KeyedImporter):
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()
-        self.resolver.prefetch([r for _, r in rows], self.doc_kind)
+        self.resolver.prefetch([r for _, r in rows], self.doc_kind, actor)
         keys = {k for _, r in rows if (k := (r.get(self.key) or "").strip())}
         # A first import finds none: ask for ids only, and load records just for the keys that exist.
         found = ids_by_key(self.model, "external_id", keys)
@@ -122,7 +122,10 @@ class _PersonImporter(_KeyedImporter):
                 continue
             current = existing.get(key)
             try:
-                values = type(self).clean(row, self.resolver, current_id=current.pk if current else None, today=today)
+                kept = {"current_facility_id": current.facility_id} if isinstance(current, Child) else {}
+                values = type(self).clean(
+                    row, self.resolver, current_id=current.pk if current else None, today=today, **kept
+                )
             except InputErrors as exc:
                 result.reject(line, row, exc.as_dict())
                 continue
@@ -265,11 +268,13 @@ class RelationshipImporter:
                 "external_id", "id", "birth_date", "territory__path"
             )
         }
+        # caregivers in the importing user's scope only: another one is answered as an unknown external id
+        found = Caregiver.unscoped.filter(external_id__in=caregiver_keys)
+        if actor.user is not None:
+            found = found.filter(pk__in=scope.caregivers(actor.user).values("pk"))
         caregivers = {
             e: (PersonRef(i, b, s), path)
-            for e, i, b, s, path in Caregiver.unscoped.filter(external_id__in=caregiver_keys).values_list(
-                "external_id", "id", "birth_date", "sex", "territory__path"
-            )
+            for e, i, b, s, path in found.values_list("external_id", "id", "birth_date", "sex", "territory__path")
         }
         links = actions.links_of(c[0] for c in children.values())
         creates: list[Link] = []
@@ -331,7 +336,7 @@ class PregnancyImporter(_KeyedImporter):
     required = ("external_id", "lmp_date", "edd_date")
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
-        self.resolver.prefetch([r for _, r in rows], "caregiver")
+        self.resolver.prefetch([r for _, r in rows], "caregiver", actor)
         keys = [r.get("external_id", "").strip() for _, r in rows]
         existing = {
             p.external_id: p

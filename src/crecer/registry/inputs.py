@@ -51,6 +51,47 @@ class Resolver(Protocol):
     def caregiver_by_document(self, number: str) -> PersonRef | None: ...
     def caregiver_by_external_id(self, external_id: str) -> PersonRef | None: ...
     def document_owner(self, kind: str, doc_type: str, number: str) -> int | None: ...
+    def owner_visible(self, kind: str, owner: int, doc_type: str, field: str = "national_id") -> bool: ...
+    def facility_path(self, code: str) -> str | None: ...
+    @property
+    def user(self) -> Any: ...
+
+
+def document_in_use(
+    kind: str, doc_type: str, number: str, resolver: Resolver, errors: Collector, current_id: int | None
+) -> None:
+    """A document held by another record: said beside the field; when that record is outside the user's
+    scope, without any data of that person (:mod:`crecer.registry.existence`)."""
+    from crecer.registry import existence
+
+    owner = resolver.document_owner(kind, doc_type, number)
+    if owner is None or owner == current_id:
+        return
+    if not resolver.owner_visible(kind, owner, doc_type):
+        errors.add("national_id", existence.ELSEWHERE, existence.message(kind))
+    elif kind == "child":
+        errors.add("national_id", "duplicate", _("Another child is already registered with this document."))
+    else:
+        errors.add("national_id", "duplicate", _("Another caregiver is already registered with this document."))
+
+
+def check_facility(
+    raw: Mapping[str, Any], resolver: Resolver, territory: TerritoryRef | None, errors: Collector
+) -> None:
+    """A person's facility lies within their territory and the acting user's (the system may record any:
+    country loads keep children enrolled across a border)."""
+    from crecer.access import permissions
+
+    code = _text(raw, "facility_code")
+    path = resolver.facility_path(code) if code else None
+    if path is None or resolver.user is None:
+        return
+    if (territory is not None and not path.startswith(territory.path)) or not permissions.within(resolver.user, path):
+        errors.add(
+            "facility_code",
+            "out_of_scope",
+            _("The facility “%(code)s” is not in the child's territory or in the one you work in.") % {"code": code},
+        )
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -221,9 +262,11 @@ def clean_child(
     resolver: Resolver,
     *,
     current_id: int | None = None,
+    current_facility_id: int | None = None,
     today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Validate a child's full record (for an update, pass the merged old+new values and its id)."""
+    """Validate a child's full record (for an update, pass the merged old+new values, its id and its
+    facility: a facility kept as it was is not checked again)."""
     today = today or timezone.localdate()
     errors = Collector()
     birth_date = parse_date(raw.get("birth_date"), "birth_date", errors)
@@ -248,14 +291,14 @@ def clean_child(
     )
     values["national_id_type"], values["national_id"] = doc_type, number
     if number is not None:
-        owner = resolver.document_owner("child", doc_type, number)
-        if owner is not None and owner != current_id:
-            errors.add("national_id", "duplicate", _("Another child is already registered with this document."))
+        document_in_use("child", doc_type, number, resolver, errors, current_id)
 
     territory = _territory(raw, resolver, errors)
     values["territory_id"] = territory.id if territory else None
     values["territory_path"] = territory.path if territory else None
     values["facility_id"] = _optional_code(raw, "facility_code", resolver.facility, errors)
+    if values["facility_id"] is not None and values["facility_id"] != current_facility_id:
+        check_facility(raw, resolver, territory, errors)
     values["household_id"] = _optional_code(raw, "household_code", resolver.household, errors)
     values["birth_weight_g"] = parse_int(raw.get("birth_weight_g"), "birth_weight_g", errors, 300, 7000)
     values["gestational_weeks"] = parse_int(raw.get("gestational_weeks"), "gestational_weeks", errors, 20, 45)
@@ -314,9 +357,7 @@ def clean_caregiver(
     )
     values["national_id_type"], values["national_id"] = doc_type, number
     if number is not None:
-        owner = resolver.document_owner("caregiver", doc_type, number)
-        if owner is not None and owner != current_id:
-            errors.add("national_id", "duplicate", _("Another caregiver is already registered with this document."))
+        document_in_use("caregiver", doc_type, number, resolver, errors, current_id)
     territory = _territory(raw, resolver, errors)
     values["territory_id"] = territory.id if territory else None
     values["territory_path"] = territory.path if territory else None

@@ -311,3 +311,46 @@ class RegistryCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+
+class TransferState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class TransferRequest(models.Model):
+    """A request to move a person's record (registered in another territory) to the requester's territory,
+    decided by a coordinator of the record's territory (``docs/transfers.md``)."""
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    caregiver = models.ForeignKey(Caregiver, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    # where the record lived when asked (its coordinators decide) and where it would move
+    from_territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="+")
+    to_territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=300)
+    state = models.CharField(_("state"), max_length=10, choices=TransferState.choices, default=TransferState.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey("access.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("transfer request")
+        verbose_name_plural = _("transfer requests")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(child__isnull=False, caregiver__isnull=True)
+                | Q(child__isnull=True, caregiver__isnull=False),
+                name="transfer_child_or_caregiver",
+            ),
+        ]
+        indexes = [models.Index(fields=["from_territory", "state"]), models.Index(fields=["requested_by", "state"])]
+
+    def __str__(self) -> str:
+        return f"transfer {self.pk} {self.state}"
+
+    @property
+    def kind(self) -> str:
+        return "child" if self.child_id else "caregiver"

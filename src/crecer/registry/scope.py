@@ -173,6 +173,25 @@ def categories(user: Any, child: Child) -> frozenset[str]:
     return frozenset()
 
 
+def with_category(user: Any, category: str, field: str = "pk") -> Q:
+    """A condition on children (``field``: the child's id in the query filtered) keeping those whose data of
+    ``category`` the user may see — the set form of :func:`categories`, for lists and worklists: everything
+    in scope for a territorial role granted the category; for an organisation, the children whose active
+    grant shares it (identity always); nothing otherwise."""
+    nothing = Q(**{f"{field}__in": []})
+    if not _active(user):
+        return nothing
+    if _territorial(user):
+        return Q() if category in user.data_categories() else nothing
+    if user.organisation_id is None:
+        return nothing
+    grants = AccessGrant.objects.active().filter(organisation_id=user.organisation_id)
+    if category != DataCategory.IDENTITY:
+        # the grant's categories are a JSON list of codes, each quoted in its text
+        grants = grants.filter(categories__icontains=f'"{category}"')
+    return Q(**{f"{field}__in": grants.values("child_id")})
+
+
 def notes(user: Any, child: Child) -> QuerySet[CaseNote]:
     """The child's case notes in categories the user may see."""
     allowed = categories(user, child)

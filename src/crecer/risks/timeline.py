@@ -3,6 +3,8 @@ action taken on an urgent result."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
 
 from crecer import conf
@@ -13,7 +15,7 @@ from crecer.tracking.timeline import Item, add_source, timezone_date
 
 
 @add_source
-def flag_items(child: Child, language: str) -> list[Item]:
+def flag_items(user: Any, child: Child, language: str) -> list[Item]:
     rules = {r.id: r for r in conf.profile().rules}
     items = []
     for f in RiskFlag.unscoped.filter(child=child).select_related("acted_by"):

@@ -55,12 +55,13 @@ class Item:
 
 
 #: what other apps add to a child's timeline (risk flags, referrals and counter-referrals), each a function
-#: ``(child, language) -> items`` registered with :func:`add_source` when its app is ready: the
-#: trajectory does not import the apps that read it
-SOURCES: list[Callable[[Child, str], list[Item]]] = []
+#: ``(user, child, language) -> items`` registered with :func:`add_source` when its app is ready: the
+#: trajectory does not import the apps that read it. A source with a scoped query of its own (referrals)
+#: applies it for ``user``; every item is then kept only in the categories the user may see of the child.
+SOURCES: list[Callable[[Any, Child, str], list[Item]]] = []
 
 
-def add_source(source: Callable[[Child, str], list[Item]]) -> Callable[[Child, str], list[Item]]:
+def add_source(source: Callable[[Any, Child, str], list[Item]]) -> Callable[[Any, Child, str], list[Item]]:
     """Register ``source`` (a decorator); each source gives items in their own data categories."""
     if source not in SOURCES:
         SOURCES.append(source)
@@ -202,7 +203,7 @@ def build(user: Any, child: Child, today: dt.date | None = None) -> list[Item]:
             )
         )
     for source in SOURCES:
-        items += source(child, language)
+        items += source(user, child, language)
     visible = [i for i in items if i.category in allowed]
     return sorted(visible, key=lambda i: (i.date, _ORDER.get(i.kind, 9)))
 

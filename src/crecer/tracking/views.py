@@ -18,7 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crecer import conf
-from crecer.access.models import DataCategory, Role, User
+from crecer.access.models import DataCategory
 from crecer.audit.models import Action, Channel
 from crecer.audit.trail import Actor, record
 from crecer.core.downloads import EXCEL_MAX_ROWS, csv_response, xlsx_response
@@ -295,11 +295,7 @@ def worklist_filters(request: HttpRequest) -> dict[str, Any]:
     if code is None and user.facility_id:
         code = user.facility.code
     facility = facilities.filter(code=code).first() if code else None
-    professionals = User.objects.none()
-    if user.territory is not None:
-        professionals = User.objects.filter(
-            role=Role.HEALTH_WORKER, is_active=True, territory__path__startswith=user.territory.path
-        ).order_by("username")
+    professionals = worklists.professionals(user)
     professional = professionals.filter(username=request.GET.get("professional", "")).first()
     tab = request.GET.get("tab", "week")
     if tab not in worklists.TABS:

@@ -25,6 +25,8 @@ from typing import Any
 from django.db.models import CharField, DateField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
 
 from crecer import conf
+from crecer.access import permissions
+from crecer.access.models import DataCategory
 from crecer.audit.trail import Actor
 from crecer.lib import schedule as schedule_lib
 from crecer.lib.schedule import Contact, State
@@ -128,6 +130,19 @@ def pinned(user: Any) -> list[Any]:
     return [item for source in _pinned_sources for item in source(user)]
 
 
+def professionals(user: Any) -> QuerySet[Any]:
+    """The professionals a worklist may be filtered by: active health workers of the user's territory
+    subtree, for territorial roles only. Pages and the API use this one list, so a username outside the
+    user's territory is answered as an unknown one."""
+    from crecer.access.models import Role, User
+
+    if not permissions.is_territorial(user):
+        return User.objects.none()
+    return User.objects.filter(
+        role=Role.HEALTH_WORKER, is_active=True, territory__path__startswith=user.territory.path
+    ).order_by("username")
+
+
 def base_children(user: Any, facility_id: int | None = None, professional_id: int | None = None) -> QuerySet[Child]:
     children = scope.children(user).filter(birth_date__isnull=False)
     if facility_id:
@@ -186,7 +201,6 @@ def risk_children(user: Any, children: QuerySet[Child], today: dt.date) -> Query
     """Children whose latest measurement shows a nutritional problem or anaemia, or with a current
     screening in risk/delay not followed by a later application of the same instrument."""
     latest = Measurement.unscoped.filter(child=OuterRef("pk"), is_current=True).order_by("-measured_on", "-pk")
-    categories = list(user.data_categories()) if getattr(user, "is_authenticated", False) else []
     later = Screening.unscoped.filter(
         child=OuterRef("child"),
         instrument=OuterRef("instrument"),
@@ -197,12 +211,13 @@ def risk_children(user: Any, children: QuerySet[Child], today: dt.date) -> Query
         Screening.unscoped.filter(
             child=OuterRef("pk"),
             is_current=True,
-            data_category__in=categories,
             applied_on__gte=today - dt.timedelta(days=RISK_SCREENING_DAYS),
         )
         .filter(Q(classification__in=ALERT_RESULTS) | Q(urgent=True))
         .filter(~Exists(later))
+        .filter(_screenings_seen(user))
     )
+    growth_seen = scope.with_category(user, DataCategory.HEALTH)
     annotated = children.annotate(
         m_stunting=Subquery(latest.values("stunting")[:1]),
         m_underweight=Subquery(latest.values("underweight")[:1]),
@@ -212,31 +227,47 @@ def risk_children(user: Any, children: QuerySet[Child], today: dt.date) -> Query
         s_risk=Exists(risky),
     )
     return annotated.filter(
-        Q(m_stunting__gte=1)
-        | Q(m_underweight__gte=1)
-        | Q(m_wasting__gte=1)
-        | Q(m_overweight__gte=1)
-        | Q(m_anaemia=True)
+        (
+            growth_seen
+            & (
+                Q(m_stunting__gte=1)
+                | Q(m_underweight__gte=1)
+                | Q(m_wasting__gte=1)
+                | Q(m_overweight__gte=1)
+                | Q(m_anaemia=True)
+            )
+        )
         | Q(s_risk=True)
     ).order_by("birth_date", "pk")
+
+
+def _screenings_seen(user: Any) -> Q:
+    """Screenings (as rows of ``Screening``) whose category the user may see for their child: every
+    category the user reads, for an organisation only those its grant for the child shares."""
+    categories = sorted(permissions.readable_categories(user)) if getattr(user, "is_authenticated", False) else []
+    if permissions.is_territorial(user):
+        return Q(data_category__in=categories)
+    condition = Q(pk__in=[])
+    for category in DataCategory.values:
+        condition |= Q(data_category=category) & scope.with_category(user, category, "child_id")
+    return condition
 
 
 def alerts_for(user: Any, child_ids: list[int]) -> dict[int, list[str]]:
     """Growth and screening alerts of these children (two queries), for display."""
     found: dict[int, list[str]] = {pk: [] for pk in child_ids}
     seen: set[int] = set()
-    for m in Measurement.unscoped.filter(child_id__in=child_ids, is_current=True).order_by(
+    measurements = Measurement.unscoped.filter(child_id__in=child_ids, is_current=True)
+    for m in measurements.filter(scope.with_category(user, DataCategory.HEALTH, "child_id")).order_by(
         "child_id", "-measured_on", "-pk"
     ):
         if m.child_id in seen:
             continue
         seen.add(m.child_id)
         found[m.child_id] += growth.alerts(m)
-    categories = list(user.data_categories()) if getattr(user, "is_authenticated", False) else []
     latest: dict[tuple[int, str], Screening] = {}
-    for s in Screening.unscoped.filter(child_id__in=child_ids, is_current=True, data_category__in=categories).order_by(
-        "applied_on", "pk"
-    ):
+    screenings = Screening.unscoped.filter(child_id__in=child_ids, is_current=True).filter(_screenings_seen(user))
+    for s in screenings.order_by("applied_on", "pk"):
         latest[(s.child_id, s.instrument)] = s  # type: ignore[index]
     for (child_id, instrument), s in latest.items():
         if s.classification in ALERT_RESULTS or s.urgent:
@@ -301,4 +332,5 @@ def worklist(
     children = base_children(user, facility_id, professional_id)
     if tab == "risk":
         return risk_children(user, children, today)
-    return contact_rows(children, tab, today, contact_code)
+    # scheduled contacts are health data: an organisation sees them only of children whose grant shares it
+    return contact_rows(children.filter(scope.with_category(user, DataCategory.HEALTH)), tab, today, contact_code)

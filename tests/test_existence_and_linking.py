@@ -1,0 +1,414 @@
+"""Need-to-know on registration (issue 12, points 1 and 2), on every path (API, page, import, FHIR):
+
+* a mother, father or guardian is linked only from the user's scope: an out-of-scope caregiver gets the
+  answer of an unknown document (a health worker of Alta cannot link a mother of Baja, then read her
+  pregnancy);
+* a registration's facility lies in the child's territory and the user's;
+* a document registered outside the user's scope is answered without any data of the person, counted per
+  user per hour (429 past the limit) and audited, with a transfer that the record's coordinator decides;
+* the worklists' professional filter knows no username outside the user's territory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from crecer.access.models import Role
+from crecer.audit.models import Action, AuditEvent, Channel
+from crecer.audit.trail import Actor
+from crecer.imports.framework import run_import
+from crecer.registry import actions
+from crecer.registry.models import CaregiverLink, Child, PendingMother, TransferRequest
+from tests.conftest import CHILD_DEFAULTS
+
+SYSTEM = Actor(None, Channel.SYSTEM)
+BAJA_MOTHER = "15.432.876-9"
+UNKNOWN_MOTHER = "11.111.111-1"
+ZETA_DOCUMENT = "24.987.654-2"
+
+
+@pytest.fixture
+def baja_mother(make_mother: Any, today: dt.date) -> Any:
+    """A mother living in Baja with a pregnancy there: out of every Alta user's scope."""
+    mother = make_mother(national_id=BAJA_MOTHER, territory_code="CL01002", external_id="M-BAJA")
+    actions.create_pregnancy(
+        SYSTEM,
+        {"lmp_date": (today - dt.timedelta(days=100)).isoformat(), "first_visit_date": today.isoformat()},
+        mother=mother,
+    )
+    return mother
+
+
+@pytest.fixture
+def zeta(make_child: Any) -> Child:
+    """A child of the far south with a document: out of scope of everyone in the north."""
+    return make_child(
+        given_names="Zenón",
+        paternal_surname="Pichihueche",
+        national_id=ZETA_DOCUMENT,
+        territory_code="CL02001",
+        facility_code="F-AUSTRAL",
+    )
+
+
+def _page(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _csv(tmp_path: Path, name: str, header: str, *rows: str) -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+# --- linking caregivers ---------------------------------------------------------------------------------
+
+
+def test_api_an_out_of_scope_mother_is_answered_as_an_unknown_document(cast, baja_mother, api_client):
+    nurse = api_client(cast["nurse_alta"])
+    answers = {}
+    for document in (BAJA_MOTHER, UNKNOWN_MOTHER):
+        response = nurse.post(
+            "/api/v1/children",
+            {**CHILD_DEFAULTS, "given_names": f"Hija {document}", "mother_national_id": document},
+            content_type="application/json",
+        )
+        assert response.status_code == 201, response.json()
+        child = Child.unscoped.get(pk=response.json()["id"])
+        assert not CaregiverLink.unscoped.filter(child=child).exists()
+        # both wait for a mother of that document, as any child registered before its mother
+        assert PendingMother.unscoped.filter(child=child, linked_at__isnull=True).exists()
+        answers[document] = {
+            k: v for k, v in response.json().items() if k not in ("id", "registry_number", "given_names")
+        }
+    assert answers[BAJA_MOTHER] == answers[UNKNOWN_MOTHER]
+    assert "Camila" not in json.dumps(answers[BAJA_MOTHER], ensure_ascii=False)
+    # so her pregnancy stays out of reach
+    pregnancy = baja_mother.pregnancies.get() if hasattr(baja_mother, "pregnancies") else None
+    from crecer.registry.models import Pregnancy
+
+    pregnancy = Pregnancy.unscoped.get(mother=baja_mother)
+    assert nurse.get(f"/api/v1/pregnancies/{pregnancy.pk}").status_code == 404
+    # the API's link by id: the same 404 as an id nobody has
+    child = Child.unscoped.filter(given_names__startswith="Hija").first()
+    assert child is not None
+    for caregiver_id in (baja_mother.pk, 999999):
+        linked = nurse.post(
+            f"/api/v1/children/{child.pk}/caregivers",
+            {"caregiver": caregiver_id, "relationship": "mother", "reason": "x"},
+            content_type="application/json",
+        )
+        assert linked.status_code == 404
+
+
+def test_api_an_in_scope_mother_is_still_linked(cast, make_mother, api_client):
+    alta = make_mother(national_id="16.111.222-4", territory_code="CL01001")
+    response = api_client(cast["nurse_alta"]).post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "mother_national_id": "16.111.222-4"}, content_type="application/json"
+    )
+    assert response.status_code == 201
+    assert CaregiverLink.unscoped.filter(child_id=response.json()["id"], caregiver=alta).exists()
+
+
+def test_page_link_form_does_not_link_or_show_an_out_of_scope_caregiver(cast, baja_mother, make_child):
+    child = make_child(facility_code="F-ALTA")
+    page = _page(cast["nurse_alta"]).post(
+        f"/children/{child.pk}/caregivers/link/",
+        {
+            "relationship": "mother",
+            "reason": "La madre llegó",
+            "given_names": "Otra",
+            "paternal_surname": "Persona",
+            "sex": "F",
+            "national_id": BAJA_MOTHER,
+        },
+    )
+    assert page.status_code in (200, 400, 422)
+    text = page.content.decode()
+    assert "Camila" not in text and "Rojas" not in text
+    assert not CaregiverLink.unscoped.filter(child=child).exists()
+    assert "otro territorio" in text  # the answer "registered elsewhere", beside the document
+
+
+def test_import_links_only_caregivers_in_scope(cast, baja_mother, make_mother, tmp_path):
+    coordinator = Actor(cast["coordinator_alta"], Channel.CLI)
+    make_mother(national_id="16.111.222-4", territory_code="CL01001", external_id="M-ALTA")
+    children = _csv(
+        tmp_path,
+        "children.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code",
+        f"C1,Uno,Muñoz,Pérez,F,2024-03-10,,{BAJA_MOTHER},CL01001",
+        f"C2,Dos,Muñoz,Pérez,F,2024-03-10,,{UNKNOWN_MOTHER},CL01001",
+    )
+    result = run_import("children", children, coordinator)
+    assert result.created == 2 and not result.rejected
+    assert not CaregiverLink.unscoped.filter(child__external_id__in=["C1", "C2"]).exists()
+    relationships = _csv(
+        tmp_path,
+        "relationships.csv",
+        "child_external_id,caregiver_external_id,relationship",
+        "C1,M-BAJA,mother",
+        "C2,M-NADIE,mother",
+        "C1,M-ALTA,guardian",
+    )
+    result = run_import("relationships", relationships, coordinator)
+    codes = [r.errors["caregiver_external_id"][0]["code"] for r in result.rejected]
+    assert codes == ["unknown", "unknown"]  # out of scope answered as nobody
+    messages = [r.errors["caregiver_external_id"][0]["message"] for r in result.rejected]
+    assert messages[0].replace("M-BAJA", "?") == messages[1].replace("M-NADIE", "?")
+    assert result.created == 1
+    pregnancies = _csv(
+        tmp_path,
+        "pregnancies.csv",
+        "external_id,mother_external_id,lmp_date,edd_date,first_visit_date",
+        "P1,M-BAJA,2026-09-01,,2026-11-01",
+    )
+    result = run_import("pregnancies", pregnancies, coordinator)
+    assert [r.errors["mother_external_id"][0]["code"] for r in result.rejected] == ["unknown"]
+
+
+def test_fhir_does_not_link_an_out_of_scope_mother(cast, baja_mother, api_client, today):
+    from tests.test_fhir import _incoming, _post
+
+    bundle = _incoming(today)
+    bundle["entry"][1]["resource"]["identifier"][0]["value"] = BAJA_MOTHER
+    response = _post(api_client(cast["nurse_alta"]), bundle)
+    assert response.status_code == 422
+    assert "Camila" not in response.content.decode()
+    assert not CaregiverLink.unscoped.filter(caregiver=baja_mother).exists()
+
+
+# --- the facility of a registration ---------------------------------------------------------------------
+
+
+def test_a_registrations_facility_lies_in_the_childs_territory_and_the_users(cast, api_client, tmp_path, make_user):
+    nurse = api_client(cast["nurse_alta"])
+    for code in ("F-BAJA", "F-AUSTRAL"):
+        response = nurse.post(
+            "/api/v1/children", {**CHILD_DEFAULTS, "facility_code": code}, content_type="application/json"
+        )
+        assert response.status_code == 422
+        assert [e["code"] for e in response.json()["errors"]["facility_code"]] == ["out_of_scope"]
+    ok = nurse.post("/api/v1/children", {**CHILD_DEFAULTS, "facility_code": "F-ALTA"}, content_type="application/json")
+    assert ok.status_code == 201
+    page = _page(cast["nurse_alta"]).post(
+        "/children/new/", {**CHILD_DEFAULTS, "facility_code": "F-BAJA", "confirm_new": "1"}
+    )
+    assert page.status_code == 400 and "facility_code" in page.context["errors"]
+    path = _csv(
+        tmp_path,
+        "children.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code,facility_code",
+        "C9,Nueve,Muñoz,Pérez,F,2024-03-10,,,CL01001,F-AUSTRAL",
+    )
+    result = run_import("children", path, Actor(cast["coordinator_alta"], Channel.CLI))
+    assert [r.errors["facility_code"][0]["code"] for r in result.rejected] == ["out_of_scope"]
+    # A child of Baja enrolled in Alta (registered so by the system) keeps that facility when Baja's
+    # coordinator changes something else.
+    coordinator_baja = make_user("coord_baja", Role.MUNICIPAL_COORDINATOR, "CL01002")
+    child = actions.create_child(SYSTEM, {**CHILD_DEFAULTS, "territory_code": "CL01002", "facility_code": "F-ALTA"})
+    actions.update_child(Actor(coordinator_baja, Channel.WEB), child, {"given_names": "Sofía"}, reason="typo")
+    child.refresh_from_db()
+    assert child.given_names == "Sofía" and child.facility.code == "F-ALTA"
+
+
+# --- a document registered elsewhere ---------------------------------------------------------------------
+
+
+def test_a_document_registered_elsewhere_is_answered_without_the_persons_data(cast, zeta, api_client, tmp_path):
+    response = api_client(cast["nurse_alta"]).post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json"
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]["national_id"]
+    assert error["code"] == "registered_elsewhere"
+    text = response.content.decode()
+    for secret in ("Zenón", "Pichihueche", zeta.registry_number, "Austral", "CL02001"):
+        assert secret not in text
+    event = AuditEvent.objects.get(action=Action.SEARCH, entity="registry.child", entity_id=zeta.pk)
+    assert event.actor == cast["nurse_alta"] and event.child_id == zeta.pk
+    assert event.after == {"document_type": "CL-RUN", "answer": "registered_elsewhere"}
+    # the page says it beside the field, with the way to the transfer
+    page = _page(cast["nurse_alta"]).post(
+        "/children/new/", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT, "confirm_new": "1"}
+    )
+    assert page.status_code == 400
+    assert [e["code"] for e in page.context["errors"]["national_id"]] == ["registered_elsewhere"]
+    assert "Pichihueche" not in page.content.decode() and "/transfers/" in page.content.decode()
+    # an import row too
+    path = _csv(
+        tmp_path,
+        "children.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code",
+        f"C1,Uno,Muñoz,Pérez,F,2024-03-10,{ZETA_DOCUMENT},,CL01001",
+    )
+    result = run_import("children", path, Actor(cast["coordinator_alta"], Channel.CLI))
+    assert [r.errors["national_id"][0]["code"] for r in result.rejected] == ["registered_elsewhere"]
+    assert AuditEvent.objects.filter(action=Action.SEARCH, entity_id=zeta.pk).count() == 3
+
+
+def test_a_document_in_scope_is_still_a_plain_duplicate(cast, make_child, api_client):
+    make_child(national_id=ZETA_DOCUMENT, facility_code="F-ALTA")
+    response = api_client(cast["nurse_alta"]).post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json"
+    )
+    assert [e["code"] for e in response.json()["errors"]["national_id"]] == ["duplicate"]
+    assert not AuditEvent.objects.filter(action=Action.SEARCH, entity="registry.child").exists()
+
+
+def test_look_ups_of_documents_elsewhere_are_limited_per_user(cast, zeta, api_client, settings):
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 2
+    nurse = api_client(cast["nurse_alta"])
+
+    def register(document: str) -> Any:
+        return nurse.post(
+            "/api/v1/children", {**CHILD_DEFAULTS, "national_id": document}, content_type="application/json"
+        )
+
+    assert [register(ZETA_DOCUMENT).status_code for _ in range(2)] == [422, 422]
+    refused = register(ZETA_DOCUMENT)
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert refused.json()["errors"]["national_id"][0]["code"] == "throttled"
+    # past the limit every document look-up is refused, found or not: the refusal tells nothing
+    assert register("12.345.678-5").status_code == 429
+    # registering without a document is not a look-up
+    assert nurse.post("/api/v1/children", CHILD_DEFAULTS, content_type="application/json").status_code == 201
+    # the page says it plainly beside the field
+    page = _page(cast["nurse_alta"]).post(
+        "/children/new/", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT, "confirm_new": "1"}
+    )
+    assert [e["code"] for e in page.context["errors"]["national_id"]] == ["throttled"]
+    # another user has their own count
+    assert (
+        api_client(cast["coordinator_alta"])
+        .post("/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json")
+        .status_code
+        == 422
+    )
+    assert AuditEvent.objects.filter(action=Action.SEARCH, entity_id=zeta.pk).count() == 3
+
+
+# --- transfers --------------------------------------------------------------------------------------------
+
+
+def test_a_transfer_is_requested_without_data_and_decided_by_the_records_coordinator(cast, zeta, api_client, make_user):
+    austral = make_user("coord_austral", Role.MUNICIPAL_COORDINATOR, "CL02001")
+    nurse = api_client(cast["nurse_alta"])
+    asked = nurse.post(
+        "/api/v1/transfers",
+        {"kind": "child", "national_id": ZETA_DOCUMENT, "reason": "La familia vive ahora en Alta"},
+        content_type="application/json",
+    )
+    assert asked.status_code == 201
+    body = asked.json()
+    assert body["state"] == "pending" and body["person"] is None and "from_territory" not in body
+    assert "Pichihueche" not in asked.content.decode()
+    transfer = TransferRequest.objects.get(pk=body["id"])
+    assert (transfer.child_id, transfer.from_territory.code, transfer.to_territory.code) == (
+        zeta.pk,
+        "CL02001",
+        "CL01001",
+    )
+    # asking again while it is pending is refused; an unknown document is answered as such
+    again = nurse.post(
+        "/api/v1/transfers",
+        {"kind": "child", "national_id": ZETA_DOCUMENT, "reason": "otra vez"},
+        content_type="application/json",
+    )
+    assert again.status_code == 422 and again.json()["errors"]["national_id"][0]["code"] == "duplicate"
+    unknown = nurse.post(
+        "/api/v1/transfers",
+        {"kind": "child", "national_id": "12.345.678-5", "reason": "x"},
+        content_type="application/json",
+    )
+    assert unknown.status_code == 422 and unknown.json()["errors"]["national_id"][0]["code"] == "unknown"
+    # only the coordinator of the record's territory decides; others do not even see it
+    for user in ("coordinator_alta", "regional_norte", "auditor_sur", "provider_opd"):
+        assert (
+            api_client(cast[user])
+            .post(f"/api/v1/transfers/{transfer.pk}/approve", {}, content_type="application/json")
+            .status_code
+            == 404
+        )
+    assert (
+        nurse.post(f"/api/v1/transfers/{transfer.pk}/approve", {}, content_type="application/json").status_code == 403
+    )
+    listed = api_client(austral).get("/api/v1/transfers").json()
+    assert listed[0]["person"]["name"] == zeta.full_name and listed[0]["may_decide"]
+    assert AuditEvent.objects.filter(actor=austral, action=Action.READ, child_id=zeta.pk).exists()
+    # approval moves the record: the requester now sees it, the south no longer
+    assert nurse.get(f"/api/v1/children/{zeta.pk}").status_code == 404
+    approved = api_client(austral).post(
+        f"/api/v1/transfers/{transfer.pk}/approve", {"note": "confirmado"}, content_type="application/json"
+    )
+    assert approved.status_code == 200 and approved.json()["state"] == "approved"
+    zeta.refresh_from_db()
+    assert zeta.territory.code == "CL01001" and zeta.facility_id is None
+    assert nurse.get(f"/api/v1/children/{zeta.pk}").status_code == 200
+    assert nurse.get("/api/v1/transfers").json()[0]["person"]["id"] == zeta.pk
+    # every step audited: the request, the decision, the move of the child
+    events = AuditEvent.objects.filter(entity="registry.transferrequest", entity_id=transfer.pk).order_by("pk")
+    assert [e.action for e in events] == [Action.CREATE, Action.UPDATE]
+    moved = AuditEvent.objects.filter(entity="registry.child", entity_id=zeta.pk, action=Action.UPDATE).latest("pk")
+    assert moved.actor == austral and moved.note == f"transfer {transfer.pk}"
+    # decided once
+    assert (
+        api_client(austral)
+        .post(f"/api/v1/transfers/{transfer.pk}/refuse", {}, content_type="application/json")
+        .status_code
+        == 403
+    )
+
+
+def test_a_refused_transfer_leaves_the_record_and_the_page_works(cast, zeta, make_user):
+    austral = make_user("coord_austral", Role.MUNICIPAL_COORDINATOR, "CL02001")
+    page = _page(cast["nurse_alta"])
+    assert page.get("/transfers/", {"kind": "child", "national_id": ZETA_DOCUMENT}).status_code == 200
+    sent = page.post("/transfers/", {"kind": "child", "national_id": ZETA_DOCUMENT, "reason": "Se mudó a Alta"})
+    assert sent.status_code == 302
+    transfer = TransferRequest.objects.get()
+    mine = page.get("/transfers/").content.decode()
+    assert "Pichihueche" not in mine and "Pendiente" in mine
+    decider = _page(austral)
+    assert "Pichihueche" in decider.get("/transfers/").content.decode()
+    assert (
+        decider.post(f"/transfers/{transfer.pk}/decide/", {"decision": "refuse", "note": "No corresponde"}).status_code
+        == 302
+    )
+    transfer.refresh_from_db()
+    zeta.refresh_from_db()
+    assert transfer.state == "refused" and zeta.territory.code == "CL02001"
+    bad = page.post("/transfers/", {"kind": "child", "national_id": "", "reason": ""})
+    assert bad.status_code == 200 and "national_id" in bad.context["errors"] and "reason" in bad.context["errors"]
+
+
+# --- the worklists' professional filter -------------------------------------------------------------------
+
+
+def test_the_professional_filter_knows_only_the_users_territory(cast, api_client):
+    nurse = api_client(cast["nurse_alta"])
+    outside = nurse.get("/api/v1/worklists", {"tab": "week", "professional": "enfermera_baja"})
+    nobody = nurse.get("/api/v1/worklists", {"tab": "week", "professional": "nadie"})
+    assert outside.status_code == nobody.status_code == 422
+    assert outside.json()["errors"]["professional"][0]["code"] == "unknown"
+    assert outside.json()["errors"]["professional"][0]["message"].replace("enfermera_baja", "?") == nobody.json()[
+        "errors"
+    ]["professional"][0]["message"].replace("nadie", "?")
+    assert nurse.get("/api/v1/worklists", {"tab": "week", "professional": "enfermera_alta"}).status_code == 200
+    page = _page(cast["nurse_alta"]).get("/worklists/")
+    names = [u.username for u in page.context["professionals"]]
+    assert "enfermera_alta" in names and "enfermera_baja" not in names
+    # the regional manager's territory holds both; a provider's holds none
+    regional = _page(cast["regional_norte"]).get("/worklists/")
+    assert {"enfermera_alta", "enfermera_baja"} <= {u.username for u in regional.context["professionals"]}
+    assert not list(_page(cast["provider_opd"]).get("/worklists/").context["professionals"])
