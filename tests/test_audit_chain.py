@@ -196,3 +196,36 @@ def test_concurrent_writers_keep_the_chain_whole(cast, country):
     status, out, err = run_verify()
     assert status == 0, err
     assert f"intact: {before + 4 * rounds * per_round} events" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_chains_the_events_already_stored(cast, country):
+    """Events written before the chain existed get their hashes, in id order, and the trigger stays."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    leaf = executor.loader.graph.leaf_nodes("audit")
+    executor.migrate([("audit", "0002_immutable_triggers")])
+    try:
+        with connection.cursor() as cursor:
+            for n, after in enumerate(['{"count": 3}', None, '{"b": [1, 2.5], "a": "ñ"}']):
+                cursor.execute(
+                    "INSERT INTO audit_auditevent (at, actor_username, action, channel, entity, entity_id, "
+                    "child_id, note, after) VALUES (%s, 'old', 'update', 'web', 'registry.child', %s, %s, 'x', %s)",
+                    [timezone.now(), n, n, after],
+                )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(leaf)
+    events = list(AuditEvent.objects.order_by("pk"))
+    old = [e.after for e in events if e.actor_username == "old"]
+    assert old == [{"count": 3}, None, {"b": [1, 2.5], "a": "ñ"}]
+    assert len(events) > 3  # with the events of the country and the users
+    assert events[0].prev_hash == chain.GENESIS and all(len(e.hash) == 64 for e in events)
+    assert ChainHead.objects.get().last_id == events[-1].pk
+    assert run_verify()[0] == 0
+    with pytest.raises(Exception, match="immutable"), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET note = 'y' WHERE id = %s", [events[0].pk])
+    log_reads(Actor(cast["nurse_alta"], Channel.WEB), "child page", [1])
+    assert run_verify()[0] == 0
