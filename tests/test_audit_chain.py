@@ -163,6 +163,42 @@ def test_canonical_form_ignores_how_a_number_or_a_key_order_is_spelt():
     assert chain.canonical({**base, "after": {"b": 5.5}}) != chain.canonical({**base, "after": {"b": 5}})
 
 
+def test_canonical_form_is_the_compact_json_array_of_the_fields():
+    """The form built part by part (strings of a batch encoded once) is json.dumps of the values."""
+    import json
+
+    moment = timezone.now()
+    event = {
+        "at": moment,
+        "actor_id": 7,
+        "actor_username": "enfermera_ñuñoa",
+        "action": Action.UPDATE,
+        "channel": Channel.WEB,
+        "entity": "registry.child",
+        "entity_id": 12,
+        "child_id": None,
+        "before": {"z": "a\u202eb", "given_names": "Sofía", "when": moment},
+        "after": {"given_names": "Ana", "n": [1, 2.5, None, True]},
+        "note": 'reason "quoted"',
+    }
+    values = [
+        chain._at(moment),
+        7,
+        "enfermera_ñuñoa",
+        "update",
+        "web",
+        "registry.child",
+        12,
+        None,
+        chain._json(event["before"]),
+        chain._json(event["after"]),
+        'reason "quoted"',
+    ]
+    reference = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    assert chain.canonical(event) == reference
+    assert chain.canonical({**event, "note": "other"}) != reference
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_keep_the_chain_whole(cast, country):
     """Threads (each its own database connection) write single events, batches and read logs at once;
