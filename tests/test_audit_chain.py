@@ -265,3 +265,33 @@ def test_the_migration_chains_the_events_already_stored(cast, country):
         cursor.execute("UPDATE audit_auditevent SET note = 'y' WHERE id = %s", [events[0].pk])
     log_reads(Actor(cast["nurse_alta"], Channel.WEB), "child page", [1])
     assert run_verify()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_anchor_kept_outside_detects_a_rewritten_chain(cast, country, dropped_trigger):
+    """Rewriting the events from some point on with fresh hashes and a fresh head is consistent again;
+    an anchor (id:hash printed by an earlier run) is what shows it."""
+    write_a_bit_of_everything(cast)
+    status, out, _err = run_verify()
+    anchor = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
+    last_id, last_hash = anchor.split(":")
+    assert (int(last_id), last_hash) == (AuditEvent.objects.order_by("pk").last().pk, ChainHead.objects.get().last_hash)
+    assert run_verify_with("--anchor", anchor)[0] == 0
+    # Rewrite the last event (its note) and recompute its hash and the head, as an insider could.
+    event = AuditEvent.objects.get(pk=int(last_id))
+    forged = chain.link(event.prev_hash, chain.canonical({**{f: getattr(event, f) for f in chain.FIELDS}, "note": "x"}))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET note = 'x', hash = %s WHERE id = %s", [forged, event.pk])
+        cursor.execute("UPDATE audit_chainhead SET last_hash = %s", [forged])
+    assert run_verify()[0] == 0  # consistent again…
+    status, _out, err = run_verify_with("--anchor", anchor)
+    assert status == 1 and f"broken at event {last_id}: its hash is not the one recorded" in err
+
+
+def run_verify_with(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("audit", "verify", *args, stdout=out, stderr=err)
+    except SystemExit as exit_:
+        return int(exit_.code or 0), out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()

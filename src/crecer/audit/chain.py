@@ -238,6 +238,7 @@ class Verdict:
     last_hash: str
     event_id: int | None = None
     problem: str = ""
+    last_id: int | None = None
 
     @property
     def intact(self) -> bool:
@@ -261,10 +262,15 @@ def _events(chunk: int) -> Iterator[tuple[Any, ...]]:
         after = rows[-1][0]
 
 
-def verify(chunk: int = 5000) -> Verdict:
-    """Walk the trail in id order and report the first broken link (see the module's docstring)."""
+def verify(chunk: int = 5000, anchors: dict[int, str] | None = None) -> Verdict:
+    """Walk the trail in id order and report the first broken link (see the module's docstring).
+
+    ``anchors`` are ``{event id: hash}`` recorded outside the server from earlier runs: the chain must
+    still pass through each of them (a chain rewritten from some point on, head included, is otherwise
+    consistent again)."""
     from crecer.audit.models import ChainHead
 
+    anchors = dict(anchors or {})
     running = GENESIS
     previous: int | None = None
     count = 0
@@ -286,8 +292,12 @@ def verify(chunk: int = 5000) -> Verdict:
                     f"{previous} was changed and its hash recomputed"
                 )
             return Verdict(count, running, pk, problem)
+        if pk in anchors and anchors.pop(pk) != stored:
+            return Verdict(count, running, pk, "its hash is not the one recorded for it: the trail was rewritten")
         running, previous = stored, pk
         count += 1
+    for pk in sorted(anchors):
+        return Verdict(count, running, pk, "an event recorded with its hash is no longer in the trail")
     head = ChainHead.objects.filter(pk=_HEAD).first()
     if previous is None:
         if head is not None and head.last_id is not None:
@@ -303,4 +313,4 @@ def verify(chunk: int = 5000) -> Verdict:
             )
             return Verdict(count, running, head.last_id, problem)
         return Verdict(count, running, previous, "the chain head does not name this last event")
-    return Verdict(count, running)
+    return Verdict(count, running, last_id=previous)
