@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.db import transaction
-
 from crecer.audit import chain
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor
@@ -103,12 +101,12 @@ def log_reads(
         "channel": actor.channel,
         "note": what[:200],
     }
-    with transaction.atomic():
-        # Chained (hashes computed in one pass) and written with one multi-row insert.
-        return chain.append_rows(
-            {**common, "entity": entity, "entity_id": entity_id, "child_id": child_id}
-            for entity, entity_id, child_id in items
-        )
+    # Chained (hashes computed in one pass) and written with one multi-row insert, in a transaction of
+    # their own (append_rows opens it).
+    return chain.append_rows(
+        {**common, "entity": entity, "entity_id": entity_id, "child_id": child_id}
+        for entity, entity_id, child_id in items
+    )
 
 
 def log_rows(
