@@ -130,3 +130,18 @@ def test_the_list_is_paginated(cast, children, api_client):
     assert first["count"] == 30 and first["pages"] == 2 and len(first["results"]) == 25
     assert len(second["results"]) == 5
     assert not {e["id"] for e in first["results"]} & {e["id"] for e in second["results"]}
+
+
+def test_events_of_someone_not_signed_in_are_listed_with_the_user_they_named(cast, api_client):
+    """A failed sign-in (written by the sign-in code with Actor.anonymous) has no acting user but names one."""
+    from django.db import transaction
+
+    from crecer.audit.trail import record
+
+    with transaction.atomic():
+        record(Actor.anonymous("enfermera_alta"), Action.LOGIN, entity="access.user", note="failed sign-in")
+        record(Actor.anonymous("someone_else"), Action.LOGIN, entity="access.user", note="failed sign-in")
+    event = AuditEvent.objects.get(actor_username="enfermera_alta", note="failed sign-in")
+    assert event.actor_id is None
+    listed = api_client(cast["auditor"]).get("/api/v1/audit?user=enfermera_alta").json()["results"]
+    assert [(e["username"], e["note"]) for e in listed] == [("enfermera_alta", "failed sign-in")]
