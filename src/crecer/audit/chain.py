@@ -216,10 +216,10 @@ def append_rows(rows: Iterable[dict[str, Any]]) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         _last_id, prev = _lock_head(cursor)
         for row in batch:
-            row["at"] = now
+            row.pop("at", None)  # one time for the call, hashed as ``at`` and written once below
             row["prev_hash"] = prev
             prev = row["hash"] = link(prev, parts.canonical(row, at))
-        BulkInsert(AuditEvent).write(batch)
+        BulkInsert(AuditEvent).write(batch, same={"at": now})
         # Appends are serialised by the head's lock, so the highest id is the last row just written.
         cursor.execute(f"SELECT MAX(id) FROM {_table('audit_auditevent')}")  # noqa: S608
         _move_head(cursor, cursor.fetchone()[0], prev)
