@@ -132,16 +132,21 @@ def test_the_list_is_paginated(cast, children, api_client):
     assert not {e["id"] for e in first["results"]} & {e["id"] for e in second["results"]}
 
 
-def test_events_of_someone_not_signed_in_are_listed_with_the_user_they_named(cast, api_client):
-    """A failed sign-in (written by the sign-in code with Actor.anonymous) has no acting user but names one."""
+def test_failed_sign_ins_naming_the_user_are_listed_with_their_events(cast, api_client):
+    """A failed sign-in or a lockout has no acting user; it names the account tried (entity access.user)."""
     from django.db import transaction
 
     from crecer.audit.trail import record
 
+    nurse, other = cast["nurse_alta"], cast["nurse_baja"]
     with transaction.atomic():
-        record(Actor.anonymous("enfermera_alta"), Action.LOGIN, entity="access.user", note="failed sign-in")
-        record(Actor.anonymous("someone_else"), Action.LOGIN, entity="access.user", note="failed sign-in")
-    event = AuditEvent.objects.get(actor_username="enfermera_alta", note="failed sign-in")
-    assert event.actor_id is None
+        for user in (nurse, other):
+            record(
+                Actor(None, Channel.WEB),
+                "login_failed",
+                entity="access.user",
+                entity_id=user.pk,
+                after={"username": user.username, "step": "password"},
+            )
     listed = api_client(cast["auditor"]).get("/api/v1/audit?user=enfermera_alta").json()["results"]
-    assert [(e["username"], e["note"]) for e in listed] == [("enfermera_alta", "failed sign-in")]
+    assert [(e["action"], e["entity_id"]) for e in listed] == [("login_failed", nurse.pk)]

@@ -94,6 +94,10 @@ def update_child(request: HttpRequest, child_id: int, payload: schemas.ChildPatc
 # --- audit -----------------------------------------------------------------------------------------
 
 
+#: events without an acting user that belong to what a user did: their failed sign-ins and lockouts
+SIGN_IN_FAILURES = ("login_failed", "lockout")
+
+
 def _since(value: str) -> dt.datetime:
     """An ISO 8601 date (from its first moment, in the server's time zone) or date and time."""
     try:
@@ -138,8 +142,9 @@ def list_audit(
         read = [target.pk, *merged]
     if user:
         subject = scope.audited_user_or_404(auditor, user)
-        # Sign-in failures name the user typed without an acting user.
-        events = events.filter(Q(actor=subject) | Q(actor__isnull=True, actor_username=subject.username)).filter(
+        # Failed sign-ins and lockouts have no acting user: they name the account tried (entity access.user).
+        tried = Q(actor__isnull=True, entity="access.user", entity_id=subject.pk, action__in=SIGN_IN_FAILURES)
+        events = events.filter(Q(actor=subject) | tried).filter(
             Q(child_id__isnull=True) | Q(child_id__in=scope.audited_children(auditor).values("pk"))
         )
     items, pages = paginate(events, page)

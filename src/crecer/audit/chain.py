@@ -51,17 +51,6 @@ FIELDS = (
     "after",
     "note",
 )
-#: a missing field of a bulk row takes the column's default (as core.bulk.BulkInsert does)
-_DEFAULTS: dict[str, Any] = {
-    "actor_id": None,
-    "actor_username": "",
-    "channel": "system",
-    "entity_id": None,
-    "child_id": None,
-    "before": None,
-    "after": None,
-    "note": "",
-}
 _HEAD = 1
 _EXACT = 2**53  # integers beyond this are not exact as JSON numbers read back as floats
 

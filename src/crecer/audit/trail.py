@@ -30,24 +30,14 @@ class Actor:
 
     user: User | None
     channel: str = Channel.SYSTEM
-    #: the username typed by someone not signed in (a failed sign-in): kept as the event's user, with no
-    #: acting user, so that ``GET /api/v1/audit?user=…`` lists it with that user's events
-    claimed: str = ""
 
     @classmethod
     def system(cls) -> Actor:
         return cls(None, Channel.SYSTEM)
 
-    @classmethod
-    def anonymous(cls, username: str, channel: str = Channel.WEB) -> Actor:
-        """Someone not signed in who typed ``username`` (at most 150 characters are kept)."""
-        return cls(None, channel, username[:150])
-
     @property
     def username(self) -> str:
-        if self.user is not None:
-            return self.user.username
-        return self.claimed or "system"
+        return self.user.username if self.user is not None else "system"
 
 
 # Never copied into the audit trail.
