@@ -327,3 +327,18 @@ def test_key_is_generated_once_kept_private_and_never_exported(world, tmp_path, 
         call_command("export", "analytics", "--out", str(tmp_path / "data"), "--quiet")
     with pytest.raises(CommandError):
         call_command("export", "analytics", "--out", str(tmp_path), "--quiet")
+
+
+def test_the_export_logs_which_children_it_held(world, tmp_path, monkeypatch):
+    """Pseudonymised, but still the children's records: one read event per exported child."""
+    _export(tmp_path, "south", KEY_A, monkeypatch, "--territory", "CL02")
+    reads = AuditEvent.objects.filter(action=Action.READ, note="pseudonymised analytics CL02")
+    assert sorted(reads.values_list("child_id", flat=True)) == [world["others"]["austral"].pk]
+    _export(tmp_path, "all", KEY_A, monkeypatch)
+    exported = set(
+        AuditEvent.objects.filter(action=Action.READ, note="pseudonymised analytics all").values_list(
+            "child_id", flat=True
+        )
+    )
+    assert exported == {world["child"].pk, *(c.pk for c in world["others"].values())}
+    assert all(e.channel == Channel.CLI for e in AuditEvent.objects.filter(note__startswith="pseudonymised analytics"))

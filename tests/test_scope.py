@@ -18,8 +18,9 @@ EXPECTED = {
     "coordinator_alta": {"alta", "baja"},
     "regional_norte": {"alta", "baja", "baja_local"},
     "national": {"alta", "baja", "baja_local", "austral"},
-    "auditor": {"alta", "baja", "baja_local", "austral"},
-    "auditor_sur": {"austral"},
+    # Auditors read the audit trail of their territory, not the records (CRECER_AUDITORS_READ_RECORDS).
+    "auditor": set(),
+    "auditor_sur": set(),
     "provider_opd": set(),  # nothing shared yet
     "provider_housing": set(),
     "inspector": set(),
@@ -125,3 +126,19 @@ def test_voided_children_disappear_everywhere(cast, children):
 def test_person_tables_have_no_default_unscoped_manager():
     # Deny by default: reading people requires the scope layer or the explicit "unscoped" manager.
     assert not hasattr(Child, "objects")
+
+
+def test_auditors_read_the_records_of_their_territory_where_the_setting_says_so(cast, children, settings):
+    settings.CRECER_AUDITORS_READ_RECORDS = True
+    assert set(scope.children(cast["auditor"]).values_list("pk", flat=True)) == {c.pk for c in children.values()}
+    assert set(scope.children(cast["auditor_sur"]).values_list("pk", flat=True)) == {children["austral"].pk}
+
+
+def test_the_audit_trail_has_its_own_scope(cast, children):
+    """Auditors audit the children of their territory without reading their records; nobody else does."""
+    assert set(scope.audited_children(cast["auditor"]).values_list("pk", flat=True)) == {
+        c.pk for c in children.values()
+    }
+    assert set(scope.audited_children(cast["auditor_sur"]).values_list("pk", flat=True)) == {children["austral"].pk}
+    for who in ("national", "coordinator_alta", "admin", "inspector", "stranger"):
+        assert not scope.audited_children(cast[who]).exists(), who

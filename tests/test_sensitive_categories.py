@@ -32,7 +32,6 @@ EXPECTED = {
     "coordinator_alta": {"health", "mental_health", "child_protection", "violence"},
     "regional_norte": {"health"},
     "national": {"health"},
-    "auditor": {"health"},
 }
 
 
@@ -63,7 +62,8 @@ def test_a_user_can_be_granted_a_category(make_user, noted):
 
 
 def test_out_of_scope_users_see_no_notes(cast, noted):
-    for who in ("nurse_baja", "provider_opd", "inspector", "admin", "stranger"):
+    # Auditors read the audit trail, not the records (CRECER_AUDITORS_READ_RECORDS).
+    for who in ("nurse_baja", "provider_opd", "inspector", "admin", "stranger", "auditor"):
         assert not scope.notes(cast[who], noted).exists(), who
 
 

@@ -256,6 +256,11 @@ CRECER_ROLE_SENSITIVE_CATEGORIES: dict[str, list[str]] = {
     "municipal_coordinator": ["violence", "abuse", "mental_health", "child_protection"],
 }
 
+# Auditors read the audit trail of their territory (who did and read what, naming children by registry
+# number and id), not the children's records themselves: need to know. A deployment whose auditors must
+# also open the records sets CRECER_AUDITORS_READ_RECORDS=true (docs/permissions.md).
+CRECER_AUDITORS_READ_RECORDS = _env_bool("CRECER_AUDITORS_READ_RECORDS", False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

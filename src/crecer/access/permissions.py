@@ -136,7 +136,8 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
 
 #: roles that read person data of everyone living in or served within their territory subtree
 #: (provider staff see only what is shared with their organisation; inspectors and administrators
-#: manage places and users, not people: need to know)
+#: manage places and users, not people: need to know). Auditors read the audit trail of their territory,
+#: and the records themselves only where ``CRECER_AUDITORS_READ_RECORDS`` is set (:func:`is_territorial`).
 TERRITORIAL_ROLES = frozenset(
     {Role.HEALTH_WORKER, Role.MUNICIPAL_COORDINATOR, Role.REGIONAL_MANAGER, Role.NATIONAL_MANAGER, Role.AUDITOR}
 )
@@ -185,8 +186,16 @@ def has(user: User | None, right: str) -> bool:
 
 
 def is_territorial(user: Any) -> bool:
-    """Reads the people of a territory subtree (see :data:`TERRITORIAL_ROLES`)."""
-    return _active(user) and user.role in TERRITORIAL_ROLES and user.territory_id is not None
+    """Reads the people of a territory subtree (see :data:`TERRITORIAL_ROLES`; an auditor only where
+    ``CRECER_AUDITORS_READ_RECORDS`` is set)."""
+    if not (_active(user) and user.role in TERRITORIAL_ROLES and user.territory_id is not None):
+        return False
+    return user.role != Role.AUDITOR or bool(settings.CRECER_AUDITORS_READ_RECORDS)
+
+
+def audits(user: Any) -> bool:
+    """Reads the audit trail of a territory subtree (:data:`READ_AUDIT`): who did and read what there."""
+    return _active(user) and user.territory_id is not None and has(user, READ_AUDIT)
 
 
 def readable_categories(user: Any) -> frozenset[str]:

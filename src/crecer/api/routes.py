@@ -5,10 +5,13 @@ What every endpoint shares (authentication, the acting user, pages, errors) is i
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Status
 from ninja.security import django_auth
@@ -32,6 +35,7 @@ from crecer.dedup.merging import merged_into
 from crecer.registry import actions, scope
 from crecer.registry.reads import log_reads
 from crecer.registry.search import search
+from crecer.validation import FieldError, InputErrors
 
 api = NinjaAPI(
     title="Crecer API",
@@ -96,16 +100,63 @@ def update_child(request: HttpRequest, child_id: int, payload: schemas.ChildPatc
 # --- audit -----------------------------------------------------------------------------------------
 
 
+#: events without an acting user that belong to what a user did: their failed sign-ins and lockouts
+SIGN_IN_FAILURES = ("login_failed", "lockout")
+
+
+def _since(value: str) -> dt.datetime:
+    """An ISO 8601 date (from its first moment, in the server's time zone) or date and time."""
+    try:
+        moment = dt.datetime.combine(dt.date.fromisoformat(value), dt.time())
+    except ValueError:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise InputErrors(
+                {
+                    "since": [
+                        FieldError("invalid_date", _("Enter a date as YYYY-MM-DD, or a date and time in ISO 8601."))
+                    ]
+                }
+            ) from None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
 @api.get("/audit", response=schemas.AuditPage, tags=["audit"])
-def list_audit(request: HttpRequest, child: int, page: int = 1) -> dict[str, Any]:
-    """Who created, changed or viewed a child's record (auditors, within their territory)."""
-    if not scope.can_read_audit(request.user):
+def list_audit(
+    request: HttpRequest, child: int | None = None, user: str = "", since: str = "", page: int = 1
+) -> dict[str, Any]:
+    """The audit trail (auditors, within their territory), newest first: what happened to a child's record
+    (``child``: who created, changed or viewed it) and what a user did and read (``user``: a username of the
+    auditor's territory; an unknown one answers 404, like one outside it), from ``since`` (an ISO 8601 date
+    or date and time). Events of a user name children by id; those about children outside the auditor's
+    territory are left out."""
+    auditor = request.user
+    if not scope.can_read_audit(auditor):
         raise PermissionDenied(_("Only auditors can read the audit trail."))
-    target = scope.get_child_or_404(request.user, child)
-    merged = merged_into(target.pk)
-    items, pages = paginate(AuditEvent.objects.about_child(target.pk, merged), page)
-    # The events carry the child's data (and that of the records merged into it) in before/after.
-    log_reads(actor(request), "audit trail", [target.pk, *merged])
+    if child is None and not user:
+        raise InputErrors({"user": [FieldError("required", _("Give a user or a child."))]})
+    events = AuditEvent.objects.all()
+    if since:
+        events = events.filter(at__gte=_since(since))
+    read: list[int] = []
+    if child is not None:
+        target = scope.get_audited_child_or_404(auditor, child)
+        merged = merged_into(target.pk)
+        events = events.about_child(target.pk, merged)
+        # The events carry the child's data (and that of the records merged into it) in before/after.
+        read = [target.pk, *merged]
+    if user:
+        subject = scope.audited_user_or_404(auditor, user)
+        # Failed sign-ins and lockouts have no acting user: they name the account tried (entity access.user).
+        tried = Q(actor__isnull=True, entity="access.user", entity_id=subject.pk, action__in=SIGN_IN_FAILURES)
+        events = events.filter(Q(actor=subject) | tried).filter(
+            Q(child_id__isnull=True) | Q(child_id__in=scope.audited_children(auditor).values("pk"))
+        )
+    items, pages = paginate(events, page)
+    if child is None:
+        read = [e.child_id for e in items if e.child_id is not None]
+    log_reads(actor(request), "audit trail", read)
     return {**pages, "results": [schemas.audit_payload(e) for e in items]}
 
 

@@ -3,6 +3,10 @@
 Events are append-only. The model refuses updates and deletes, the query set refuses bulk
 updates and deletes, and on the database side triggers (see the migration) reject UPDATE (and,
 on PostgreSQL, DELETE) so that not even a raw SQL statement from the application rewrites history.
+
+Events are also chained (:mod:`crecer.audit.chain`): each carries the hash of the one before it, and
+the one-row :class:`ChainHead` the id and hash of the last, so that a deleted, changed or truncated
+event is detected by ``crecer audit verify`` even where the triggers were bypassed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -56,7 +61,8 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 
 class AuditEvent(models.Model):
-    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    # Set by the chain before the event is hashed (not auto_now_add, which would set it after).
+    at = models.DateTimeField(_("when"), default=timezone.now, editable=False, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False
     )
@@ -71,6 +77,10 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     note = models.TextField(_("note"), blank=True)
+    # The hash chain (crecer.audit.chain): the hash of the event before, and this event's own hash
+    # (sha256 of the previous hash and the canonical form of the fields above).
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, blank=True, default="")
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -86,7 +96,28 @@ class AuditEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AuditImmutable("audit events cannot be changed")
-        super().save(*args, **kwargs)
+        from crecer.audit import chain
+
+        # Every new event joins the chain, whichever code creates it.
+        chain.append_instance(self, lambda: super(AuditEvent, self).save(*args, **kwargs))
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditImmutable("audit events cannot be deleted")
+
+
+class ChainHead(models.Model):
+    """The end of the audit chain: one row (id 1) with the id and hash of the last event.
+
+    Appending events locks this row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE
+    transactions already serialise writers), so concurrent writers extend the chain one after the other.
+    It also lets ``crecer audit verify`` notice events deleted from the end of the trail."""
+
+    last_id = models.BigIntegerField(null=True, blank=True)
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain heads")
+
+    def __str__(self) -> str:
+        return f"{self.last_id} {self.last_hash}"

@@ -2,7 +2,8 @@
 
 Action functions call :func:`record` inside their own ``transaction.atomic()`` block, so the change
 and its audit event commit or roll back together. Reads of children's data are logged through
-:func:`crecer.registry.reads.log_reads`.
+:func:`crecer.registry.reads.log_reads`. Every event written here joins the hash chain
+(:mod:`crecer.audit.chain`): one event through the model's ``save``, many through ``chain.append_rows``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
 
+from crecer.audit import chain
 from crecer.audit.models import Action, AuditEvent, Channel
-from crecer.core.bulk import BulkInsert
 
 if TYPE_CHECKING:
     from crecer.access.models import User
@@ -133,7 +134,8 @@ def record_many(
         "entity": entity,
         "note": note,
     }
-    return BulkInsert(AuditEvent).write(
+    # Chained in one pass and written with one multi-row insert (crecer.audit.chain).
+    return chain.append_rows(
         {
             **common,
             "entity_id": entity_id,

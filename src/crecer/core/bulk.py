@@ -59,10 +59,10 @@ class BulkInsert:
             if f.attname not in self.defaults and isinstance(f, models.CharField | models.TextField) and f.blank:
                 self.defaults[f.attname] = ""
 
-    def write(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Insert ``rows``; returns how many."""
+    def write(self, rows: Iterable[dict[str, Any]], same: dict[str, Any] | None = None) -> int:
+        """Insert ``rows``; returns how many. ``same`` holds values shared by every row (converted once)."""
         now = timezone.now()
-        base = {**self.defaults, **dict.fromkeys(self.automatic, now)}
+        base = {**self.defaults, **dict.fromkeys(self.automatic, now), **(same or {})}
         # Defaults and timestamps are the same on every row: convert them once.
         for i, convert in self.converters:
             name = self.attnames[i]

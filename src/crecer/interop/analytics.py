@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from crecer import conf
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
+from crecer.registry.reads import log_reads
 from crecer.territories.models import Territory
 
 KEY_ENV = "CRECER_PSEUDONYM_KEY"
@@ -878,7 +879,10 @@ def write_table(
     territory: Territory | None,
     progress: Callable[[int, int | None], None] | None = None,
     row_group: int = ROW_GROUP,
+    log: Callable[[list[int]], Any] | None = None,
 ) -> TableResult:
+    """Write ``table`` to ``path``; ``log(ids)`` is called with the ids of each chunk of rows written
+    (the export logs the children it holds with it)."""
     schema = table.schema
     qs = queryset(table, territory, context.cutoff)
     total = qs.count()
@@ -894,7 +898,10 @@ def write_table(
 
         def write(raws: list[Row]) -> None:
             nonlocal rows
-            for row in table.rows(context, raws):
+            made = table.rows(context, raws)
+            if log is not None:
+                log([raw[0] for raw, row in zip(raws, made, strict=True) if row is not None])
+            for row in made:
                 if row is None:
                     continue
                 for values, value in zip(columns, row, strict=True):
@@ -955,14 +962,21 @@ def export(
     out_dir.mkdir(parents=True, exist_ok=True)
     results: list[TableResult] = []
     complete = False
+    what = f"pseudonymised analytics {territory.code if territory else 'all'}"
+
+    def log_children(ids: list[int]) -> None:
+        # Pseudonymised, but still these children's records: the trail says which left, chunk by chunk.
+        log_reads(actor, what, ids)
+
     try:
         for table in tables:
             path = out_dir / f"{table.name}.parquet"
+            log = log_children if table.name == "children" else None
             if progress is None:
-                results.append(write_table(table, path, context, territory, None, row_group))
+                results.append(write_table(table, path, context, territory, None, row_group, log))
             else:
                 with progress(table.name) as update:
-                    results.append(write_table(table, path, context, territory, update, row_group))
+                    results.append(write_table(table, path, context, territory, update, row_group, log))
         _write_manifest(out_dir, results, territory, pseudonyms.fingerprint, cutoff)
         complete = True
     finally:
@@ -971,7 +985,7 @@ def export(
                 actor,
                 Action.EXPORT,
                 entity="interop.analytics",
-                note=f"pseudonymised analytics {territory.code if territory else 'all'}",
+                note=what,
                 after={
                     "format": "parquet",
                     "pseudonymised": True,

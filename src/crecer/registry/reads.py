@@ -13,7 +13,8 @@ the caregiver as the entity, once per child linked to them, or once with no chil
 A list logs the children actually sent (the page shown, not the whole result); a download logs every
 child in the file, chunk by chunk as it streams (:func:`log_rows`), so a file cut short logs only what
 left. The events are written with one multi-row insert (``COPY`` on PostgreSQL), in their own small
-transaction: reads need no transaction of their caller.
+transaction: reads need no transaction of their caller. They join the audit's hash chain like every
+other event (:func:`crecer.audit.chain.append_rows`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.db import transaction
-
-from crecer.audit.models import Action, AuditEvent
+from crecer.audit import chain
+from crecer.audit.models import Action
 from crecer.audit.trail import Actor
-from crecer.core.bulk import BulkInsert
 
 CHILD = "registry.child"
 PREGNANCY = "registry.pregnancy"
@@ -102,11 +101,12 @@ def log_reads(
         "channel": actor.channel,
         "note": what[:200],
     }
-    with transaction.atomic():
-        return BulkInsert(AuditEvent).write(
-            {**common, "entity": entity, "entity_id": entity_id, "child_id": child_id}
-            for entity, entity_id, child_id in items
-        )
+    # Chained (hashes computed in one pass) and written with one multi-row insert, in a transaction of
+    # their own (append_rows opens it).
+    return chain.append_rows(
+        {**common, "entity": entity, "entity_id": entity_id, "child_id": child_id}
+        for entity, entity_id, child_id in items
+    )
 
 
 def log_rows(

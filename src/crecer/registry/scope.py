@@ -3,13 +3,17 @@
 Every page, API endpoint, search, export and count that touches people starts from one of the
 functions here. A user sees:
 
-* with a territorial role (health worker, coordinator, managers, auditor): the people living in
-  their territory subtree, or enrolled at / attended by a facility in it;
+* with a territorial role (health worker, coordinator, managers; an auditor only where
+  ``CRECER_AUDITORS_READ_RECORDS`` is set): the people living in their territory subtree, or enrolled
+  at / attended by a facility in it;
 * with any role bound to an organisation: the children explicitly shared with that organisation
   (an active :class:`~crecer.registry.models.AccessGrant`), and only the shared data categories;
 * otherwise nothing. An inactive or anonymous user sees nothing.
 
 Records outside scope must answer 404 (never 403): callers use :func:`get_child_or_404`.
+
+The audit trail has its own scope (:func:`audited_children`): an auditor reads the events about the
+children of their territory subtree without reading the children's records.
 """
 
 from __future__ import annotations
@@ -209,3 +213,43 @@ def can_register_in(user: Any, territory: Territory) -> bool:
 
 def can_read_audit(user: Any) -> bool:
     return _active(user) and permissions.has(user, permissions.READ_AUDIT)
+
+
+def audited_children(user: Any) -> QuerySet[Child]:
+    """The children whose audit trail ``user`` may read: for an auditor, those living in their territory
+    subtree or enrolled at a facility in it, voided ones included (who voided a record is audited too);
+    nobody for anyone else. Not a read of the records: pages and the API show such a child by registry
+    number and id only."""
+    if not _active(user) or not permissions.audits(user):
+        return Child.unscoped.none()
+    return Child.unscoped.filter(Q(territory_id__in=_territory_ids(user)) | Q(facility_id__in=_facility_ids(user)))
+
+
+def get_audited_child_or_404(user: Any, child_id: Any) -> Child:
+    """The child if ``user`` may read its audit trail; 404 otherwise (existence is never revealed)."""
+    try:
+        pk = int(child_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    child = audited_children(user).filter(pk=pk).first()
+    if child is None:
+        raise Http404
+    return child
+
+
+def audited_user_or_404(auditor: Any, username: str) -> User:
+    """The user named ``username`` if ``auditor`` may read what they did: a user of the auditor's territory
+    subtree (or one bound to no territory, for a national auditor). 404 for an unknown user and for one
+    outside it alike, so that usernames elsewhere are not revealed."""
+    from crecer.access.models import User
+
+    if not _active(auditor) or not permissions.audits(auditor):
+        raise Http404
+    subject = User.objects.select_related("territory").filter(username=username).first()
+    if subject is None:
+        raise Http404
+    path = subject.territory.path if subject.territory is not None else None
+    national = auditor.territory is not None and auditor.territory.depth == 0
+    if not (permissions.within(auditor, path) or (path is None and national)):
+        raise Http404
+    return subject

@@ -65,9 +65,11 @@ def home(request: HttpRequest) -> HttpResponse:
             kind=FacilityKind.CHILDCARE_CENTRE, territory__path__startswith=user.territory.path
         ).select_related("territory")[:100]
     if user.role == Role.AUDITOR:
-        context["recent"] = AuditEvent.objects.filter(child_id__in=scope.children(user).values("pk")).order_by(
+        # The audit trail's own scope: events about the children of the territory, named by id only.
+        context["recent"] = AuditEvent.objects.filter(child_id__in=scope.audited_children(user).values("pk")).order_by(
             "-at", "-id"
         )[:30]
+        context["reads_records"] = user.has_territorial_access
     if user.role == Role.ADMIN:
         context["territory_count"] = Territory.objects.count()
         context["facility_count"] = Facility.objects.count()
@@ -145,12 +147,15 @@ def child_audit(request: HttpRequest, child_id: int) -> HttpResponse:
     """Who created, changed or viewed this child (auditors)."""
     if not scope.can_read_audit(request.user):
         raise PermissionDenied(_("Only auditors can read the audit trail."))
-    child = scope.get_child_or_404(request.user, child_id)
+    # The audit trail's scope, not the records' (an auditor need not read the child's record): the page
+    # names the child by registry number and id.
+    child = scope.get_audited_child_or_404(request.user, child_id)
     merged = merged_into(child.pk)
     page = Paginator(AuditEvent.objects.about_child(child.pk, merged), 50).get_page(request.GET.get("page"))
     # The events carry the child's data (and that of the records merged into it) in before/after.
     log_reads(web_actor(request), "audit trail", [child.pk, *merged])
-    return render(request, "web/child_audit.html", {"child": child, "page": page})
+    context = {"child": child, "page": page, "reads_records": scope.children(request.user).filter(pk=child.pk).exists()}
+    return render(request, "web/child_audit.html", context)
 
 
 @login_required

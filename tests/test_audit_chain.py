@@ -1,0 +1,297 @@
+"""The audit trail is a hash chain: every writer chains its events, and ``crecer audit verify`` finds a
+deleted event, a field changed behind a dropped trigger, or events cut from the end."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from crecer.audit import chain
+from crecer.audit.models import Action, AuditEvent, ChainHead, Channel
+from crecer.audit.trail import Actor, record, record_created, record_many, save_changes
+from crecer.registry import actions
+from crecer.registry.models import Child
+from crecer.registry.reads import log_reads
+from tests.conftest import CHILD_DEFAULTS
+
+CLI = Actor(None, Channel.CLI)
+
+
+def run_verify() -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("audit", "verify", stdout=out, stderr=err)
+    except SystemExit as exit_:
+        return int(exit_.code or 0), out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def dropped_trigger(transactional_db):
+    """The UPDATE (and, on PostgreSQL, DELETE) trigger dropped, as someone with the database's rights
+    could; put back afterwards (a transactional test commits)."""
+    on = " ON audit_auditevent" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER audit_event_no_update" + on)
+    yield
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE TRIGGER audit_event_no_update BEFORE UPDATE OR DELETE ON audit_auditevent "
+                "FOR EACH ROW EXECUTE FUNCTION audit_event_immutable()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_auditevent "
+                "BEGIN SELECT RAISE(ABORT, 'audit events are immutable'); END"
+            )
+
+
+def write_a_bit_of_everything(cast) -> None:
+    """Events from every writer: record, record_many, record_created, save_changes, log_reads."""
+    nurse = Actor(cast["nurse_alta"], Channel.WEB)
+    child = actions.create_child(nurse, dict(CHILD_DEFAULTS))  # record_created
+    with transaction.atomic():
+        record(nurse, Action.EXPORT, entity="registry.child", note="export", after={"count": 1, "ratio": 2.0})
+        record_many(nurse, Action.UPDATE, "registry.child", [(child.pk, child.pk, {"a": 1}, {"a": 1.5})])
+        record_created(CLI, "registry.household", [(7, None), (8, None)])
+        save_changes(nurse, child, {"given_names": "Ana Sofía"}, ["given_names"], child_id=child.pk)
+    log_reads(nurse, "child page", [child.pk, child.pk + 1000])  # the bulk read writer
+    actions.update_child(nurse, child, {"birth_date": child.birth_date}, reason=None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_writer_chains_its_events_and_verify_passes(cast, country):
+    write_a_bit_of_everything(cast)
+    events = list(AuditEvent.objects.order_by("pk"))
+    assert len(events) > 8
+    assert events[0].prev_hash == chain.GENESIS
+    for before, event in itertools.pairwise(events):
+        assert event.prev_hash == before.hash and len(event.hash) == 64
+    head = ChainHead.objects.get()
+    assert (head.last_id, head.last_hash) == (events[-1].pk, events[-1].hash)
+    status, out, err = run_verify()
+    assert status == 0, err
+    assert f"intact: {len(events)} events" in out and events[-1].hash in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deleted_event_breaks_the_chain(cast, country):
+    write_a_bit_of_everything(cast)
+    ids = list(AuditEvent.objects.order_by("pk").values_list("pk", flat=True))
+    victim = ids[len(ids) // 2]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update")
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [victim])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_update")
+    status, _out, err = run_verify()
+    following = ids[ids.index(victim) + 1]
+    assert status == 1
+    assert f"broken at event {following}" in err
+    assert f"does not follow event {ids[ids.index(victim) - 1]}" in err and "deleted" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_field_changed_behind_a_dropped_trigger_is_detected(cast, country, dropped_trigger):
+    write_a_bit_of_everything(cast)
+    target = AuditEvent.objects.filter(action=Action.READ).order_by("pk").first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET actor_username = 'someone_else' WHERE id = %s", [target.pk])
+    status, _out, err = run_verify()
+    assert status == 1
+    assert f"broken at event {target.pk}: its fields do not match its hash" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_json_value_changed_is_detected(cast, country, dropped_trigger):
+    write_a_bit_of_everything(cast)
+    target = AuditEvent.objects.get(action=Action.EXPORT)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE audit_auditevent SET "after" = '{"count": 2, "ratio": 2.0}' WHERE id = %s""", [target.pk]
+        )
+    status, _out, err = run_verify()
+    assert status == 1 and f"broken at event {target.pk}: its fields do not match" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_cut_from_the_end_are_detected_by_the_head(cast, country):
+    write_a_bit_of_everything(cast)
+    ids = list(AuditEvent.objects.order_by("pk").values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update")
+        cursor.execute("DELETE FROM audit_auditevent WHERE id >= %s", [ids[-2]])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_update")
+    status, _out, err = run_verify()
+    assert status == 1
+    assert f"broken at event {ids[-1]}" in err and f"the trail ends at event {ids[-3]}" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_inserted_around_the_chain_is_detected(cast, country):
+    write_a_bit_of_everything(cast)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_auditevent (at, actor_username, action, channel, entity, note, prev_hash, hash) "
+            "VALUES (%s, 'x', 'read', 'web', 'registry.child', '', '', '')",
+            [AuditEvent.objects.first().at],
+        )
+    status, _out, err = run_verify()
+    assert status == 1 and "it has no hash" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_trail_is_intact(db):
+    assert run_verify()[:2] == (0, "Audit trail intact: 0 events, last hash " + chain.GENESIS + ".\n")
+
+
+def test_canonical_form_ignores_how_a_number_or_a_key_order_is_spelt():
+    base = {"at": timezone.now(), "action": "read", "entity": "x"}
+    one = chain.canonical({**base, "after": {"b": 5.0, "a": [1e20]}})
+    other = chain.canonical({**base, "after": {"a": [100000000000000000000], "b": 5}})
+    assert one == other
+    assert chain.canonical({**base, "after": {"b": 5.5}}) != chain.canonical({**base, "after": {"b": 5}})
+
+
+def test_canonical_form_is_the_compact_json_array_of_the_fields():
+    """The form built part by part (strings of a batch encoded once) is json.dumps of the values."""
+    import json
+
+    moment = timezone.now()
+    event = {
+        "at": moment,
+        "actor_id": 7,
+        "actor_username": "enfermera_ñuñoa",
+        "action": Action.UPDATE,
+        "channel": Channel.WEB,
+        "entity": "registry.child",
+        "entity_id": 12,
+        "child_id": None,
+        "before": {"z": "a\u202eb", "given_names": "Sofía", "when": moment},
+        "after": {"given_names": "Ana", "n": [1, 2.5, None, True]},
+        "note": 'reason "quoted"',
+    }
+    values = [
+        chain._at(moment),
+        7,
+        "enfermera_ñuñoa",
+        "update",
+        "web",
+        "registry.child",
+        12,
+        None,
+        chain._json(event["before"]),
+        chain._json(event["after"]),
+        'reason "quoted"',
+    ]
+    reference = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    assert chain.canonical(event) == reference
+    assert chain.canonical({**event, "note": "other"}) != reference
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_the_chain_whole(cast, country):
+    """Threads (each its own database connection) write single events, batches and read logs at once;
+    the chain has every event once, in order."""
+    child_ids = list(Child.unscoped.values_list("pk", flat=True)) or [1]
+    errors: list[BaseException] = []
+    rounds = 6
+
+    def work(n: int) -> None:
+        try:
+            actor = Actor(cast["nurse_alta"], Channel.API)
+            for i in range(rounds):
+                with transaction.atomic():
+                    record(actor, Action.EXPORT, entity="registry.child", note=f"t{n} r{i}")
+                    record_created(actor, "registry.household", [(n * 1000 + i * 10 + k, None) for k in range(5)])
+                log_reads(actor, f"t{n}", [*child_ids, 10**6 + n * 100 + i])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    before = AuditEvent.objects.count()
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    per_round = 1 + 5 + len(set(child_ids)) + 1
+    assert AuditEvent.objects.count() - before == 4 * rounds * per_round
+    status, out, err = run_verify()
+    assert status == 0, err
+    assert f"intact: {before + 4 * rounds * per_round} events" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_chains_the_events_already_stored(cast, country):
+    """Events written before the chain existed get their hashes, in id order, and the trigger stays."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    leaf = executor.loader.graph.leaf_nodes("audit")
+    executor.migrate([("audit", "0002_immutable_triggers")])
+    try:
+        with connection.cursor() as cursor:
+            for n, after in enumerate(['{"count": 3}', None, '{"b": [1, 2.5], "a": "ñ"}']):
+                cursor.execute(
+                    "INSERT INTO audit_auditevent (at, actor_username, action, channel, entity, entity_id, "
+                    "child_id, note, after) VALUES (%s, 'old', 'update', 'web', 'registry.child', %s, %s, 'x', %s)",
+                    [timezone.now(), n, n, after],
+                )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(leaf)
+    events = list(AuditEvent.objects.order_by("pk"))
+    old = [e.after for e in events if e.actor_username == "old"]
+    assert old == [{"count": 3}, None, {"b": [1, 2.5], "a": "ñ"}]
+    assert len(events) > 3  # with the events of the country and the users
+    assert events[0].prev_hash == chain.GENESIS and all(len(e.hash) == 64 for e in events)
+    assert ChainHead.objects.get().last_id == events[-1].pk
+    assert run_verify()[0] == 0
+    with pytest.raises(Exception, match="immutable"), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET note = 'y' WHERE id = %s", [events[0].pk])
+    log_reads(Actor(cast["nurse_alta"], Channel.WEB), "child page", [1])
+    assert run_verify()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_anchor_kept_outside_detects_a_rewritten_chain(cast, country, dropped_trigger):
+    """Rewriting the events from some point on with fresh hashes and a fresh head is consistent again;
+    an anchor (id:hash printed by an earlier run) is what shows it."""
+    write_a_bit_of_everything(cast)
+    status, out, _err = run_verify()
+    anchor = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
+    last_id, last_hash = anchor.split(":")
+    assert (int(last_id), last_hash) == (AuditEvent.objects.order_by("pk").last().pk, ChainHead.objects.get().last_hash)
+    assert run_verify_with("--anchor", anchor)[0] == 0
+    # Rewrite the last event (its note) and recompute its hash and the head, as an insider could.
+    event = AuditEvent.objects.get(pk=int(last_id))
+    forged = chain.link(event.prev_hash, chain.canonical({**{f: getattr(event, f) for f in chain.FIELDS}, "note": "x"}))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET note = 'x', hash = %s WHERE id = %s", [forged, event.pk])
+        cursor.execute("UPDATE audit_chainhead SET last_hash = %s", [forged])
+    assert run_verify()[0] == 0  # consistent again…
+    status, _out, err = run_verify_with("--anchor", anchor)
+    assert status == 1 and f"broken at event {last_id}: its hash is not the one recorded" in err
+
+
+def run_verify_with(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("audit", "verify", *args, stdout=out, stderr=err)
+    except SystemExit as exit_:
+        return int(exit_.code or 0), out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
