@@ -87,3 +87,15 @@ def test_every_operation_declares_its_errors():
     assert transition[409]["content"]["application/json"]["schema"]["$ref"].endswith("/ConflictOut")
     fhir = schema["paths"]["/api/v1/children/{child_id}/fhir"]["get"]["responses"][200]
     assert list(fhir["content"]) == ["application/fhir+json"]
+
+
+def test_a_nul_in_free_text_never_answers_a_server_error(cast, api_client):
+    """SQLite stores a NUL; PostgreSQL cannot: the API then answers 400 in its format, not 500."""
+    from django.db import connection
+
+    body = json.dumps({"code": "H-1", "territory_code": "CL01001", "address": "Calle 1\u0000"})
+    response = _post(api_client(cast["nurse_alta"]), "/households", body)
+    if connection.vendor == "postgresql":
+        _error(response, 400, "malformed")
+    else:
+        assert response.status_code == 201

@@ -13,6 +13,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -23,7 +24,12 @@ from crecer.territories.models import Territory
 
 #: what a record may hold (stored before names were checked, or arriving through a path that does not check)
 EVIL = '=HYPERLINK("http://x","y")'
-NASTY = "Ana\x00\x01\x1b María\x0b"  # (a lone surrogate cannot be stored: the database refuses it)
+# A lone surrogate cannot be stored (both databases refuse it), nor can NUL on PostgreSQL: SQLite keeps it.
+NASTY = "Ana{nul}\x01\x1b María\x0b"
+
+
+def _nul() -> str:
+    return "\x00" if connection.vendor == "sqlite" else "\x02"
 
 
 @pytest.mark.parametrize(
@@ -92,7 +98,7 @@ def tainted(make_child, today):
     a = make_child(given_names="Agustín", facility_code="F-ALTA", birth_date=(today - dt.timedelta(days=4)).isoformat())
     b = make_child(given_names="Rosa", facility_code="F-ALTA", birth_date=(today - dt.timedelta(days=4)).isoformat())
     Child.unscoped.filter(pk=a.pk).update(given_names=EVIL)
-    Child.unscoped.filter(pk=b.pk).update(given_names=NASTY, paternal_surname="-Muñoz")
+    Child.unscoped.filter(pk=b.pk).update(given_names=NASTY.format(nul=_nul()), paternal_surname="-Muñoz")
     return a, b
 
 
@@ -124,7 +130,7 @@ def test_the_worklist_exports(cast, tainted):
 
 def test_the_indicator_ranking_exports(cast, country):
     Territory.objects.filter(code="CL01001").update(name="=cmd|' /C calc'!A0")
-    Territory.objects.filter(code="CL01002").update(name="Baja\x00\x07")
+    Territory.objects.filter(code="CL01002").update(name=f"Baja{_nul()}\x07")
     client = _client(cast["regional_norte"])
     rows = _csv(client.get("/monitoring/stunting_u5/export.csv", {"period": "2025"}))
     sheet = _xlsx(client.get("/monitoring/stunting_u5/export.xlsx", {"period": "2025"}))

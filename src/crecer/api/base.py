@@ -181,7 +181,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(DataError)
     def _out_of_range(request: HttpRequest, exc: DataError) -> HttpResponse:
-        # PostgreSQL's answer to the same ("integer out of range"); any other data error is a bug: re-raised.
+        # PostgreSQL's answer to the same ("integer out of range"), and to a NUL character in a text it
+        # cannot store (names refuse it beside their field first); any other data error is a bug: re-raised.
+        if "NUL (0x00)" in str(exc):
+            message = _("The request has text with a NUL character, which cannot be stored.")
+            return api.create_response(request, error_body("malformed", message), status=400)
         if "out of range" not in str(exc):
             raise exc
         return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
