@@ -99,6 +99,15 @@ def error_body(code: str, message: str, errors: dict[str, Any] | None = None) ->
     return {"code": code, "message": message, "errors": errors or {}}
 
 
+def documented_required(schema: dict[str, Any], model: type) -> None:
+    """``json_schema_extra`` of an input schema whose fields the shared validation rules require (so that
+    missing ones get the rules' translated ``required`` errors, not pydantic's): the OpenAPI document lists
+    them in ``required`` all the same, from the class's ``REQUIRED`` (a tuple of field names)."""
+    names = getattr(model, "REQUIRED", ())
+    if names:
+        schema["required"] = sorted({*schema.get("required", []), *names})
+
+
 class FieldErrorOut(Schema):
     code: str
     message: str
