@@ -71,7 +71,7 @@ class HouseholdDetailOut(HouseholdOut):
 class CaregiverIn(schemas.PersonIn):
     """A caregiver; validated by the registry's own rules, like a row of the ``caregivers`` import."""
 
-    REQUIRED = ("given_names", "paternal_surname", "sex", "territory_code")
+    REQUIRED: ClassVar[tuple[str, ...]] = ("given_names", "paternal_surname", "sex", "territory_code")
 
     schooling_years: int | None = None
     phone: str | None = None

@@ -35,7 +35,7 @@ class PersonIn(Schema):
 
 
 class ChildIn(PersonIn):
-    REQUIRED = ("paternal_surname", "territory_code")  # names and sex too once born: a rule, not a schema
+    REQUIRED: ClassVar[tuple[str, ...]] = ("paternal_surname", "territory_code")  # + names and sex once born
     mother_national_id: str | None = None
     facility_code: str | None = None
     birth_weight_g: int | None = None

@@ -28,7 +28,7 @@ _HIDDEN = re.compile(
 
 def has_hidden_characters(text: str | None) -> bool:
     """Whether ``text`` holds a control, bidirectional, zero-width or surrogate character (see ``_HIDDEN``)."""
-    return bool(text) and _HIDDEN.search(text) is not None  # type: ignore[arg-type]
+    return bool(text and _HIDDEN.search(text))
 
 
 @lru_cache(maxsize=1 << 17)
