@@ -383,3 +383,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # Before any fixture of the next test: a test that does not use the open shared data must not see it.
     if _open is not None and _open.name not in getattr(item, "fixturenames", ()):
         _close_shared()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    """Under CI, the schemathesis run (tests/test_api_schemathesis.py) fails where it would skip."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI") == "true" and item.get_closest_marker("schemathesis") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI: {report.longrepr}"

@@ -6,15 +6,20 @@ Errors are always ``{"code": ..., "message": ..., "errors": {field: [{"code", "m
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
+from pydantic import Field
 
 from crecer.access.models import ApiToken
 from crecer.accounts import throttle
@@ -58,8 +63,113 @@ def paginate(queryset: Any, page: int, size: int = PAGE_SIZE) -> tuple[list[Any]
     return list(queryset[(page - 1) * size : page * size]), {"count": count, "page": page, "pages": pages}
 
 
+#: the largest id a record can have (a 64-bit primary key on both databases)
+MAX_ID = 2**63 - 1
+#: a record's id in a body: a positive 64-bit integer (anything else is no record's)
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+#: how deep a JSON body may nest (a FHIR Bundle needs about 8 levels)
+MAX_JSON_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class MalformedBody(ValueError):
+    """A request body that is not JSON we can read: not JSON, nested too deeply, or holding text that is
+    not Unicode (a lone surrogate, which no database or file can store)."""
+
+
+def read_json(body: bytes) -> Any:
+    """The JSON value of a request body, or :class:`MalformedBody` with the reason in the user's language."""
+    try:
+        data = json.loads(body)
+    except RecursionError as exc:
+        raise MalformedBody(_("The request body is nested too deeply.")) from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody(_("The request body is not valid JSON.")) from exc
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise MalformedBody(_("The request body has text that is not valid Unicode (a lone surrogate)."))
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise MalformedBody(_("The request body is nested too deeply."))
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return data
+
+
+class JsonParser(Parser):
+    """The API's body parser: :func:`read_json`."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return read_json(request.body)
+
+
 def error_body(code: str, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"code": code, "message": message, "errors": errors or {}}
+
+
+def documented_required(schema: dict[str, Any], model: type) -> None:
+    """``json_schema_extra`` of an input schema whose fields the shared validation rules require (so that
+    missing ones get the rules' translated ``required`` errors, not pydantic's): the OpenAPI document lists
+    them in ``required`` all the same, from the class's ``REQUIRED`` (a tuple of field names)."""
+    names = getattr(model, "REQUIRED", ())
+    if names:
+        schema["required"] = sorted({*schema.get("required", []), *names})
+
+
+class FieldErrorOut(Schema):
+    code: str
+    message: str
+
+
+class ErrorOut(Schema):
+    """Every error answer of the API."""
+
+    code: str
+    message: str
+    errors: dict[str, list[FieldErrorOut]]
+
+
+#: the errors every operation may answer, and why (OpenAPI descriptions)
+COMMON_ERRORS = {
+    "401": "No valid bearer token (or session).",
+    "403": "Your role may not do this.",
+    "404": "Not found, or outside your scope (existence is never revealed).",
+    "422": "Invalid parameters or fields: `errors` names each field with a code and a message.",
+    "429": "Too many requests: wait the seconds given in Retry-After.",
+}
+#: and those of an operation that takes a body
+BODY_ERRORS = {
+    "400": "The body is not JSON we can read (malformed, nested too deeply, or not valid Unicode).",
+    "413": "The body is larger than the server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).",
+}
+
+
+class CrecerAPI(NinjaAPI):
+    """The API object: its OpenAPI document declares, for every operation, the error answers the API gives
+    (the one home of that list), in the one error format, beside what each operation declares itself (a
+    409 of a referral's move, say)."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")["$defs"])
+        components["ErrorOut"] = {
+            k: v
+            for k, v in ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}").items()
+            if k != "$defs"
+        }
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+        for path in schema["paths"].values():
+            for operation in path.values():
+                errors = {**COMMON_ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
+                responses = operation.setdefault("responses", {})
+                for status, description in errors.items():
+                    responses.setdefault(int(status), {"description": description, **error})
+        return schema
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
@@ -93,6 +203,22 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
 
+    @api.exception_handler(OverflowError)
+    def _beyond_any_id(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+        # A number larger than the database's integers, looked up (an id in the address): no record has it.
+        return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
+
+    @api.exception_handler(DataError)
+    def _out_of_range(request: HttpRequest, exc: DataError) -> HttpResponse:
+        # PostgreSQL's answer to the same ("integer out of range"), and to a NUL character in a text it
+        # cannot store (names refuse it beside their field first); any other data error is a bug: re-raised.
+        if "NUL (0x00)" in str(exc):
+            message = _("The request has text with a NUL character, which cannot be stored.")
+            return api.create_response(request, error_body("malformed", message), status=400)
+        if "out of range" not in str(exc):
+            raise exc
+        return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
+
     @api.exception_handler(PermissionDenied)
     def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
         return api.create_response(request, error_body("forbidden", str(exc) or _("Not allowed.")), status=403)
@@ -117,5 +243,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         code = "malformed" if exc.status_code == 400 else "error"
-        message = _("The request body is not valid JSON.") if exc.status_code == 400 else str(exc)
+        message = str(exc)
+        if exc.status_code == 400:
+            cause = exc.__cause__
+            message = str(cause) if isinstance(cause, MalformedBody) else _("The request body is not valid JSON.")
         return api.create_response(request, error_body(code, message), status=exc.status_code)
+
+    @api.exception_handler(MalformedBody)
+    def _malformed(request: HttpRequest, exc: MalformedBody) -> HttpResponse:
+        return api.create_response(request, error_body("malformed", str(exc)), status=400)
+
+    @api.exception_handler(RequestDataTooBig)
+    def _too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        from django.conf import settings
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        message = _("The request body is larger than the limit of %(size)s bytes.") % {"size": limit}
+        return api.create_response(request, error_body("too_large", message), status=413)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Router
-from ninja.errors import HttpError
 
-from crecer.api.base import actor
+from crecer.api.base import actor, read_json
 from crecer.interop import fhir_export, fhir_import
 from crecer.registry import scope
 from crecer.registry.reads import log_reads
@@ -42,7 +40,17 @@ def _registered_children(summary: dict[str, Any]) -> list[int]:
     return ids
 
 
-@router.get("/children/{child_id}/fhir", response={200: dict[str, Any]})
+@router.get(
+    "/children/{child_id}/fhir",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "A FHIR R4 collection Bundle",
+                "content": {FHIR_JSON: {"schema": {"type": "object", "description": "A FHIR R4 Bundle"}}},
+            }
+        }
+    },
+)
 def child_fhir(request: HttpRequest, child_id: int) -> JsonResponse:
     """One child as a FHIR R4 ``collection`` Bundle: Patient, RelatedPerson, Encounter, Observation,
     ServiceRequest, Task and Flag, limited to the data categories you may see (the read is logged)."""
@@ -60,10 +68,7 @@ def post_bundle(request: HttpRequest) -> dict[str, Any]:
     created or matched and the record's id; 422 with errors keyed ``entry[i].resource.…`` otherwise."""
     if not scope.can_register(request.user):
         raise PermissionDenied(_("Your role cannot register or change people."))
-    try:
-        body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HttpError(400, "malformed") from exc
+    body = read_json(request.body or b"null")
     summary = fhir_import.import_bundle(actor(request), body)
     log_reads(actor(request), "fhir bundle", _registered_children(summary))
     return summary

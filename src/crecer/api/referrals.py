@@ -11,7 +11,7 @@ from ninja import Router, Schema, Status
 from ninja.responses import NinjaJSONEncoder
 
 from crecer.access.models import User
-from crecer.api.base import actor, error_body, paginate
+from crecer.api.base import ErrorOut, actor, error_body, paginate
 from crecer.referrals import actions, machine
 from crecer.referrals import scope as referral_scope
 from crecer.referrals.models import Provision, Referral, Service
@@ -90,6 +90,14 @@ def log_referral_reads(request: HttpRequest, what: str, referrals: list[Referral
     """The children (or pregnancies) these referrals' payloads name."""
     children, pregnancies = referral_scope.subjects(referrals)
     log_reads(actor(request), what, children, pregnancies=pregnancies)
+
+
+class ConflictOut(ErrorOut):
+    """409: the move was refused (a stale version, or not allowed now): the referral as it is now and the
+    moves allowed from it."""
+
+    allowed: list[str]
+    current: dict[str, Any]
 
 
 def conflict(request: HttpRequest, exc: actions.TransitionRefused) -> HttpResponse:
@@ -224,7 +232,7 @@ def get_referral(request: HttpRequest, referral_id: int) -> dict[str, Any]:
     return referral_payload(referral, request.user)
 
 
-@router.post("/referrals/{referral_id}/transition")
+@router.post("/referrals/{referral_id}/transition", response={200: dict[str, Any], 409: ConflictOut})
 def transition(request: HttpRequest, referral_id: int, payload: TransitionIn) -> Any:
     referral = referral_scope.get_or_404(request.user, referral_id)
     try:
@@ -244,7 +252,7 @@ def transition(request: HttpRequest, referral_id: int, payload: TransitionIn) ->
     return referral_payload(current, request.user)
 
 
-@router.post("/referrals/{referral_id}/reassign")
+@router.post("/referrals/{referral_id}/reassign", response={200: dict[str, Any], 409: ConflictOut})
 def reassign(request: HttpRequest, referral_id: int, payload: ReassignIn) -> Any:
     referral = referral_scope.get_or_404(request.user, referral_id)
     assignee = None

@@ -9,13 +9,14 @@ answer that carries a person's data logs the read (:func:`crecer.registry.reads.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import Http404, HttpRequest
 from ninja import Router, Schema, Status
+from pydantic import ConfigDict
 
 from crecer.api import schemas
-from crecer.api.base import actor
+from crecer.api.base import actor, documented_required
 from crecer.api.tracking import pregnancy_or_404
 from crecer.dedup import candidates
 from crecer.registry import actions, scope
@@ -31,6 +32,9 @@ router = Router(tags=["registry"])
 
 class HouseholdIn(Schema):
     """A household; validated by the registry's own rules, like a row of the ``households`` import."""
+
+    model_config = ConfigDict(json_schema_extra=documented_required)
+    REQUIRED: ClassVar[tuple[str, ...]] = ("code", "territory_code")
 
     code: str | None = None
     territory_code: str | None = None
@@ -67,12 +71,14 @@ class HouseholdDetailOut(HouseholdOut):
 class CaregiverIn(schemas.PersonIn):
     """A caregiver; validated by the registry's own rules, like a row of the ``caregivers`` import."""
 
+    REQUIRED: ClassVar[tuple[str, ...]] = ("given_names", "paternal_surname", "sex", "territory_code")
+
     schooling_years: int | None = None
     phone: str | None = None
 
 
 class CaregiverPatch(CaregiverIn):
-    pass
+    REQUIRED = ()
 
 
 class CaregiverChildOut(Schema):

@@ -13,11 +13,11 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Status
+from ninja import Status
 from ninja.security import django_auth
 
 from crecer.api import schemas
-from crecer.api.base import BearerToken, actor, install_error_handlers, paginate
+from crecer.api.base import BearerToken, CrecerAPI, JsonParser, actor, install_error_handlers, paginate
 from crecer.api.centres import router as centres_router
 from crecer.api.dedup import router as dedup_router
 from crecer.api.fhir import router as fhir_router
@@ -37,13 +37,14 @@ from crecer.registry.reads import log_reads
 from crecer.registry.search import search
 from crecer.validation import FieldError, InputErrors
 
-api = NinjaAPI(
+api = CrecerAPI(
     title="Crecer API",
     version="1",
     description=_("Registry, tracking and referral of early-childhood-development policies."),
     auth=[BearerToken(), django_auth],
     urls_namespace="api-v1",
     docs_url="/docs",
+    parser=JsonParser(),
 )
 install_error_handlers(api)
 

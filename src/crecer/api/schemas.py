@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from ninja import Schema
+from pydantic import ConfigDict
 
 from crecer.access.models import DataCategory
+from crecer.api.base import documented_required
 from crecer.audit.models import AuditEvent
 from crecer.registry.models import Child
 
 
 class PersonIn(Schema):
     """What a child and a caregiver share. Input is taken as typed and validated by the registry's own
-    rules (one set for API and files)."""
+    rules (one set for API and files); the fields those rules always require are listed in ``REQUIRED``
+    (the OpenAPI document's ``required``)."""
+
+    model_config = ConfigDict(json_schema_extra=documented_required)
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
 
     external_id: str | None = None
     given_names: str | None = None
@@ -29,6 +35,7 @@ class PersonIn(Schema):
 
 
 class ChildIn(PersonIn):
+    REQUIRED: ClassVar[tuple[str, ...]] = ("paternal_surname", "territory_code")  # + names and sex once born
     mother_national_id: str | None = None
     facility_code: str | None = None
     birth_weight_g: int | None = None
@@ -37,6 +44,8 @@ class ChildIn(PersonIn):
 
 class ChildPatch(ChildIn):
     """The fields to change, and why (required: kept in the audit trail)."""
+
+    REQUIRED = ("reason",)
 
     reason: str = ""
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from crecer.api.base import actor, paginate
+from crecer.api.base import Id, actor, paginate
 from crecer.referrals import actions as referral_actions
 from crecer.referrals import scope as referral_scope
 from crecer.referrals.actions import notification_text
@@ -83,7 +83,7 @@ def notifications(request: HttpRequest, unread: bool = False, page: int = 1) -> 
 
 class ReadIn(Schema):
     #: the notifications to mark as read; leave out to mark all of yours
-    ids: list[int] | None = None
+    ids: list[Id] | None = None
 
 
 @router.post("/notifications/read")

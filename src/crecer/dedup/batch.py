@@ -3,7 +3,6 @@ review queue and, on request, a CSV file ``external_id_a,external_id_b,score,dec
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from django.db import transaction
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
 from crecer.core.bulk import BulkInsert
+from crecer.core.downloads import SafeWriter
 from crecer.dedup.models import DedupRun, DuplicatePair, PairStatus
 from crecer.lib import dedup
 from crecer.registry.models import CaregiverLink, Child, Relationship
@@ -131,7 +131,7 @@ def run(
         )
     if out is not None:
         with Path(out).open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
+            writer = SafeWriter(fh)
             writer.writerow(["external_id_a", "external_id_b", "score", "decision"])
             for a, b, probability, _weight, decision in fresh:
                 writer.writerow([external[a], external[b], f"{probability:.6f}", decision])

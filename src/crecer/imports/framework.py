@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
 from crecer.core.bulk import refresh_statistics
+from crecer.core.downloads import SafeWriter
 from crecer.core.signals import facts_changed
 from crecer.imports.models import ImportBatch, ImportPart, RejectedRow
 
@@ -447,7 +448,7 @@ def finish(results: list[ImportResult]) -> None:
 def write_report(result: ImportResult, header: list[str], out: Path) -> None:
     """The rejected rows as they came, plus an ``error`` column: fix them and import this file again."""
     with out.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = SafeWriter(fh)
         writer.writerow([*header, "line", "error"])
         for r in result.rejected:
             writer.writerow([*(r.row.get(h, "") for h in header), r.line, r.message()])

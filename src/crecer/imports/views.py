@@ -8,7 +8,6 @@ the background (:mod:`.uploads`).
 
 from __future__ import annotations
 
-import csv
 import itertools
 import re
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crecer.audit.models import Action, Channel
 from crecer.audit.trail import Actor, record
+from crecer.core.downloads import Echo, SafeWriter
 from crecer.imports import permissions, uploads
 from crecer.imports.framework import FileError, Rejection, importer_for
 from crecer.imports.models import ImportUpload, RejectedRow, UploadStatus
@@ -272,11 +272,6 @@ def report(request: HttpRequest, upload_id: int) -> HttpResponse:
     return render(request, "imports/report.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _download_name(upload: ImportUpload) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(upload.original_name).stem).strip("._") or "import"
     return f"{stem[:80]}.rejected.csv"
@@ -300,7 +295,7 @@ def rejected_csv(request: HttpRequest, upload_id: int) -> HttpResponseBase:
             note="rejected rows",
             after={"count": rows.count()},
         )
-    writer = csv.writer(_Echo())
+    writer = SafeWriter(Echo())
 
     def lines() -> Iterator[str]:
         for r in rows.iterator(chunk_size=2000):

@@ -16,6 +16,7 @@ Pure: no Django. The same settings run on Spark (splink's SparkAPI) for registri
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +26,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.internals.exceptions import EMTrainingException  # not exported publicly
 
 from crecer.lib.linkage import keys, phonetic
 
@@ -232,14 +234,26 @@ def deduplicate(
         retain_matching_columns=False,
         additional_columns_to_retain=[],
     )
+    n = table.num_rows
+    if n < 2:  # nothing to compare (and nothing to learn from)
+        con.close()
+        return Result(pairs=[], records=n, seconds=timings)
     linker = Linker(records, settings, log_level=logging.WARNING)
     say("training")
-    n = table.num_rows
     # The prior (two records taken at random being the same child), from pairs that agree on almost
-    # everything, assuming those rules find 80 % of the duplicates.
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("bd", "g1_ph", "p_ph"), block_on("g1_ph", "sk", "by")], recall=0.8
-    )
+    # everything, assuming those rules find 80 % of the duplicates. A registry where no pair agrees
+    # so (one without duplicates) would give 0, whose log is undefined: the prior is then that of one
+    # duplicate pair among all the pairs.
+    floor = 1.0 / (n * (n - 1) / 2)
+    with contextlib.suppress(ValueError, ZeroDivisionError):  # no pair at all: the floor below
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("bd", "g1_ph", "p_ph"), block_on("g1_ph", "sk", "by")], recall=0.8
+        )
+    settings_obj = linker._settings_obj  # splink has no public setter for the estimated prior
+    if not floor <= (settings_obj._probability_two_random_records_match or 0) < 1:
+        settings_obj._probability_two_random_records_match = max(
+            floor, min(settings_obj._probability_two_random_records_match or 0, 0.5)
+        )
     linker.training.estimate_u_using_random_sampling(max_pairs=min(5e6, max(1e5, n * 20.0)), seed=seed)
     for rule in (block_on("bd"), block_on("g1_ph", "sk")):
         try:
@@ -248,7 +262,7 @@ def deduplicate(
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, fix_u_probabilities=True, max_pairs=EM_PAIRS
             )
-        except ValueError:
+        except (ValueError, EMTrainingException):
             # A small registry may leave a level without any match to learn from: the m-probabilities
             # of the other session, or splink's defaults, stand for it.
             continue

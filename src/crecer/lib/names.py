@@ -14,6 +14,22 @@ from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
 
+#: Characters a name never has and that only hide or disguise text: control characters (NUL included;
+#: tab and line breaks too, a name is one line), bidirectional embeddings, overrides and isolates
+#: (they turn "Ana" into "anA" on screen), zero-width characters and lone surrogates (they cannot even
+#: be written as UTF-8).
+_HIDDEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidirectional marks, embeddings, overrides, isolates
+    "\u200b-\u200d\u2060\ufeff\u180e"  # zero-width space, non-joiner, joiner, word joiner, BOM
+    "\ud800-\udfff]"
+)
+
+
+def has_hidden_characters(text: str | None) -> bool:
+    """Whether ``text`` holds a control, bidirectional, zero-width or surrogate character (see ``_HIDDEN``)."""
+    return bool(text and _HIDDEN.search(text))
+
 
 @lru_cache(maxsize=1 << 17)
 def fold(text: str | None) -> str:

@@ -15,7 +15,7 @@ from crecer import conf
 from crecer.lib import profiles
 from crecer.lib import schedule as schedule_lib
 from crecer.lib import screening as screening_lib
-from crecer.registry.inputs import parse_date, parse_int
+from crecer.registry.inputs import check_name, parse_date, parse_int
 from crecer.tracking.models import EncounterKind
 from crecer.validation import Collector
 
@@ -361,7 +361,9 @@ def clean_group(raw: Mapping[str, Any], errors: Collector) -> dict[str, Any]:
     elif code.lower() == "new":
         # /groups/new/ is the page that creates a group
         errors.add("code", "reserved", _("This code is reserved; choose another."))
-    if not name:
+    check_name(raw.get("name"), "name", errors)
+    check_name(raw.get("facilitator"), "facilitator", errors)
+    if not name and "name" not in errors.errors:
         errors.add("name", "required", _("Give the group a name."))
     service_code = str(raw.get("service_code") or "").strip()
     service = next((s for s in conf.profile().services if s.code == service_code), None)

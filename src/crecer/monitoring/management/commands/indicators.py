@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +12,7 @@ from crecer import conf
 from crecer.access.models import User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
+from crecer.core.downloads import SafeWriter
 from crecer.lib import periods
 from crecer.monitoring import definitions, engine, snapshots
 from crecer.territories.models import Territory
@@ -83,7 +83,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         rows = 0
         with options["out"].open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
+            writer = SafeWriter(fh)
             writer.writerow(
                 [
                     "indicator",
