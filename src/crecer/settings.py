@@ -16,6 +16,10 @@ Environment:
   CRECER_IMPORT_MAX_MB    largest file the web import accepts, in MB (default: 50)
   CRECER_EMAIL_URL        not yet used; e-mail goes to the console backend unless EMAIL_* are set
   CRECER_SITE_URL         the site address for links in e-mails (e.g. https://crecer.example.cl)
+  CRECER_TRUSTED_PROXIES  comma-separated addresses or networks (CIDR) of the reverse proxies whose
+                          X-Forwarded-Proto and X-Forwarded-For headers are believed (default: none)
+  CRECER_WORKERS          worker processes of ``crecer serve`` (default: 2 × cores + 1)
+  CRECER_THREADS          threads per worker process of ``crecer serve`` (default: 2)
 """
 
 from __future__ import annotations
@@ -90,6 +94,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: whether the request came over HTTPS is decided here, from trusted proxies only.
+    "crecer.web.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "crecer.web.middleware.SecurityHeadersMiddleware",
@@ -198,7 +204,10 @@ CSRF_COOKIE_SECURE = TLS
 SECURE_SSL_REDIRECT = TLS and not DEBUG
 SECURE_HSTS_SECONDS = 31536000 if TLS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = TLS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Django would believe X-Forwarded-Proto from anyone; TrustedProxyMiddleware (first in MIDDLEWARE)
+# believes it only from the addresses below and marks such requests as HTTPS itself.
+SECURE_PROXY_SSL_HEADER = None
+CRECER_TRUSTED_PROXIES = [a.strip() for a in os.environ.get("CRECER_TRUSTED_PROXIES", "").split(",") if a.strip()]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
