@@ -147,7 +147,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept between requests (CONN_MAX_AGE above), as on PostgreSQL: opening one reads
+    # the whole schema on its first query, about 6 ms per request otherwise (bench/bench_serve.py).
     # Tests use a file, not shared memory: concurrency tests need SQLite's real locking (WAL, busy timeout).
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-crecer.sqlite3")}
     if DATABASES["default"]["NAME"] != ":memory:":
