@@ -31,6 +31,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from crecer.core.files import private_dir, private_file
+
 
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -45,6 +47,10 @@ _checkout = PACKAGE_DIR.parent.parent
 _default_root = _checkout if (_checkout / "pyproject.toml").is_file() else Path.cwd()
 DATA_DIR = Path(os.environ.get("CRECER_DATA_DIR") or _default_root / "data")
 
+
+# The data folder holds the SQLite database, the secret keys and uploaded files: its owner's only.
+private_dir(DATA_DIR)
+
 DEBUG = _env_bool("CRECER_DEBUG", False)
 
 
@@ -53,13 +59,8 @@ def _secret_key() -> str:
     if configured:
         return configured
     key_file = DATA_DIR / "secret_key"
-    if key_file.is_file():
-        return key_file.read_text().strip()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
-    return key
+    private_file(key_file, secrets.token_urlsafe(50))  # unless it exists (another process may have made it)
+    return key_file.read_text().strip()
 
 
 SECRET_KEY = _secret_key()
@@ -152,7 +153,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file, not shared memory: concurrency tests need SQLite's real locking (WAL, busy timeout).
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-crecer.sqlite3")}
     if DATABASES["default"]["NAME"] != ":memory:":
-        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # An empty file is an empty SQLite database; made here, it is its owner's only (0600), and
+        # SQLite gives its -wal and -shm files the same mode.
+        private_dir(Path(DATABASES["default"]["NAME"]).parent)
+        private_file(Path(DATABASES["default"]["NAME"]))
 
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # PostgreSQL's JIT compiles each large query first; for the indicator queries (grouped counts with
