@@ -9,7 +9,8 @@ PostgreSQL at ``--postgres``, or DATABASE_URL when it is a PostgreSQL address) t
 as ``crecer demo`` does (a SYNTHETIC country of ``--children`` children, the demo users, the showcase
 child), then each server is started with ``crecer serve``, in turn:
 
-- ``waitress``: the server before issue 12, one process with 8 threads (``--server waitress``);
+- ``waitress``: the server before issue 12, one process with 8 threads (``--server waitress``), and
+  on SQLite a new connection per request as then (``CRECER_DB_CONN_MAX_AGE=0``);
 - ``gunicorn``: ``--workers`` processes (default 2 × cores + 1) of 2 threads each.
 
 Each is loaded with ``--connections`` keep-alive connections (2 wrk threads) for ``--duration``
@@ -110,6 +111,8 @@ def start(env: dict[str, str], server: str, workers: int, port: int) -> subproce
     command = [sys.executable, "-m", "crecer.cli", "serve", "--server", server, "--port", str(port)]
     if server == "gunicorn":
         command += ["--workers", str(workers)]
+    if server == "waitress" and "DATABASE_URL" not in env:
+        env = {**env, "CRECER_DB_CONN_MAX_AGE": "0"}  # SQLite before issue 12: one connection per request
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while True:
