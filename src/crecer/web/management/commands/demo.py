@@ -13,6 +13,7 @@ from crecer.audit.trail import Actor
 from crecer.monitoring.demo import ensure_snapshots, ensure_targets
 from crecer.referrals.demo import ensure_network
 from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users, showcase_child, showcase_family
+from crecer.web.management.commands.serve import default_workers
 
 
 class Command(BaseCommand):
@@ -63,4 +64,6 @@ class Command(BaseCommand):
                 % {"snapshots": taken, "targets": targets}
             )
         if not options["no_serve"]:
-            call_command("serve", port=options["port"], host=options["host"])
+            # A laptop needs no more than a few workers (each is a Python process of its own).
+            workers = int(os.environ.get("CRECER_WORKERS") or min(default_workers(), 4))
+            call_command("serve", port=options["port"], host=options["host"], workers=workers)

@@ -104,7 +104,7 @@ class Command(BaseCommand):
 
         settings = gunicorn_options({**options, "threads": options["threads"] or 2})
 
-        class Server(BaseApplication):  # type: ignore[misc]
+        class Server(BaseApplication):
             def load_config(self) -> None:
                 for name, value in settings.items():
                     self.cfg.set(name, value)
