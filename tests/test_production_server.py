@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory, override_settings
 
@@ -103,6 +104,7 @@ def test_gunicorn_runs_several_workers_and_trusts_the_same_proxies():
     assert options["worker_class"] == "gthread"
     assert options["bind"] == ["10.1.2.3:8000"]
     assert options["forwarded_allow_ips"] == "10.0.0.5/32,192.168.50.0/24"
+    assert options["preload_app"]  # loaded and warmed once, then forked (crecer.web.warm)
     with override_settings(CRECER_TRUSTED_PROXIES=[]):
         options = gunicorn_options(
             {"host": "127.0.0.1", "port": 8000, "workers": 1, "threads": 2, "timeout": 120, "access_log": None}
@@ -175,3 +177,11 @@ def test_crecer_serve_runs_worker_processes_behind_a_tls_proxy(tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
     assert "gthread" in output
+
+
+def test_serve_refuses_a_bad_trusted_proxy_before_starting():
+    with (
+        override_settings(CRECER_TRUSTED_PROXIES=["10.0.0.5", "proxy.example.cl"]),
+        pytest.raises(CommandError, match=r"proxy\.example\.cl"),
+    ):
+        call_command("serve", "--workers", "1")

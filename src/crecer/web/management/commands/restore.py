@@ -24,8 +24,7 @@ class Command(BaseCommand):
             backup.restore(options["file"], force=options["force"])
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from exc
-        counts = backup.table_counts()
         self.stdout.write(
-            _("Restored %(file)s: %(rows)s rows in %(tables)s tables. Run `crecer migrate` if this Crecer is newer.")
-            % {"file": options["file"], "rows": f"{sum(counts.values()):,}", "tables": len(counts)}
+            _("Restored %(file)s. Run `crecer migrate` if this Crecer is newer than the backup.")
+            % {"file": options["file"]}
         )

@@ -12,9 +12,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.utils.translation import gettext as _
+
+from crecer.web.middleware import trusted_networks
+from crecer.web.warm import warm
 
 
 def cores() -> int:
@@ -30,8 +34,6 @@ def default_workers() -> int:
 
 def gunicorn_options(options: dict[str, Any]) -> dict[str, Any]:
     """The gunicorn settings ``crecer serve`` uses (a function so the tests can read them)."""
-    from crecer.web.middleware import trusted_networks
-
     return {
         "bind": [f"{options['host']}:{options['port']}"],
         "workers": options["workers"],
@@ -47,6 +49,9 @@ def gunicorn_options(options: dict[str, Any]) -> dict[str, Any]:
         "accesslog": options["access_log"],
         "errorlog": "-",
         "proc_name": "crecer",
+        # The application is loaded and warmed once in the master; the workers are forked from it
+        # (crecer.web.warm). A code upgrade therefore needs a restart, not a reload (HUP).
+        "preload_app": True,
         # No control socket: its default path is per user, so two servers of one user would collide.
         "control_socket_disable": True,
     }
@@ -81,6 +86,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["workers"] < 1:
             raise CommandError(_("--workers must be at least 1."))
+        try:
+            trusted_networks()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
         # Workers are forked from this process: none may inherit its database connection.
         connections.close_all()
         if options["server"] == "waitress":
@@ -110,6 +119,7 @@ class Command(BaseCommand):
                     self.cfg.set(name, value)
 
             def load(self) -> Any:
+                warm()  # in the master, before the workers are forked
                 return application
 
         self.stdout.write(
