@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_serve.py [--children 3000] [--connections 32] [--duration 20]
         [--postgres postgres://postgres@127.0.0.1:5432/crecer_bench] [--databases sqlite,postgresql]
-        [--servers waitress,gunicorn] [--workers N]
+        [--servers waitress,gunicorn,gunicorn:2] [--workers N] [--targets api,page]
 
 Needs wrk (Debian: ``apt-get install -y wrk``). For each database (SQLite in ``bench/out/serve-sqlite/``;
 PostgreSQL at ``--postgres``, or DATABASE_URL when it is a PostgreSQL address) the database is prepared
@@ -14,7 +14,7 @@ child), then each server is started with ``crecer serve``, in turn:
 - ``gunicorn``: ``--workers`` processes (default 2 × cores + 1) of 2 threads each.
 
 Each is loaded with ``--connections`` keep-alive connections (2 wrk threads) for ``--duration``
-seconds, after a 3-second warm-up, on two targets read as the health worker "salud":
+seconds, after a 5-second warm-up, on two targets read as the health worker "salud":
 
 - ``api``: ``GET /api/v1/children/{id}`` with her bearer token;
 - ``page``: ``GET /children/{id}/`` (the child's page) with her session cookie.
@@ -111,9 +111,15 @@ def start(env: dict[str, str], server: str, workers: int, port: int) -> subproce
     command = [sys.executable, "-m", "crecer.cli", "serve", "--server", server, "--port", str(port)]
     if server == "gunicorn":
         command += ["--workers", str(workers)]
+    else:
+        command += ["--threads", "8"]  # waitress as before issue 12
     if server == "waitress" and "DATABASE_URL" not in env:
         env = {**env, "CRECER_DB_CONN_MAX_AGE": "0"}  # SQLite before issue 12: one connection per request
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A session of its own: where the kernel shares CPU between sessions (autogroup), the server then
+    # does not share its part with wrk.
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -169,7 +175,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2 * cores() + 1)
     parser.add_argument("--postgres", default=None, help="PostgreSQL address (default: DATABASE_URL if PostgreSQL)")
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--servers", default="waitress,gunicorn")
+    parser.add_argument(
+        "--servers", default="waitress,gunicorn", help="in turn; gunicorn:N for N workers (e.g. waitress,gunicorn:2)"
+    )
     parser.add_argument("--targets", default="api,page")
     args = parser.parse_args()
 
@@ -183,6 +191,12 @@ def main() -> None:
         print("PostgreSQL skipped: give --postgres URL (or DATABASE_URL) to include it.")
         databases.remove("postgresql")
     OUT.mkdir(exist_ok=True)
+    autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    if autogroup.is_file() and autogroup.read_text().strip() == "1":
+        print(
+            "NOTE: the kernel shares CPU between sessions (autogroup): on a machine shared with other busy "
+            "sessions, the server gets about one session's share however many processes it runs."
+        )
     load = os.getloadavg()
     print(
         f"{cores()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
@@ -197,15 +211,19 @@ def main() -> None:
             "api": (f"/api/v1/children/{prepared['child']}", {"Authorization": f"Bearer {prepared['token']}"}),
             "page": (f"/children/{prepared['child']}/", {"Cookie": f"sessionid={prepared['session']}"}),
         }
-        for server in args.servers.split(","):
+        for spec in args.servers.split(","):
+            # "gunicorn:3" is gunicorn with 3 workers; "gunicorn" uses --workers
+            kind, _, count = spec.partition(":")
+            workers = int(count or args.workers)
+            server = f"gunicorn×{workers}" if kind == "gunicorn" else kind
             port = free_port()
-            process = start(env, server, args.workers, port)
+            process = start(env, kind, workers, port)
             try:
                 for target in args.targets.split(","):
                     path, headers = targets[target]
                     url = f"http://127.0.0.1:{port}{path}"
                     check(port, path, headers)
-                    wrk(url, headers, args.connections, 3)  # warm-up: every worker imported and connected
+                    wrk(url, headers, args.connections, 5)  # warm-up: every worker connected, its caches filled
                     before = cpu_seconds(process.pid)
                     f = wrk(url, headers, args.connections, args.duration)
                     # The server's CPU per request: what a quiet machine's cores must pay for each one,
@@ -225,7 +243,7 @@ def main() -> None:
                     )
                     rows.append(row)
                     print(
-                        f"  {server:<9} {target:<5} {row[3]:8.1f} req/s  p50 {row[4]:7.1f} ms  "
+                        f"  {server:<11} {target:<5} {row[3]:8.1f} req/s  p50 {row[4]:7.1f} ms  "
                         f"p95 {row[5]:7.1f} ms  p99 {row[6]:7.1f} ms  errors {errors}  server CPU {cpu_ms:.1f} ms/request",
                         flush=True,
                     )

@@ -45,7 +45,12 @@ def gunicorn_options(options: dict[str, Any]) -> dict[str, Any]:
         # Long exports stream for a while; the gthread worker's heartbeat does not wait on them.
         "timeout": options["timeout"],
         "graceful_timeout": 30,
-        "keepalive": 5,
+        # A worker takes a connection only when one of its threads is free, and closes it after the
+        # answer: otherwise a busy worker would accept (and queue) connections that an idle one could
+        # serve at once, and kept-alive connections would stay stuck to their worker. The proxy in
+        # front keeps the browsers' connections alive.
+        "worker_connections": options["threads"],
+        "keepalive": 0,
         "accesslog": options["access_log"],
         "errorlog": "-",
         "proc_name": "crecer",
