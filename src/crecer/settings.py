@@ -17,10 +17,12 @@ Environment:
   CRECER_EMAIL_URL        not yet used; e-mail goes to the console backend unless EMAIL_* are set
   CRECER_SITE_URL         the site address for links in e-mails (e.g. https://crecer.example.cl)
   CRECER_TRUSTED_PROXIES  comma-separated addresses or networks (CIDR) of the reverse proxies whose
-                          X-Forwarded-For is believed (default: none; the peer address is the client)
+                          X-Forwarded-Proto and X-Forwarded-For headers are believed (default: none)
   CRECER_TWO_FACTOR_ROLES roles that must sign in with a second factor (default:
                           national_manager,admin,auditor; "none" for no role)
   CRECER_API_TOKEN_DAYS   days an API token works after its creation (default: 90)
+  CRECER_WORKERS          worker processes of ``crecer serve`` (default: 2 × cores + 1)
+  CRECER_THREADS          threads per worker process of ``crecer serve`` (default: 2)
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
+
+from crecer.core.files import private_dir, private_file
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -46,6 +50,10 @@ _checkout = PACKAGE_DIR.parent.parent
 _default_root = _checkout if (_checkout / "pyproject.toml").is_file() else Path.cwd()
 DATA_DIR = Path(os.environ.get("CRECER_DATA_DIR") or _default_root / "data")
 
+
+# The data folder holds the SQLite database, the secret keys and uploaded files: its owner's only.
+private_dir(DATA_DIR)
+
 DEBUG = _env_bool("CRECER_DEBUG", False)
 
 
@@ -54,13 +62,8 @@ def _secret_key() -> str:
     if configured:
         return configured
     key_file = DATA_DIR / "secret_key"
-    if key_file.is_file():
-        return key_file.read_text().strip()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
-    return key
+    private_file(key_file, secrets.token_urlsafe(50))  # unless it exists (another process may have made it)
+    return key_file.read_text().strip()
 
 
 SECRET_KEY = _secret_key()
@@ -100,6 +103,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: whether the request came over HTTPS is decided here, from trusted proxies only.
+    "crecer.web.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "crecer.web.middleware.SecurityHeadersMiddleware",
@@ -153,11 +158,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept between requests (CONN_MAX_AGE above), as on PostgreSQL: opening one reads
+    # the whole schema on its first query, about 6 ms per request otherwise (bench/bench_serve.py).
     # Tests use a file, not shared memory: concurrency tests need SQLite's real locking (WAL, busy timeout).
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-crecer.sqlite3")}
     if DATABASES["default"]["NAME"] != ":memory:":
-        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # An empty file is an empty SQLite database; made here, it is its owner's only (0600), and
+        # SQLite gives its -wal and -shm files the same mode.
+        private_dir(Path(DATABASES["default"]["NAME"]).parent)
+        private_file(Path(DATABASES["default"]["NAME"]))
 
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # PostgreSQL's JIT compiles each large query first; for the indicator queries (grouped counts with
@@ -228,7 +237,9 @@ CSRF_COOKIE_SECURE = TLS
 SECURE_SSL_REDIRECT = TLS and not DEBUG
 SECURE_HSTS_SECONDS = 31536000 if TLS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = TLS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Django would believe X-Forwarded-Proto from anyone; TrustedProxyMiddleware (first in MIDDLEWARE)
+# believes it only from CRECER_TRUSTED_PROXIES (above) and marks such requests as HTTPS itself.
+SECURE_PROXY_SSL_HEADER = None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

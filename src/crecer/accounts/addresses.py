@@ -13,6 +13,7 @@ import ipaddress
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -20,7 +21,20 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @lru_cache(maxsize=8)
 def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+    networks = []
+    for entry in proxies:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"CRECER_TRUSTED_PROXIES: {entry!r} is not an IP address or network (CIDR): {exc}"
+            ) from exc
+    return tuple(networks)
+
+
+def trusted_networks() -> tuple[Network, ...]:
+    """The networks of CRECER_TRUSTED_PROXIES (validated: a bad entry stops the server, naming it)."""
+    return _networks(tuple(settings.CRECER_TRUSTED_PROXIES))
 
 
 def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -39,7 +53,7 @@ def is_trusted(address: str) -> bool:
     parsed = _parse(address)
     if parsed is None:
         return False
-    return any(parsed in network for network in _networks(tuple(settings.CRECER_TRUSTED_PROXIES)))
+    return any(parsed in network for network in trusted_networks())
 
 
 def client_address(request: HttpRequest) -> str:

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from crecer import conf
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
+from crecer.core.files import private_dir, private_file
 from crecer.registry.reads import log_reads
 from crecer.territories.models import Territory
 
@@ -60,14 +61,9 @@ def pseudonym_key() -> bytes:
         return configured.encode()
     path = key_path()
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
+        # Its owner's only: the folder (0700, if made here) and the file (0600, from its creation).
+        private_dir(path.parent)
+        private_file(path, secrets.token_urlsafe(48))  # unless another process made it first
     return path.read_text().strip().encode()
 
 

@@ -15,6 +15,7 @@ from crecer.monitoring.demo import ensure_snapshots, ensure_targets
 from crecer.referrals.demo import ensure_network
 from crecer.results.demo import ensure_results
 from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users, showcase_child, showcase_family
+from crecer.web.management.commands.serve import default_workers
 
 
 class Command(BaseCommand):
@@ -81,4 +82,6 @@ class Command(BaseCommand):
                 % results
             )
         if not options["no_serve"]:
-            call_command("serve", port=options["port"], host=options["host"])
+            # A laptop needs no more than a few workers (each is a Python process of its own).
+            workers = int(os.environ.get("CRECER_WORKERS") or min(default_workers(), 4))
+            call_command("serve", port=options["port"], host=options["host"], workers=workers)

@@ -1,0 +1,263 @@
+"""Benchmark: the server under load, with wrk on loopback: throughput and latency percentiles.
+
+    .venv/bin/python bench/bench_serve.py [--children 3000] [--connections 32] [--duration 20]
+        [--postgres postgres://postgres@127.0.0.1:5432/crecer_bench] [--databases sqlite,postgresql]
+        [--servers waitress,gunicorn,gunicorn:2] [--workers N] [--targets api,page]
+
+Needs wrk (Debian: ``apt-get install -y wrk``). For each database (SQLite in ``bench/out/serve-sqlite/``;
+PostgreSQL at ``--postgres``, or DATABASE_URL when it is a PostgreSQL address) the database is prepared
+as ``crecer demo`` does (a SYNTHETIC country of ``--children`` children, the demo users, the showcase
+child), then each server is started with ``crecer serve``, in turn:
+
+- ``waitress``: the server before issue 12, one process with 8 threads (``--server waitress``), and
+  on SQLite a new connection per request as then (``CRECER_DB_CONN_MAX_AGE=0``);
+- ``gunicorn``: ``--workers`` processes (default 2 × cores + 1) of 2 threads each.
+
+Each is loaded with ``--connections`` keep-alive connections (2 wrk threads) for ``--duration``
+seconds, after a 5-second warm-up, on two targets read as the health worker "salud":
+
+- ``api``: ``GET /api/v1/children/{id}`` with her bearer token;
+- ``page``: ``GET /children/{id}/`` (the child's page) with her session cookie.
+
+Every request is a real read of person data: it writes its read event to the audit trail. The script
+prints requests/s, the median, p95 and p99 latency and any error (non-2xx answers, timeouts); a run
+with errors is not a figure. wrk runs on the same machine and takes some of its CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+SRC = HERE.parent / "src"
+
+PREPARE = """
+import json, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crecer.settings")
+import django
+django.setup()
+from django.core.management import call_command
+from django.test import Client
+from crecer.access.actions import create_token
+from crecer.access.models import User
+from crecer.audit.models import Channel
+from crecer.audit.trail import Actor
+from crecer.web.demo import showcase_child
+call_command("demo", children=int(os.environ["BENCH_CHILDREN"]), no_serve=True, verbosity=0)
+salud = User.objects.get(username="salud")
+child = showcase_child(salud)
+client = Client()
+client.force_login(salud)
+print("PREPARED " + json.dumps({
+    "child": child.pk,
+    "token": create_token(Actor(None, Channel.CLI), salud),
+    "session": client.cookies["sessionid"].value,
+}))
+"""
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def environment(database: str, url: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(SRC) + os.pathsep + env.get("PYTHONPATH", "")
+    env["CRECER_DATA_DIR"] = str(OUT / f"serve-{database}")
+    env["CRECER_LOG_LEVEL"] = "ERROR"
+    env.pop("DATABASE_URL", None)
+    if url:
+        env["DATABASE_URL"] = url
+    return env
+
+
+def prepare(env: dict[str, str], children: int) -> dict[str, str]:
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", PREPARE],
+        env={**env, "BENCH_CHILDREN": str(children)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"preparing the database failed:\n{done.stdout}\n{done.stderr}")
+    line = next(x for x in done.stdout.splitlines() if x.startswith("PREPARED "))
+    print(f"  prepared in {time.perf_counter() - began:.0f} s")
+    return dict(json.loads(line.removeprefix("PREPARED ")))
+
+
+def start(env: dict[str, str], server: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "crecer.cli", "serve", "--server", server, "--port", str(port)]
+    if server == "gunicorn":
+        command += ["--workers", str(workers)]
+    else:
+        command += ["--threads", "8"]  # waitress as before issue 12
+    if server == "waitress" and "DATABASE_URL" not in env:
+        env = {**env, "CRECER_DB_CONN_MAX_AGE": "0"}  # SQLite before issue 12: one connection per request
+    # A session of its own: where the kernel shares CPU between sessions (autogroup), the server then
+    # does not share its part with wrk.
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the {server} server did not start")
+            time.sleep(0.3)
+
+
+def check(port: int, path: str, headers: dict[str, str]) -> None:
+    """The target answers 200 with the child's data (not a redirect to the sign-in page)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers=headers)
+    status = connection.getresponse().status
+    connection.close()
+    if status != 200:
+        sys.exit(f"{path} answered {status}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its living descendants (Linux /proc)."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
+
+
+def wrk(url: str, headers: dict[str, str], connections: int, duration: int) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
+    command += ["-s", str(HERE / "wrk_report.lua")]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    done = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
+    figures = {k: float(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+    figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--children", type=int, default=3000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2 * cores() + 1)
+    parser.add_argument("--postgres", default=None, help="PostgreSQL address (default: DATABASE_URL if PostgreSQL)")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--servers", default="waitress,gunicorn", help="in turn; gunicorn:N for N workers (e.g. waitress,gunicorn:2)"
+    )
+    parser.add_argument("--targets", default="api,page")
+    args = parser.parse_args()
+
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: this benchmark needs it (Debian/Ubuntu: apt-get install -y wrk).")
+    postgres = args.postgres or (
+        os.environ["DATABASE_URL"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else None
+    )
+    databases = args.databases.split(",")
+    if "postgresql" in databases and not postgres:
+        print("PostgreSQL skipped: give --postgres URL (or DATABASE_URL) to include it.")
+        databases.remove("postgresql")
+    OUT.mkdir(exist_ok=True)
+    autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    if autogroup.is_file() and autogroup.read_text().strip() == "1":
+        print(
+            "NOTE: the kernel shares CPU between sessions (autogroup): on a machine shared with other busy "
+            "sessions, the server gets about one session's share however many processes it runs."
+        )
+    load = os.getloadavg()
+    print(
+        f"{cores()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+        f"{args.connections} connections, {args.duration} s per figure, gunicorn workers: {args.workers}"
+    )
+    rows = []
+    for database in databases:
+        env = environment(database, postgres if database == "postgresql" else None)
+        print(f"{database}: preparing a SYNTHETIC country of {args.children} children")
+        prepared = prepare(env, args.children)
+        targets = {
+            "api": (f"/api/v1/children/{prepared['child']}", {"Authorization": f"Bearer {prepared['token']}"}),
+            "page": (f"/children/{prepared['child']}/", {"Cookie": f"sessionid={prepared['session']}"}),
+        }
+        for spec in args.servers.split(","):
+            # "gunicorn:3" is gunicorn with 3 workers; "gunicorn" uses --workers
+            kind, _, count = spec.partition(":")
+            workers = int(count or args.workers)
+            server = f"gunicorn×{workers}" if kind == "gunicorn" else kind
+            port = free_port()
+            process = start(env, kind, workers, port)
+            try:
+                for target in args.targets.split(","):
+                    path, headers = targets[target]
+                    url = f"http://127.0.0.1:{port}{path}"
+                    check(port, path, headers)
+                    wrk(url, headers, args.connections, 5)  # warm-up: every worker connected, its caches filled
+                    before = cpu_seconds(process.pid)
+                    f = wrk(url, headers, args.connections, args.duration)
+                    # The server's CPU per request: what a quiet machine's cores must pay for each one,
+                    # a figure the other users of a shared machine disturb much less than the rate.
+                    cpu_ms = (cpu_seconds(process.pid) - before) * 1e3 / max(f["requests"], 1)
+                    errors = int(f["non2xx"] + f["connect"] + f["read"] + f["write"] + f["timeout"])
+                    row = (
+                        database,
+                        server,
+                        target,
+                        f["rps"],
+                        f["p50"] / 1e3,
+                        f["p95"] / 1e3,
+                        f["p99"] / 1e3,
+                        errors,
+                        cpu_ms,
+                    )
+                    rows.append(row)
+                    print(
+                        f"  {server:<11} {target:<5} {row[3]:8.1f} req/s  p50 {row[4]:7.1f} ms  "
+                        f"p95 {row[5]:7.1f} ms  p99 {row[6]:7.1f} ms  errors {errors}  server CPU {cpu_ms:.1f} ms/request",
+                        flush=True,
+                    )
+            finally:
+                process.terminate()
+                process.wait(timeout=60)
+    print()
+    print("| database | server | target | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/request |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.0f} | {r[4]:.0f} | {r[5]:.0f} | {r[6]:.0f} | {r[7]} | {r[8]:.1f} |")
+    load = os.getloadavg()
+    print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
