@@ -614,3 +614,56 @@ def test_a_finding_is_resolved_by_its_institution_and_a_child_leaves_the_centre(
     assert Delivery.unscoped.filter(child=child, service_code="childcare_enrolment", voided_at__isnull=True).exists()
     again = post(operator, f"/enrolments/{enrolment.json()['id']}/end", {"ended_on": today})
     assert again.status_code == 422
+
+
+def test_the_authority_keeps_the_registry_of_employers_obliged_to_run_a_centre(capi, api_client, make_user):
+    """Employers of 100 or more employees (the profile's threshold) must run a centre: the authority registers
+    them and the centre they run; the registry says who is obliged and who complies."""
+    threshold = capi["config"].employer_obligation_employees
+    authority = api_client(capi["authority"])
+    centre_id = post(api_client(capi["operator"]), "/centres", CENTRE).json()["id"]
+    big = post(
+        authority, "/employers", {"name": "Pesquera Austral", "territory_code": "CL01001", "employees": threshold}
+    )
+    assert big.status_code == 201, big.content
+    assert big.json()["obliged"] is True and big.json()["runs_centre"] is False
+    small = post(
+        authority, "/employers", {"name": "Panadería Sur", "territory_code": "CL01002", "employees": threshold - 1}
+    ).json()
+    assert small["obliged"] is False
+    # Now it runs one: a change, audited with its before and after.
+    changed = authority.put(
+        f"{API}/employers/{big.json()['id']}",
+        {"name": "Pesquera Austral", "territory_code": "CL01001", "employees": threshold, "centre_id": centre_id},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200 and changed.json()["runs_centre"] is True
+    event = AuditEvent.objects.filter(entity="centres.employer", action=Action.UPDATE).get()
+    assert event.before == {"centre_id": None} and event.after == {"centre_id": centre_id}
+    listed = authority.get(f"{API}/employers?obliged=true").json()["results"]
+    assert [(e["name"], e["runs_centre"]) for e in listed] == [("Pesquera Austral", True)]
+    # A regional manager of the other region reads none of them; an operator is refused the registry.
+    regional_sur = make_user("regional_sur", Role.REGIONAL_MANAGER, "CL02")
+    assert api_client(regional_sur).get(f"{API}/employers").json()["results"] == []
+    assert api_client(regional_sur).get(f"{API}/employers").status_code == 200
+    assert api_client(capi["operator"]).get(f"{API}/employers").json()["results"] == []
+    assert (
+        post(
+            api_client(capi["operator"]), "/employers", {"name": "X", "territory_code": "CL01001", "employees": 500}
+        ).status_code
+        == 403
+    )
+
+
+def test_a_bad_employer_is_refused_field_by_field_and_nothing_is_stored(capi, api_client):
+    authority = api_client(capi["authority"])
+    answer = post(
+        authority, "/employers", {"name": "", "territory_code": "XX", "employees": "muchos", "centre_id": 999999}
+    )
+    assert answer.status_code == 422
+    errors = answer.json()["errors"]
+    assert set(errors) == {"name", "territory_code", "employees", "centre_id"}
+    assert post(authority, "/employers", {"name": "A", "territory_code": "CL01001", "employees": 0}).status_code == 422
+    from crecer.centres.models import Employer
+
+    assert not Employer.objects.exists()

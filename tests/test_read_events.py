@@ -286,6 +286,9 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     for kid in (carla, bruno):
         registry_actions.grant_access(SYSTEM, kid, cuna, ["social"], "sala cuna")
     enrolment = centre_actions.enrol(SYSTEM, centre, {"child": carla.pk, "enrolled_on": today, "age_group": "0_1"})
+    employer = centre_actions.save_employer(
+        SYSTEM, {"name": "Pesquera Austral", "territory_code": "CL01001", "employees": 250}
+    )
     other_centre = centre_actions.register_centre(SYSTEM, {**centre_body, "name": "Jardín En Trámite"})
     half = centre_actions.apply(SYSTEM, other_centre, application_body)
     half_reviews = list(half.reviews.order_by("institution"))
@@ -379,6 +382,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "review": open_review.pk,
             "permit": permit.pk,
             "enrolment": enrolment.pk,
+            "employer": employer.pk,
             "finding": Finding.objects.filter(inspection__review__institution="junji").values_list("pk", flat=True)[0],
             "indicator": "welcome_kit",
             "territory": "CL01001",
@@ -518,6 +522,7 @@ DEFAULT_PARAMS = {
     "review_id": "review",
     "permit_id": "permit",
     "enrolment_id": "enrolment",
+    "employer_id": "employer",
     "finding_id": "finding",
     "what": "renew",
     "code": "indicator",
@@ -1076,6 +1081,23 @@ ROUTES: dict[str, Reads | Quiet] = {
         "a review's decision", (Call(user="junji", method="post", body={"decision": ""}, status=422, expect=False),)
     ),
     f"GET {API}/permits": Quiet("the public list of permits: centres and places, no person"),
+    f"GET {API}/employers": Quiet(
+        "employers obliged to run a centre: organisations, no person", (Call(user="authority", expect=False),)
+    ),
+    f"POST {API}/employers": Quiet(
+        "an employer registered", (Call(user="authority", method="post", body={}, status=422, expect=False),)
+    ),
+    f"PUT {API}/employers/{{employer_id}}": Quiet(
+        "an employer changed",
+        (
+            Call(
+                user="authority",
+                method="put",
+                body={"name": "Pesquera Austral", "territory_code": "CL01001", "employees": 300},
+                expect=False,
+            ),
+        ),
+    ),
     f"POST {API}/permits/{{permit_id}}/renew": Quiet(
         "a permit renewed", (Call(user="authority", method="post", expect=False),)
     ),

@@ -16,7 +16,7 @@ from crecer.access.models import Role, User
 from crecer.api.base import actor, paginate
 from crecer.centres import actions
 from crecer.centres import scope as centre_scope
-from crecer.centres.models import Application, Centre, CentreType, Enrolment, Inspection, Permit, Review
+from crecer.centres.models import Application, Centre, CentreType, Employer, Enrolment, Inspection, Permit, Review
 from crecer.registry.reads import log_reads
 from crecer.validation import FieldError, InputErrors
 
@@ -42,6 +42,13 @@ class CentreIn(Schema):
     capacity: dict[str, Any] = {}
     hours: str = ""
     staff: list[StaffIn] = []
+
+
+class EmployerIn(Schema):
+    name: str = ""
+    territory_code: str = ""
+    employees: int | str | None = None
+    centre_id: int | str | None = None
 
 
 class ApplicationIn(Schema):
@@ -253,6 +260,46 @@ def decide_review(request: HttpRequest, review_id: int, payload: DecisionIn) -> 
     review = centre_scope.get_review_or_404(request.user, review_id)
     review = actions.decide(actor(request), review, payload.decision, payload.conditions)
     return review_payload(review)
+
+
+# --- employers obliged to run a centre ------------------------------------------------------------------
+
+
+def employer_payload(employer: Employer) -> dict[str, Any]:
+    return {
+        "id": employer.pk,
+        "name": employer.name,
+        "territory": employer.territory.code,
+        "territory_name": employer.territory.name,
+        "employees": employer.employees,
+        "obliged": actions.employer_obliged(employer),
+        "runs_centre": employer.centre_id is not None,
+        "centre": {"id": employer.centre_id, "name": employer.centre.name} if employer.centre else None,
+    }
+
+
+@router.get("/employers", response=dict)
+def list_employers(request: HttpRequest, obliged: bool | None = None, page: int = 1) -> dict[str, Any]:
+    """Employers of the user's territory: whether the law obliges them to run a centre, and whether they do."""
+    employers = centre_scope.employers(request.user).select_related("territory", "centre")
+    if obliged is not None:
+        threshold = actions.config().employer_obligation_employees
+        employers = employers.filter(employees__gte=threshold) if obliged else employers.filter(employees__lt=threshold)
+    items, pages = paginate(employers.order_by("name", "pk"), page)
+    return {**pages, "results": [employer_payload(e) for e in items]}
+
+
+@router.post("/employers", response={201: dict})
+def create_employer(request: HttpRequest, payload: EmployerIn) -> Status[dict[str, Any]]:
+    """Register an employer (the authority)."""
+    return Status(201, employer_payload(actions.save_employer(actor(request), payload.model_dump())))
+
+
+@router.put("/employers/{employer_id}", response=dict)
+def update_employer(request: HttpRequest, employer_id: int, payload: EmployerIn) -> dict[str, Any]:
+    """Change an employer: its size, or the centre it runs (the authority)."""
+    employer = centre_scope.get_employer_or_404(request.user, employer_id)
+    return employer_payload(actions.save_employer(actor(request), payload.model_dump(), employer))
 
 
 # --- permits --------------------------------------------------------------------------------------------

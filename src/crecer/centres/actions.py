@@ -28,7 +28,8 @@ from crecer import conf
 from crecer.access import permissions
 from crecer.access.models import Role, User
 from crecer.audit.models import Action
-from crecer.audit.trail import Actor, record, snapshot
+from crecer.audit.trail import Actor, diff, record, snapshot
+from crecer.centres import scope as centre_scope
 from crecer.centres.models import (
     APPROVING,
     Application,
@@ -37,6 +38,7 @@ from crecer.centres.models import (
     Centre,
     CentreStatus,
     CentreType,
+    Employer,
     Enrolment,
     FeePayment,
     Finding,
@@ -206,6 +208,56 @@ def register_centre(actor: Actor, raw: dict[str, Any]) -> Centre:
             member = StaffMember.objects.create(centre=centre, **item)
             record(actor, Action.CREATE, member, after=snapshot(member))
     return centre
+
+
+def save_employer(actor: Actor, raw: dict[str, Any], employer: Employer | None = None) -> Employer:
+    """Register an employer (or change one): its size says whether the law obliges it to run a childcare
+    centre (the profile's ``employer_obligation_employees``), and the centre it runs, if any, says whether
+    it does. The authority keeps this registry, in its territory."""
+    user = actor.user
+    permissions.check(user, permissions.ISSUE_PERMITS, _("Only the authority keeps the registry of employers."))
+    errors = Collector()
+    name = _text(raw, "name", errors, 200)
+    territory = Territory.objects.filter(code=str(raw.get("territory_code") or "")).first()
+    if territory is None:
+        errors.add("territory_code", "unknown", _("No territory has this code."))
+    elif not permissions.within(user, territory.path):
+        errors.add("territory_code", "out_of_scope", _("This territory is outside the one you work in."))
+    employees = raw.get("employees")
+    if isinstance(employees, bool) or not isinstance(employees, int | str) or not str(employees).strip().isdigit():
+        errors.add("employees", "invalid", _("Give the number of employees as a whole number."))
+        employees = 0
+    else:
+        employees = int(str(employees).strip())
+        if employees < 1 or employees > 10_000_000:
+            errors.add("employees", "out_of_range", _("Give a number of employees between 1 and 10,000,000."))
+    centre: Centre | None = None
+    centre_id = raw.get("centre_id")
+    if centre_id not in (None, ""):
+        readable = centre_scope.centres(user)
+        digits = str(centre_id).strip()
+        centre = readable.filter(pk=int(digits)).first() if digits.isdigit() else None
+        if centre is None:
+            errors.add("centre_id", "unknown", _("No centre you can see has this number."))
+    errors.raise_if_any()
+    assert territory is not None
+    with transaction.atomic():
+        if employer is None:
+            employer = Employer.objects.create(name=name, territory=territory, employees=employees, centre=centre)
+            record(actor, Action.CREATE, employer, after=snapshot(employer))
+        else:
+            before = snapshot(employer)
+            employer.name, employer.territory, employer.employees, employer.centre = name, territory, employees, centre
+            employer.save()
+            old, new = diff(before, snapshot(employer))
+            if new:
+                record(actor, Action.UPDATE, employer, before=old, after=new)
+    return employer
+
+
+def employer_obliged(employer: Employer) -> bool:
+    """Whether the law obliges this employer to run a childcare centre (the profile's threshold)."""
+    return employer.employees >= config().employer_obligation_employees
 
 
 def close_centre(actor: Actor, centre: Centre, reason: str) -> Centre:

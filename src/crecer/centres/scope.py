@@ -18,7 +18,7 @@ from django.http import Http404
 
 from crecer.access import permissions
 from crecer.access.models import Role
-from crecer.centres.models import Application, Centre, Enrolment, Finding, Permit, PermitState, Review
+from crecer.centres.models import Application, Centre, Employer, Enrolment, Finding, Permit, PermitState, Review
 from crecer.registry import scope as registry_scope
 
 
@@ -36,6 +36,23 @@ def centres(user: Any) -> QuerySet[Centre]:
     if permissions.has(user, permissions.READ_CENTRES) and user.territory is not None:
         return Centre.objects.filter(territory__path__startswith=user.territory.path)
     return Centre.objects.none()
+
+
+def employers(user: Any) -> QuerySet[Employer]:
+    """The registry of employers obliged to run a centre: read by those who read the centres of a
+    territory (the authority, managers, inspectors, auditors), not by operators."""
+    if user is None:
+        return Employer.objects.all()
+    if _active(user) and permissions.has(user, permissions.READ_CENTRES) and user.territory is not None:
+        return Employer.objects.filter(territory__path__startswith=user.territory.path)
+    return Employer.objects.none()
+
+
+def get_employer_or_404(user: Any, employer_id: Any) -> Employer:
+    employer = employers(user).select_related("territory", "centre").filter(pk=_pk(employer_id)).first()
+    if employer is None:
+        raise Http404
+    return employer
 
 
 def _pk(value: Any) -> int:
