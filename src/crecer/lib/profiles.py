@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from crecer.lib import documents
+from crecer.lib.results import ProfileRule, ResultsError, parse_profile_rules
 from crecer.lib.rules import Rule, RuleDefinitionError, parse_rules
 from crecer.lib.schedule import Contact, build_contacts
 
@@ -321,6 +322,8 @@ class Profile:
     measurement_checks: MeasurementChecks = dataclasses.field(default_factory=MeasurementChecks)
     #: the licensing of childcare centres (``centres.toml``), None where the country has not configured it
     centres: CentresConfig | None = None
+    #: the profile's own condition rules for money on results (``results.toml``), beside the built-in ones
+    condition_rules: tuple[ProfileRule, ...] = ()
 
     def checks(self, instrument: str) -> InstrumentChecks:
         """The checks and question texts of ``instrument`` (defaults when the profile says nothing)."""
@@ -672,8 +675,21 @@ def load(profile_id: str) -> Profile:
     if centres_file.is_file():
         where = f"profiles/{profile_id}/centres.toml"
         profile = replace(profile, centres=parse_centres(_read_toml(centres_file, where), where))
+    results_file = folder / "results.toml"
+    if results_file.is_file():
+        where = f"profiles/{profile_id}/results.toml"
+        profile = replace(profile, condition_rules=parse_results(_read_toml(results_file, where), where))
     _check_references(profile)
     return profile
+
+
+def parse_results(data: dict[str, Any], where: str) -> tuple[ProfileRule, ...]:
+    """Validate ``results.toml``: the profile's own condition rules (see :func:`crecer.lib.results.parse_profile_rules`)."""
+    _require(data, "version", str, where)
+    try:
+        return parse_profile_rules(data, where)
+    except ResultsError as exc:
+        raise ProfileError(str(exc)) from exc
 
 
 def _check_references(profile: Profile) -> None:

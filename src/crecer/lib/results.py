@@ -3,7 +3,8 @@
 Every figure that moves money is computed here and documented in ``docs/results.md``:
 
 * a condition's compliance (a number from 0 to 1) by its rule (:data:`RULES`: ``at_period_end``,
-  ``months_met``, ``improvement``; more with :func:`register_rule`), where the indicator's direction
+  ``months_met``, ``improvement``; a profile declares more in its ``results.toml``, :class:`ProfileRule`,
+  a CEL expression; code may also :func:`register_rule`), where the indicator's direction
   (``higher`` or ``lower``) decides what "better" means;
 * the weighted compliance of a set of conditions, Σ weight × compliance / Σ weight;
 * a tranche's amount by its payment rule (:data:`PAYMENT_RULES`: ``all_or_nothing``, ``proportional``,
@@ -18,6 +19,7 @@ the end, half up (:func:`cents`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,7 +33,12 @@ ONE = Fraction(1)
 
 
 class ResultsError(ValueError):
-    """A condition or payment that cannot be computed as written (unknown rule, missing parameter)."""
+    """A condition or payment that cannot be computed as written (unknown rule, missing parameter).
+    ``rule``: the profile rule whose expression failed, when that is the cause."""
+
+    def __init__(self, message: str, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 def exact(value: Number | None) -> Fraction | None:
@@ -158,8 +165,177 @@ def register_rule(name: str, rule: Rule) -> None:
     RULES[name] = rule
 
 
-def compliance(c: Condition) -> Compliance:
-    rule = RULES.get(c.rule)
+# --- a profile's own condition rules (CEL) ----------------------------------------------------------------
+
+#: What a profile's compliance expression may read (``docs/results.md``). Numbers are doubles, except the
+#: counts ``months``, ``months_met`` and ``k`` (ints); "better" is already applied to ``gain``, ``gap``, ``span``.
+VARIABLES: dict[str, str] = {
+    "value": "the figure of the last period read (double)",
+    "baseline": "the baseline (double)",
+    "target": "the target (double)",
+    "gain": "improvement on the baseline in the better direction: value − baseline, or baseline − value",
+    "gap": "how far the value is beyond the target in the better direction (≥ 0: reached)",
+    "span": "the target's distance from the baseline in the better direction",
+    "reached": "whether the value reaches the target (bool)",
+    "required_points": "the condition's points (double; 0 when none are given)",
+    "monthly_values": "the figure of each month read, oldest first (list of double; null: no figure)",
+    "monthly_reached": "whether each month read reaches the target (list of bool)",
+    "months": "the number of months read (int)",
+    "months_met": "the number of months whose value reaches the target (int)",
+    "k": "the condition's k (int; the number of months when not given)",
+}
+#: the decimals a double compliance is rounded to before it becomes a fraction
+PLACES = 12
+
+
+def from_double(x: float) -> Fraction:
+    """A double compliance as an exact fraction, deterministically: rounded to :data:`PLACES` decimals, then
+    the simplest fraction with a denominator up to 10⁶ when it is within 10⁻¹² of that (so 0.8333333333333334
+    is 5/6 and 0.6149999999999999 is 123/200), else the 12-decimal number itself."""
+    rounded = Fraction(Decimal(repr(x)).quantize(Decimal(1).scaleb(-PLACES), rounding=ROUND_HALF_UP))
+    simple = rounded.limit_denominator(10**6)
+    return simple if abs(simple - rounded) <= Fraction(1, 10**PLACES) else rounded
+
+
+def _double(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class ProfileRule:
+    """A condition rule declared in a profile's ``results.toml``: its compliance is a CEL expression over
+    :data:`VARIABLES`, clipped to [0, 1]. ``reads`` is ``period`` (one period, like ``at_period_end``) or
+    ``months`` (the listed months and k, like ``months_met``). A condition whose last period has no figure
+    complies 0, as with the built-in rules, without evaluating the expression."""
+
+    code: str
+    name_es: str
+    name_en: str
+    reads: str
+    expression: str
+    program: Any = field(repr=False, compare=False)
+
+    def name(self, language: str) -> str:
+        return self.name_en if language.startswith("en") else self.name_es
+
+    @property
+    def needs_points(self) -> bool:
+        return "required_points" in self.program.variables()
+
+    def variables(self, c: Condition) -> dict[str, Any]:
+        months = list(c.params.get("months") or sorted(c.values)) if self.reads == "months" else []
+        value = c.value
+        points = exact(c.params.get("points"))
+        monthly = [c.values.get(m) for m in months]
+        return {
+            "value": _double(value),
+            "baseline": float(c.baseline),
+            "target": float(c.target),
+            "gain": _double(None if value is None else c.better(value, c.baseline)),
+            "gap": _double(None if value is None else c.better(value, c.target)),
+            "span": float(c.better(c.target, c.baseline)),
+            "reached": c.reaches(value),
+            "required_points": float(points or 0),
+            "monthly_values": [_double(v) for v in monthly],
+            "monthly_reached": [c.reaches(v) for v in monthly],
+            "months": len(months),
+            "months_met": sum(1 for v in monthly if c.reaches(v)),
+            "k": int(c.params.get("k") or len(months)),
+        }
+
+    def __call__(self, c: Condition) -> Compliance:
+        if c.value is None:
+            return Compliance(ZERO, {"missing": True})
+        variables = self.variables(c)
+        try:
+            result = self.program.execute(variables)
+        except Exception as exc:  # the CEL runtime raises TypeError/RuntimeError/ValueError
+            raise ResultsError(f"rule {self.code!r}: {str(exc).splitlines()[0]}", self.code) from exc
+        if isinstance(result, bool) or not isinstance(result, int | float):
+            raise ResultsError(f"rule {self.code!r} gave {type(result).__name__}, not a number", self.code)
+        if isinstance(result, float) and not math.isfinite(result):
+            raise ResultsError(f"rule {self.code!r} gave {result}, not a finite number", self.code)
+        raw = Fraction(result) if isinstance(result, int) else from_double(result)
+        detail: dict[str, Any] = {"expression_result": raw}
+        if self.reads == "months":
+            detail.update(met=variables["months_met"], k=variables["k"], months=list(c.params.get("months") or []))
+        return Compliance(clip(raw), detail)
+
+
+def parse_profile_rules(data: Mapping[str, Any], where: str) -> tuple[ProfileRule, ...]:
+    """Validate the ``[[condition_rule]]`` tables of a profile's ``results.toml``: code (not a built-in rule,
+    not repeated), names, ``reads``, a compliance expression that compiles and reads only :data:`VARIABLES`,
+    and example cases whose expected compliance the rule gives exactly. Raises :class:`ResultsError`
+    naming the file and the rule."""
+    from crecer.lib.rules import RuleDefinitionError, compile_expression
+
+    items = data.get("condition_rule", [])
+    if not isinstance(items, list):
+        raise ResultsError(f"{where}: 'condition_rule' must be a list of tables ([[condition_rule]])")
+    out: list[ProfileRule] = []
+    for i, raw in enumerate(items):
+        at = f"{where}: condition_rule[{i}]"
+        if not isinstance(raw, Mapping):
+            raise ResultsError(f"{at} must be a table")
+        code = raw.get("code")
+        if not isinstance(code, str) or not code.isidentifier() or len(code) > 30:
+            raise ResultsError(f"{at}: 'code' is required: letters, digits and _ (at most 30)")
+        at = f"{where} (condition rule '{code}')"
+        if code in RULES or any(r.code == code for r in out):
+            raise ResultsError(f"{at}: the code repeats a rule already defined")
+        for name in ("name_es", "name_en", "compliance"):
+            if not isinstance(raw.get(name), str) or not raw[name].strip():
+                raise ResultsError(f"{at}: '{name}' is required text")
+        reads = raw.get("reads", "period")
+        if reads not in ("period", "months"):
+            raise ResultsError(f"{at}: 'reads' must be period or months (got {reads!r})")
+        try:
+            program = compile_expression(raw["compliance"], VARIABLES, at, what="compliance expression")
+        except RuleDefinitionError as exc:
+            raise ResultsError(str(exc)) from exc
+        rule = ProfileRule(code, raw["name_es"], raw["name_en"], reads, raw["compliance"], program)
+        examples = raw.get("examples")
+        if not isinstance(examples, list) or not examples:
+            raise ResultsError(f"{at}: every rule ships example cases ('examples')")
+        for j, example in enumerate(examples):
+            _check_example(rule, example, f"{at} example {j + 1}")
+        out.append(rule)
+    return tuple(out)
+
+
+def _check_example(rule: ProfileRule, ex: Any, at: str) -> None:
+    """An example: baseline, target, direction (default higher), values (oldest first; "none" for a period
+    without a figure), points, k, and the compliance it must give exactly (``expect``, e.g. "0.625")."""
+    if not isinstance(ex, Mapping) or "expect" not in ex or not isinstance(ex.get("values"), list) or not ex["values"]:
+        raise ResultsError(f"{at}: needs 'values' (a list) and 'expect' (the compliance)")
+    try:
+        values = [None if v == "none" else exact(v) for v in ex["values"]]
+        periods = [f"p{n:02d}" for n in range(1, len(values) + 1)]
+        params: dict[str, Any] = {k: ex[k] for k in ("points", "k") if k in ex}
+        if rule.reads == "months":
+            params["months"] = periods
+        condition = Condition(
+            indicator="example",
+            territory="",
+            rule=rule.code,
+            baseline=exact(ex.get("baseline", 0)) or ZERO,
+            target=exact(ex.get("target", 0)) or ZERO,
+            weight=ONE,
+            direction=str(ex.get("direction", "higher")),
+            values=dict(zip(periods, values, strict=True)),
+            params=params,
+        )
+        expected = Fraction(ex["expect"].strip()) if isinstance(ex["expect"], str) else exact(ex["expect"])
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        raise ResultsError(f"{at}: a figure is not a number ({exc})") from exc
+    got = rule(condition).compliance
+    if got != expected:
+        raise ResultsError(f"{at}: expected compliance {ex['expect']}, the rule gives {decimal_text(got, 6)}")
+
+
+def compliance(c: Condition, rules: Mapping[str, Rule] | None = None) -> Compliance:
+    """``c``'s compliance by its rule: a built-in one or one of ``rules`` (a profile's)."""
+    rule = RULES.get(c.rule) or (rules or {}).get(c.rule)
     if rule is None:
         raise ResultsError(f"unknown condition rule {c.rule!r}")
     result = rule(c)
@@ -214,13 +390,18 @@ class TrancheResult:
 
 
 def evaluate(
-    amount: int, payment_rule: str, conditions: Sequence[Condition], floor: Number | None = None
+    amount: int,
+    payment_rule: str,
+    conditions: Sequence[Condition],
+    floor: Number | None = None,
+    rules: Mapping[str, Rule] | None = None,
 ) -> TrancheResult:
-    """A tranche: each condition's compliance, the weighted compliance and the amount to pay (cents)."""
+    """A tranche: each condition's compliance, the weighted compliance and the amount to pay (cents).
+    ``rules``: the profile's own condition rules, beside the built-in ones."""
     pay = PAYMENT_RULES.get(payment_rule)
     if pay is None:
         raise ResultsError(f"unknown payment rule {payment_rule!r}")
-    results = [(c, compliance(c)) for c in conditions]
+    results = [(c, compliance(c, rules)) for c in conditions]
     overall = weighted([(c.weight, r.compliance) for c, r in results])
     paid = pay(amount, [r.compliance for _, r in results], overall, floor=floor)
     return TrancheResult(results, overall, paid)

@@ -165,6 +165,7 @@ class Rule:
 
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_MACRO_VARIABLE = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _REFERENCE = re.compile(r"\b([A-Za-z_]\w*)\b(?:\s*\.\s*([A-Za-z_]\w*))?")
 
 
@@ -237,6 +238,40 @@ def empty_facts(subject: str) -> dict[str, Any]:
     }
 
 
+def compile_expression(
+    expression: str,
+    variables: Iterable[str],
+    at: str,
+    *,
+    what: str = "expression",
+    noun: str = "variables",
+    known: str = "known:",
+) -> Any:
+    """Compile a CEL ``expression`` that may read only ``variables`` and call only :data:`FUNCTIONS`.
+
+    The one place CEL is compiled (risk rules here, the profile's condition rules in
+    :mod:`crecer.lib.results`): a syntax error, an unknown function or an unknown variable raises
+    :class:`RuleDefinitionError` prefixed with ``at`` (the file and the rule)."""
+    import cel  # here, not at module level: importing it costs ~0.2 s (its CLI), paid by every command
+
+    names = tuple(variables)
+    try:
+        program = cel.compile(expression)
+    except Exception as exc:
+        raise RuleDefinitionError(f"{at}: the {what} does not compile: {str(exc).splitlines()[0]}") from exc
+    functions = {f for f in program.functions() if not f.startswith(("_", "@", "!"))}
+    if functions - FUNCTIONS:
+        raise RuleDefinitionError(f"{at}: the {what} calls unknown functions {sorted(functions - FUNCTIONS)}")
+    # a macro's own variable (``list.all(v, v > 0)``) is no reference to the context
+    bound = {m.group(1) for m in _MACRO_VARIABLE.finditer(_STRING.sub('""', expression))}
+    unknown = set(program.variables()) - set(names) - bound
+    if unknown:
+        raise RuleDefinitionError(
+            f"{at}: the {what} reads unknown {noun} {sorted(unknown)} ({known} {', '.join(names)})"
+        )
+    return program
+
+
 def parse_rule(raw: Mapping[str, Any], where: str, services: Iterable[str]) -> Rule:
     """Validate and compile one rule (``where`` locates it for messages)."""
     if not isinstance(raw, Mapping):
@@ -248,20 +283,9 @@ def parse_rule(raw: Mapping[str, Any], where: str, services: Iterable[str]) -> R
         raise RuleDefinitionError(f"{at}: 'version' must be a whole number from 1")
     subject = _choice(raw, "subject", tuple(FACTS), at)
     when = _text(raw, "when", at)
-    import cel  # here, not at module level: importing it costs ~0.2 s (its CLI), paid by every command
-
-    try:
-        program = cel.compile(when)
-    except Exception as exc:
-        raise RuleDefinitionError(f"{at}: the condition does not compile: {str(exc).splitlines()[0]}") from exc
-    functions = {f for f in program.functions() if not f.startswith(("_", "@", "!"))}
-    if functions - FUNCTIONS:
-        raise RuleDefinitionError(f"{at}: the condition calls unknown functions {sorted(functions - FUNCTIONS)}")
-    unknown = set(program.variables()) - set(FACTS[subject])
-    if unknown:
-        raise RuleDefinitionError(
-            f"{at}: the condition reads unknown facts {sorted(unknown)} (a {subject} rule can read {', '.join(FACTS[subject])})"
-        )
+    program = compile_expression(
+        when, FACTS[subject], at, what="condition", noun="facts", known=f"a {subject} rule can read"
+    )
     flag_raw = raw.get("flag")
     if not isinstance(flag_raw, Mapping):
         raise RuleDefinitionError(f"{at}: 'flag' is required")

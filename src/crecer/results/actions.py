@@ -119,11 +119,11 @@ def clean_conditions(
             if territory is None:
                 errors.add(f"{at}.territory_code", "unknown", _("Unknown territory."))
         rule = str(raw.get("rule") or ConditionRule.AT_PERIOD_END)
-        if rule not in money.RULES:
+        if not evaluation.rule_known(rule):
             errors.add(f"{at}.rule", "unknown", _("Unknown rule “%(rule)s”.") % {"rule": rule})
         params: dict[str, Any] = dict(raw.get("params") or {})
         period = ""
-        if rule == ConditionRule.MONTHS_MET:
+        if evaluation.reads_months(rule):
             months = raw.get("months") or params.get("months") or []
             if not isinstance(months, list) or not months:
                 errors.add(f"{at}.months", "required", _("List the months the target must be met in."))
@@ -138,7 +138,7 @@ def clean_conditions(
                 errors.add(f"{at}.k", "invalid", _("k is a whole number from 1 to the number of months."))
         else:
             period = _period(raw.get("period"), f"{at}.period", errors)
-        if rule == ConditionRule.IMPROVEMENT:
+        if evaluation.needs_points(rule):
             points = _decimal(
                 raw.get("points", params.get("points")), f"{at}.points", errors, Decimal("0.0001"), Decimal(10**6)
             )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crecer.lib import results as money
@@ -32,6 +33,40 @@ class ConditionSpec:
     target: Fraction
     weight: Fraction
     params: dict[str, Any]
+
+
+def profile_rules() -> dict[str, money.ProfileRule]:
+    """The active profile's own condition rules (``results.toml``), by code."""
+    from crecer import conf
+
+    return {rule.code: rule for rule in conf.profile().condition_rules}
+
+
+def rule_known(code: str) -> bool:
+    return code in money.RULES or code in profile_rules()
+
+
+def reads_months(code: str) -> bool:
+    """Whether the rule reads a list of months (``months_met``, a profile rule with ``reads = "months"``)
+    rather than one period."""
+    if code == "months_met":
+        return True
+    rule = profile_rules().get(code)
+    return rule is not None and rule.reads == "months"
+
+
+def needs_points(code: str) -> bool:
+    """Whether the rule needs the condition's required points (``improvement``, a profile rule reading them)."""
+    if code == "improvement":
+        return True
+    rule = profile_rules().get(code)
+    return rule is not None and rule.needs_points
+
+
+def rule_label(code: str, language: str) -> str:
+    """A profile rule's name in ``language`` ('' for the built-in ones, labelled by the pages)."""
+    rule = profile_rules().get(code)
+    return rule.name(language) if rule else ""
 
 
 def direction(code: str) -> str:
@@ -129,7 +164,20 @@ def compute(
                 params=spec.params,
             )
         )
-    result = money.evaluate(amount, payment_rule, conditions, floor=floor)
+    try:
+        result = money.evaluate(amount, payment_rule, conditions, floor=floor, rules=profile_rules())
+    except money.ResultsError as exc:
+        if exc.rule is None:
+            raise
+        errors = Collector()
+        errors.add(
+            "conditions",
+            "rule_failed",
+            _("The rule “%(rule)s” of the country profile could not be computed on these figures.")
+            % {"rule": rule_label(exc.rule, get_language() or "es")},
+        )
+        errors.raise_if_any()
+        raise
     entries = []
     for spec, (condition, outcome) in zip(specs, result.conditions, strict=True):
         value = condition.value

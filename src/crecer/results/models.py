@@ -124,7 +124,8 @@ class Condition(models.Model):
     indicator = models.CharField(_("indicator"), max_length=60)
     territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="+")
     rule = models.CharField(_("rule"), max_length=30)
-    #: the period read by at_period_end and improvement (months_met reads params["months"])
+    #: the period read by at_period_end and improvement (months_met, and a profile rule reading months, read
+    #: params["months"])
     period = models.CharField(_("period"), max_length=10, blank=True)
     baseline = models.DecimalField(_("baseline"), max_digits=12, decimal_places=4)
     target = models.DecimalField(_("target"), max_digits=12, decimal_places=4)
@@ -139,7 +140,9 @@ class Condition(models.Model):
         return f"{self.indicator} {self.territory_id}"
 
     def periods(self) -> list[str]:
-        if self.rule == ConditionRule.MONTHS_MET:
+        from crecer.results.evaluation import reads_months
+
+        if reads_months(self.rule):
             return list(self.params.get("months") or [])
         return [self.period]
 

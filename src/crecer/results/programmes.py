@@ -74,7 +74,7 @@ def _specs(conditions: list[dict[str, Any]], territory: Territory) -> list[evalu
             territory_id=territory.pk,
             territory_code=territory.code,
             rule=c["rule"],
-            periods=tuple(c["params"]["months"]) if c["rule"] == "months_met" else (c["period"],),
+            periods=tuple(c["params"]["months"]) if evaluation.reads_months(c["rule"]) else (c["period"],),
             baseline=Fraction(Decimal(c["baseline"])),
             target=Fraction(Decimal(c["target"])),
             weight=Fraction(Decimal(c["weight"])),

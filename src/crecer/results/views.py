@@ -20,7 +20,7 @@ from crecer.audit.models import Action, Channel
 from crecer.audit.trail import Actor, record
 from crecer.core.downloads import xlsx_response
 from crecer.monitoring import definitions, quality
-from crecer.results import actions, scope
+from crecer.results import actions, evaluation, scope
 from crecer.results.models import (
     Agreement,
     AgreementState,
@@ -40,6 +40,22 @@ RULE_LABELS = {
     "months_met": gettext_lazy("months meeting the target"),
     "improvement": gettext_lazy("improvement on the baseline"),
 }
+
+
+def rule_label(code: str) -> str:
+    """A condition rule's name for people: the built-in ones translated, a profile's in its own words."""
+    if code in RULE_LABELS:
+        return str(RULE_LABELS[code])
+    return evaluation.rule_label(code, get_language() or "es") or code
+
+
+def rule_choices() -> list[tuple[str, str]]:
+    """The rules a condition may use: the built-in ones and the profile's (``results.toml``)."""
+    return [(code, str(label)) for code, label in RULE_LABELS.items()] + [
+        (code, rule.name(get_language() or "es")) for code, rule in evaluation.profile_rules().items()
+    ]
+
+
 PAYMENT_LABELS = {
     "all_or_nothing": gettext_lazy("all or nothing"),
     "proportional": gettext_lazy("proportional"),
@@ -95,7 +111,7 @@ def _condition_rows(item: Evaluation | None, names: dict[str, str]) -> list[dict
             {
                 **c,
                 "name": names.get(c["indicator"], c["indicator"]),
-                "rule_label": RULE_LABELS.get(c["rule"], c["rule"]),
+                "rule_label": rule_label(c["rule"]),
                 "compliance_percent": round(float(c["compliance"]) * 100, 2),
                 # the figure of each period, opening onto the children behind it
                 "figures": [(p, c["values"].get(p), c["snapshots"].get(p)) for p in periods],
@@ -227,7 +243,7 @@ def _report_rows(tranche: Tranche, item: Evaluation) -> list[list[Any]]:
                     c["indicator"],
                     names.get(c["indicator"], c["indicator"]),
                     c["territory"],
-                    str(RULE_LABELS.get(c["rule"], c["rule"])),
+                    str(rule_label(c["rule"])),
                     period,
                     c["values"].get(period),
                     c["baseline"],
@@ -516,7 +532,7 @@ def agreement_new(request: HttpRequest) -> HttpResponse:
                     "number": j,
                     "fields": [
                         field(f"t{i}c{j}_indicator", _("Indicator"), "select", indicators),
-                        field(f"t{i}c{j}_rule", _("Rule"), "select", list(RULE_LABELS.items())),
+                        field(f"t{i}c{j}_rule", _("Rule"), "select", rule_choices()),
                         field(f"t{i}c{j}_period", _("Period")),
                         field(f"t{i}c{j}_months", _("Months (months meeting the target), separated by commas")),
                         field(f"t{i}c{j}_k", _("Months required (k)"), "number"),
