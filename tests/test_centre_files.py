@@ -1,5 +1,5 @@
 """Uploaded files of the centres' licensing: each checklist document, each fee's receipt and the evidence of
-a visit are real files (PDF, JPEG or PNG, at most 10 MB), kept like every upload (``crecer.core.files``) and
+a visit are real files (PDF, JPEG or PNG, at most 10 MB), kept like every upload (``crecer.core.uploads``) and
 served only to those who read the centre, each download audited."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from crecer.api.base import actor, paginate
 from crecer.centres import actions
 from crecer.centres import scope as centre_scope
 from crecer.centres.models import Application, Centre, CentreType, Enrolment, Inspection, Permit, Review
-from crecer.core import files
+from crecer.core import uploads as files
 from crecer.registry.reads import log_reads
 from crecer.validation import Collector, FieldError, InputErrors
 

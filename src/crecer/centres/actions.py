@@ -50,7 +50,7 @@ from crecer.centres.models import (
     StaffMember,
     Stage,
 )
-from crecer.core import files
+from crecer.core import uploads as files
 from crecer.core.signals import facts_changed
 from crecer.lib.profiles import CentresConfig
 from crecer.registry import scope

@@ -116,7 +116,7 @@ class Application(models.Model):
 
 
 class StoredFile(models.Model):
-    """An uploaded file kept by :mod:`crecer.core.files` (a random name under ``CRECER_UPLOAD_DIR/centres``)."""
+    """An uploaded file kept by :mod:`crecer.core.uploads` (a random name under ``CRECER_UPLOAD_DIR/centres``)."""
 
     original_name = models.CharField(max_length=255, blank=True)
     stored_name = models.CharField(max_length=100, blank=True)
@@ -147,7 +147,7 @@ class FeePayment(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     receipt = models.CharField(_("receipt"), max_length=100)
     paid_on = models.DateField(_("paid on"))
-    #: the receipt as an uploaded file (kept like every upload: :mod:`crecer.core.files`)
+    #: the receipt as an uploaded file (kept like every upload: :mod:`crecer.core.uploads`)
     receipt_name = models.CharField(max_length=255, blank=True)
     receipt_stored = models.CharField(max_length=100, blank=True)
     receipt_size = models.PositiveIntegerField(default=0)

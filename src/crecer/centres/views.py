@@ -37,7 +37,7 @@ from crecer.centres.models import (
     ReviewState,
     Stage,
 )
-from crecer.core import files
+from crecer.core import uploads as files
 from crecer.registry import scope
 from crecer.registry.models import Child
 from crecer.registry.reads import log_reads

@@ -1,6 +1,6 @@
 """Evidence and technical reports: kept under ``CRECER_UPLOAD_DIR/results`` with a random name, like
 uploads of imports; the original name, size and SHA-256 go to the record. The rule lives in
-:mod:`crecer.core.files`; this module sets what evidence may be."""
+:mod:`crecer.core.uploads`; this module sets what evidence may be."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from crecer.core import files as core_files
-from crecer.core.files import Stored
+from crecer.core import uploads as core_files
+from crecer.core.uploads import Stored
 from crecer.validation import Collector
 
 __all__ = ["ALLOWED_SUFFIXES", "MAX_BYTES", "Stored", "check", "folder", "path_of", "store"]

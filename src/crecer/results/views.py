@@ -332,7 +332,7 @@ def incentive_page(request: HttpRequest, programme_id: int) -> HttpResponse:
 
 
 def _send_file(request: HttpRequest, stored_name: str, original_name: str, entity: Any) -> FileResponse:
-    from crecer.core import files as core_files
+    from crecer.core import uploads as core_files
     from crecer.results.files import AREA
 
     return core_files.send(_actor(request), AREA, stored_name, original_name, entity)
