@@ -4,6 +4,7 @@ childcare indicator."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import threading
 from typing import Any
@@ -19,6 +20,7 @@ from crecer.access.models import Role
 from crecer.audit.models import Action, AuditEvent, Channel
 from crecer.audit.trail import Actor
 from crecer.centres import actions
+from crecer.centres.demo import synthetic_pdf
 from crecer.centres.models import (
     Application,
     Centre,
@@ -43,6 +45,11 @@ from crecer.tracking.models import Delivery
 from tests.conftest import SYSTEM
 
 API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def _uploads(settings, tmp_path):
+    settings.CRECER_UPLOAD_DIR = tmp_path
 
 
 @pytest.fixture
@@ -84,18 +91,32 @@ CENTRE = {
 }
 
 
+def pdf64(name: str) -> dict[str, str]:
+    """A small synthetic PDF as the API's JSON takes a file."""
+    return {"name": name, "content_base64": base64.b64encode(synthetic_pdf(name, name).read()).decode()}
+
+
 def application_body(config: Any, kind: str = "private") -> dict[str, Any]:
     ctype = config.types[kind]
     return {
-        "documents": {code: f"{code}.pdf" for code in ctype.documents},
-        "fees": {code: {"receipt": f"R-{code}", "paid_on": timezone.localdate().isoformat()} for code in ctype.fees},
+        "documents": {code: pdf64(f"{code}.pdf") for code in ctype.documents},
+        "fees": {
+            code: {
+                "receipt": f"R-{code}",
+                "receipt_file": pdf64(f"R-{code}.pdf"),
+                "paid_on": timezone.localdate().isoformat(),
+            }
+            for code in ctype.fees
+        },
     }
 
 
 def visit(config: Any, institution: str, met: bool = True) -> dict[str, Any]:
     return {
         "visited_on": timezone.localdate().isoformat(),
-        "checklist": {s.code: {"met": met, "evidence": [f"{s.code}.jpg"]} for s in config.standards_of(institution)},
+        "checklist": {
+            s.code: {"met": met, "evidence": [pdf64(f"{s.code}.pdf")]} for s in config.standards_of(institution)
+        },
         "findings": [
             {
                 "text": "Reponer señalética del pasillo",
@@ -579,9 +600,10 @@ def test_an_operator_registers_a_centre_and_applies_on_the_pages(capi):
     ctype = config.types["community"]
     missing = web.post(f"/centres/{centre.pk}/apply/", {f"doc.{ctype.documents[0]}": "a.pdf"})
     assert missing.status_code == 422 and not Application.objects.exists()
-    body = {f"doc.{code}": f"{code}.pdf" for code in ctype.documents}
+    body: dict[str, Any] = {f"doc.{code}": synthetic_pdf(f"{code}.pdf", code) for code in ctype.documents}
     for code in ctype.fees:
         body[f"fee.{code}.receipt"] = "R-9"
+        body[f"fee.{code}.receipt_file"] = synthetic_pdf(f"R-{code}.pdf", code)
         body[f"fee.{code}.paid_on"] = timezone.localdate().isoformat()
     sent = web.post(f"/centres/{centre.pk}/apply/", body)
     assert sent.status_code == 302

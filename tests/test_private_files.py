@@ -64,3 +64,24 @@ def test_private_files_keep_an_existing_file_and_its_content(tmp_path):
         os.umask(old)
     assert (tmp_path / "a" / "b" / "key").read_text() == "first"
     assert mode(tmp_path / "a" / "b" / "key") == 0o600
+
+
+def test_uploaded_files_are_kept_for_their_owner_only(tmp_path, settings):
+    """Uploads (identity documents, receipts, evidence) are created 0600 in 0700 folders, whatever the umask."""
+    import io
+
+    from crecer.core import uploads
+
+    settings.CRECER_UPLOAD_DIR = tmp_path / "uploads"
+    previous = os.umask(0o022)
+    try:
+        file = io.BytesIO(b"%PDF-1.4 sintetico")
+        file.name = "cedula.pdf"
+        stored = uploads.store(file, "centres")
+    finally:
+        os.umask(previous)
+    path = uploads.path_of("centres", stored.stored_name)
+    assert path.read_bytes() == b"%PDF-1.4 sintetico"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "uploads").stat().st_mode) == 0o700

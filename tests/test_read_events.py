@@ -39,6 +39,7 @@ from crecer.access.models import Role, User
 from crecer.audit.models import Action, AuditEvent, Channel
 from crecer.audit.trail import Actor
 from crecer.centres import actions as centre_actions
+from crecer.centres.demo import synthetic_pdf
 from crecer.centres.models import Finding
 from crecer.dedup import merging
 from crecer.dedup.models import DedupRun, DuplicatePair, MergeRecord
@@ -262,8 +263,11 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     }
     ctype = centres_config.types["community"]
     application_body = {
-        "documents": {code: f"{code}.pdf" for code in ctype.documents},
-        "fees": {code: {"receipt": "R-1", "paid_on": today.isoformat()} for code in ctype.fees},
+        "documents": {code: synthetic_pdf(f"{code}.pdf", code) for code in ctype.documents},
+        "fees": {
+            code: {"receipt": "R-1", "receipt_file": synthetic_pdf("recibo.pdf", code), "paid_on": today.isoformat()}
+            for code in ctype.fees
+        },
     }
 
     def approve(review: Any) -> None:
@@ -271,6 +275,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
         visit = {
             "visited_on": today.isoformat(),
             "checklist": {x.code: {"met": True} for x in standards},
+            "evidence": [synthetic_pdf("visita.pdf", "visita")],
             "findings": [{"text": "Señalética", "deadline": today.isoformat()}],
         }
         centre_actions.record_inspection(SYSTEM, review, visit)
@@ -379,6 +384,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "centre": centre.pk,
             "application": application.pk,
             "application_half": half.pk,
+            "centre_document": half.documents.order_by("pk").values_list("pk", flat=True)[0],
             "review": open_review.pk,
             "permit": permit.pk,
             "enrolment": enrolment.pk,
@@ -525,6 +531,8 @@ DEFAULT_PARAMS = {
     "employer_id": "employer",
     "finding_id": "finding",
     "what": "renew",
+    "kind": "document",
+    "file_id": "centre_document",
     "code": "indicator",
     "number": "1",
     "user_id": "nurse_user",
@@ -860,6 +868,18 @@ ROUTES: dict[str, Reads | Quiet] = {
             Call(user="operator", method="post", body={"child": "", "age_group": "0_1"}, status=404, expect=False),
         )
     ),
+    "centres/files/<str:kind>/<int:file_id>/": Quiet(
+        "a centre's uploaded document, receipt or evidence (synthetic PDF here): no child",
+        (
+            Call(
+                user="operator",
+                params={"kind": "document", "file_id": "centre_document"},
+                expect=False,
+                shows="sintetico",
+            ),
+            Call(user="junji", params={"kind": "document", "file_id": "centre_document"}, expect=False),
+        ),
+    ),
     "centres/applications/<int:application_id>/": Quiet(
         "an application: documents, fees and reviews, no child", (Call(user="operator", expect=False),)
     ),
@@ -1059,6 +1079,17 @@ ROUTES: dict[str, Reads | Quiet] = {
     f"POST {API}/centres/{{centre_id}}/applications": Quiet(
         "an application's answer: documents, fees, reviews",
         (Call(user="operator", method="post", body={}, status=422, expect=False),),
+    ),
+    f"GET {API}/centre-files/{{kind}}/{{file_id}}": Quiet(
+        "a centre's uploaded document, receipt or evidence (synthetic PDF here): no child",
+        (
+            Call(
+                user="operator",
+                params={"kind": "document", "file_id": "centre_document"},
+                expect=False,
+                shows="sintetico",
+            ),
+        ),
     ),
     f"GET {API}/applications/{{application_id}}": Quiet(
         "every review's state, no child", (Call(user="operator", expect=False), Call(user="junji", expect=False))

@@ -3,24 +3,103 @@ permits (the public list of those in force), enrolments and attendance."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
+from ninja.errors import HttpError
 
 from crecer.access.models import Role, User
 from crecer.api.base import actor, paginate
 from crecer.centres import actions
 from crecer.centres import scope as centre_scope
 from crecer.centres.models import Application, Centre, CentreType, Employer, Enrolment, Inspection, Permit, Review
+from crecer.core import uploads as files
 from crecer.registry.reads import log_reads
-from crecer.validation import FieldError, InputErrors
+from crecer.validation import Collector, FieldError, InputErrors
 
 router = Router(tags=["centres"])
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object", "properties": {"payload": {"type": "string"}}}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def _decode(value: Any, field: str, errors: Collector) -> Any:
+    """``{"name", "content_base64"}`` -> an uploaded file; lists decoded item by item; anything else as is."""
+    if isinstance(value, list):
+        return [_decode(v, field, errors) for v in value]
+    if isinstance(value, dict) and "content_base64" in value:
+        try:
+            content = base64.b64decode(str(value.get("content_base64") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            errors.add(field, "invalid", _("The file is not valid base64."))
+            return None
+        return SimpleUploadedFile(str(value.get("name") or "file"), content)
+    return value
+
+
+def _put(body: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested dictionaries; a part given more than once becomes a list."""
+    *path, last = dotted.split(".")
+    node = body
+    for key in path:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {} if not isinstance(child, bool) else {"met": child}
+        node = child
+    node[last] = value
+
+
+def _upload_body(request: HttpRequest) -> dict[str, Any]:
+    """The body of a write carrying files: multipart (a JSON ``payload`` part and the files by their dotted
+    field) or JSON (files as ``{"name", "content_base64"}``)."""
+    errors = Collector()
+    if (request.content_type or "").startswith("multipart/"):
+        try:
+            body = json.loads(request.POST.get("payload") or "{}")
+        except ValueError as exc:
+            raise HttpError(400, "malformed") from exc
+        if not isinstance(body, dict):
+            raise HttpError(400, "malformed")
+        for field in request.FILES:
+            parts = request.FILES.getlist(field)
+            many = field == "evidence" or field.endswith(".evidence")
+            _put(body, field, parts if many else parts[0])
+        return body
+    try:
+        raw = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpError(400, "malformed") from exc
+    if not isinstance(raw, dict):
+        raise HttpError(400, "malformed")
+    for code, doc in list((raw.get("documents") or {}).items()) if isinstance(raw.get("documents"), dict) else []:
+        raw["documents"][code] = _decode(doc, f"documents.{code}", errors)
+    for code, fee in list((raw.get("fees") or {}).items()) if isinstance(raw.get("fees"), dict) else []:
+        if isinstance(fee, dict) and "receipt_file" in fee:
+            fee["receipt_file"] = _decode(fee["receipt_file"], f"fees.{code}.receipt_file", errors)
+    for code, item in list((raw.get("checklist") or {}).items()) if isinstance(raw.get("checklist"), dict) else []:
+        if isinstance(item, dict) and "evidence" in item:
+            item["evidence"] = _decode(item["evidence"], f"checklist.{code}", errors)
+    if "evidence" in raw:
+        raw["evidence"] = _decode(raw["evidence"], "evidence", errors)
+    errors.raise_if_any()
+    return raw
 
 
 def _language() -> str:
@@ -49,11 +128,6 @@ class EmployerIn(Schema):
     territory_code: str = ""
     employees: int | str | None = None
     centre_id: int | str | None = None
-
-
-class ApplicationIn(Schema):
-    documents: dict[str, str] = {}
-    fees: dict[str, dict[str, Any]] = {}
 
 
 class FindingIn(Schema):
@@ -134,6 +208,15 @@ def centre_payload(c: Centre) -> dict[str, Any]:
     }
 
 
+def _file(kind: str, pk: int, name: str, size: int, sha256: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "size": size,
+        "sha256": sha256,
+        "url": reverse("api-v1:centre_file", kwargs={"kind": kind, "file_id": pk}),
+    }
+
+
 def inspection_payload(i: Inspection) -> dict[str, Any]:
     return {
         "id": i.pk,
@@ -142,6 +225,10 @@ def inspection_payload(i: Inspection) -> dict[str, Any]:
         "checklist": i.checklist,
         "passed": i.passed,
         "notes": i.notes,
+        "evidence": [
+            {"standard": e.standard or None, **_file("evidence", e.pk, e.original_name, e.size, e.sha256)}
+            for e in i.evidence.all()
+        ],
         "findings": [
             {"id": f.pk, "text": f.text, "deadline": f.deadline, "resolved": f.resolved_at is not None}
             for f in i.findings.all()
@@ -174,8 +261,23 @@ def application_payload(a: Application) -> dict[str, Any]:
         "centre": a.centre_id,
         "stage": a.stage,
         "submitted_at": a.submitted_at,
-        "documents": {d.code: d.reference for d in a.documents.all()},
-        "fees": {f.code: {"amount": str(f.amount), "receipt": f.receipt, "paid_on": f.paid_on} for f in a.fees.all()},
+        "documents": {
+            d.code: _file("document", d.pk, d.original_name, d.size, d.sha256)
+            if d.stored_name
+            else {"name": d.reference}
+            for d in a.documents.all()
+        },
+        "fees": {
+            f.code: {
+                "amount": str(f.amount),
+                "receipt": f.receipt,
+                "paid_on": f.paid_on,
+                "receipt_file": _file("receipt", f.pk, f.receipt_name, f.receipt_size, f.receipt_sha256)
+                if f.receipt_stored
+                else None,
+            }
+            for f in a.fees.all()
+        },
         "reviews": [review_payload(r) for r in a.reviews.select_related("inspector")],
         "permit": permit_payload(Permit.objects.filter(application=a).first()),
     }
@@ -212,12 +314,26 @@ def get_centre(request: HttpRequest, centre_id: int) -> dict[str, Any]:
     return centre_payload(centre_scope.get_centre_or_404(request.user, centre_id))
 
 
-@router.post("/centres/{centre_id}/applications", response={201: dict})
-def create_application(request: HttpRequest, centre_id: int, payload: ApplicationIn) -> Status[dict[str, Any]]:
-    """Apply for the centre's permit: the documents and fees its type asks (see the profile)."""
+@router.post("/centres/{centre_id}/applications", response={201: dict}, openapi_extra=UPLOAD_BODY)
+def create_application(request: HttpRequest, centre_id: int) -> Status[dict[str, Any]]:
+    """Apply for the centre's permit: the documents and fees its type asks (see the profile), each document
+    and each fee's receipt a file. Multipart: a ``payload`` part with ``{"fees": {code: {"receipt",
+    "paid_on"}}}`` and the file parts ``documents.<code>`` and ``fees.<code>.receipt_file``; or JSON with
+    each file as ``{"name", "content_base64"}`` in its place (``documents.<code>``,
+    ``fees.<code>.receipt_file``)."""
     centre = centre_scope.get_centre_or_404(request.user, centre_id)
-    application = actions.apply(actor(request), centre, payload.model_dump())
+    body = _upload_body(request)
+    application = actions.apply(actor(request), centre, body)
     return Status(201, application_payload(application))
+
+
+@router.get("/centre-files/{kind}/{file_id}", url_name="centre_file")
+def centre_file(request: HttpRequest, kind: str, file_id: int) -> Any:
+    """An uploaded document, receipt or evidence file (``kind``), to those who read the centre (its
+    operator, inspectors and managers of its territory, the authority); 404 otherwise; each download
+    audited."""
+    entity, stored_name, original_name = centre_scope.file_or_404(request.user, kind, file_id)
+    return files.send(actor(request), actions.FILES_AREA, stored_name, original_name, entity)
 
 
 @router.get("/applications/{application_id}", response=dict)
@@ -246,11 +362,14 @@ def assign_review(request: HttpRequest, review_id: int, payload: AssignIn) -> di
     return review_payload(actions.assign(actor(request), review, inspector))
 
 
-@router.post("/reviews/{review_id}/inspections", response={201: dict})
-def create_inspection(request: HttpRequest, review_id: int, payload: InspectionIn) -> Status[dict[str, Any]]:
-    """An inspection visit: the institution's standards checklist, evidence and findings with deadlines."""
+@router.post("/reviews/{review_id}/inspections", response={201: dict}, openapi_extra=UPLOAD_BODY)
+def create_inspection(request: HttpRequest, review_id: int) -> Status[dict[str, Any]]:
+    """An inspection visit: the institution's standards checklist, evidence files and findings with
+    deadlines. Multipart: a ``payload`` part with ``{"visited_on", "checklist": {code: {"met"}}, "notes",
+    "findings"}`` and the file parts ``checklist.<code>.evidence`` (a standard's) and ``evidence`` (the
+    visit's), each repeatable; or JSON with the files as ``{"name", "content_base64"}`` lists in their place."""
     review = centre_scope.get_review_or_404(request.user, review_id)
-    inspection = actions.record_inspection(actor(request), review, payload.model_dump())
+    inspection = actions.record_inspection(actor(request), review, _upload_body(request))
     return Status(201, inspection_payload(inspection))
 
 
@@ -351,11 +470,11 @@ def suspend_permit(request: HttpRequest, permit_id: int, payload: ReasonIn) -> d
     return permit_payload(actions.suspend_permit(actor(request), permit, payload.reason)) or {}
 
 
-@router.post("/permits/{permit_id}/verifications", response={201: dict})
-def verify_permit(request: HttpRequest, permit_id: int, payload: InspectionIn) -> Status[dict[str, Any]]:
-    """A verification visit to a suspended permit's centre (an inspector)."""
+@router.post("/permits/{permit_id}/verifications", response={201: dict}, openapi_extra=UPLOAD_BODY)
+def verify_permit(request: HttpRequest, permit_id: int) -> Status[dict[str, Any]]:
+    """A verification visit to a suspended permit's centre (an inspector); its body like an inspection's."""
     permit = centre_scope.get_permit_or_404(request.user, permit_id)
-    return Status(201, inspection_payload(actions.record_verification(actor(request), permit, payload.model_dump())))
+    return Status(201, inspection_payload(actions.record_verification(actor(request), permit, _upload_body(request))))
 
 
 @router.post("/permits/{permit_id}/reopen", response=dict)

@@ -43,6 +43,7 @@ from crecer.centres.models import (
     FeePayment,
     Finding,
     Inspection,
+    InspectionEvidence,
     Permit,
     PermitCounter,
     PermitState,
@@ -51,6 +52,7 @@ from crecer.centres.models import (
     StaffMember,
     Stage,
 )
+from crecer.core import uploads as files
 from crecer.core.signals import facts_changed
 from crecer.lib.profiles import CentresConfig
 from crecer.registry import scope
@@ -58,6 +60,11 @@ from crecer.registry.models import Child
 from crecer.territories.models import Organisation, Territory
 from crecer.tracking import actions as tracking_actions
 from crecer.validation import Collector, FieldError, InputErrors
+
+#: where the centres' uploads are kept (documents, receipts, evidence), and what they may be
+FILES_AREA = "centres"
+FILE_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png")
+FILE_MAX_BYTES = 10 * 1024 * 1024
 
 #: the service of the profile's catalogue an enrolment delivers (the childcare indicators count it)
 CHILDCARE_SERVICE = "childcare_enrolment"
@@ -299,12 +306,14 @@ def apply(actor: Actor, centre: Centre, raw: dict[str, Any], now: dt.datetime | 
         if code not in ctype.documents:
             errors.add(f"documents.{code}", "unknown", _("This document is not asked of this type of centre."))
     for code in ctype.documents:
-        if not str(documents.get(code) or "").strip():
+        if not _given(documents.get(code)):
             errors.add(
                 f"documents.{code}",
                 "required",
                 _("Missing: %(name)s.") % {"name": centres.document(code).name(_language())},
             )
+        else:
+            check_file(documents[code], f"documents.{code}", errors)
     fees = raw.get("fees") or {}
     if not isinstance(fees, dict):
         errors.add("fees", "invalid", _("Give the fees by their code."))
@@ -323,6 +332,15 @@ def apply(actor: Actor, centre: Centre, raw: dict[str, Any], now: dt.datetime | 
                 "required",
                 _("Give the receipt of: %(name)s.") % {"name": centres.fee(code).name(_language())},
             )
+        receipt_file = item.get("receipt_file")
+        if not _given(receipt_file):
+            errors.add(
+                f"fees.{code}.receipt_file",
+                "required",
+                _("Attach the receipt of: %(name)s.") % {"name": centres.fee(code).name(_language())},
+            )
+        else:
+            check_file(receipt_file, f"fees.{code}.receipt_file", errors)
         day = _date(item.get("paid_on"), f"fees.{code}.paid_on", errors)
         if day is not None and day > timezone.localdate(now):
             errors.add(f"fees.{code}.paid_on", "future", _("The payment date cannot be in the future."))
@@ -330,28 +348,62 @@ def apply(actor: Actor, centre: Centre, raw: dict[str, Any], now: dt.datetime | 
             paid[code] = (receipt[:100], day)
     errors.raise_if_any()
     due = timezone.localdate(now) + dt.timedelta(days=centres.review_days)
+    kept: list[files.Stored] = []
     try:
+        stored_docs = {code: files.store(documents[code], FILES_AREA) for code in ctype.documents}
+        kept.extend(stored_docs.values())
+        stored_receipts = {code: files.store(fees[code]["receipt_file"], FILES_AREA) for code in paid}
+        kept.extend(stored_receipts.values())
         with transaction.atomic():
             application = Application.objects.create(centre=centre, submitted_by=actor.user, submitted_at=now)
             record(actor, Action.CREATE, application, after=snapshot(application))
             for code in ctype.documents:
+                doc_file = stored_docs[code]
                 doc = ApplicationDocument.objects.create(
-                    application=application, code=code, reference=str(documents[code]).strip()[:300]
+                    application=application,
+                    code=code,
+                    reference=doc_file.original_name[:300],
+                    original_name=doc_file.original_name,
+                    stored_name=doc_file.stored_name,
+                    size=doc_file.size,
+                    sha256=doc_file.sha256,
                 )
-                record(actor, Action.CREATE, doc, after=snapshot(doc))
+                record(
+                    actor, Action.CREATE, doc, after=snapshot(doc, ["application", "code", "original_name", "sha256"])
+                )
             for code, (receipt, day) in paid.items():
+                receipt_file = stored_receipts[code]
                 # The amount is the profile's, never the applicant's.
                 fee = FeePayment.objects.create(
-                    application=application, code=code, amount=centres.fee(code).amount, receipt=receipt, paid_on=day
+                    application=application,
+                    code=code,
+                    amount=centres.fee(code).amount,
+                    receipt=receipt,
+                    paid_on=day,
+                    receipt_name=receipt_file.original_name,
+                    receipt_stored=receipt_file.stored_name,
+                    receipt_size=receipt_file.size,
+                    receipt_sha256=receipt_file.sha256,
                 )
-                record(actor, Action.CREATE, fee, after=snapshot(fee))
+                record(
+                    actor,
+                    Action.CREATE,
+                    fee,
+                    after=snapshot(
+                        fee, ["application", "code", "amount", "receipt", "paid_on", "receipt_name", "receipt_sha256"]
+                    ),
+                )
             for institution in ctype.reviews:
                 review = Review.objects.create(application=application, institution=institution, due_on=due)
                 record(actor, Action.CREATE, review, after=snapshot(review))
     except IntegrityError:
+        files.discard(kept, FILES_AREA)
         raise InputErrors(
             {"row": [FieldError("open_application", _("This centre already has an application under way."))]}
         ) from None
+    except BaseException:
+        files.discard(kept, FILES_AREA)
+        raise
     return application
 
 
@@ -359,6 +411,25 @@ def _language() -> str:
     from django.utils.translation import get_language
 
     return get_language() or "es"
+
+
+def check_file(file: Any, field: str, errors: Collector) -> bool:
+    """A document, receipt or evidence file: a PDF, JPEG or PNG (its first bytes say so) of at most 10 MB."""
+    return files.check(
+        file,
+        errors,
+        field,
+        suffixes=FILE_SUFFIXES,
+        max_bytes=FILE_MAX_BYTES,
+        type_message=_("Attach a PDF, JPEG or PNG file."),
+        size_message=_("The file is larger than 10 MB."),
+        sniff=True,
+    )
+
+
+def _given(value: Any) -> bool:
+    """Something was sent for a file field (a file, or a name where a file should be)."""
+    return files.is_file(value) or bool(str(value or "").strip())
 
 
 # --- reviews --------------------------------------------------------------------------------------------
@@ -393,7 +464,14 @@ def assign(actor: Actor, review: Review, inspector: User) -> Review:
     return review
 
 
-def _clean_visit(raw: dict[str, Any], standards: list[Any], errors: Collector) -> tuple[dt.date | None, dict[str, Any]]:
+Uploads = list[tuple[str, Any]]
+
+
+def _clean_visit(
+    raw: dict[str, Any], standards: list[Any], errors: Collector
+) -> tuple[dt.date | None, dict[str, Any], Uploads]:
+    """The visit's date and checklist, and its evidence files: ``(standard code, file)``, ``""`` for a file of
+    the whole visit (``raw["evidence"]``)."""
     visited_on = _date(raw.get("visited_on"), "visited_on", errors)
     if visited_on is not None and visited_on > timezone.localdate():
         errors.add("visited_on", "future", _("The visit date cannot be in the future."))
@@ -406,6 +484,7 @@ def _clean_visit(raw: dict[str, Any], standards: list[Any], errors: Collector) -
         if code not in codes:
             errors.add(f"checklist.{code}", "unknown", _("This standard is not checked by this institution."))
     checklist: dict[str, Any] = {}
+    uploads: Uploads = []
     for standard in standards:
         item = given.get(standard.code)
         if isinstance(item, bool):
@@ -414,16 +493,24 @@ def _clean_visit(raw: dict[str, Any], standards: list[Any], errors: Collector) -
             if standard.required:
                 errors.add(f"checklist.{standard.code}", "required", _("Say whether this standard is met."))
             continue
-        evidence = item.get("evidence") or []
-        if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
-            errors.add(f"checklist.{standard.code}", "invalid", _("Evidence is a list of file names."))
-            evidence = []
+        evidence = _evidence(item.get("evidence"), f"checklist.{standard.code}", errors)
+        uploads.extend((standard.code, f) for f in evidence)
         checklist[standard.code] = {
             "met": item["met"],
             "required": standard.required,
-            "evidence": [e.strip()[:200] for e in evidence if e.strip()],
+            "evidence": [str(f.name)[:200] for f in evidence],
         }
-    return visited_on, checklist
+    uploads.extend(("", f) for f in _evidence(raw.get("evidence"), "evidence", errors))
+    return visited_on, checklist, uploads
+
+
+def _evidence(raw: Any, field: str, errors: Collector) -> list[Any]:
+    """Evidence files (one or a list); each a PDF, JPEG or PNG of at most 10 MB."""
+    if raw in (None, "", []):
+        return []
+    given = raw if isinstance(raw, list) else [raw]
+    good = [f for f in given if check_file(f, field, errors)]
+    return good if len(good) == len(given) else []
 
 
 def _clean_findings(raw: Any, visited_on: dt.date | None, errors: Collector) -> list[tuple[str, dt.date]]:
@@ -446,11 +533,36 @@ def _clean_findings(raw: Any, visited_on: dt.date | None, errors: Collector) -> 
     return findings
 
 
+def _store_evidence(uploads: Uploads) -> list[tuple[str, files.Stored]]:
+    kept: list[tuple[str, files.Stored]] = []
+    try:
+        for code, file in uploads:
+            kept.append((code, files.store(file, FILES_AREA)))
+    except BaseException:
+        files.discard([k for _c, k in kept], FILES_AREA)
+        raise
+    return kept
+
+
 def _write_visit(
-    actor: Actor, visit: dict[str, Any], findings: list[tuple[str, dt.date]], child_note: str = ""
+    actor: Actor,
+    visit: dict[str, Any],
+    findings: list[tuple[str, dt.date]],
+    evidence: list[tuple[str, files.Stored]] | None = None,
+    child_note: str = "",
 ) -> Inspection:
     inspection = Inspection.objects.create(**visit)
     record(actor, Action.CREATE, inspection, after=snapshot(inspection), note=child_note)
+    for code, stored in evidence or []:
+        item = InspectionEvidence.objects.create(
+            inspection=inspection,
+            standard=code,
+            original_name=stored.original_name,
+            stored_name=stored.stored_name,
+            size=stored.size,
+            sha256=stored.sha256,
+        )
+        record(actor, Action.CREATE, item, after=snapshot(item, ["inspection", "standard", "original_name", "sha256"]))
     for text, deadline in findings:
         finding = Finding.objects.create(inspection=inspection, text=text, deadline=deadline)
         record(actor, Action.CREATE, finding, after=snapshot(finding))
@@ -466,10 +578,27 @@ def record_inspection(actor: Actor, review: Review, raw: dict[str, Any]) -> Insp
     if review.inspector_id and actor.user is not None and review.inspector_id != actor.user.pk:
         raise PermissionDenied(_("This review is assigned to another inspector."))
     errors = Collector()
-    visited_on, checklist = _clean_visit(raw, list(centres.standards_of(review.institution)), errors)
+    visited_on, checklist, uploads = _clean_visit(raw, list(centres.standards_of(review.institution)), errors)
     findings = _clean_findings(raw.get("findings"), visited_on, errors)
     notes = _text(raw, "notes", errors, 4000, required=False)
     errors.raise_if_any()
+    evidence = _store_evidence(uploads)
+    try:
+        return _record_visit(actor, review, visited_on, checklist, notes, findings, evidence)
+    except BaseException:
+        files.discard([k for _c, k in evidence], FILES_AREA)
+        raise
+
+
+def _record_visit(
+    actor: Actor,
+    review: Review,
+    visited_on: dt.date | None,
+    checklist: dict[str, Any],
+    notes: str,
+    findings: list[tuple[str, dt.date]],
+    evidence: list[tuple[str, files.Stored]],
+) -> Inspection:
     with transaction.atomic():
         locked = Review.objects.select_for_update().get(pk=review.pk)
         if locked.decided:
@@ -484,6 +613,7 @@ def record_inspection(actor: Actor, review: Review, raw: dict[str, Any]) -> Insp
                 "notes": notes,
             },
             findings,
+            evidence,
         )
         changes: dict[str, Any] = {"state": ReviewState.INSPECTING}
         if locked.inspector_id is None and actor.user is not None:
@@ -671,18 +801,24 @@ def record_verification(actor: Actor, permit: Permit, raw: dict[str, Any]) -> In
     if permit.state != PermitState.SUSPENDED:
         raise InputErrors({"row": [FieldError("not_suspended", _("Only a suspended permit needs a verification."))]})
     errors = Collector()
-    visited_on, checklist = _clean_visit(raw, list(config().standards_of(institution)), errors)
+    visited_on, checklist, uploads = _clean_visit(raw, list(config().standards_of(institution)), errors)
     if visited_on is not None and permit.suspended_at and visited_on < timezone.localdate(permit.suspended_at):
         errors.add("visited_on", "before_suspension", _("The verification must come after the suspension."))
     findings = _clean_findings(raw.get("findings"), visited_on, errors)
     notes = _text(raw, "notes", errors, 4000, required=False)
     errors.raise_if_any()
-    with transaction.atomic():
-        return _write_visit(
-            actor,
-            {"permit": permit, "inspector": user, "visited_on": visited_on, "checklist": checklist, "notes": notes},
-            findings,
-        )
+    evidence = _store_evidence(uploads)
+    try:
+        with transaction.atomic():
+            return _write_visit(
+                actor,
+                {"permit": permit, "inspector": user, "visited_on": visited_on, "checklist": checklist, "notes": notes},
+                findings,
+                evidence,
+            )
+    except BaseException:
+        files.discard([k for _c, k in evidence], FILES_AREA)
+        raise
 
 
 def reopen_permit(actor: Actor, permit: Permit) -> Permit:

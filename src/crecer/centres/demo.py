@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -82,10 +83,42 @@ def _apply(centre: Centre) -> Application:
         Actor(None, Channel.CLI),
         centre,
         {
-            "documents": {code: f"{code}-demo.pdf" for code in ctype.documents},
-            "fees": {code: {"receipt": f"DEMO-{code}", "paid_on": today.isoformat()} for code in ctype.fees},
+            "documents": {code: synthetic_pdf(f"{code}-demo.pdf", code) for code in ctype.documents},
+            "fees": {
+                code: {
+                    "receipt": f"DEMO-{code}",
+                    "receipt_file": synthetic_pdf(f"recibo-{code}-demo.pdf", f"recibo {code}"),
+                    "paid_on": today.isoformat(),
+                }
+                for code in ctype.fees
+            },
         },
     )
+
+
+def synthetic_pdf(name: str, title: str) -> SimpleUploadedFile:
+    """A one-page PDF labelled SYNTHETIC (demo and tests: never a real person's document)."""
+    text = f"DOCUMENTO SINTETICO - {title}"[:80].encode("latin-1", "replace")
+    text = text.replace(b"\\", b"").replace(b"(", b"").replace(b")", b"")
+    stream = b"BT /F1 14 Tf 40 780 Td (" + text + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return SimpleUploadedFile(name, out, content_type="application/pdf")
 
 
 def _approve(review: Review) -> None:
@@ -98,7 +131,7 @@ def _approve(review: Review) -> None:
     visit = {
         "visited_on": today.isoformat(),
         "checklist": {
-            s.code: {"met": True, "evidence": [f"{s.code}.jpg"]}
+            s.code: {"met": True, "evidence": [synthetic_pdf(f"{s.code}-demo.pdf", f"evidencia {s.code}")]}
             for s in actions.config().standards_of(review.institution)
         },
         "findings": [{"text": "Actualizar el registro de simulacros", "deadline": today + dt.timedelta(days=30)}],

@@ -115,8 +115,20 @@ class Application(models.Model):
         return f"#{self.pk} {self.stage}"
 
 
-class ApplicationDocument(models.Model):
-    """A document of the type's checklist, sent (``reference``: the file's name or number)."""
+class StoredFile(models.Model):
+    """An uploaded file kept by :mod:`crecer.core.uploads` (a random name under ``CRECER_UPLOAD_DIR/centres``)."""
+
+    original_name = models.CharField(max_length=255, blank=True)
+    stored_name = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ApplicationDocument(StoredFile):
+    """A document of the type's checklist, uploaded (``reference``: the file's name, as sent)."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
     code = models.CharField(max_length=40)
@@ -135,6 +147,11 @@ class FeePayment(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     receipt = models.CharField(_("receipt"), max_length=100)
     paid_on = models.DateField(_("paid on"))
+    #: the receipt as an uploaded file (kept like every upload: :mod:`crecer.core.uploads`)
+    receipt_name = models.CharField(max_length=255, blank=True)
+    receipt_stored = models.CharField(max_length=100, blank=True)
+    receipt_size = models.PositiveIntegerField(default=0)
+    receipt_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["application", "code"], name="fee_once")]
@@ -226,7 +243,8 @@ class Inspection(models.Model):
     permit = models.ForeignKey(Permit, on_delete=models.CASCADE, null=True, blank=True, related_name="inspections")
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
     visited_on = models.DateField(_("visit date"))
-    #: standard code -> {"met": bool, "evidence": [file names]}
+    #: standard code -> {"met": bool, "required": bool, "evidence": [file names]}; the files themselves are
+    #: :class:`InspectionEvidence` rows
     checklist = models.JSONField(default=dict)
     notes = models.TextField(_("notes"), blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -247,6 +265,19 @@ class Inspection(models.Model):
     def passed(self) -> bool:
         """Every required standard checked at the visit was met."""
         return all(item.get("met") for item in self.checklist.values() if item.get("required"))
+
+
+class InspectionEvidence(StoredFile):
+    """An evidence file of a visit: of one standard of the checklist (``standard``) or of the whole visit."""
+
+    inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="evidence")
+    standard = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["inspection", "standard", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.inspection_id}:{self.standard or '-'} {self.original_name}"
 
 
 class Finding(models.Model):

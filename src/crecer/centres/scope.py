@@ -148,3 +148,37 @@ def public_permits(today: Any) -> QuerySet[Permit]:
     return Permit.objects.filter(
         state=PermitState.VALID, valid_until__gte=today, centre__status="authorised"
     ).select_related("centre__territory")
+
+
+#: the kinds of uploaded files a centre's licensing keeps
+FILE_KINDS = ("document", "receipt", "evidence")
+
+
+def file_or_404(user: Any, kind: str, file_id: Any) -> tuple[Any, str, str]:
+    """An uploaded file of a centre the user sees (its operator, inspectors and managers of its territory,
+    the authority): ``(record, stored name, original name)``; 404 otherwise."""
+    from django.db.models import Q
+
+    from crecer.centres.models import ApplicationDocument, FeePayment, InspectionEvidence
+
+    visible = centres(user)
+    pk = _pk(file_id)
+    if kind == "document":
+        doc = ApplicationDocument.objects.filter(application__centre__in=visible, pk=pk).exclude(stored_name="").first()
+        if doc is not None:
+            return doc, doc.stored_name, doc.original_name
+    elif kind == "receipt":
+        fee = FeePayment.objects.filter(application__centre__in=visible, pk=pk).exclude(receipt_stored="").first()
+        if fee is not None:
+            return fee, fee.receipt_stored, fee.receipt_name
+    elif kind == "evidence":
+        item = (
+            InspectionEvidence.objects.filter(
+                Q(inspection__review__application__centre__in=visible) | Q(inspection__permit__centre__in=visible)
+            )
+            .filter(pk=pk)
+            .first()
+        )
+        if item is not None:
+            return item, item.stored_name, item.original_name
+    raise Http404

@@ -14,5 +14,6 @@ urlpatterns = [
     path("centres/applications/<int:application_id>/permit/", views.issue_permit, name="centre-issue-permit"),
     path("centres/reviews/<int:review_id>/", views.review_detail, name="centre-review"),
     path("centres/permits/<int:permit_id>/<str:what>/", views.permit_action, name="centre-permit-action"),
+    path("centres/files/<str:kind>/<int:file_id>/", views.centre_file, name="centre-file"),
     path("centres/enrolments/<int:enrolment_id>/attendance/", views.attendance, name="centre-attendance"),
 ]

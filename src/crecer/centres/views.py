@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -37,6 +37,7 @@ from crecer.centres.models import (
     ReviewState,
     Stage,
 )
+from crecer.core import uploads as files
 from crecer.registry import scope
 from crecer.registry.models import Child
 from crecer.registry.reads import log_reads
@@ -245,10 +246,11 @@ def apply(request: HttpRequest, centre_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         raw = {
-            "documents": {code: request.POST.get(f"doc.{code}", "") for code in ctype.documents},
+            "documents": {code: request.FILES.get(f"doc.{code}") for code in ctype.documents},
             "fees": {
                 code: {
                     "receipt": request.POST.get(f"fee.{code}.receipt", ""),
+                    "receipt_file": request.FILES.get(f"fee.{code}.receipt_file"),
                     "paid_on": request.POST.get(f"fee.{code}.paid_on", ""),
                 }
                 for code in ctype.fees
@@ -269,7 +271,9 @@ def apply(request: HttpRequest, centre_id: int) -> HttpResponse:
             code,
             centres.fee(code).name(lang),
             centres.fee(code).amount,
-            errors.get(f"fees.{code}.receipt", []) + errors.get(f"fees.{code}.paid_on", []),
+            errors.get(f"fees.{code}.receipt", [])
+            + errors.get(f"fees.{code}.receipt_file", [])
+            + errors.get(f"fees.{code}.paid_on", []),
         )
         for code in ctype.fees
     ]
@@ -300,7 +304,7 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
             "application": application,
             "centre": application.centre,
             "names": names,
-            "documents": [(names["documents"].get(d.code, d.code), d.reference) for d in application.documents.all()],
+            "documents": [(names["documents"].get(d.code, d.code), d) for d in application.documents.all()],
             "fees": [(names["fees"].get(f.code, f.code), f) for f in application.fees.all()],
             "reviews": [(r, names["institutions"].get(r.institution, r.institution)) for r in reviews],
             "today": timezone.localdate(),
@@ -328,8 +332,7 @@ def _visit_from_post(request: HttpRequest, standards: list[Any]) -> dict[str, An
     for s in standards:
         answer = request.POST.get(f"std.{s.code}", "")
         if answer in ("yes", "no"):
-            evidence = [e.strip() for e in request.POST.get(f"ev.{s.code}", "").split(",") if e.strip()]
-            checklist[s.code] = {"met": answer == "yes", "evidence": evidence}
+            checklist[s.code] = {"met": answer == "yes", "evidence": request.FILES.getlist(f"ev.{s.code}")}
     findings = []
     if request.POST.get("finding", "").strip() or request.POST.get("deadline", ""):
         findings.append({"text": request.POST.get("finding", ""), "deadline": request.POST.get("deadline", "")})
@@ -338,6 +341,7 @@ def _visit_from_post(request: HttpRequest, standards: list[Any]) -> dict[str, An
         "checklist": checklist,
         "notes": request.POST.get("notes", ""),
         "findings": findings,
+        "evidence": request.FILES.getlist("evidence"),
     }
 
 
@@ -379,7 +383,7 @@ def review_detail(request: HttpRequest, review_id: int) -> HttpResponse:
             "centre": review.application.centre,
             "institution": names["institutions"].get(review.institution, review.institution),
             "standards": [(s, s.name(_language())) for s in standards],
-            "inspections": review.inspections.select_related("inspector").prefetch_related("findings"),
+            "inspections": review.inspections.select_related("inspector").prefetch_related("findings", "evidence"),
             "may_act": may_act,
             "errors": errors,
             "post": request.POST if request.method == "POST" else {},
@@ -553,3 +557,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "threshold": threshold,
         },
     )
+
+
+@login_required
+def centre_file(request: HttpRequest, kind: str, file_id: int) -> FileResponse:
+    """An uploaded document, receipt or evidence file, to those who read the centre; each download audited."""
+    entity, stored_name, original_name = centre_scope.file_or_404(request.user, kind, file_id)
+    return files.send(_actor(request), actions.FILES_AREA, stored_name, original_name, entity)

@@ -348,14 +348,10 @@ def incentive_page(request: HttpRequest, programme_id: int) -> HttpResponse:
 
 
 def _send_file(request: HttpRequest, stored_name: str, original_name: str, entity: Any) -> FileResponse:
-    from crecer.results.files import path_of
+    from crecer.core import uploads as core_files
+    from crecer.results.files import AREA
 
-    path = path_of(stored_name)
-    if not stored_name or not path.is_file():
-        raise Http404
-    with transaction.atomic():
-        record(_actor(request), Action.EXPORT, entity, note=original_name[:200])
-    return FileResponse(path.open("rb"), as_attachment=True, filename=original_name)
+    return core_files.send(_actor(request), AREA, stored_name, original_name, entity)
 
 
 @login_required
