@@ -35,3 +35,13 @@ def test_the_childcare_pages_fit_the_phone(transactional_db, phone, sign_in, cas
     page.goto(page.base + f"/centres/reviews/{review.pk}/")
     assert fits_the_phone(page), page.evaluate("document.documentElement.scrollWidth")
     assert "Registrar la visita" in page.content()
+    # The operator's forms: registering a centre, and applying with a file per document and receipt.
+    from crecer.access.models import User
+
+    page.context.clear_cookies()
+    page = sign_in(User.objects.get(username="sostenedor"))
+    applying = Centre.objects.get(name="Jardín Comunitario Semillitas (demo)")
+    for path in ("/centres/new/", f"/centres/{applying.pk}/apply/"):
+        page.goto(page.base + path)
+        assert fits_the_phone(page), (path, page.evaluate("document.documentElement.scrollWidth"))
+    assert page.locator('input[type="file"]').count() >= 2  # documents and receipts are uploaded files

@@ -17,7 +17,7 @@ from crecer.access.models import Role, User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.centres import actions
-from crecer.centres.models import Application, Centre, Employer, Review
+from crecer.centres.models import Application, Centre, Review
 from crecer.places.actions import save_place
 from crecer.registry import actions as registry_actions
 from crecer.registry.models import Child
@@ -192,11 +192,15 @@ def ensure_centres(municipality_code: str, region_code: str, password: str) -> l
     for review in reviews[: len(reviews) // 2]:
         _approve(review)
     _centre("Jardín Comunitario Semillitas (demo)", "community", municipality)
-    with transaction.atomic():
-        threshold = actions.config().employer_obligation_employees
-        Employer.objects.create(
-            name="Textiles del Norte (demo)", territory=municipality, employees=threshold + 150, centre=half
+    # Employers obliged to run a centre (one complies by running the half-way one), and one below the threshold.
+    threshold = actions.config().employer_obligation_employees
+    for name, employees, runs in (
+        ("Textiles del Norte (demo)", threshold + 150, half.pk),
+        ("Agroindustrial Sur (demo)", threshold + 20, None),
+        ("Panadería Central (demo)", threshold // 4, None),
+    ):
+        actions.save_employer(
+            system,
+            {"name": name, "territory_code": municipality.code, "employees": employees, "centre_id": runs},
         )
-        Employer.objects.create(name="Agroindustrial Sur (demo)", territory=municipality, employees=threshold + 20)
-        Employer.objects.create(name="Panadería Central (demo)", territory=municipality, employees=threshold // 4)
     return users
