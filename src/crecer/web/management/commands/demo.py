@@ -3,11 +3,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
-from crecer.access.models import User
+from crecer.access.models import Role, User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.centres.demo import ensure_centres
@@ -39,16 +40,27 @@ class Command(BaseCommand):
         self.stdout.write(_("Demo users (password for all: %(password)s):") % {"password": DEMO_PASSWORD})
         for u in users:
             self.stdout.write(f"  {u.username:<12} {u.role:<22} {u.what}")
+        if settings.CRECER_TWO_FACTOR_ROLES:
+            self.stdout.write(
+                _(
+                    "These roles set up two-step sign-in at their first sign-in: %(roles)s "
+                    "(to try the demo without it, start it with CRECER_TWO_FACTOR_ROLES=none)."
+                )
+                % {"roles": ", ".join(str(Role(r).label) for r in settings.CRECER_TWO_FACTOR_ROLES if r in Role.values)}
+            )
         referrals = ensure_network(User.objects.get(username="coordinador"))
         if referrals:
             self.stdout.write(_("Referral network: %(n)s referrals in every state.") % {"n": referrals})
         coordinator = User.objects.select_related("territory__parent").get(username="coordinador")
         assert coordinator.territory is not None and coordinator.territory.parent is not None
         centre_users = ensure_centres(coordinator.territory.code, coordinator.territory.parent.code, DEMO_PASSWORD)
-        for username, role, what in centre_users:
-            self.stdout.write(f"  {username:<12} {role:<22} {what}")
         if centre_users:
             self.stdout.write(_("Childcare centres in every status, and an application half-way through its reviews."))
+            self.stdout.write(_("Their inspectors, one per reviewing institution (same password):"))
+        listed = {user.username for user in users}
+        for username, role, what in centre_users:
+            if username not in listed:  # the operator is in the list above
+                self.stdout.write(f"  {username:<18} {role:<22} {what}")
         child = showcase_child(User.objects.get(username="salud"))
         if child is not None:
             self.stdout.write(
