@@ -20,10 +20,10 @@ from ninja.errors import HttpError
 
 from crecer.access.models import Role, User
 from crecer.api.base import actor, paginate
+from crecer.audit import downloads
 from crecer.centres import actions
 from crecer.centres import scope as centre_scope
 from crecer.centres.models import Application, Centre, CentreType, Employer, Enrolment, Inspection, Permit, Review
-from crecer.core import uploads as files
 from crecer.registry.reads import log_reads
 from crecer.validation import Collector, FieldError, InputErrors
 
@@ -333,7 +333,7 @@ def centre_file(request: HttpRequest, kind: str, file_id: int) -> Any:
     operator, inspectors and managers of its territory, the authority); 404 otherwise; each download
     audited."""
     entity, stored_name, original_name = centre_scope.file_or_404(request.user, kind, file_id)
-    return files.send(actor(request), actions.FILES_AREA, stored_name, original_name, entity)
+    return downloads.send(actor(request), actions.FILES_AREA, stored_name, original_name, entity)
 
 
 @router.get("/applications/{application_id}", response=dict)

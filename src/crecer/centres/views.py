@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from crecer import conf
 from crecer.access import permissions
+from crecer.audit import downloads
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.centres import actions
@@ -37,7 +38,6 @@ from crecer.centres.models import (
     ReviewState,
     Stage,
 )
-from crecer.core import uploads as files
 from crecer.registry import scope
 from crecer.registry.models import Child
 from crecer.registry.reads import log_reads
@@ -563,4 +563,4 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def centre_file(request: HttpRequest, kind: str, file_id: int) -> FileResponse:
     """An uploaded document, receipt or evidence file, to those who read the centre; each download audited."""
     entity, stored_name, original_name = centre_scope.file_or_404(request.user, kind, file_id)
-    return files.send(_actor(request), actions.FILES_AREA, stored_name, original_name, entity)
+    return downloads.send(_actor(request), actions.FILES_AREA, stored_name, original_name, entity)

@@ -5,7 +5,7 @@ checked, stored and served.
   first bytes do not match its type, or larger than the limit;
 * :func:`store` writes it under ``CRECER_UPLOAD_DIR/<area>`` with a random name and returns what the record
   keeps (original name, stored name, size, SHA-256);
-* :func:`send` serves it as a download and records the download in the audit trail. The caller has already
+* ``crecer.audit.downloads.send`` serves it as a download and records the download in the audit trail. The caller has already
   found the record through its scoped query (404 out of scope).
 """
 
@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.http import FileResponse, Http404
 
 from crecer.core.files import private_dir
 from crecer.validation import Collector
@@ -118,16 +116,3 @@ def discard(stored: list[Stored], area: str) -> None:
 
 def path_of(area: str, stored_name: str) -> Path:
     return folder(area) / Path(stored_name).name
-
-
-def send(actor: Any, area: str, stored_name: str, original_name: str, entity: Any) -> FileResponse:
-    """The file as a download, its download audited (``export`` of the record, the file's name as note)."""
-    from crecer.audit.models import Action
-    from crecer.audit.trail import record
-
-    path = path_of(area, stored_name)
-    if not stored_name or not path.is_file():
-        raise Http404
-    with transaction.atomic():
-        record(actor, Action.EXPORT, entity, note=original_name[:200])
-    return FileResponse(path.open("rb"), as_attachment=True, filename=original_name)

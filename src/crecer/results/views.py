@@ -348,10 +348,10 @@ def incentive_page(request: HttpRequest, programme_id: int) -> HttpResponse:
 
 
 def _send_file(request: HttpRequest, stored_name: str, original_name: str, entity: Any) -> FileResponse:
-    from crecer.core import uploads as core_files
+    from crecer.audit import downloads
     from crecer.results.files import AREA
 
-    return core_files.send(_actor(request), AREA, stored_name, original_name, entity)
+    return downloads.send(_actor(request), AREA, stored_name, original_name, entity)
 
 
 @login_required
