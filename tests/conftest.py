@@ -32,6 +32,10 @@ from crecer.registry import actions
 from crecer.registry.models import Caregiver, Child
 from crecer.territories.models import Facility, FacilityKind, Organisation, Sector, Territory
 
+# The tests' PostgreSQL sessions do not wait for each commit to reach the disk (a test database is thrown
+# away; production keeps the server's setting). libpq reads PGOPTIONS when a connection opens.
+os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
+
 PASSWORD = "una-clave-larga-2026"
 SYSTEM = Actor(None, Channel.CLI)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
