@@ -84,7 +84,8 @@ def test_only_bookkeeping_rows_leave_a_database_empty(cast):
     counts = table_counts()
     assert not holds_data()
     assert counts["django_content_type"] > 0  # filled by migrate itself
-    assert {t for t, n in counts.items() if n} <= BOOKKEEPING
+    # SQLite's own tables (sqlite_sequence, sqlite_stat1 after an ANALYZE) are not data either.
+    assert {t for t, n in counts.items() if n and not t.startswith("sqlite_")} <= BOOKKEEPING
 
 
 def test_backup_and_restore_refuse_with_a_clear_message(tmp_path, cast):
