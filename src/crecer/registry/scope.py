@@ -121,7 +121,7 @@ def _in_territory(user: Any, child: Child) -> bool:
         return False
     if permissions.within(user, child.territory.path):
         return True
-    return child.facility_id is not None and permissions.within(user, child.facility.territory.path)
+    return child.facility is not None and permissions.within(user, child.facility.territory.path)
 
 
 def _shared_categories(user: Any, child_id: int) -> frozenset[str]:

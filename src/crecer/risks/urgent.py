@@ -115,18 +115,18 @@ def banner(
     """Context for ``risks/_urgent_banner.html``: the pending urgent results of a child, or of a mother
     (her pregnancies, and the results recorded on her children — an Edinburgh scale is about the mother
     but recorded at her child's check-up)."""
-    flags = pending(user)
     if child is not None:
         # A child the user may see (scope.categories: not empty exactly when the child is in
         # scope.children) makes the scope's subqueries on each flag's subject true already.
-        flags = (_awaiting(user) if scope.categories(user, child) else flags).filter(child=child)
+        flags = (_awaiting(user) if scope.categories(user, child) else pending(user)).filter(child=child)
     elif caregiver is not None:
+        flags = pending(user)
         mothered = CaregiverLink.unscoped.filter(caregiver=caregiver, relationship=Relationship.MOTHER).values(
             "child_id"
         )
         flags = flags.filter(Q(child_id__in=mothered) | Q(pregnancy__mother=caregiver))
     else:
-        flags = flags.none()
+        flags = RiskFlag.unscoped.none()
     return {"urgent_items": items(user, flags), "urgent_next": next_url}
 
 

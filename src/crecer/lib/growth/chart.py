@@ -156,7 +156,7 @@ def render_chart(
         x_step = _pick_step(x_hi - x_lo, steps, max_x_ticks)
     shown = [p for p in given if x_lo <= p[0] <= x_hi]
 
-    xs, values = _reference(indicator, sex, x_lo, x_hi)
+    _samples, values = _reference(indicator, sex, x_lo, x_hi)
 
     finite = values[np.isfinite(values)]
     ys = [*finite.tolist(), *(p[1] for p in shown)]
@@ -220,7 +220,9 @@ def render_chart(
 
     # Reference lines (outer first, so the median is drawn on top) and their labels at the right end.
     ends: list[tuple[float, int]] = []
-    paths = _reference_paths(indicator, sex, x_lo, x_hi, (x_lo, x_hi, layout.left, layout.right), (y_lo, y_hi, layout.bottom, layout.top))
+    paths = _reference_paths(
+        indicator, sex, x_lo, x_hi, (x_lo, x_hi, layout.left, layout.right), (y_lo, y_hi, layout.bottom, layout.top)
+    )
     for i in sorted(range(len(SDS)), key=lambda i: -abs(SDS[i])):
         sd = SDS[i]
         d, last_y = paths[i]
