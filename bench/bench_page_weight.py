@@ -208,10 +208,14 @@ def main() -> None:
             with source_of(args.before) as old, server(old) as base:
                 runs[f"before ({args.before})"] = load_pages(browser, base, prepared, args)
         with server(SRC) as base:
-            runs["after (this checkout)" if args.before else "this checkout"] = load_pages(browser, base, prepared, args)
+            runs["after (this checkout)" if args.before else "this checkout"] = load_pages(
+                browser, base, prepared, args
+            )
         browser.close()
 
-    header = f"{'page':<12}" + "".join(f" | {'load s':>7} {'1st B s':>7} {'req':>3} {'wire kB':>8} {'decoded kB':>10}" for _ in runs)
+    header = f"{'page':<12}" + "".join(
+        f" | {'load s':>7} {'1st B s':>7} {'req':>3} {'wire kB':>8} {'decoded kB':>10}" for _ in runs
+    )
     print()
     print(" " * 12 + "".join(f" | {label:<40}" for label in runs))
     print(header)

@@ -25,8 +25,8 @@ from crecer.centres import demo as centres_demo
 from crecer.monitoring import definitions
 from crecer.referrals import actions as referral_actions
 from crecer.registry import actions as registry_actions
-from crecer.tracking import actions as tracking_actions
 from crecer.territories.models import Facility
+from crecer.tracking import actions as tracking_actions
 from tests.browser.conftest import PHONE
 from tests.conftest import PASSWORD, SYSTEM
 
