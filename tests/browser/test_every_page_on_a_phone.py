@@ -5,7 +5,8 @@ signed in), an address may name the objects of the small data set built below (`
 ``{referral}``, …). A new page is one more line here (and, if it needs an object, one more entry in
 ``objects``). Each page must answer 200 — a line that answers 403 or 404 names a page its role cannot
 open — and ``document.documentElement.scrollWidth`` and ``document.body.scrollWidth`` must be at most
-the phone's 390 px. All failures are reported together.
+the phone's 390 px; every control must be a thumb's target (at least 44 px high) and every text field
+full width (``THUMBS``). All failures are reported together.
 
 One browser, one page per role, the data built once: about half a minute for the whole table.
 """
@@ -108,6 +109,24 @@ PAGES: list[tuple[str | None, str]] = [
 ]
 
 MEASURE = "[document.documentElement.scrollWidth, document.body.scrollWidth]"
+
+# Thumbs: every shown control at least 44 px high; text fields, lists and text areas full width (at least
+# 70 % of the screen; the search box shares its row with its button, a card's field with its label).
+THUMBS = """() => {
+  const bad = [];
+  const controls = 'input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea, button, a.button';
+  for (const el of document.querySelectorAll(controls)) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const name = el.tagName.toLowerCase() + ' ' + (el.name || el.textContent.trim().slice(0, 30));
+    if (r.height < 43.5) bad.push(name + ': ' + Math.round(r.height) + ' px high');
+    const field = el.matches('input:not([type=submit]):not([type=button]):not([type=file]), select, textarea');
+    if (field && !el.closest('form.search, td, .lang') && r.width < 0.7 * document.documentElement.clientWidth) {
+      bad.push(name + ': ' + Math.round(r.width) + ' px wide');
+    }
+  }
+  return bad;
+}"""
 
 
 def objects(cast: dict[str, User], network: dict[str, Any], make_child: Any, make_mother: Any) -> dict[str, Any]:
@@ -244,6 +263,7 @@ def test_every_main_page_fits_a_390_px_phone_for_each_role(
             widths = page.evaluate(MEASURE)
             if max(widths) > PHONE["width"]:
                 failures.append(f"{role} {address}: {widths[0]} px wide (body {widths[1]} px)")
+            failures += [f"{role} {address}: {problem}" for problem in page.evaluate(THUMBS)]
         context.close()
     assert failures == []
 
