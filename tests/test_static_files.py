@@ -49,3 +49,11 @@ def test_pages_are_compressed_for_browsers_that_accept_it(cast):
     assert response.status_code == 200 and response["Content-Encoding"] == "gzip"
     assert "Niños y niñas".encode() in gzip.decompress(response.content)
     assert "Content-Encoding" not in client.get("/children/")  # nor for those that do not
+
+
+def test_the_sign_in_page_loads_no_script_the_other_pages_load_htmx(cast):
+    # The sign-in page is what a new phone opens with an empty cache: its stylesheet only.
+    assert "<script" not in Client().get("/login/").content.decode()
+    client = Client()
+    client.force_login(cast["nurse_alta"])
+    assert "django_htmx/htmx-2.min" in client.get("/children/").content.decode()

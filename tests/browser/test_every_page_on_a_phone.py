@@ -99,6 +99,10 @@ PAGES: list[tuple[str | None, str]] = [
     ("provider_opd", "/referrals/{protection_referral}/"),
     ("inspector", "/"),
     ("inspector", "/centres/"),
+    ("inspector", "/centres/reviews/{review}/"),
+    ("operator", "/"),
+    ("operator", "/centres/"),
+    ("operator", "/centres/new/"),
     ("auditor", "/"),
     ("auditor", "/children/{child}/audit/"),
     ("admin", "/"),
@@ -197,7 +201,7 @@ def objects(cast: dict[str, User], network: dict[str, Any], make_child: Any, mak
     pair = DuplicatePair.objects.create(run=run, child_a_id=a, child_b_id=b, probability=0.93, decision="review")
     upload = _upload(cast["coordinator_alta"])
     centres_demo.ensure_centres("CL01001", "CL01", PASSWORD)
-    from crecer.centres.models import Application, Centre
+    from crecer.centres.models import Application, Centre, Review
 
     return {
         "child": child.pk,
@@ -211,6 +215,7 @@ def objects(cast: dict[str, User], network: dict[str, Any], make_child: Any, mak
         "indicator": definitions.indicators()[0].code,
         "centre": Centre.objects.get(name="Sala Cuna Los Aromos (demo)").pk,
         "application": Application.objects.get(stage="in_review").pk,
+        "review": Review.objects.filter(application__stage="in_review", state="pending").order_by("pk")[0].pk,
         "nurse": cast["nurse_alta"].pk,
     }
 
@@ -245,7 +250,7 @@ def test_every_main_page_fits_a_390_px_phone_for_each_role(
 ):
     settings.CRECER_UPLOAD_DIR = tmp_path / "uploads"
     ids = objects(cast, network, make_child, make_mother)
-    cast = {**cast, "inspector": _inspector(cast)}
+    cast = {**cast, "inspector": _inspector(ids["review"]), "operator": User.objects.get(username="sostenedor")}
     failures = []
     for role in dict.fromkeys(role for role, _path in PAGES):
         context = _browser.new_context(viewport=PHONE, locale="es-CL", device_scale_factor=1, is_mobile=True)
@@ -268,13 +273,9 @@ def test_every_main_page_fits_a_390_px_phone_for_each_role(
     assert failures == []
 
 
-def _inspector(cast: dict[str, User]) -> User:
-    """The demo's centres are reviewed by institutions; an inspector of the first one."""
+def _inspector(review_id: int) -> User:
+    """An inspector of the institution of that review (the demo's centres made one per institution)."""
     from crecer.centres.models import Review
 
-    review = Review.objects.order_by("pk").first()
-    assert review is not None
-    user = User.objects.filter(role=Role.INSPECTOR, institution=review.institution).first()
-    if user is None:
-        user = cast["inspector"]
-    return user
+    review = Review.objects.get(pk=review_id)
+    return User.objects.get(role=Role.INSPECTOR, institution=review.institution)
