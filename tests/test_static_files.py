@@ -51,9 +51,12 @@ def test_pages_are_compressed_for_browsers_that_accept_it(cast):
     assert "Content-Encoding" not in client.get("/children/")  # nor for those that do not
 
 
-def test_the_sign_in_page_loads_no_script_the_other_pages_load_htmx(cast):
-    # The sign-in page is what a new phone opens with an empty cache: its stylesheet only.
+def test_pages_that_need_no_script_load_none_the_others_load_htmx(cast, children):
+    # The sign-in page is what a new phone opens with an empty cache; the worklist and a child's page
+    # are the daily ones: their stylesheet only. The search (htmx as you type) loads htmx.
     assert "<script" not in Client().get("/login/").content.decode()
     client = Client()
     client.force_login(cast["nurse_alta"])
+    assert "<script" not in client.get("/worklists/").content.decode()
+    assert "<script" not in client.get(f"/children/{children['alta'].pk}/").content.decode()
     assert "django_htmx/htmx-2.min" in client.get("/children/").content.decode()
