@@ -434,7 +434,7 @@ def test_dashboard_pages_exports_and_report(synthetic):
         "utf-8-sig"
     )
     lines = list(csv.reader(io.StringIO(csv_text)))
-    assert lines[0][:3] == ["indicator", "territory_code", "territory"] and {r[1] for r in lines[1:]} == {
+    assert lines[0][:3] == ["Indicador", "Código del territorio", "Territorio"] and {r[1] for r in lines[1:]} == {
         "CL01001",
         "CL01002",
     }

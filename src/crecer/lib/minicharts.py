@@ -65,7 +65,8 @@ def trend(
     at its point; a dashed line for the target."""
     known = [v for _, v in points if v is not None]
     description = "; ".join(
-        f"{escape(label)}: {missing if value is None else escape(fmt(value, decimal) + unit)}" for label, value in points
+        f"{escape(label)}: {missing if value is None else escape(fmt(value, decimal) + unit)}"
+        for label, value in points
     )
     if target is not None:
         description += f"; {escape(target_label)} {escape(fmt(target, decimal) + unit)}"
