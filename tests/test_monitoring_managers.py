@@ -137,7 +137,9 @@ def test_the_list_to_act_on_is_the_denominator_minus_the_numerator(births, cast,
     assert page.status_code == 200
     assert {c.pk for c in page.context["page"].object_list} == {births["late"].pk, births["never"].pk}
     # Each child shown is logged as read, with the list it came from.
-    reads = AuditEvent.objects.filter(actor=nurse, action=Action.READ, note="figure list welcome_kit missing CL01001 2025")
+    reads = AuditEvent.objects.filter(
+        actor=nurse, action=Action.READ, note="figure list welcome_kit missing CL01001 2025"
+    )
     assert set(reads.values_list("child_id", flat=True)) == {births["late"].pk, births["never"].pk}
     assert AuditEvent.objects.filter(actor=nurse, action=Action.SEARCH, note__contains="welcome_kit missing").exists()
     # The figure's page says how many there are, beside the figure, and links to the list.
@@ -166,16 +168,16 @@ def test_the_list_to_act_on_is_scoped(births, cast):
     own = _client(baja).get("/monitoring/welcome_kit/subjects/", {"period": "2025", "side": "missing"})
     assert [c.pk for c in own.context["page"].object_list] == [births["baja_none"].pk]
     # A regional manager sees the region's: those of both municipalities.
-    region = _client(cast["regional_norte"]).get("/monitoring/welcome_kit/subjects/", {"period": "2025", "side": "missing"})
+    region = _client(cast["regional_norte"]).get(
+        "/monitoring/welcome_kit/subjects/", {"period": "2025", "side": "missing"}
+    )
     assert {c.pk for c in region.context["page"].object_list} == {
         births["late"].pk,
         births["never"].pk,
         births["baja_none"].pk,
     }
     # No numerator, no such list.
-    assert (
-        _client(baja).get("/monitoring/referral_days_to_attention/subjects/", {"side": "missing"}).status_code == 404
-    )
+    assert _client(baja).get("/monitoring/referral_days_to_attention/subjects/", {"side": "missing"}).status_code == 404
 
 
 def test_the_list_to_act_on_downloads_as_csv_and_excel_and_each_child_is_logged(births, cast):
@@ -221,7 +223,9 @@ def test_a_whole_number_is_written_as_an_integer():
 
 
 def test_the_ranking_csv_has_a_bom_spanish_headers_and_whole_counts(births, cast):
-    body = _body(_client(cast["regional_norte"]).get("/monitoring/welcome_kit/export.csv", {"period": "2025", "live": "1"}))
+    body = _body(
+        _client(cast["regional_norte"]).get("/monitoring/welcome_kit/export.csv", {"period": "2025", "live": "1"})
+    )
     assert body.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert lines[0] == [
@@ -268,7 +272,11 @@ def test_the_pdf_report_never_cuts_a_label_and_ranks_with_values(births, cast):
     long_indicator = definitions.get("childcare_vulnerable_0_4")
     assert len(long_indicator.name_es) > 60
     Target.objects.create(
-        indicator=long_indicator.code, territory=Territory.objects.get(code="CL01"), period="2025", baseline=10, target=35
+        indicator=long_indicator.code,
+        territory=Territory.objects.get(code="CL01"),
+        period="2025",
+        baseline=10,
+        target=35,
     )
     response = _client(cast["regional_norte"]).get(
         "/monitoring/report.pdf", {"period": "2025", "territory": "CL01", "live": "1", "focus": "welcome_kit"}

@@ -75,10 +75,10 @@ def trend(
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
         f"<desc>{escape(desc) + ' ' if desc else ''}{description}</desc>"
     )
-    if not known:
+    if not known:  # a short box saying so, not an empty chart
         return (
-            f'{head}<text x="{width / 2}" y="{height / 2}" text-anchor="middle" font-size="12" '
-            f'fill="{MUTED}">{escape(missing)}</text></svg>'
+            head.replace(f"0 0 {width} {height}", f"0 0 {width} 30")
+            + f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="12" fill="{MUTED}">{escape(missing)}</text></svg>'
         )
     compact = height < 140
     scale = ticks(
