@@ -110,7 +110,7 @@ def _ranking(
     denominator, and a bar on a common scale."""
     known = [v.value for _, v in ranking if v is not None and v.value is not None]
     top = max(known, default=0) or 1.0
-    bar_width = width - 12.8 * cm
+    bar_width = width - 13.2 * cm
     median = indicator.unit == "median_days"
     rows: list[list[Any]] = [
         ["#", _("Territory"), _("Value"), _("Cases") if median else _("Numerator / denominator"), ""]
@@ -133,7 +133,7 @@ def _ranking(
             escape(_("Ranking of territories: %(name)s") % {"name": indicator.name(language)}), styles["Heading2"]
         ),
         Paragraph(_("Best first (%(better)s).") % {"better": better}, styles["BodyText"]),
-        _table(rows, [0.8 * cm, 7 * cm, 1.8 * cm, 3 * cm, bar_width + 0.2 * cm], numbers_from=2),
+        _table(rows, [0.8 * cm, 6.6 * cm, 1.8 * cm, 3.6 * cm, bar_width + 0.2 * cm], numbers_from=2),
         Spacer(1, 0.3 * cm),
     ]
 
