@@ -8,14 +8,15 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
 
 from crecer import conf
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
-from crecer.dedup import candidates, merging
+from crecer.dedup import candidates, merging, refresh
 from crecer.dedup.models import Decision, PairStatus
 from crecer.lib import linkage
 from crecer.registry import actions as registry_actions
@@ -122,7 +123,7 @@ def register_child(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: HttpRequest, refresh_error: str = "") -> HttpResponse:
     user: Any = request.user
     if not merging.may_merge(user):
         raise Http404
@@ -139,8 +140,48 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dedup/queue.html",
-        {"page": page, "status": status, "decision": decision, "statuses": PairStatus.choices},
+        {
+            "page": page,
+            "status": status,
+            "decision": decision,
+            "statuses": PairStatus.choices,
+            "job": refresh.status(refresh.current()),
+            "refresh_error": refresh_error,
+        },
+        status=409 if refresh_error else 200,
     )
+
+
+@login_required
+def refresh_queue(request: HttpRequest) -> HttpResponse:
+    """POST: refresh the queue in the background (one run at a time); back to the queue, which shows
+    the progress."""
+    user: Any = request.user
+    if not merging.may_merge(user):
+        raise Http404
+    if request.method != "POST":
+        return redirect("dedup-queue")
+    try:
+        refresh.start(_actor(request))
+    except InputErrors as exc:
+        return review_queue(request, refresh_error=exc.as_dict()["refresh"][0]["message"])
+    return redirect("dedup-queue")
+
+
+@login_required
+def refresh_status(request: HttpRequest) -> HttpResponse:
+    """The refresh's progress: JSON, or (asked by the page every few seconds) the progress box; once the
+    run is over the page reloads to show the refreshed queue."""
+    user: Any = request.user
+    if not merging.may_merge(user):
+        raise Http404
+    job = refresh.status(refresh.current())
+    if request.headers.get("HX-Request"):
+        response = render(request, "dedup/_refresh.html", {"job": job})
+        if not job["active"] and request.GET.get("was") == "active":
+            response["HX-Refresh"] = "true"
+        return response
+    return JsonResponse(job, encoder=DjangoJSONEncoder)
 
 
 def _facts(child: Child) -> dict[str, Any]:
