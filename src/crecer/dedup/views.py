@@ -213,7 +213,13 @@ def pair_detail(request: HttpRequest, pair_id: int) -> HttpResponse:
                 survivor, folded = (
                     (pair.child_a_id, pair.child_b_id) if action == "keep_a" else (pair.child_b_id, pair.child_a_id)
                 )
-                merge = merging.merge(_actor(request), survivor, folded, reason, pair=pair)
+                sides = {"a": pair.child_a_id, "b": pair.child_b_id}
+                choices = {
+                    field: sides.get(request.POST.get(f"choose_{field}", ""), 0)
+                    for field, _a, _b in merging.differing(pair.child_a, pair.child_b)
+                    if request.POST.get(f"choose_{field}")
+                }
+                merge = merging.merge(_actor(request), survivor, folded, reason, pair=pair, choices=choices)
                 return redirect("merge-detail", merge.pk)
             if action == "distinct":
                 merging.mark_distinct(_actor(request), pair, reason)
@@ -245,9 +251,67 @@ def pair_detail(request: HttpRequest, pair_id: int) -> HttpResponse:
     return render(
         request,
         "dedup/pair.html",
-        {"pair": pair, "a": a, "b": b, "levels": levels, "errors": errors},
+        {
+            "pair": pair,
+            "a": a,
+            "b": b,
+            "levels": levels,
+            "errors": errors,
+            "choices": _choices(request, pair, errors),
+        },
         status=400 if errors else 200,
     )
+
+
+CHOICE_LABELS = {
+    "given_names": gettext_lazy("Given names"),
+    "paternal_surname": gettext_lazy("Paternal surname"),
+    "maternal_surname": gettext_lazy("Maternal surname"),
+    "sex": gettext_lazy("Sex"),
+    "birth_date": gettext_lazy("Birth date"),
+    "national_id": gettext_lazy("Document"),
+    "territory_code": gettext_lazy("Territory"),
+    "facility_code": gettext_lazy("Health centre"),
+    "birth_weight_g": gettext_lazy("Birth weight (g)"),
+    "gestational_weeks": gettext_lazy("Weeks of gestation at birth"),
+}
+
+
+def _shown(field: str, value: Any, child: Child) -> str:
+    """A value as people read it: labels, not codes; dates as the language writes them."""
+    from django.utils.formats import date_format
+
+    if value in (None, ""):
+        return "—"
+    if field == "sex":
+        return str(child.get_sex_display())
+    if field == "birth_date":
+        return date_format(child.birth_date, "SHORT_DATE_FORMAT") if child.birth_date else str(value)
+    if field == "territory_code":
+        return child.territory.name
+    if field == "facility_code":
+        return child.facility.name if child.facility else str(value)
+    return str(value)
+
+
+def _choices(request: HttpRequest, pair: Any, errors: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fields where the two records differ, each with both values to choose between (the one checked:
+    as posted, else the filled one, record A's first), and its error if the choice was refused."""
+    rows = []
+    for field, value_a, value_b in merging.differing(pair.child_a, pair.child_b):
+        picked = request.POST.get(f"choose_{field}") or ("a" if value_a not in (None, "") else "b")
+        rows.append(
+            {
+                "field": field,
+                "label": CHOICE_LABELS[field],
+                "a": _shown(field, value_a, pair.child_a),
+                "b": _shown(field, value_b, pair.child_b),
+                "picked": picked,
+                "errors": errors.get(field, [])
+                + (errors.get("national_id_type", []) if field == "national_id" else []),
+            }
+        )
+    return rows
 
 
 @login_required
