@@ -45,7 +45,7 @@ def _refer(cast, child, *, send=True):
     )
 
 
-def test_board_opens_on_what_needs_action_overdue_first(cast, network, kids):
+def test_board_opens_on_what_needs_action_overdue_first(cast, network, kids, api_client):
     draft = _refer(cast, kids[0], send=False)
     sent_late = _refer(cast, kids[1])
     sent_soon = _refer(cast, kids[2])
@@ -70,6 +70,8 @@ def test_board_opens_on_what_needs_action_overdue_first(cast, network, kids):
     assert [r.pk for r in finished.context["page"].object_list] == [closed.pk]
     everything = coordinator.get("/referrals/", {"box": "network", "state": "all"})
     assert everything.context["page"].paginator.count == 5
+    api = api_client(cast["coordinator_alta"]).get("/api/v1/referrals", {"box": "network", "state": "action"})
+    assert [r["id"] for r in api.json()["results"]] == [sent_late.pk, sent_soon.pk, sent_later.pk]
     # The filters are offered as words, with the current one marked.
     html = board.content.decode()
     assert "Por atender" in html and 'aria-current="page">Por atender' in html

@@ -197,7 +197,8 @@ def list_referrals(
     request: HttpRequest, box: str = "inbox", state: str = "", service: str = "", organisation: str = "", page: int = 1
 ) -> dict[str, Any]:
     """``box``: inbox (received by your organisation), outbox (sent by you or your facility) or
-    network (the coordinator's municipality; overdue first)."""
+    network (the coordinator's municipality; overdue first). ``state``: states separated by commas, or one
+    of the board's filters: ``action`` (what needs action), ``open``, ``closed`` (finished), ``all``."""
     if box not in referral_scope.BOXES:
         raise InputErrors(
             {
@@ -210,7 +211,9 @@ def list_referrals(
             }
         )
     referrals = referral_scope.box(request.user, box)
-    if state:
+    if state in referral_scope.BOARD_FILTERS:
+        referrals = referral_scope.by_filter(referrals, state)
+    elif state:
         referrals = referrals.filter(state__in=state.split(","))
     if service:
         referrals = referrals.filter(service__code=service)

@@ -77,7 +77,9 @@ def start(actor: Actor) -> RefreshJob:
         raise busy
     try:
         with transaction.atomic():
-            job = RefreshJob.objects.create(requested_by=actor.user, stage="queued", stages=[["queued", 0]])
+            job = RefreshJob.objects.create(  # type: ignore[misc]
+                requested_by=actor.user, stage="queued", stages=[["queued", 0]]
+            )
             record(actor, Action.CREATE, job, after={"state": job.state})
             transaction.on_commit(lambda: launch(job.pk))
     except IntegrityError:

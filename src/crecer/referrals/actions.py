@@ -881,7 +881,7 @@ def add_comment(actor: Actor, referral: Referral, text: str) -> Any:
         )
     errors.raise_if_any()
     with transaction.atomic():
-        comment = Comment.objects.create(referral=referral, author=user, text=text)
+        comment = Comment.objects.create(referral=referral, author=user, text=text)  # type: ignore[misc]
         record(
             actor,
             Action.CREATE,

@@ -27,7 +27,7 @@ class Step:
 
 def _state_text(state: str, after: dict[str, Any], referral: Referral) -> str:
     reason = str(after.get("reason") or "")
-    texts = {
+    texts: dict[str, Any] = {
         State.DRAFT: _("Saved as a draft"),
         State.SENT: _("Sent to %(organisation)s") % {"organisation": referral.organisation.name},
         State.ACCEPTED: _("Accepted"),

@@ -142,6 +142,8 @@ def flags_for(user: Any, child: Any) -> QuerySet[Any]:
 #: What the network board opens on: referrals waiting for someone (sent, accepted, in progress) and the
 #: overdue or expired ones, which the coordinator must chase or close. Drafts and finished ones on request.
 ACTION_STATES = (State.SENT, State.ACCEPTED, State.IN_PROGRESS, State.EXPIRED)
+#: The board's filters besides single states (:func:`by_filter`).
+BOARD_FILTERS = ("action", "open", "closed", "all")
 #: Finished referrals (the board's "closed" filter).
 FINISHED_STATES = tuple(s for s in State.values if s not in OPEN_STATES)
 
