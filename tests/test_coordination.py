@@ -187,3 +187,23 @@ def test_comment_thread_between_the_parties(cast, network, kids, api_client):
     regional_page = _client(cast["regional_norte"]).get(f"/referrals/{referral.pk}/")
     assert regional_page.status_code == 200 and "Sí, el jueves." not in regional_page.content.decode()
     assert Comment.objects.filter(referral=referral).count() == 2
+
+
+def test_history_names_the_provider_of_each_step(cast, network, kids):
+    draft = actions.create_referral(
+        Actor(cast["nurse_alta"], Channel.WEB),
+        child=kids[1],
+        service_code="stimulation_session",
+        reason="synthetic test",
+        consent=[],
+        send=False,
+    )
+    coordinator = Actor(cast["coordinator_alta"], Channel.WEB)
+    draft = actions.reassign(coordinator, draft, draft.version, organisation_code="SALA-NORTE")
+    actions.transition(Actor(cast["nurse_alta"], Channel.WEB), draft, State.SENT, draft.version)
+    page = _client(cast["coordinator_alta"]).get(f"/referrals/{draft.pk}/")
+    assert [step.text for step in page.context["history"]] == [
+        "Derivación creada (borrador)",
+        "Reasignada a Sala regional Norte",
+        "Enviada a Sala regional Norte",
+    ]

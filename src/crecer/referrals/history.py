@@ -25,11 +25,11 @@ class Step:
     note: str = ""
 
 
-def _state_text(state: str, after: dict[str, Any], referral: Referral) -> str:
+def _state_text(state: str, after: dict[str, Any], organisation: str) -> str:
     reason = str(after.get("reason") or "")
     texts: dict[str, Any] = {
         State.DRAFT: _("Saved as a draft"),
-        State.SENT: _("Sent to %(organisation)s") % {"organisation": referral.organisation.name},
+        State.SENT: _("Sent to %(organisation)s") % {"organisation": organisation},
         State.ACCEPTED: _("Accepted"),
         State.REJECTED: _("Rejected"),
         State.IN_PROGRESS: _("Attention started"),
@@ -65,14 +65,19 @@ def steps(referral: Referral) -> list[Step]:
     names = dict(Organisation.objects.filter(code__in=codes).values_list("code", "name"))
     persons = {u.pk: u.get_full_name() or u.username for u in User.objects.filter(pk__in=people)}
     found = []
+    # The receiving organisation as it was at each step (a reassignment changes it).
+    receiver = referral.organisation.name
     for e in events:
         before, after = e.before or {}, e.after or {}
+        if e.action == Action.CREATE and isinstance(after.get("organisation"), str):
+            receiver = names.get(after["organisation"], receiver)
         if e.action == Action.CREATE:
             text = _("Referral created (draft)")
         elif "state" in after:
-            text = _state_text(str(after["state"]), after, referral)
+            text = _state_text(str(after["state"]), after, receiver)
         elif "organisation" in after:
             organisation = names.get(after["organisation"], _("another provider"))
+            receiver = organisation
             if after.get("assignee"):
                 text = _("Reassigned to %(person)s at %(organisation)s") % {
                     "person": persons.get(after["assignee"], _("a member of staff")),
