@@ -692,6 +692,7 @@ ROUTES: dict[str, Reads | Quiet] = {
     "children/export.xlsx": Reads((Call(),)),
     "children/<int:child_id>/": Reads((Call(), Call(user="provider"))),
     "children/<int:child_id>/audit/": Reads((Call(user="auditor"),)),
+    "audit/": Reads((Call(user="auditor"),)),  # the events of the territory, children by registry number
     "children/<int:child_id>/check-up/": Reads(
         (Call(user="nurse"), Call(user="nurse", method="post", body={"date": "", "kind": "check_up"}, status=422))
     ),
@@ -964,6 +965,11 @@ ROUTES: dict[str, Reads | Quiet] = {
     ),
     "duplicates/": Reads((Call(),)),
     "duplicates/<int:pair_id>/": Reads((Call(),)),
+    "duplicates/refresh/": Quiet(
+        "refreshing the queue: a POST starts the background run, a GET goes back to the queue",
+        (Call(expect=False, status=302),),
+    ),
+    "duplicates/refresh/status/": Quiet("the refresh's progress: stage and percent, no person"),
     "merges/": Reads((Call(),)),
     "merges/<int:merge_id>/": Reads((Call(),)),
     "imports/": Quiet("the upload form and the user's past imports"),
@@ -1224,6 +1230,10 @@ ROUTES: dict[str, Reads | Quiet] = {
             Call(method="post", body=lambda w: {"version": w.value("referral_version"), "assignee": "sala_alta_2"}),
             Call(method="post", body={"version": 0, "assignee": "sala_alta_2"}, status=409),
         )
+    ),
+    f"GET {API}/referrals/{{referral_id}}/comments": Reads((Call(expect=False),)),  # the thread: who, when, text
+    f"POST {API}/referrals/{{referral_id}}/comments": Reads(
+        (Call(method="post", body={"text": "Llamamos a la familia el lunes."}, expect=False, status=201),)
     ),
     f"GET {API}/children/{{child_id}}/risks": Reads((Call(), Call(query={"status": "all"}))),
     f"GET {API}/indicators": Quiet("indicator definitions"),

@@ -301,6 +301,7 @@ def add_comment(request: HttpRequest, referral_id: int, payload: CommentIn) -> A
     """Add a comment to the thread (parties only; anyone else gets 404): ``text``, at most 2,000 characters."""
     referral = referral_scope.get_or_404(request.user, referral_id)
     comment = actions.add_comment(actor(request), referral, payload.text)
+    log_referral_reads(request, "referral comment", [referral])
     return Status(201, comment_payload(comment))
 
 
