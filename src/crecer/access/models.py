@@ -72,10 +72,9 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     institution = models.CharField(_("institution"), max_length=40, blank=True, default="")
     # Sensitive categories granted to this user beyond the role's defaults (e.g. a child-protection officer).
     extra_categories = models.JSONField(_("extra data categories"), default=list, blank=True)
-    # The interface language this user picked (pages and the API's messages), whatever the browser asks.
-    language = models.CharField(
-        _("interface language"), max_length=8, choices=Language.choices, default=Language.SPANISH
-    )
+    # The interface language this user picked (pages and the API's messages), whatever the browser asks;
+    # empty until they pick one: the site's language (LANGUAGE_CODE, Spanish).
+    language = models.CharField(_("interface language"), max_length=8, choices=Language.choices, blank=True, default="")
 
     class Meta:
         verbose_name = _("user")

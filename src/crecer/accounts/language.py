@@ -1,7 +1,8 @@
 """The interface language: Spanish whatever the browser asks, until the user picks another.
 
-One rule (:func:`language_for`): a signed-in user's stored choice (``User.language``); for anonymous
-pages the choice made there (a cookie); otherwise the site's language, ``LANGUAGE_CODE`` (Spanish).
+One rule (:func:`language_for`): a signed-in user's stored choice (``User.language``); else the choice
+made on this browser's pages (a cookie, set on the sign-in and public pages too); otherwise the site's
+language, ``LANGUAGE_CODE`` (Spanish).
 The browser's Accept-Language is never read. :class:`LanguageMiddleware` applies it to every page,
 the API applies it to a token's user (``crecer.api.base``), and :func:`set_language` records a choice
 (the header's buttons and the account page).

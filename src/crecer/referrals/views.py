@@ -147,22 +147,12 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
             "errors": errors,
             "conflict": conflict,
             "not_completed_reasons": NotCompletedReason.choices,
-            "outcomes": [(o, _outcome_label(o)) for o in actions.OUTCOMES],
+            "outcomes": [(o, actions.outcome_label(o)) for o in actions.OUTCOMES],
             "providers": [org for org, _free in actions.providers(referral.service, referral.territory)],
             "state_labels": dict(State.choices),
             "child_visible": referral.child_id and scope.children(user).filter(pk=referral.child_id).exists(),
         },
         status=409 if conflict else 422 if errors else 200,
-    )
-
-
-def _outcome_label(code: str) -> str:
-    return str(
-        {
-            "attended": _("attended"),
-            "partially_attended": _("partially attended"),
-            "referred_elsewhere": _("referred elsewhere"),
-        }[code]
     )
 
 
