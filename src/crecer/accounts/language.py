@@ -44,7 +44,7 @@ def activate_for(request: HttpRequest, user: User | None = None) -> str:
         request.user = user
     language = language_for(request)
     translation.activate(language)
-    request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+    request.LANGUAGE_CODE = language
     return language
 
 
