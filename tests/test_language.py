@@ -79,3 +79,10 @@ def test_spanish_dates_are_day_month_year(cast, make_child):
     text = re.sub(r"<[^>]+>", " ", html.split("<main", 1)[1])
     assert "04/03/2025" in text and "2025-03-04" not in text
     assert dt.date(2025, 3, 4).strftime("%B") not in text
+
+
+def test_a_get_of_the_switch_changes_nothing(cast):
+    nurse = cast["nurse_alta"]
+    response = _signed_in(nurse).get("/i18n/setlang/", {"language": "en", "next": "/account/"})
+    nurse.refresh_from_db()
+    assert response.status_code == 302 and nurse.language == ""

@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
 
 from crecer.access.actions import set_language as store_language
 from crecer.access.models import Language, User
@@ -62,12 +61,12 @@ class LanguageMiddleware:
         return response
 
 
-@require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
     """Record the language picked: on the signed-in user (remembered, audited) and in a cookie (for the
-    sign-in and public pages of this browser). An unknown language changes nothing."""
-    language = request.POST.get("language", "")
-    target = request.POST.get("next") or ""
+    sign-in and public pages of this browser). An unknown language, or a GET (as Django's own view),
+    changes nothing and leads on."""
+    language = request.POST.get("language", "") if request.method == "POST" else ""
+    target = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
