@@ -93,7 +93,8 @@ def test_conditions_with_the_profile_rule_are_checked_field_by_field(api_client,
 def test_the_creation_page_offers_the_profile_rule_and_refuses_an_unknown_one_beside_its_field(cast):
     page = Client()
     page.force_login(cast["national"])
-    form = page.get("/agreements/new/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page.post("/i18n/setlang/", {"language": "en", "next": "/"})  # the user's own choice, not the browser's
+    form = page.get("/agreements/new/").content.decode()
     assert f'value="{RULE}"' in form
     assert "Target met in the last month and improvement on the baseline" in form
     post = {
@@ -114,6 +115,7 @@ def test_the_creation_page_offers_the_profile_rule_and_refuses_an_unknown_one_be
         "t1c1_baseline": "60",
         "t1c1_target": "80",
     }
+    page.post("/i18n/setlang/", {"language": "es", "next": "/"})
     refused = page.post("/agreements/new/", post, HTTP_ACCEPT_LANGUAGE="es")
     assert refused.status_code == 422
     html = refused.content.decode()

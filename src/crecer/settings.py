@@ -113,10 +113,12 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "crecer.web.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Spanish whatever the browser asks, until the user picks another language (in place of Django's
+    # LocaleMiddleware, which follows Accept-Language): after authentication, to read the user's choice.
+    "crecer.accounts.language.LanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "crecer.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -220,6 +222,8 @@ PASSWORD_RESET_TIMEOUT = 24 * 3600
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Dates as dd/mm/aaaa in Spanish (Django's own Spanish long format spells the month out).
+FORMAT_MODULE_PATH = ["crecer.web.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = os.environ.get("CRECER_TIME_ZONE", "America/Santiago")

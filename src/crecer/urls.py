@@ -1,10 +1,11 @@
 from django.urls import include, path
 
+from crecer.accounts.language import set_language
 from crecer.api.routes import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("", include("crecer.web.prenatal_urls")),
     path("", include("crecer.registry.urls")),
     path("", include("crecer.tracking.urls")),
@@ -20,3 +21,6 @@ urlpatterns = [
     path("", include("crecer.accounts.urls")),
     path("", include("crecer.web.urls")),
 ]
+
+# An unexpected error: the site's layout and language, without the database.
+handler500 = "crecer.web.views.server_error"

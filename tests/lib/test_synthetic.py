@@ -516,7 +516,9 @@ def test_every_trajectory_reference_resolves(country):
             else country.pregnancies[e["pregnancy_external_id"]]
         )
         assert e["facility_code"] == subject["facility_code"]
-        assert e["professional"].startswith(f"PROF-{e['facility_code']}-")
+        # named for people, by the facility where they work (never a code)
+        assert e["professional"].startswith("Profesional ")
+        assert e["professional"].endswith(f" · {country.facilities[e['facility_code']]['name']}")
         assert (
             e["kind"] == "prenatal"
             if e["pregnancy_external_id"]
@@ -892,7 +894,7 @@ def test_parenting_groups_hold_sessions_until_as_of(country):
     for group in country.groups.values():
         assert service.sessions_min <= int(group["planned_sessions"]) <= service.sessions_max
         assert date.fromisoformat(group["start_date"]) <= AS_OF
-        assert group["facilitator"].startswith(f"PROF-{group['facility_code']}-")
+        assert group["facilitator"].endswith(f" · {country.facilities[group['facility_code']]['name']}")
     assert 8 <= np.median(list(members.values())) <= 15 and max(members.values()) <= 15
     pairs = Counter((m["group_code"], m["caregiver_external_id"]) for m in country.rows["group_members.csv"])
     assert max(pairs.values()) == 1

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from crecer import conf
 from crecer.access import permissions
-from crecer.access.models import ApiToken, DataCategory, Role, User
+from crecer.access.models import ApiToken, DataCategory, Language, Role, User
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, diff, record, snapshot
 from crecer.territories.models import Facility, Organisation, Territory
@@ -224,4 +224,25 @@ def revoke_token(actor: Actor, token: ApiToken) -> bool:
         if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
             return False
         record(actor, Action.UPDATE, token, after={"revoked": True})
+    return True
+
+
+def set_language(actor: Actor, user: User, language: str) -> bool:
+    """Remember the interface language ``user`` picked (their own choice: no right needed beyond being
+    them or a user manager). True when it changed; an unknown language is refused."""
+    if actor.user is not None and actor.user.pk != user.pk:
+        permissions.check(actor.user, permissions.MANAGE_USERS, _("Your role cannot manage users."))
+    if language not in Language.values:
+        errors = Collector()
+        errors.add("language", "choice", _("Choose one of the languages offered."))
+        errors.raise_if_any()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.language == language:
+            return False
+        before = locked.language
+        locked.language = language
+        locked.save(update_fields=["language"])
+        user.language = language
+        record(actor, Action.UPDATE, locked, before={"language": before}, after={"language": language})
     return True

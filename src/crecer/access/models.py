@@ -45,6 +45,13 @@ ORDINARY_CATEGORIES = frozenset(set(DataCategory) - SENSITIVE_CATEGORIES)
 
 
 # django-otp's devices (an untyped package) add reverse managers the plugin cannot resolve.
+class Language(models.TextChoices):
+    """The interface languages; Spanish unless the user picks another (``User.language``)."""
+
+    SPANISH = "es", _("Spanish")
+    ENGLISH = "en", _("English")
+
+
 class User(AbstractUser):  # type: ignore[django-manager-missing]
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     territory = models.ForeignKey(
@@ -65,6 +72,9 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     institution = models.CharField(_("institution"), max_length=40, blank=True, default="")
     # Sensitive categories granted to this user beyond the role's defaults (e.g. a child-protection officer).
     extra_categories = models.JSONField(_("extra data categories"), default=list, blank=True)
+    # The interface language this user picked (pages and the API's messages), whatever the browser asks;
+    # empty until they pick one: the site's language (LANGUAGE_CODE, Spanish).
+    language = models.CharField(_("interface language"), max_length=8, choices=Language.choices, blank=True, default="")
 
     class Meta:
         verbose_name = _("user")

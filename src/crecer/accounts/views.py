@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from crecer.access import permissions
 from crecer.access.actions import create_user, deactivate_user, set_password, update_user
-from crecer.access.models import Role, User
+from crecer.access.models import Language, Role, User
 from crecer.accounts import actions, twofactor
 from crecer.accounts.forms import CodeForm, EnrolForm, UserForm
 from crecer.audit.models import Channel
@@ -56,6 +56,7 @@ def account(request: HttpRequest) -> HttpResponse:
             "has_second_factor": twofactor.has_second_factor(user),
             "required": twofactor.required(user),
             "codes_left": twofactor.codes_left(user),
+            "languages": Language.choices,
         },
     )
 

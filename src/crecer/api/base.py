@@ -24,6 +24,7 @@ from pydantic import Field
 from crecer.access.models import ApiToken
 from crecer.accounts import throttle
 from crecer.accounts.addresses import client_address
+from crecer.accounts.language import activate_for
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.registry.existence import TooManyLookups
@@ -46,7 +47,7 @@ class BearerToken(HttpBearer):
         if user is None:
             throttle.bad_token(request, address)
             return None
-        request.user = user
+        activate_for(request, user)  # the API's messages in the language the user picked
         return user
 
 

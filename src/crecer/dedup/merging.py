@@ -414,6 +414,34 @@ def merged_into(child_id: int) -> list[int]:
     )
 
 
+def survivor_of(child_id: int) -> int | None:
+    """The record that now holds a merged child (following merges of merges), or None if the child was
+    not merged. Says nothing about whether anybody may see it: the caller asks the scope."""
+    seen: set[int] = set()
+    current: int | None = None
+    following = child_id
+    while following not in seen:
+        seen.add(following)
+        survivor = (
+            MergeRecord.objects.filter(merged_id=following, undone_at__isnull=True)
+            .values_list("survivor_id", flat=True)
+            .first()
+        )
+        if survivor is None:
+            break
+        current = following = survivor
+    return current
+
+
+def survivors_of_number(registry_number: str) -> list[int]:
+    """The records that hold the children once known by ``registry_number`` and merged since (an old
+    registry number still finds the child). Ids only: the caller restricts them to the user's scope."""
+    merged = MergeRecord.objects.filter(
+        merged__registry_number=registry_number.strip().upper(), undone_at__isnull=True
+    ).values_list("merged_id", flat=True)
+    return [s for s in (survivor_of(m) for m in merged) if s is not None]
+
+
 def mark_distinct(actor: Actor, pair: DuplicatePair, note: str = "") -> DuplicatePair:
     """A reviewer says the two records are different children: the pair is not proposed again."""
     _children_of(actor, pair.child_a_id, pair.child_b_id)

@@ -50,6 +50,16 @@ logger = logging.getLogger(__name__)
 OUTCOMES = ("attended", "partially_attended", "referred_elsewhere")
 
 
+def outcome_label(code: str) -> str:
+    """A counter-referral's outcome in the active language (the one home of these words)."""
+    labels = {
+        "attended": _("attended"),
+        "partially_attended": _("partially attended"),
+        "referred_elsewhere": _("referred elsewhere"),
+    }
+    return str(labels.get(code, code))
+
+
 class TransitionRefused(Exception):
     """A transition that cannot happen now (HTTP 409): stale version or illegal move."""
 

@@ -166,7 +166,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
             "errors": errors,
             "conflict": conflict,
             "not_completed_reasons": NotCompletedReason.choices,
-            "outcomes": [(o, _outcome_label(o)) for o in actions.OUTCOMES],
+            "outcomes": [(o, actions.outcome_label(o)) for o in actions.OUTCOMES],
             "providers": providers,
             "staff": [(org, staff.get(org.pk, [])) for org in providers],
             "chosen": request.POST if request.method == "POST" else {},
@@ -174,16 +174,6 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
             "child_visible": referral.child_id and scope.children(user).filter(pk=referral.child_id).exists(),
         },
         status=409 if conflict else 422 if errors else 200,
-    )
-
-
-def _outcome_label(code: str) -> str:
-    return str(
-        {
-            "attended": _("attended"),
-            "partially_attended": _("partially attended"),
-            "referred_elsewhere": _("referred elsewhere"),
-        }[code]
     )
 
 

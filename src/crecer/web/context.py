@@ -24,6 +24,8 @@ def crecer(request: HttpRequest) -> dict[str, Any]:
         context["can_merge"] = may_merge(user)
         context["can_read_audit"] = permissions.has(user, permissions.READ_AUDIT)
         context["can_manage_users"] = permissions.has(user, permissions.MANAGE_USERS)
+        # The same right as the indicator pages' own check (monitoring.reading.territory_for).
+        context["can_read_indicators"] = permissions.has(user, permissions.READ_INDICATORS)
         context["can_read_results"] = permissions.has(user, permissions.READ_RESULTS)  # agreements
         context["can_record_groups"] = permissions.has(user, permissions.REGISTER)  # parenting groups' pages
         # Childcare centres: operators, and those who read or review them.

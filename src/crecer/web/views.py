@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from crecer.access.models import DataCategory, Role
 from crecer.audit.models import Action, AuditEvent, Channel
 from crecer.audit.trail import Actor, record
 from crecer.core.downloads import EXCEL_MAX_ROWS, csv_response, xlsx_response
-from crecer.dedup.merging import merged_into
+from crecer.dedup.merging import merged_into, survivor_of, survivors_of_number
 from crecer.referrals.views import child_referral_sections
 from crecer.registry import scope
 from crecer.registry.models import CaregiverLink, Pregnancy
+from crecer.registry.numbers import looks_like_registry_number
 from crecer.registry.reads import log_reads, log_rows
 from crecer.registry.search import search
 from crecer.territories.models import Facility, FacilityKind, Territory
@@ -100,7 +102,13 @@ def territory_breakdown(user: Any, territory: Territory) -> list[dict[str, Any]]
 def child_search(request: HttpRequest) -> HttpResponse:
     """Search children in scope; htmx requests get only the results table."""
     query = request.GET.get("q", "").strip()
-    results = search(scope.children(request.user), query).select_related("territory")
+    results = search(scope.children(request.user), query)
+    if looks_like_registry_number(query):
+        # A merged record's old registry number finds the record that holds it now, if in scope.
+        survivors = survivors_of_number(query)
+        if survivors:
+            results = (results | scope.children(request.user).filter(pk__in=survivors)).order_by("search_name", "pk")
+    results = results.select_related("territory")
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     if query:
@@ -119,7 +127,14 @@ def child_search(request: HttpRequest) -> HttpResponse:
 @login_required
 def child_detail(request: HttpRequest, child_id: int) -> HttpResponse:
     user: Any = request.user
-    child = scope.get_child_or_404(user, child_id)
+    try:
+        child = scope.get_child_or_404(user, child_id)
+    except Http404:
+        # A merged record's old address leads to the record that holds it now, if the user may see it.
+        survivor = survivor_of(child_id)
+        if survivor is not None and scope.children(user).filter(pk=survivor).exists():
+            return redirect("child-detail", child_id=survivor)
+        raise
     categories = scope.categories(user, child)
     log_reads(web_actor(request), "child page", [child.pk])
     links = CaregiverLink.unscoped.filter(child=child).select_related("caregiver").order_by("relationship")
@@ -216,3 +231,23 @@ def child_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         )
     logged = log_rows(web_actor(request), f"child export {fmt}", rows.iterator(chunk_size=2000))
     return xlsx_response(header, logged, "ninos") if fmt == "xlsx" else csv_response(header, logged, "ninos")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The page of an unexpected error (``handler500``): in the site's layout and the language of the
+    request, rendered without the database (which may be what failed) and without the request's context
+    processors (the header shows the signed-out menu)."""
+    from django.template import loader
+    from django.utils import translation
+
+    from crecer import conf
+    from crecer.access.models import Language
+
+    language = getattr(request, "LANGUAGE_CODE", "")
+    with translation.override(language if language in Language.values else settings.LANGUAGE_CODE):
+        try:
+            profile = conf.profile()  # read from files, cached
+        except Exception:  # the error page must render whatever failed
+            profile = None
+        html = loader.get_template("500.html").render({"crecer_profile": profile})
+    return HttpResponse(html, status=500)

@@ -772,7 +772,8 @@ class Trajectories:
         self.prof_first = np.cumsum(self.prof_count) - self.prof_count
         labels = []
         for f, count in enumerate(self.prof_count.tolist()):
-            labels += [f"PROF-{reg.facility_codes[f]}-{j}" for j in range(1, count + 1)]
+            # As another system would name them for people (never a code): "Profesional 2 · CESFAM Alta".
+            labels += [f"Profesional {j} · {reg.facility_names[f]}" for j in range(1, count + 1)]
         self.prof_labels = np.array(labels, dtype=object)
 
         child, age, contact, kind = self.children_enc.arrays()

@@ -77,3 +77,31 @@ def entity_label(label: str) -> str:
         return str(apps.get_model(str(label))._meta.verbose_name).capitalize()
     except (LookupError, ValueError):
         return str(label)
+
+
+@register.filter
+def sector_label(code: str) -> str:
+    """A sector of services and organisations ("child_protection") by its name ("Protección de la infancia")."""
+    from crecer.territories.models import Sector
+
+    try:
+        return str(Sector(str(code)).label)
+    except ValueError:
+        return str(code)
+
+
+@register.filter
+def actor_label(event: object) -> str:
+    """Who did what an audit event records: the user name, or "the system" for the sweeps, commands and
+    rules that act without a user (never the internal word ``system``)."""
+    if getattr(event, "actor_id", None) is None and getattr(event, "actor_username", "") in ("", "system"):
+        return _("System")
+    return str(getattr(event, "actor_username", ""))
+
+
+@register.filter
+def outcome_label(code: str) -> str:
+    """A counter-referral's outcome ("attended") in the active language ("atendido")."""
+    from crecer.referrals.actions import outcome_label as label
+
+    return label(str(code))
