@@ -272,3 +272,33 @@ def test_an_innovation_call_from_proposal_to_disbursement(cast, api_client, toda
     assert api_client(cast["provider_housing"]).get(f"/api/v1/funds/proposals/{alta}").status_code == 404
     assert AuditEvent.objects.filter(entity="funds.conflict").count() == 1
     assert AuditEvent.objects.filter(entity="funds.award").count() == 2
+
+
+def test_pages_menu_and_errors_beside_their_field(fund_world, cast, today, client):
+    fund_world["client"].post(f"/api/v1/funds/network/{fund_world['fund']['id']}/allocate")
+    alta = Allocation.objects.get(municipality__code="CL01001")
+    client.force_login(cast["coordinator_alta"])
+    home = client.get("/funds/").content.decode()
+    assert 'href="/funds/"' in home and "Fondo de redes (sintético)" in home
+    page = client.get(f"/funds/allocations/{alta.pk}/")
+    assert page.status_code == 200
+    refused = client.post(
+        f"/funds/allocations/{alta.pk}/", {"op": "add_line", "activity": "Talleres", "amount": "9999"}
+    )
+    assert refused.status_code == 422
+    html = refused.content.decode()
+    # the error follows the amount's field, the typed activity is kept
+    assert html.index('name="amount"') < html.index('class="error"') and 'value="Talleres"' in html
+    assert (
+        client.post(
+            f"/funds/allocations/{alta.pk}/", {"op": "add_line", "activity": "Talleres", "amount": "10"}
+        ).status_code
+        == 302
+    )
+    assert client.get(f"/funds/allocations/{alta.pk}/report.xlsx").status_code == 200
+    # the other municipality's report is not found; a health worker has no menu entry and no page
+    baja = Allocation.objects.get(municipality__code="CL01002")
+    assert client.get(f"/funds/allocations/{baja.pk}/").status_code == 404
+    client.force_login(cast["nurse_alta"])
+    assert 'href="/funds/"' not in client.get("/").content.decode()
+    assert client.get("/funds/").status_code == 404

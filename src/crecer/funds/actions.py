@@ -453,7 +453,7 @@ def create_call(actor: Actor, raw: Mapping[str, Any]) -> InnovationCall:
         criteria.append((c_name, weight, max_score))
     reviewers = _reviewers(raw.get("reviewers", []), errors)
     errors.raise_if_any()
-    assert territory is not None and budget is not None
+    assert territory is not None and budget is not None and opens is not None and closes is not None
     check_manage(actor.user, territory)
     with transaction.atomic():
         call = InnovationCall.objects.create(
@@ -466,7 +466,7 @@ def create_call(actor: Actor, raw: Mapping[str, Any]) -> InnovationCall:
             created_by=actor.user,
         )
         for c_name, weight, max_score in criteria:
-            Criterion.objects.create(call=call, name=c_name, weight=weight, max_score=max_score)
+            Criterion.objects.create(call=call, name=c_name, weight=weight or Decimal(1), max_score=max_score)
         call.reviewers.set(reviewers)
         after = snapshot(call)
         after["criteria"] = [{"name": n, "weight": str(w), "max_score": m} for n, w, m in criteria]
@@ -608,6 +608,7 @@ def declare_conflict(actor: Actor, proposal: Proposal, reason: str) -> Conflict:
         errors.add("reason", "declared", _("You already declared a conflict with this proposal."))
     errors.raise_if_any()
     with transaction.atomic():
+        assert actor.user is not None  # the panel is people (panel_refusal)
         item = Conflict.objects.create(proposal=proposal, reviewer=actor.user, reason=reason)
         record(actor, Action.CREATE, item, after=snapshot(item))
     return item
@@ -648,6 +649,7 @@ def score(actor: Actor, proposal: Proposal, raw_scores: Mapping[str, Any]) -> li
             continue
         values[str(key)] = value
     errors.raise_if_any()
+    assert actor.user is not None  # the panel is people (panel_refusal)
     out = []
     with transaction.atomic():
         for key, value in values.items():

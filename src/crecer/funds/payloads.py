@@ -81,7 +81,7 @@ def allocation_payload(a: Allocation, planned: int = 0, executed: int = 0) -> di
 
 def report_payload(a: Allocation) -> dict[str, Any]:
     """A municipality's report: its allocation, budget lines and their execution."""
-    lines = []
+    lines: list[dict[str, Any]] = []
     for line in a.lines.prefetch_related("executions"):
         executions = list(line.executions.all())
         executed = sum(e.amount_cents for e in executions)
@@ -103,8 +103,8 @@ def report_payload(a: Allocation) -> dict[str, Any]:
                 ],
             }
         )
-    planned = sum(line["amount_cents"] for line in lines)
-    executed = sum(line["executed_cents"] for line in lines)
+    planned = sum(int(line["amount_cents"]) for line in lines)
+    executed = sum(int(line["executed_cents"]) for line in lines)
     return {
         **allocation_payload(a, planned, executed),
         "year": a.fund.year,
