@@ -311,6 +311,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     # Money on results: a signed agreement of Alta evaluated on that snapshot, its appeal open; an incentive
     # programme distributed and an award edition computed.
     results_world = _results_world(cast["national"], coordinator, today)
+    funds_world = _funds_world(cast["national"], coordinator, today)
 
     # Imports through the web: one uploaded (preview), one imported (report, rejected rows).
     web = Client()
@@ -397,8 +398,61 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "birth_year": str(bruno.birth_date.year),  # type: ignore[union-attr]
             "month": f"{today:%Y-%m}",
             **results_world,
+            **funds_world,
         },
     )
+
+
+def _funds_world(national: User, coordinator: User, today: dt.date) -> dict[str, Any]:
+    """A network fund allocated (a budget line of Alta with some spending), a second one not yet planned; an
+    innovation call under review with two proposals of Alta (one awarded and partly paid, one scored), and an
+    open call."""
+    from crecer.funds import actions as funds_actions
+
+    as_national, as_coordinator = Actor(national, Channel.WEB), Actor(coordinator, Channel.WEB)
+    fund_body = {"year": today.year, "name": "Fondo de la caminata", "budget": "1000", "base": "10"}
+    fund = funds_actions.create_fund(as_national, {**fund_body, "territory_code": "CL"})
+    fund2 = funds_actions.create_fund(as_national, {**fund_body, "territory_code": "CL02"})
+    allocation = next(a for a in funds_actions.allocate(as_national, fund) if a.municipality.code == "CL01001")
+    line = funds_actions.add_line(as_coordinator, allocation, {"activity": "Talleres", "amount": "10"})
+    funds_actions.record_execution(as_coordinator, line, {"date": today, "amount": "1", "description": "Café"})
+    call_body = {
+        "name": "Convocatoria de la caminata",
+        "territory_code": "CL",
+        "opens_on": today,
+        "closes_on": today + dt.timedelta(days=10),
+        "budget": "1000",
+        "criteria": [{"name": "Impacto", "weight": "1", "max_score": 5}],
+        "reviewers": [national.username],
+    }
+    call = funds_actions.create_call(as_national, call_body)
+    open_call = funds_actions.create_call(as_national, {**call_body, "name": "Convocatoria abierta"})
+    pdf = synthetic_pdf("propuesta.pdf", "Propuesta")
+    proposal_body = {"title": "Visitas", "summary": "Propuesta de la caminata", "requested": "100"}
+    proposal = funds_actions.submit_proposal(as_coordinator, call, proposal_body, [pdf])
+    second = funds_actions.submit_proposal(as_coordinator, call, {**proposal_body, "title": "Otra"})
+    funds_actions.close_submissions(as_national, call)
+    criterion = str(call.criteria.get().pk)
+    for p in (proposal, second):
+        funds_actions.score(as_national, p, {criterion: 4})
+    award = funds_actions.award(as_national, proposal)
+    funds_actions.disburse(as_national, award, {"date": today, "amount": "10"})
+    return {
+        "fund": fund.pk,
+        "fund2": fund2.pk,
+        "allocation": allocation.pk,
+        "line": line.pk,
+        "call": call.pk,
+        "open_call": open_call.pk,
+        "proposal": proposal.pk,
+        "proposal_second": second.pk,
+        "proposal_file": proposal.files.get().pk,
+        "award": award.pk,
+        "criterion": criterion,
+        "national_username": national.username,
+        "new_fund": {**fund_body, "year": today.year + 1, "territory_code": "CL"},
+        "new_call": {**call_body, "opens_on": today.isoformat(), "closes_on": call_body["closes_on"].isoformat()},  # type: ignore[attr-defined]
+    }
 
 
 def _results_world(national: User, coordinator: User, today: dt.date) -> dict[str, Any]:
@@ -543,6 +597,13 @@ DEFAULT_PARAMS = {
     "report_id": "report",
     "programme_id": "programme",
     "edition_id": "edition",
+    "fund_id": "fund",
+    "allocation_id": "allocation",
+    "line_id": "line",
+    "call_id": "call",
+    "proposal_id": "proposal",
+    "award_id": "award",
+    "year": "year",
 }
 
 
@@ -1021,6 +1082,26 @@ ROUTES: dict[str, Reads | Quiet] = {
     "appeals/<int:appeal_id>/evidence/": Quiet(
         "the evidence the municipality attached to its appeal", (Call(shows="acta"), Call(user="auditor"))
     ),
+    "funds/": Quiet("funds and calls of the territory: names, years, amounts"),
+    "funds/network/<int:fund_id>/": Quiet("amounts allocated to municipalities, their children counted"),
+    "funds/network/<int:fund_id>/allocation.xlsx": Quiet("amounts allocated to municipalities"),
+    "funds/allocations/<int:allocation_id>/": Quiet(
+        "a municipality's budget lines and spending",
+        (
+            Call(),
+            Call(method="post", body={"op": "add_line", "activity": "", "amount": "999999"}, status=422),
+        ),
+    ),
+    "funds/allocations/<int:allocation_id>/report.xlsx": Quiet("a municipality's budget lines and spending"),
+    "funds/calls/<int:call_id>/": Quiet("a call's criteria, panel and ranking of proposals"),
+    "funds/calls/<int:call_id>/ranking.xlsx": Quiet("a call's ranking of proposals"),
+    "funds/proposals/<int:proposal_id>/": Quiet(
+        "a proposal of a municipality, its award and payments",
+        (Call(), Call(user="manager", method="post", body={"op": "declare_conflict", "reason": ""}, status=422)),
+    ),
+    "funds/proposals/<int:proposal_id>/files/<int:file_id>/": Quiet(
+        "a proposal's attachment", (Call(params={"file_id": "proposal_file"}),)
+    ),
     "incentives/<int:programme_id>/": Quiet("amounts distributed to territories"),
     "awards/<int:edition_id>/": Quiet("the public list of awarded municipalities", (Call(shows="Comuna Alta"),)),
     "awards/<int:edition_id>/<str:code>/certificate.pdf": Quiet(
@@ -1290,6 +1371,72 @@ ROUTES: dict[str, Reads | Quiet] = {
     f"POST {API}/appeals/{{appeal_id}}/decide": Quiet(
         "a decision: the appeal's state",
         (Call(user="manager", method="post", body={"decision": "reject", "reason": "Cifra verificada"}),),
+    ),
+    f"GET {API}/funds/network": Quiet("network funds: years and amounts"),
+    f"POST {API}/funds/network": Quiet(
+        "creating a fund", (Call(user="manager", method="post", body=lambda w: w.value("new_fund"), status=201),)
+    ),
+    f"POST {API}/funds/network/{{fund_id}}/allocate": Quiet(
+        "amounts allocated to municipalities", (Call(user="manager", method="post", params={"fund_id": "fund2"}),)
+    ),
+    f"GET {API}/funds/network/{{year}}/allocation": Quiet("amounts allocated to municipalities"),
+    f"GET {API}/funds/network/allocations/{{allocation_id}}": Quiet("a municipality's budget lines and spending"),
+    f"POST {API}/funds/network/allocations/{{allocation_id}}/lines": Quiet(
+        "a budget line", (Call(method="post", body={"activity": "Plaza", "amount": "5"}, status=201),)
+    ),
+    f"POST {API}/funds/network/lines/{{line_id}}/executions": Quiet(
+        "spending on a line",
+        (
+            Call(
+                method="post",
+                body=lambda w: {"date": w.value("today"), "amount": "1", "description": "Pan"},
+                status=201,
+            ),
+        ),
+    ),
+    f"GET {API}/funds/calls": Quiet("innovation calls"),
+    f"POST {API}/funds/calls": Quiet(
+        "creating a call", (Call(user="manager", method="post", body=lambda w: w.value("new_call"), status=201),)
+    ),
+    f"GET {API}/funds/calls/{{call_id}}": Quiet("a call and its ranking of proposals"),
+    f"POST {API}/funds/calls/{{call_id}}/reviewers": Quiet(
+        "a call's panel",
+        (Call(user="manager", method="post", body=lambda w: {"reviewers": [w.value("national_username")]}),),
+    ),
+    f"POST {API}/funds/calls/{{call_id}}/close-submissions": Quiet(
+        "a call's state", (Call(user="manager", method="post", params={"call_id": "open_call"}),)
+    ),
+    f"POST {API}/funds/calls/{{call_id}}/decide": Quiet("a call's state", (Call(user="manager", method="post"),)),
+    f"POST {API}/funds/calls/{{call_id}}/proposals": Quiet(
+        "a municipality's proposal",
+        (
+            Call(
+                method="post",
+                params={"call_id": "open_call"},
+                body={"title": "Nueva", "summary": "Una idea", "requested": "50"},
+                status=201,
+            ),
+        ),
+    ),
+    f"GET {API}/funds/proposals/{{proposal_id}}": Quiet("a municipality's proposal, its award and payments"),
+    f"POST {API}/funds/proposals/{{proposal_id}}/conflict": Quiet(
+        "a reviewer's conflict of interest",
+        (Call(user="manager", method="post", body={"reason": "Pariente"}, status=201),),
+    ),
+    f"POST {API}/funds/proposals/{{proposal_id}}/scores": Quiet(
+        "a reviewer's scores",
+        (Call(user="manager", method="post", body=lambda w: {"scores": {w.value("criterion"): 5}}),),
+    ),
+    f"POST {API}/funds/proposals/{{proposal_id}}/award": Quiet(
+        "an award",
+        (Call(user="manager", method="post", params={"proposal_id": "proposal_second"}, body={}, status=201),),
+    ),
+    f"POST {API}/funds/awards/{{award_id}}/disbursements": Quiet(
+        "a payment",
+        (Call(user="manager", method="post", body=lambda w: {"date": w.value("today"), "amount": "5"}, status=201),),
+    ),
+    f"POST {API}/funds/awards/{{award_id}}/reports": Quiet(
+        "a project's results", (Call(method="post", body={"text": "Resultados"}, status=201),)
     ),
     f"POST {API}/incentives": Quiet(
         "creating a programme",

@@ -70,6 +70,17 @@ MANAGE_RESULTS = "manage_results"
 READ_RESULTS = "read_results"
 #: appeal an evaluation of an agreement of one's territory
 APPEAL_RESULTS = "appeal_results"
+#: configure and allocate the network fund; open innovation calls, name their panel, award and disburse
+#: (national and regional managers, their territory and below)
+MANAGE_FUNDS = "manage_funds"
+#: read the network fund's allocations and the innovation calls of one's territory
+READ_FUNDS = "read_funds"
+#: plan budget lines and record the execution of one's municipality's network fund
+RECORD_FUND_EXECUTION = "record_fund_execution"
+#: submit proposals to innovation calls and report their results (a municipality or an organisation)
+SUBMIT_PROPOSALS = "submit_proposals"
+#: score proposals of the calls one is designated on (the panel), declaring conflicts of interest
+REVIEW_PROPOSALS = "review_proposals"
 
 RIGHTS: dict[str, Any] = {
     REGISTER: gettext_lazy("Register and change people and their trajectory"),
@@ -92,6 +103,11 @@ RIGHTS: dict[str, Any] = {
     MANAGE_RESULTS: gettext_lazy("Manage agreements, incentives and awards"),
     READ_RESULTS: gettext_lazy("Read agreements and their evaluations"),
     APPEAL_RESULTS: gettext_lazy("Appeal an evaluation"),
+    MANAGE_FUNDS: gettext_lazy("Allocate the network fund and run innovation calls"),
+    READ_FUNDS: gettext_lazy("Read the network fund and the innovation calls"),
+    RECORD_FUND_EXECUTION: gettext_lazy("Plan and record the execution of one's municipality's network fund"),
+    SUBMIT_PROPOSALS: gettext_lazy("Submit proposals to innovation calls"),
+    REVIEW_PROPOSALS: gettext_lazy("Score proposals of the calls one is on the panel of"),
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
@@ -108,10 +124,26 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             READ_INDICATORS,
             READ_RESULTS,
             APPEAL_RESULTS,
+            READ_FUNDS,
+            RECORD_FUND_EXECUTION,
+            SUBMIT_PROPOSALS,
         }
     ),
-    Role.PROVIDER_STAFF: frozenset(),
-    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS, READ_CENTRES, MANAGE_RESULTS, READ_RESULTS}),
+    # Bound to an organisation: it proposes to innovation calls for it.
+    Role.PROVIDER_STAFF: frozenset({SUBMIT_PROPOSALS}),
+    Role.REGIONAL_MANAGER: frozenset(
+        {
+            MERGE,
+            READ_INDICATORS,
+            SET_TARGETS,
+            READ_CENTRES,
+            MANAGE_RESULTS,
+            READ_RESULTS,
+            MANAGE_FUNDS,
+            READ_FUNDS,
+            REVIEW_PROPOSALS,
+        }
+    ),
     # The national manager is the childcare authority: registers centres and issues their permits.
     Role.NATIONAL_MANAGER: frozenset(
         {
@@ -125,10 +157,13 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             READ_CENTRES,
             MANAGE_RESULTS,
             READ_RESULTS,
+            MANAGE_FUNDS,
+            READ_FUNDS,
+            REVIEW_PROPOSALS,
         }
     ),
     Role.INSPECTOR: frozenset({REVIEW_CENTRES, READ_CENTRES}),
-    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS}),
+    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS, READ_FUNDS}),
     Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
     # Bound to its organisation: its centres are those the organisation operates.
     Role.OPERATOR: frozenset({REGISTER_CENTRES, OPERATE_CENTRES}),
@@ -253,6 +288,20 @@ def review_refusal(user: Any, institution: str, territory_path: str) -> Refusal 
         return Refusal("row", "other_institution", _("This review belongs to another institution."))
     if not within(user, territory_path):
         return Refusal("row", "out_of_scope", _("This centre is outside the territory you work in."))
+    return None
+
+
+def panel_refusal(user: Any, designated: bool, conflicted: bool) -> Refusal | None:
+    """A proposal is scored only by a reviewer designated on its call's panel, holding the right to review,
+    who has not declared a conflict of interest with it (the system may not score: panels are people)."""
+    if user is None or not has(user, REVIEW_PROPOSALS) or not designated:
+        return Refusal("row", "not_on_panel", _("You are not on the panel of this call."))
+    if conflicted:
+        return Refusal(
+            "row",
+            "conflict_of_interest",
+            _("You declared a conflict of interest with this proposal: you cannot score it."),
+        )
     return None
 
 

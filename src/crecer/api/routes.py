@@ -21,6 +21,7 @@ from crecer.api.base import BearerToken, CrecerAPI, JsonParser, actor, install_e
 from crecer.api.centres import router as centres_router
 from crecer.api.dedup import router as dedup_router
 from crecer.api.fhir import router as fhir_router
+from crecer.api.funds import router as funds_router
 from crecer.api.groups import router as groups_router
 from crecer.api.monitoring import router as monitoring_router
 from crecer.api.referrals import router as referrals_router
@@ -58,6 +59,7 @@ api.add_router("/", dedup_router)
 api.add_router("/", fhir_router)
 api.add_router("/", centres_router)
 api.add_router("/", results_router)
+api.add_router("/", funds_router)
 api.add_router("/", transfers_router)
 
 

@@ -27,6 +27,11 @@ def crecer(request: HttpRequest) -> dict[str, Any]:
         # The same right as the indicator pages' own check (monitoring.reading.territory_for).
         context["can_read_indicators"] = permissions.has(user, permissions.READ_INDICATORS)
         context["can_read_results"] = permissions.has(user, permissions.READ_RESULTS)  # agreements
+        # Funds: who reads them, proposes to their calls or sits on a panel.
+        context["can_see_funds"] = any(
+            permissions.has(user, r)
+            for r in (permissions.READ_FUNDS, permissions.SUBMIT_PROPOSALS, permissions.REVIEW_PROPOSALS)
+        )
         context["can_record_groups"] = permissions.has(user, permissions.REGISTER)  # parenting groups' pages
         # Childcare centres: operators, and those who read or review them.
         context["can_see_centres"] = permissions.has(user, permissions.READ_CENTRES) or permissions.has(

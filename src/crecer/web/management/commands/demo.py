@@ -12,6 +12,7 @@ from crecer.access.models import Role, User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.centres.demo import ensure_centres
+from crecer.funds.demo import ensure_funds
 from crecer.monitoring.demo import ensure_snapshots, ensure_targets
 from crecer.referrals.demo import ensure_network
 from crecer.results.demo import ensure_results
@@ -92,6 +93,15 @@ class Command(BaseCommand):
                     "evaluated on frozen snapshots, %(appeals)s appeal open, an incentive programme and an award edition."
                 )
                 % results
+            )
+        funds = ensure_funds(manager)
+        if funds:
+            self.stdout.write(
+                _(
+                    "Funds: this year's network fund allocated to %(municipalities)s municipalities, with some spending; "
+                    "an innovation call with %(proposals)s proposals, the panel's scores and an award (synthetic)."
+                )
+                % funds
             )
         if not options["no_serve"]:
             # A laptop needs no more than a few workers (each is a Python process of its own).
