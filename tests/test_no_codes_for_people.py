@@ -63,8 +63,8 @@ def _pages(world: dict[str, Any]) -> dict[str, list[str]]:
         "nurse_alta": frontline,
         "coordinator_alta": [*frontline, "/duplicates/", "/merges/", f"/merges/{merge}/", "/imports/", "/services/"],
         "sala_alta": ["/", "/referrals/", f"/referrals/{referral}/", f"/children/{child}/", "/notifications/"],
-        "auditor": ["/", f"/children/{child}/audit/", "/monitoring/"],
-        "national": ["/", "/monitoring/", "/monitoring/targets/", "/providers/"],
+        "auditor": ["/", f"/children/{child}/audit/", "/audit/", "/monitoring/", "/funds/"],
+        "national": ["/", "/monitoring/", "/monitoring/targets/", "/providers/", "/funds/", "/agreements/"],
         "inspector": ["/", "/centres/"],
         "admin": ["/", "/users/"],
     }
