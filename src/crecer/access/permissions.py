@@ -70,6 +70,10 @@ MANAGE_RESULTS = "manage_results"
 READ_RESULTS = "read_results"
 #: appeal an evaluation of an agreement of one's territory
 APPEAL_RESULTS = "appeal_results"
+#: set unit costs (national) and coverage targets (own territory and below) of the costing
+PLAN_COSTS = "plan_costs"
+#: read the costing and the projections of one's territory
+READ_COSTS = "read_costs"
 
 RIGHTS: dict[str, Any] = {
     REGISTER: gettext_lazy("Register and change people and their trajectory"),
@@ -92,6 +96,8 @@ RIGHTS: dict[str, Any] = {
     MANAGE_RESULTS: gettext_lazy("Manage agreements, incentives and awards"),
     READ_RESULTS: gettext_lazy("Read agreements and their evaluations"),
     APPEAL_RESULTS: gettext_lazy("Appeal an evaluation"),
+    PLAN_COSTS: gettext_lazy("Set unit costs and coverage targets"),
+    READ_COSTS: gettext_lazy("Read the costing and projections"),
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
@@ -108,10 +114,13 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             READ_INDICATORS,
             READ_RESULTS,
             APPEAL_RESULTS,
+            READ_COSTS,
         }
     ),
     Role.PROVIDER_STAFF: frozenset(),
-    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS, READ_CENTRES, MANAGE_RESULTS, READ_RESULTS}),
+    Role.REGIONAL_MANAGER: frozenset(
+        {MERGE, READ_INDICATORS, SET_TARGETS, READ_CENTRES, MANAGE_RESULTS, READ_RESULTS, PLAN_COSTS, READ_COSTS}
+    ),
     # The national manager is the childcare authority: registers centres and issues their permits.
     Role.NATIONAL_MANAGER: frozenset(
         {
@@ -125,10 +134,12 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             READ_CENTRES,
             MANAGE_RESULTS,
             READ_RESULTS,
+            PLAN_COSTS,
+            READ_COSTS,
         }
     ),
     Role.INSPECTOR: frozenset({REVIEW_CENTRES, READ_CENTRES}),
-    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS}),
+    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS, READ_COSTS}),
     Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
     # Bound to its organisation: its centres are those the organisation operates.
     Role.OPERATOR: frozenset({REGISTER_CENTRES, OPERATE_CENTRES}),
@@ -284,6 +295,22 @@ def register_refusal(user: User | None, territory_path: str | None, field: str =
         return Refusal("row", "forbidden", _("Your role cannot register or change people."))
     if territory_path is not None and not within(user, territory_path):
         return Refusal(field, "out_of_scope", _("This territory is outside the one you work in."))
+    return None
+
+
+def plan_costs_refusal(user: User | None, territory_path: str | None, field: str = "territory") -> Refusal | None:
+    """Who sets the costing: a planning role; a coverage target inside the user's territory; unit costs
+    (``territory_path`` None: they hold for the whole country) only at the national level."""
+    if user is None:
+        return None
+    if not has(user, PLAN_COSTS):
+        return Refusal("row", "forbidden", _("Your role cannot plan costs."))
+    if territory_path is None:
+        if user.territory is None or user.territory.parent_id is not None:
+            return Refusal("row", "national_only", _("Unit costs are set at the national level."))
+        return None
+    if not within(user, territory_path):
+        return Refusal(field, "other_territory", _("This territory is outside the one you work in."))
     return None
 
 
