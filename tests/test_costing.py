@@ -45,7 +45,14 @@ def small(cast: dict[str, Any], make_child: Any) -> dict[str, Any]:
     ):
         actions.add_unit_cost(
             SYSTEM,
-            {"service": "welcome_kit", "product": product, "amount": amount, "currency": "CLP", "price_year": "2025", "valid_from": valid_from},
+            {
+                "service": "welcome_kit",
+                "product": product,
+                "amount": amount,
+                "currency": "CLP",
+                "price_year": "2025",
+                "valid_from": valid_from,
+            },
         )
     actions.set_coverage(SYSTEM, {"service": "welcome_kit", "territory": "CL01", "year": "2025", "coverage": "90"})
     actions.set_coverage(SYSTEM, {"service": "welcome_kit", "territory": "CL01002", "year": "2025", "coverage": "75"})
@@ -78,7 +85,9 @@ def test_cost_is_unit_cost_times_eligible_times_coverage(small: dict[str, Any]) 
     assert compute.prices(2026)["welcome_kit"].amount == Decimal("51000.00")
 
 
-def test_a_region_totals_the_sum_of_its_municipalities(small: dict[str, Any], cast: dict[str, Any], api_client: Any) -> None:
+def test_a_region_totals_the_sum_of_its_municipalities(
+    small: dict[str, Any], cast: dict[str, Any], api_client: Any
+) -> None:
     client = api_client(cast["national"])
 
     def get(territory: str) -> dict[str, Any]:
@@ -127,7 +136,10 @@ def test_rights_and_scope(small: dict[str, Any], cast: dict[str, Any], api_clien
     coordinator = api_client(cast["coordinator_alta"])
     assert coordinator.get("/api/v1/costing", {"year": 2025}).json()["territory"] == "CL01001"
     assert coordinator.get("/api/v1/costing", {"year": 2025, "territory": "CL01"}).status_code == 404
-    assert api_client(cast["regional_norte"]).get("/api/v1/costing", {"year": 2025, "territory": "CL02001"}).status_code == 404
+    assert (
+        api_client(cast["regional_norte"]).get("/api/v1/costing", {"year": 2025, "territory": "CL02001"}).status_code
+        == 404
+    )
     assert api_client(cast["nurse_alta"]).get("/api/v1/costing", {"year": 2025}).status_code == 404
     assert api_client(cast["national"]).get("/api/v1/costing", {"year": 1800}).json()["errors"]["year"]
     # the auditor counts the same population as the manager (figures, not records)
@@ -141,21 +153,50 @@ def test_writes_are_checked_and_audited(small: dict[str, Any], cast: dict[str, A
 
     regional = Actor(cast["regional_norte"])
     with pytest.raises(PermissionDenied, match="national"):
-        actions.add_unit_cost(regional, {"service": "welcome_kit", "amount": "1", "currency": "CLP", "price_year": "2025", "valid_from": "2025-02-01"})
+        actions.add_unit_cost(
+            regional,
+            {
+                "service": "welcome_kit",
+                "amount": "1",
+                "currency": "CLP",
+                "price_year": "2025",
+                "valid_from": "2025-02-01",
+            },
+        )
     national = Actor(cast["national"])
     with pytest.raises(InputErrors) as bad:
-        actions.add_unit_cost(national, {"service": "nope", "amount": "-1", "currency": "USD", "price_year": "x", "valid_from": "ayer"})
+        actions.add_unit_cost(
+            national, {"service": "nope", "amount": "-1", "currency": "USD", "price_year": "x", "valid_from": "ayer"}
+        )
     assert set(bad.value.errors) == {"service", "amount", "currency", "price_year", "valid_from"}
-    cost = actions.add_unit_cost(national, {"service": "stimulation_session", "amount": "12500.5", "currency": "CLP", "price_year": "2025", "valid_from": "2025-01-01"})
+    cost = actions.add_unit_cost(
+        national,
+        {
+            "service": "stimulation_session",
+            "amount": "12500.5",
+            "currency": "CLP",
+            "price_year": "2025",
+            "valid_from": "2025-01-01",
+        },
+    )
     assert AuditEvent.objects.filter(entity="costing.unitcost", entity_id=cost.pk, action=Action.CREATE).exists()
     with pytest.raises(InputErrors) as other:
-        actions.set_coverage(regional, {"service": "welcome_kit", "territory": "CL02001", "year": "2025", "coverage": "50"})
+        actions.set_coverage(
+            regional, {"service": "welcome_kit", "territory": "CL02001", "year": "2025", "coverage": "50"}
+        )
     assert "territory" in other.value.errors
     with pytest.raises(PermissionDenied):
-        actions.set_coverage(Actor(cast["coordinator_alta"]), {"service": "welcome_kit", "territory": "CL01001", "year": "2025", "coverage": "50"})
-    target, state = actions.set_coverage(regional, {"service": "welcome_kit", "territory": "CL01", "year": "2025", "coverage": "80,5"})
+        actions.set_coverage(
+            Actor(cast["coordinator_alta"]),
+            {"service": "welcome_kit", "territory": "CL01001", "year": "2025", "coverage": "50"},
+        )
+    target, state = actions.set_coverage(
+        regional, {"service": "welcome_kit", "territory": "CL01", "year": "2025", "coverage": "80,5"}
+    )
     assert (state, target.coverage) == ("updated", Decimal("0.8050"))
-    assert AuditEvent.objects.filter(entity="costing.coveragetarget", entity_id=target.pk, action=Action.UPDATE).exists()
+    assert AuditEvent.objects.filter(
+        entity="costing.coveragetarget", entity_id=target.pk, action=Action.UPDATE
+    ).exists()
     assert CoverageTarget.objects.count() == 2 and UnitCost.objects.count() == 4
 
 
@@ -165,7 +206,16 @@ def test_projection_from_frozen_snapshots(cast: dict[str, Any], api_client: Any)
         frozen(year, {("welcome_kit", "CL01001"): value})
     frozen("2024", {("welcome_kit", "CL01001"): 70.0})  # a later revision replaces the figure
     frozen("2024-03", {("welcome_kit", "CL01001"): 10.0})  # a month: not the indicator's kind of period... see below
-    save_target(SYSTEM, {"indicator": "welcome_kit", "territory": Territory.objects.get(code="CL01001"), "period": "2030", "baseline": 40, "target": 95})
+    save_target(
+        SYSTEM,
+        {
+            "indicator": "welcome_kit",
+            "territory": Territory.objects.get(code="CL01001"),
+            "period": "2030",
+            "baseline": 40,
+            "target": 95,
+        },
+    )
     client = api_client(cast["coordinator_alta"])
     body = client.get("/api/v1/projections", {"indicator": "welcome_kit", "horizon": 2030, "method": "logistic"}).json()
     from crecer.monitoring import definitions
@@ -180,7 +230,9 @@ def test_projection_from_frozen_snapshots(cast: dict[str, Any], api_client: Any)
     frozen("2024", {(yearly, "CL01001"): 7.0})
     body = client.get("/api/v1/projections", {"indicator": yearly, "horizon": 2030, "method": "linear"}).json()
     assert body["method"] == "linear"
-    assert body["observed"] == [{"period": y, "value": v} for y, v in [("2021", 4.0), ("2022", 5.2), ("2023", 6.1), ("2024", 7.0)]]
+    assert body["observed"] == [
+        {"period": y, "value": v} for y, v in [("2021", 4.0), ("2022", 5.2), ("2023", 6.1), ("2024", 7.0)]
+    ]
     fitted = trends.fit([2021.5, 2022.5, 2023.5, 2024.5], [0.04, 0.052, 0.061, 0.07], trends.LINEAR, share=True)
     expected = trends.project(fitted, [2030])[0]
     last = body["points"][-1]

@@ -28,7 +28,9 @@ def test_linear_matches_lstsq_and_band_from_residuals():
     (point,) = p.project(fitted, [2030])
     x0 = 2030.5
     expected = intercept + slope * x0
-    half = 2.776 * s * math.sqrt(1 + 1 / 6 + (x0 - np.mean(xs)) ** 2 / float(((np.asarray(xs) - np.mean(xs)) ** 2).sum()))
+    half = (
+        2.776 * s * math.sqrt(1 + 1 / 6 + (x0 - np.mean(xs)) ** 2 / float(((np.asarray(xs) - np.mean(xs)) ** 2).sum()))
+    )
     assert point.year == 2030
     assert point.value == pytest.approx(expected)
     assert point.low == pytest.approx(expected - half)

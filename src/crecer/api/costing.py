@@ -29,12 +29,18 @@ def _territory(request: HttpRequest, code: str) -> Any:
 
 def _year(errors: Collector, name: str, value: int) -> None:
     if not FIRST_YEAR <= value <= LAST_YEAR:
-        errors.add(name, "invalid", _("Write a year between %(low)s and %(high)s.") % {"low": FIRST_YEAR, "high": LAST_YEAR})
+        errors.add(
+            name, "invalid", _("Write a year between %(low)s and %(high)s.") % {"low": FIRST_YEAR, "high": LAST_YEAR}
+        )
 
 
 @router.get("/projections")
 def projection(
-    request: HttpRequest, indicator: str, territory: str = "", horizon: int = projections.DEFAULT_HORIZON, method: str = ""
+    request: HttpRequest,
+    indicator: str,
+    territory: str = "",
+    horizon: int = projections.DEFAULT_HORIZON,
+    method: str = "",
 ) -> dict[str, Any]:
     """An indicator's observed series in a territory (yours by default), from the frozen snapshots, and its
     trend to ``horizon`` with a 95 % band: ``method`` linear or logistic (default: logistic for a
@@ -46,7 +52,9 @@ def projection(
         errors.add("indicator", "unknown", _("Choose an indicator of the country profile."))
     _year(errors, "horizon", horizon)
     if method and method not in trends.METHODS:
-        errors.add("method", "invalid_choice", _("Choose one of: %(choices)s.") % {"choices": ", ".join(trends.METHODS)})
+        errors.add(
+            "method", "invalid_choice", _("Choose one of: %(choices)s.") % {"choices": ", ".join(trends.METHODS)}
+        )
     if method == trends.LOGISTIC and chosen is not None and chosen.unit != "percent":
         errors.add("method", "not_a_share", _("The logistic trend is for percentages."))
     errors.raise_if_any()

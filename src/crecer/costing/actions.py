@@ -44,7 +44,9 @@ def _year(raw: Mapping[str, Any], name: str, errors: Collector) -> int:
     except ValueError:
         year = 0
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        errors.add(name, "invalid", _("Write a year between %(low)s and %(high)s.") % {"low": FIRST_YEAR, "high": LAST_YEAR})
+        errors.add(
+            name, "invalid", _("Write a year between %(low)s and %(high)s.") % {"low": FIRST_YEAR, "high": LAST_YEAR}
+        )
     return year
 
 
@@ -89,7 +91,11 @@ def clean_unit_cost(raw: Mapping[str, Any]) -> dict[str, Any]:
     note = _text(raw, "note")
     if len(note) > 300:
         errors.add("note", "too_long", _("At most 300 characters."))
-    if not errors.errors and UnitCost.objects.filter(service=service, product=product, valid_from=valid_from).exists():
+    if (
+        not errors.errors
+        and valid_from is not None
+        and UnitCost.objects.filter(service=service, product=product, valid_from=valid_from).exists()
+    ):
         errors.add("valid_from", "duplicate", _("This service and product already have a price from this date."))
     errors.raise_if_any()
     return {

@@ -96,7 +96,9 @@ def project(indicator: Indicator, territory: Territory, horizon: int, method: st
     by_year = {p.year: p.value for p in points}
     targets = []
     for year, target in (
-        Target.objects.filter(indicator=indicator.code, territory=territory).order_by("period").values_list("period", "target")
+        Target.objects.filter(indicator=indicator.code, territory=territory)
+        .order_by("period")
+        .values_list("period", "target")
     ):
         if not (len(year) == 4 and year.isdigit()):  # yearly targets only
             continue

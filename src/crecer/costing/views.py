@@ -4,7 +4,6 @@ its Excel download. Figures only: no person is shown."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -105,9 +104,18 @@ def costing_page(request: HttpRequest) -> HttpResponse:
     ]
     if request.GET.get("format") == "xlsx":
         _exported(request, f"costing {territory.code} {year}")
-        header = [_("Service"), _("Unit cost"), _("Eligible"), _("Coverage"), _("Cost"), _("Children served"), _("Executed")]
+        header = [
+            _("Service"),
+            _("Unit cost"),
+            _("Eligible"),
+            _("Coverage"),
+            _("Cost"),
+            _("Children served"),
+            _("Executed"),
+        ]
         rows: list[list[Any]] = [
-            [r["name"], r["unit_cost"], r["eligible"], r["coverage"], r["cost"], r["served"], r["executed"]] for r in lines
+            [r["name"], r["unit_cost"], r["eligible"], r["coverage"], r["cost"], r["served"], r["executed"]]
+            for r in lines
         ]
         rows.append([_("Total"), "", "", "", chosen.total, "", chosen.executed])
         rows.append([])
@@ -149,7 +157,10 @@ def unit_costs_page(request: HttpRequest) -> HttpResponse:
     form: dict[str, str] = {}
     may_add = permissions.plan_costs_refusal(request.user, None) is None  # type: ignore[arg-type]
     if request.method == "POST":
-        form = {k: request.POST.get(k, "") for k in ("service", "product", "amount", "currency", "price_year", "valid_from", "note")}
+        form = {
+            k: request.POST.get(k, "")
+            for k in ("service", "product", "amount", "currency", "price_year", "valid_from", "note")
+        }
         try:
             actions.add_unit_cost(_actor(request), form)
         except InputErrors as exc:
@@ -170,7 +181,7 @@ def unit_costs_page(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "xlsx":
         _exported(request, "unit costs")
         header = [_("Service"), _("Product"), _("Unit cost"), _("Currency"), _("Price year"), _("Valid from")]
-        return xlsx_response(header, ([list(r.values())[0], *list(r.values())[1:]] for r in rows), "costos-unitarios")
+        return xlsx_response(header, (list(r.values()) for r in rows), "costos-unitarios")
     today = timezone.localdate()
     return render(
         request,
@@ -238,7 +249,9 @@ def projections_page(request: HttpRequest) -> HttpResponse:
         rows: list[list[Any]] = [[p.code, v, "", "", ""] for p, v in result.observed]
         rows += [[str(p.year), "", round(p.value, 2), round(p.low, 2), round(p.high, 2)] for p in result.points]
         return xlsx_response(
-            [_("Period"), _("Observed"), _("Trend"), _("Low"), _("High")], rows, f"proyeccion-{indicator.code}-{territory.code}"
+            [_("Period"), _("Observed"), _("Trend"), _("Low"), _("High")],
+            rows,
+            f"proyeccion-{indicator.code}-{territory.code}",
         )
     chart = minicharts.projection(
         [(projections.middle(p), v) for p, v in result.observed],
@@ -274,4 +287,3 @@ def projections_page(request: HttpRequest) -> HttpResponse:
             "form": form,
         },
     )
-

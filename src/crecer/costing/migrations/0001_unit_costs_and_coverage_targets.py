@@ -6,50 +6,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('territories', '0001_initial'),
+        ("territories", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CoverageTarget',
+            name="CoverageTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('service', models.CharField(max_length=40, verbose_name='service')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('coverage', models.DecimalField(decimal_places=4, max_digits=5, verbose_name='coverage')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('territory', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='territories.territory')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("service", models.CharField(max_length=40, verbose_name="service")),
+                ("year", models.PositiveSmallIntegerField(verbose_name="year")),
+                ("coverage", models.DecimalField(decimal_places=4, max_digits=5, verbose_name="coverage")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "territory",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="territories.territory"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'coverage target',
-                'verbose_name_plural': 'coverage targets',
-                'constraints': [models.UniqueConstraint(fields=('service', 'territory', 'year'), name='coverage_target_once'), models.CheckConstraint(condition=models.Q(('coverage__gte', 0), ('coverage__lte', 1)), name='coverage_between_0_and_1')],
+                "verbose_name": "coverage target",
+                "verbose_name_plural": "coverage targets",
+                "constraints": [
+                    models.UniqueConstraint(fields=("service", "territory", "year"), name="coverage_target_once"),
+                    models.CheckConstraint(
+                        condition=models.Q(("coverage__gte", 0), ("coverage__lte", 1)), name="coverage_between_0_and_1"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UnitCost',
+            name="UnitCost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('service', models.CharField(max_length=40, verbose_name='service')),
-                ('product', models.CharField(blank=True, max_length=80, verbose_name='product')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='unit cost')),
-                ('currency', models.CharField(max_length=3, verbose_name='currency')),
-                ('price_year', models.PositiveSmallIntegerField(verbose_name='price year')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("service", models.CharField(max_length=40, verbose_name="service")),
+                ("product", models.CharField(blank=True, max_length=80, verbose_name="product")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="unit cost")),
+                ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                ("price_year", models.PositiveSmallIntegerField(verbose_name="price year")),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="note")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'unit cost',
-                'verbose_name_plural': 'unit costs',
-                'ordering': ['service', 'product', 'valid_from'],
-                'constraints': [models.UniqueConstraint(fields=('service', 'product', 'valid_from'), name='unit_cost_version_once'), models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='unit_cost_not_negative')],
+                "verbose_name": "unit cost",
+                "verbose_name_plural": "unit costs",
+                "ordering": ["service", "product", "valid_from"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("service", "product", "valid_from"), name="unit_cost_version_once"),
+                    models.CheckConstraint(condition=models.Q(("amount__gte", 0)), name="unit_cost_not_negative"),
+                ],
             },
         ),
     ]
