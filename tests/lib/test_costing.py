@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
@@ -19,14 +20,21 @@ def test_windows_are_the_birth_months_eligible_during_the_year():
 
 
 def test_registered_then_projected_births():
-    births = {c.month_index(2025, 7): 1, c.month_index(2025, 11): 1, c.month_index(2026, 7): 5}
     reference = c.month_index(2026, 6)
-    rate = c.birth_rate(births, reference)
-    assert rate == Fraction(2, 12)
-    # 2026: January–May registered (none), June–December projected (7 months); July 2026's 5 are ignored
-    assert c.eligible(births, c.window(2026, (0, 0)), reference, rate) == Fraction(7, 6)
+    # births July and November 2025 in the twelve months before June 2026: 2/12 a month
+    assert c.rate_span(reference) == (c.month_index(2025, 6), c.month_index(2026, 5))
+    rate = Fraction(2, 12)
+    span_2026 = c.window(2026, (0, 0))
+    # 2026: January–May registered, June–December projected (7 months)
+    assert c.registered_span(span_2026, reference) == (c.month_index(2026, 1), c.month_index(2026, 5))
+    assert c.future_months(span_2026, reference) == 7
+    assert c.eligible(0, span_2026, reference, rate) == Fraction(7, 6)
     assert c.whole_people(Fraction(7, 6)) == 1 and c.whole_people(Fraction(3, 2)) == 2
-    assert c.eligible(births, c.window(2025, (0, 0)), reference, rate) == 2
+    # 2025: all registered; 2027: all projected
+    assert c.future_months(c.window(2025, (0, 0)), reference) == 0
+    assert c.registered_span(c.window(2027, (0, 0)), reference) is None
+    assert c.eligible(2, c.window(2025, (0, 0)), reference, rate) == 2
+    assert c.month_dates(c.month_index(2024, 2), c.month_index(2024, 2)) == (dt.date(2024, 2, 1), dt.date(2024, 2, 29))
 
 
 def test_money_half_up_to_the_cent():

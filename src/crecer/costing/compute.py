@@ -1,9 +1,10 @@
 """The costing of a territory and year: unit costs in force × eligible population × coverage target, per
 service and territory, summed up the tree; and what was executed (children served × unit cost).
 
-Set-based: one grouped query counts the children of the user's scope by territory and birth month (the
-counted population, :func:`crecer.registry.scope.counted_children`), another the children served by
-service and territory; every year and service is then worked out from those cells. The arithmetic is in
+Set-based: one grouped query counts the children of the user's scope by territory, one packed count per
+span of birth months the years and services need (the counted population,
+:func:`crecer.registry.scope.counted_children`), another the children served by service and territory;
+every year and service is then worked out from those counts. The arithmetic is in
 :mod:`crecer.lib.costing`."""
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from django.db.models import Count
-from django.db.models.functions import ExtractMonth, ExtractYear
+from django.db.models import Count, Q
 
 from crecer import conf
 from crecer.costing.models import CoverageTarget, UnitCost
@@ -124,21 +125,34 @@ class Costing:
         return sum((line.executed for line in self.lines), Decimal("0.00"))
 
 
-def birth_cells(user: Any, territory: Territory, since: dt.date) -> dict[int, dict[int, int]]:
-    """{territory id: {birth month index: children}} of the counted children living in ``territory``
-    and below, born on ``since`` or later (one grouped query)."""
+def _subtree(territory: Territory) -> Any:
+    """The ids of the territory and those below it, as a subquery (the children's index on territory and
+    birth date serves a small territory)."""
+    return Territory.objects.filter(path__startswith=territory.path).values("id")
+
+
+def birth_counts(
+    user: Any, territory: Territory, spans: Sequence[tuple[int, int]]
+) -> dict[int, dict[tuple[int, int], int]]:
+    """{territory id: {span: children born in it}} of the counted children living in ``territory`` and
+    below, for each span of birth months: one grouped query, a packed ``COUNT … FILTER`` (``SUM(CASE …)``)
+    per span over a range of the indexed birth date, grouped by territory."""
+    if not spans:
+        return {}
+    columns = {}
+    for i, span in enumerate(spans):
+        start, end = arithmetic.month_dates(*span)
+        columns[f"s{i}"] = Count("id", filter=Q(birth_date__gte=start, birth_date__lte=end))
+    first, _ = arithmetic.month_dates(min(s[0] for s in spans), min(s[0] for s in spans))
+    _, last = arithmetic.month_dates(max(s[1] for s in spans), max(s[1] for s in spans))
     rows = (
         scope.counted_children(user)
-        .filter(territory__path__startswith=territory.path, birth_date__gte=since)
-        .annotate(y=ExtractYear("birth_date"), m=ExtractMonth("birth_date"))
-        .values_list("territory_id", "y", "m")
-        .annotate(n=Count("id"))
+        .filter(territory_id__in=_subtree(territory), birth_date__gte=first, birth_date__lte=last)
+        .values("territory_id")
+        .annotate(**columns)
         .order_by()
     )
-    cells: dict[int, dict[int, int]] = defaultdict(dict)
-    for territory_id, y, m, n in rows:
-        cells[territory_id][arithmetic.month_index(y, m)] = n
-    return cells
+    return {row["territory_id"]: {span: row[f"s{i}"] for i, span in enumerate(spans)} for row in rows}
 
 
 def served(user: Any, territory: Territory, year: int, services: Iterable[str]) -> dict[tuple[str, int], int]:
@@ -149,7 +163,7 @@ def served(user: Any, territory: Territory, year: int, services: Iterable[str]) 
             service_code__in=list(services),
             delivered_on__gte=dt.date(year, 1, 1),
             delivered_on__lte=dt.date(year, 12, 31),
-            child__in=scope.counted_children(user).filter(territory__path__startswith=territory.path),
+            child__in=scope.counted_children(user).filter(territory_id__in=_subtree(territory)),
         )
         .values_list("service_code", "child__territory_id")
         .annotate(n=Count("child_id", distinct=True))
@@ -162,15 +176,17 @@ def costings(user: Any, territory: Territory, years: Sequence[int], today: dt.da
     """The costing of ``territory`` for each of ``years`` (the counting queries run once)."""
     services = costed_services()
     reference = arithmetic.month_index(today.year, today.month)
-    oldest = max([s.age_months[1] if s.age_months else 0 for s in services] or [0])
-    first_month = min(min(years) * 12 - oldest, reference - 12)
-    cells = birth_cells(user, territory, dt.date(first_month // 12, first_month % 12 + 1, 1))
+    windows = {(year, s.code): arithmetic.window(year, s.age_months) for year in years for s in services}
+    registered = {key: arithmetic.registered_span(span, reference) for key, span in windows.items()}
+    rate_span = arithmetic.rate_span(reference)
+    spans = sorted({rate_span, *(span for span in registered.values() if span is not None)})
+    counts = birth_counts(user, territory, spans)
     paths = dict(Territory.objects.filter(path__startswith=territory.path).values_list("path", "pk"))
     # the ancestors too: their targets hold below them
     paths.update({a.path: a.pk for a in territory.ancestors()})
     path_of = {pk: path for path, pk in paths.items()}
     coverage = Coverage(services, paths)
-    rates = {t: arithmetic.birth_rate(births, reference) for t, births in cells.items()}
+    rates = {t: Fraction(cells[rate_span], 12) for t, cells in counts.items()}
     out = {}
     for year in years:
         price = prices(year, [s.code for s in services])
@@ -178,10 +194,12 @@ def costings(user: Any, territory: Territory, years: Sequence[int], today: dt.da
         executed = served(user, territory, year, [s.code for s in services]) if year <= today.year else {}
         by_territory: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
         for line in lines:
-            span = arithmetic.window(year, line.service.age_months)
+            span = windows[(year, line.service.code)]
+            observed = registered[(year, line.service.code)]
             unit = line.unit_cost
-            for territory_id, births in cells.items():
-                people = arithmetic.whole_people(arithmetic.eligible(births, span, reference, rates[territory_id]))
+            for territory_id, cells in counts.items():
+                known = cells[observed] if observed is not None else 0
+                people = arithmetic.whole_people(arithmetic.eligible(known, span, reference, rates[territory_id]))
                 if not people:
                     continue
                 share = coverage.of(line.service.code, path_of[territory_id], year)

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -33,18 +33,34 @@ def window(year: int, age_months: tuple[int, int] | None) -> tuple[int, int]:
     return year * 12 - high, year * 12 + 11 - low
 
 
-def birth_rate(births: Mapping[int, int], reference: int) -> Fraction:
-    """Births a month: those of the twelve complete months before ``reference``, divided by 12."""
-    return Fraction(sum(births.get(m, 0) for m in range(reference - 12, reference)), 12)
+def registered_span(span: tuple[int, int], reference: int) -> tuple[int, int] | None:
+    """The birth months of ``span`` counted from the registry: those before ``reference`` (None: none)."""
+    first, last = span[0], min(span[1], reference - 1)
+    return (first, last) if first <= last else None
 
 
-def eligible(births: Mapping[int, int], span: tuple[int, int], reference: int, rate: Fraction) -> Fraction:
-    """Children born in ``span`` (birth months): registered ones before ``reference``, projected ones at
-    ``rate`` a month from ``reference`` on."""
+def future_months(span: tuple[int, int], reference: int) -> int:
+    """The birth months of ``span`` projected: ``reference`` and after."""
     first, last = span
-    counted = sum(n for m, n in births.items() if first <= m <= last and m < reference)
-    future = max(0, last - max(first, reference) + 1)
-    return Fraction(counted) + rate * future
+    return max(0, last - max(first, reference) + 1)
+
+
+def rate_span(reference: int) -> tuple[int, int]:
+    """The twelve complete months before ``reference``, whose births set the monthly birth rate."""
+    return reference - 12, reference - 1
+
+
+def eligible(registered: int, span: tuple[int, int], reference: int, rate: Fraction) -> Fraction:
+    """Children born in ``span``: ``registered`` (those of :func:`registered_span`) plus ``rate`` a month for
+    :func:`future_months`. ``rate`` is the births of :func:`rate_span` divided by 12."""
+    return Fraction(registered) + rate * future_months(span, reference)
+
+
+def month_dates(first: int, last: int) -> tuple[dt.date, dt.date]:
+    """The first day of month ``first`` and the last day of month ``last`` (month indexes)."""
+    start = dt.date(first // 12, first % 12 + 1, 1)
+    after = dt.date((last + 1) // 12, (last + 1) % 12 + 1, 1)
+    return start, after - dt.timedelta(days=1)
 
 
 def whole_people(value: Fraction) -> int:
