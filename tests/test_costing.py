@@ -152,7 +152,7 @@ def test_writes_are_checked_and_audited(small: dict[str, Any], cast: dict[str, A
     from crecer.audit.trail import Actor
 
     regional = Actor(cast["regional_norte"])
-    with pytest.raises(PermissionDenied, match="nacional|national"):
+    with pytest.raises(PermissionDenied, match=r"nacional|national"):
         actions.add_unit_cost(
             regional,
             {

@@ -145,7 +145,7 @@ def birth_counts(
         columns[f"s{i}"] = Count("id", filter=Q(birth_date__gte=start, birth_date__lte=end))
     first, _ = arithmetic.month_dates(min(s[0] for s in spans), min(s[0] for s in spans))
     _, last = arithmetic.month_dates(max(s[1] for s in spans), max(s[1] for s in spans))
-    rows = (
+    rows: Any = (
         scope.counted_children(user)
         .filter(territory_id__in=_subtree(territory), birth_date__gte=first, birth_date__lte=last)
         .values("territory_id")
