@@ -25,7 +25,6 @@ from crecer.lib import costing as arithmetic
 from crecer.lib.profiles import Service
 from crecer.registry import scope
 from crecer.territories.models import Territory
-from crecer.tracking.models import Delivery
 
 #: the day of the year whose unit costs are in force for the year
 PRICE_DAY = (7, 1)
@@ -156,17 +155,19 @@ def birth_counts(
 
 
 def served(user: Any, territory: Territory, year: int, services: Iterable[str]) -> dict[tuple[str, int], int]:
-    """{(service, territory id): children who received it in ``year``} (one grouped query)."""
+    """{(service, territory id): children who received it in ``year``}: one grouped query from the counted
+    children, joined to their deliveries of the year (the deliveries' index on service and date)."""
     rows = (
-        Delivery.unscoped.filter(
-            voided_at__isnull=True,
-            service_code__in=list(services),
-            delivered_on__gte=dt.date(year, 1, 1),
-            delivered_on__lte=dt.date(year, 12, 31),
-            child__in=scope.counted_children(user).filter(territory_id__in=_subtree(territory)),
+        scope.counted_children(user)
+        .filter(
+            territory_id__in=_subtree(territory),
+            deliveries__voided_at__isnull=True,
+            deliveries__service_code__in=list(services),
+            deliveries__delivered_on__gte=dt.date(year, 1, 1),
+            deliveries__delivered_on__lte=dt.date(year, 12, 31),
         )
-        .values_list("service_code", "child__territory_id")
-        .annotate(n=Count("child_id", distinct=True))
+        .values_list("deliveries__service_code", "territory_id")
+        .annotate(n=Count("id", distinct=True))
         .order_by()
     )
     return {(s, t): n for s, t, n in rows}
