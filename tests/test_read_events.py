@@ -1107,6 +1107,14 @@ ROUTES: dict[str, Reads | Quiet] = {
     "awards/<int:edition_id>/<str:code>/certificate.pdf": Quiet(
         "a municipality's certificate", (Call(params={"code": "territory"}, shows="Comuna Alta"),)
     ),
+    "costing/": Quiet(
+        "the costing: counts of eligible children and amounts by territory, no person",
+        (Call(expect=False, shows="Comuna Alta"), Call(expect=False, query={"format": "xlsx"})),
+    ),
+    "costing/unit-costs/": Quiet("the unit costs of the catalogue's services"),
+    "projections/": Quiet(
+        "an indicator's frozen figures and trend, no person", (Call(expect=False, user="manager", shows="<svg"),)
+    ),
     "api/v1/": Quiet("the API's root: nothing there", (Call(status=404),)),
     "api/v1/openapi.json": Quiet("the API's description"),
     "api/v1/docs": Quiet("the API's interactive documentation"),
@@ -1322,6 +1330,12 @@ ROUTES: dict[str, Reads | Quiet] = {
     f"GET {API}/snapshots": Quiet("snapshots of figures"),
     f"GET {API}/snapshots/{{snapshot_id}}": Quiet("frozen figures by territory"),
     f"GET {API}/agreements": Quiet("agreements of the territory: codes, amounts, states"),
+    f"GET {API}/costing": Quiet(
+        "the costing: counts of eligible children and amounts, no person", (Call(expect=False, query={"year": "2026"}),)
+    ),
+    f"GET {API}/projections": Quiet(
+        "an indicator's frozen figures and trend", (Call(expect=False, query={"indicator": "welcome_kit"}),)
+    ),
     f"POST {API}/agreements": Quiet(
         "creating an agreement answers with its tranches and conditions",
         (

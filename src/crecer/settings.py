@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "crecer.dedup",
     "crecer.results",
     "crecer.funds",
+    "crecer.costing",
     "crecer.web",
     "crecer.api",
     "crecer.interop",

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("crecer.centres.urls")),
     path("", include("crecer.results.urls")),
     path("", include("crecer.funds.urls")),
+    path("", include("crecer.costing.urls")),
     path("", include("crecer.imports.urls")),
     path("", include("crecer.accounts.urls")),
     path("", include("crecer.web.urls")),

@@ -130,11 +130,26 @@ SERVICE = {
         ({"delivery": "group"}, "needs 'completion_min_sessions'"),
         ({"acceptance_days": -1}, "'acceptance_days' must be a whole number"),
         ({"universal": "yes"}, "field 'universal' must be bool"),
+        ({"eligible": "families"}, "'eligible' must be one of"),
+        ({"eligible": "children"}, "'age_months' must be"),
+        ({"eligible": "children", "age_months": [12, 6]}, "'age_months' must be"),
+        ({"eligible": "children", "age_months": [0, 400]}, "'age_months' must be"),
+        ({"eligible": "pregnancies", "age_months": [0, 0]}, "pregnancies have no 'age_months'"),
+        ({"age_months": [0, 11]}, "'age_months' needs"),
     ],
 )
 def test_bad_services(change, message):
     with pytest.raises(ProfileError, match=message):
         profiles.parse_services({"version": "1", "service": [{**SERVICE, **change}]}, "profiles/xx/services.toml")
+
+
+def test_service_eligibility():
+    (child,) = profiles.parse_services(
+        {"version": "1", "service": [{**SERVICE, "eligible": "children", "age_months": [0, 59]}]}, "x"
+    )
+    assert (child.eligible, child.age_months) == ("children", (0, 59))
+    (plain,) = profiles.parse_services({"version": "1", "service": [SERVICE]}, "x")
+    assert (plain.eligible, plain.age_months) == ("", None)
 
 
 @pytest.mark.parametrize(

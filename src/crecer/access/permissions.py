@@ -81,6 +81,10 @@ RECORD_FUND_EXECUTION = "record_fund_execution"
 SUBMIT_PROPOSALS = "submit_proposals"
 #: score proposals of the calls one is designated on (the panel), declaring conflicts of interest
 REVIEW_PROPOSALS = "review_proposals"
+#: set unit costs (national) and coverage targets (own territory and below) of the costing
+PLAN_COSTS = "plan_costs"
+#: read the costing and the projections of one's territory
+READ_COSTS = "read_costs"
 
 RIGHTS: dict[str, Any] = {
     REGISTER: gettext_lazy("Register and change people and their trajectory"),
@@ -108,6 +112,8 @@ RIGHTS: dict[str, Any] = {
     RECORD_FUND_EXECUTION: gettext_lazy("Plan and record the execution of one's municipality's network fund"),
     SUBMIT_PROPOSALS: gettext_lazy("Submit proposals to innovation calls"),
     REVIEW_PROPOSALS: gettext_lazy("Score proposals of the calls one is on the panel of"),
+    PLAN_COSTS: gettext_lazy("Set unit costs and coverage targets"),
+    READ_COSTS: gettext_lazy("Read the costing and projections"),
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
@@ -125,6 +131,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             READ_RESULTS,
             APPEAL_RESULTS,
             READ_FUNDS,
+            READ_COSTS,
             RECORD_FUND_EXECUTION,
             SUBMIT_PROPOSALS,
         }
@@ -142,6 +149,8 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             MANAGE_FUNDS,
             READ_FUNDS,
             REVIEW_PROPOSALS,
+            PLAN_COSTS,
+            READ_COSTS,
         }
     ),
     # The national manager is the childcare authority: registers centres and issues their permits.
@@ -160,10 +169,12 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             MANAGE_FUNDS,
             READ_FUNDS,
             REVIEW_PROPOSALS,
+            PLAN_COSTS,
+            READ_COSTS,
         }
     ),
     Role.INSPECTOR: frozenset({REVIEW_CENTRES, READ_CENTRES}),
-    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS, READ_FUNDS}),
+    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS, READ_FUNDS, READ_COSTS}),
     Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
     # Bound to its organisation: its centres are those the organisation operates.
     Role.OPERATOR: frozenset({REGISTER_CENTRES, OPERATE_CENTRES}),
@@ -333,6 +344,22 @@ def register_refusal(user: User | None, territory_path: str | None, field: str =
         return Refusal("row", "forbidden", _("Your role cannot register or change people."))
     if territory_path is not None and not within(user, territory_path):
         return Refusal(field, "out_of_scope", _("This territory is outside the one you work in."))
+    return None
+
+
+def plan_costs_refusal(user: User | None, territory_path: str | None, field: str = "territory") -> Refusal | None:
+    """Who sets the costing: a planning role; a coverage target inside the user's territory; unit costs
+    (``territory_path`` None: they hold for the whole country) only at the national level."""
+    if user is None:
+        return None
+    if not has(user, PLAN_COSTS):
+        return Refusal("row", "forbidden", _("Your role cannot plan costs."))
+    if territory_path is None:
+        if user.territory is None or user.territory.parent_id is not None:
+            return Refusal("row", "national_only", _("Unit costs are set at the national level."))
+        return None
+    if not within(user, territory_path):
+        return Refusal(field, "other_territory", _("This territory is outside the one you work in."))
     return None
 
 

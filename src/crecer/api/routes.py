@@ -19,6 +19,7 @@ from ninja.security import django_auth
 from crecer.api import schemas
 from crecer.api.base import BearerToken, CrecerAPI, JsonParser, actor, install_error_handlers, paginate
 from crecer.api.centres import router as centres_router
+from crecer.api.costing import router as costing_router
 from crecer.api.dedup import router as dedup_router
 from crecer.api.fhir import router as fhir_router
 from crecer.api.funds import router as funds_router
@@ -61,6 +62,7 @@ api.add_router("/", centres_router)
 api.add_router("/", results_router)
 api.add_router("/", funds_router)
 api.add_router("/", transfers_router)
+api.add_router("/", costing_router)
 
 
 # --- children ------------------------------------------------------------------------------------

@@ -202,3 +202,80 @@ def bars(
         y += bar_h + gap
     parts.append("</svg>")
     return "".join(parts)
+
+
+def projection(
+    observed: Sequence[tuple[float, float]],
+    points: Sequence[tuple[int, float, float, float]],
+    *,
+    targets: Sequence[tuple[int, float]] = (),
+    width: int = 360,
+    height: int = 220,
+    unit: str = "",
+    title: str = "",
+) -> str:
+    """An observed series (x a decimal year, value) as dots, its trend (year, value, low, high) as a line
+    in a shaded band, yearly targets as crosses; a value axis with four ticks and a year axis."""
+    values = [v for _, v in observed] + [v for p in points for v in p[1:]] + [t for _, t in targets]
+    years = [x for x, _ in observed] + [p[0] + 0.5 for p in points] + [y + 0.5 for y, _ in targets]
+    if not values:
+        return trend([], width=width, height=height, title=title)
+    pad_left, pad_right, pad_top, pad_bottom = 40, 10, 12, 24
+    low, high = min(values), max(values)
+    if high == low:
+        low, high = low - 1, high + 1
+    span = high - low
+    low, high = low - span * 0.05, high + span * 0.05
+    first, last = int(min(years)), int(max(years)) + 1
+    if last == first:
+        last += 1
+
+    def x(v: float) -> float:
+        return round(pad_left + (v - first) / (last - first) * (width - pad_left - pad_right), 1)
+
+    def y(v: float) -> float:
+        return round(pad_top + (high - v) / (high - low) * (height - pad_top - pad_bottom), 1)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{pad_left}" x2="{pad_left}" y1="{pad_top}" y2="{height - pad_bottom}" stroke="{MUTED}" stroke-width="1"/>',
+        f'<line x1="{pad_left}" x2="{width - pad_right}" y1="{height - pad_bottom}" y2="{height - pad_bottom}" stroke="{MUTED}" stroke-width="1"/>',
+    ]
+    for i in range(4):
+        tick = low + (high - low) * i / 3
+        parts.append(
+            f'<text x="{pad_left - 4}" y="{y(tick) + 3}" text-anchor="end" font-size="9" fill="{MUTED}">{_fmt(tick)}{escape(unit)}</text>'
+        )
+        parts.append(
+            f'<line x1="{pad_left}" x2="{width - pad_right}" y1="{y(tick)}" y2="{y(tick)}" stroke="{MUTED}" stroke-opacity="0.2" stroke-width="1"/>'
+        )
+    step = max(1, (last - first) // 6)
+    for year in range(first, last + 1, step):
+        parts.append(
+            f'<text x="{x(year)}" y="{height - 8}" text-anchor="middle" font-size="9" fill="{MUTED}">{year}</text>'
+        )
+    if points:
+        upper = " ".join(f"{x(p[0] + 0.5)},{y(p[3])}" for p in points)
+        lower = " ".join(f"{x(p[0] + 0.5)},{y(p[2])}" for p in reversed(points))
+        parts.append(f'<polygon points="{upper} {lower}" fill="{ACCENT}" fill-opacity="0.15" stroke="none"/>')
+        line = " ".join(f"{x(p[0] + 0.5)},{y(p[1])}" for p in points)
+        parts.append(
+            f'<polyline points="{line}" fill="none" stroke="{ACCENT}" stroke-width="2" stroke-dasharray="5 3"/>'
+        )
+        end = points[-1]
+        parts.append(
+            f'<text x="{x(end[0] + 0.5)}" y="{y(end[1]) - 6}" text-anchor="end" font-size="10" fill="{INK}">{_fmt(end[1])}{escape(unit)}</text>'
+        )
+    for at, value in observed:
+        parts.append(
+            f'<circle cx="{x(at)}" cy="{y(value)}" r="3" fill="{INK}"><title>{_fmt(value)}{escape(unit)}</title></circle>'
+        )
+    for year, value in targets:
+        cx, cy = x(year + 0.5), y(value)
+        parts.append(
+            f'<path d="M{cx - 4},{cy - 4}L{cx + 4},{cy + 4}M{cx - 4},{cy + 4}L{cx + 4},{cy - 4}" stroke="{TARGET}" stroke-width="2">'
+            f"<title>{year}: {_fmt(value)}{escape(unit)}</title></path>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

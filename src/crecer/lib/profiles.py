@@ -78,10 +78,20 @@ class Service:
     sessions_min: int | None = None
     sessions_max: int | None = None
     completion_min_sessions: int | None = None
+    #: who is counted as eligible when the service is costed: "children" (in the age band) or
+    #: "pregnancies" (one a birth); "" for a service not costed (see docs/costing.md)
+    eligible: str = ""
+    #: the age band of eligible children, completed months [low, high] (both included)
+    age_months: tuple[int, int] | None = None
 
     def name(self, language: str) -> str:
         return self.name_en if language.startswith("en") else self.name_es
 
+
+#: the populations a service's eligibility may count
+ELIGIBLE_POPULATIONS = ("children", "pregnancies")
+#: the oldest age band a service may count (months: under 18 years)
+MAX_AGE_MONTHS = 215
 
 #: what happens to a value a check finds doubtful: asked to be confirmed with a reason, or refused
 CHECK_POLICIES = ("confirm", "refuse")
@@ -436,10 +446,36 @@ def parse_services(data: dict[str, Any], where: str) -> tuple[Service, ...]:
                 data_category=raw["data_category"],
                 eligibility_es=raw.get("eligibility_es", ""),
                 eligibility_en=raw.get("eligibility_en", ""),
+                **_eligible(raw, f"{at} ('{code}')"),
                 **{f: raw[f] for f in optional_ints if f in raw},
             )
         )
     return tuple(services)
+
+
+def _eligible(raw: dict[str, Any], at: str) -> dict[str, Any]:
+    """A service's costed eligibility: ``eligible`` ("children" with ``age_months = [low, high]``, or
+    "pregnancies" without an age band); nothing when the service is not costed."""
+    if "eligible" not in raw:
+        if "age_months" in raw:
+            raise ProfileError(f"{at}: 'age_months' needs 'eligible = \"children\"'")
+        return {}
+    population = raw["eligible"]
+    if population not in ELIGIBLE_POPULATIONS:
+        raise ProfileError(f"{at}: 'eligible' must be one of {', '.join(ELIGIBLE_POPULATIONS)}")
+    if population == "pregnancies":
+        if "age_months" in raw:
+            raise ProfileError(f"{at}: pregnancies have no 'age_months'")
+        return {"eligible": population}
+    band = raw.get("age_months")
+    if (
+        not isinstance(band, list)
+        or len(band) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in band)
+        or not 0 <= band[0] <= band[1] <= MAX_AGE_MONTHS
+    ):
+        raise ProfileError(f"{at}: 'age_months' must be [low, high] whole months, 0 <= low <= high <= {MAX_AGE_MONTHS}")
+    return {"eligible": population, "age_months": (band[0], band[1])}
 
 
 def _policy(raw: dict[str, Any], field: str, at: str) -> str:

@@ -315,3 +315,16 @@ def audited_user_or_404(auditor: Any, username: str) -> User:
     if not (permissions.within(auditor, path) or (path is None and national)):
         raise Http404
     return subject
+
+
+def counted_children(user: Any) -> QuerySet[Child]:
+    """The children living in the user's territory subtree, for figures only (counts grouped by territory,
+    never a list of people): territorial roles, and auditors (who read the figures of their territory);
+    every child for the system (``None``); nobody for anyone else."""
+    if user is None:
+        return Child.unscoped.filter(voided_at__isnull=True)
+    if not _active(user) or user.territory_id is None:
+        return Child.unscoped.none()
+    if not (user.has_territorial_access or permissions.audits(user)):
+        return Child.unscoped.none()
+    return Child.unscoped.filter(voided_at__isnull=True, territory_id__in=_territory_ids(user))

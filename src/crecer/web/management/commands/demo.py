@@ -12,6 +12,7 @@ from crecer.access.models import Role, User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.centres.demo import ensure_centres
+from crecer.costing.demo import ensure_costing
 from crecer.funds.demo import ensure_funds
 from crecer.monitoring.demo import ensure_snapshots, ensure_targets
 from crecer.referrals.demo import ensure_network
@@ -102,6 +103,15 @@ class Command(BaseCommand):
                     "an innovation call with %(proposals)s proposals, the panel's scores and an award (synthetic)."
                 )
                 % funds
+            )
+        costing = ensure_costing(manager)
+        if costing:
+            self.stdout.write(
+                _(
+                    "Costing: %(prices)s synthetic unit costs and %(coverage)s coverage targets; the country's planned "
+                    "cost for %(year)s is %(total)s CLP (Costing page), and the projections to 2030 (Projections page)."
+                )
+                % costing
             )
         if not options["no_serve"]:
             # A laptop needs no more than a few workers (each is a Python process of its own).
