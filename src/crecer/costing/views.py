@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -259,6 +259,7 @@ def projections_page(request: HttpRequest) -> HttpResponse:
         targets=[(y, t) for y, t, _v, _r in result.targets],
         unit=unit.strip(),
         title=indicator.name(language),
+        decimal=str(formats.get_format("DECIMAL_SEPARATOR")),
     )
     method_names = {
         trends.LINEAR: _("linear"),

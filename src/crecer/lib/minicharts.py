@@ -213,6 +213,7 @@ def projection(
     height: int = 220,
     unit: str = "",
     title: str = "",
+    decimal: str = ".",
 ) -> str:
     """An observed series (x a decimal year, value) as dots, its trend (year, value, low, high) as a line
     in a shaded band, yearly targets as crosses; a value axis with four ticks and a year axis."""
@@ -245,7 +246,7 @@ def projection(
     for i in range(4):
         tick = low + (high - low) * i / 3
         parts.append(
-            f'<text x="{pad_left - 4}" y="{y(tick) + 3}" text-anchor="end" font-size="9" fill="{MUTED}">{_fmt(tick)}{escape(unit)}</text>'
+            f'<text x="{pad_left - 4}" y="{y(tick) + 3}" text-anchor="end" font-size="9" fill="{MUTED}">{fmt(tick, decimal)}{escape(unit)}</text>'
         )
         parts.append(
             f'<line x1="{pad_left}" x2="{width - pad_right}" y1="{y(tick)}" y2="{y(tick)}" stroke="{MUTED}" stroke-opacity="0.2" stroke-width="1"/>'
@@ -265,17 +266,17 @@ def projection(
         )
         end = points[-1]
         parts.append(
-            f'<text x="{x(end[0] + 0.5)}" y="{y(end[1]) - 6}" text-anchor="end" font-size="10" fill="{INK}">{_fmt(end[1])}{escape(unit)}</text>'
+            f'<text x="{x(end[0] + 0.5)}" y="{y(end[1]) - 6}" text-anchor="end" font-size="10" fill="{INK}">{fmt(end[1], decimal)}{escape(unit)}</text>'
         )
     for at, value in observed:
         parts.append(
-            f'<circle cx="{x(at)}" cy="{y(value)}" r="3" fill="{INK}"><title>{_fmt(value)}{escape(unit)}</title></circle>'
+            f'<circle cx="{x(at)}" cy="{y(value)}" r="3" fill="{INK}"><title>{fmt(value, decimal)}{escape(unit)}</title></circle>'
         )
     for year, value in targets:
         cx, cy = x(year + 0.5), y(value)
         parts.append(
             f'<path d="M{cx - 4},{cy - 4}L{cx + 4},{cy + 4}M{cx - 4},{cy + 4}L{cx + 4},{cy - 4}" stroke="{TARGET}" stroke-width="2">'
-            f"<title>{year}: {_fmt(value)}{escape(unit)}</title></path>"
+            f"<title>{year}: {fmt(value, decimal)}{escape(unit)}</title></path>"
         )
     parts.append("</svg>")
     return "".join(parts)
