@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "crecer.centres",
     "crecer.dedup",
     "crecer.results",
+    "crecer.planning",
     "crecer.web",
     "crecer.api",
     "crecer.interop",

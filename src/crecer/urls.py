@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("crecer.dedup.urls")),
     path("", include("crecer.centres.urls")),
     path("", include("crecer.results.urls")),
+    path("", include("crecer.planning.urls")),
     path("", include("crecer.imports.urls")),
     path("", include("crecer.accounts.urls")),
     path("", include("crecer.web.urls")),

@@ -141,3 +141,9 @@ def test_bad_priority_names_its_fault():
     data["priority"] = {"weights": {"children": -1}}
     with pytest.raises(PlanningError, match="cannot be negative"):
         planning.parse_config(data, "p", INDICATORS)
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "1e999999", True, [1], None])
+def test_a_weight_must_be_a_plain_number(raw):
+    with pytest.raises(PlanningError, match="must be a number"):
+        planning.number(raw, "w")

@@ -70,6 +70,12 @@ MANAGE_RESULTS = "manage_results"
 READ_RESULTS = "read_results"
 #: appeal an evaluation of an agreement of one's territory
 APPEAL_RESULTS = "appeal_results"
+#: read the composite indices, phasing plans, priorities and coverage of one's territory
+READ_PLANNING = "read_planning"
+#: create and edit phasing plans and their phases, decide proposals (own territory and below)
+MANAGE_PLANNING = "manage_planning"
+#: propose one's own territory for a phase of a plan (a municipality's coordinator)
+PROPOSE_PLANNING = "propose_planning"
 
 RIGHTS: dict[str, Any] = {
     REGISTER: gettext_lazy("Register and change people and their trajectory"),
@@ -92,6 +98,9 @@ RIGHTS: dict[str, Any] = {
     MANAGE_RESULTS: gettext_lazy("Manage agreements, incentives and awards"),
     READ_RESULTS: gettext_lazy("Read agreements and their evaluations"),
     APPEAL_RESULTS: gettext_lazy("Appeal an evaluation"),
+    READ_PLANNING: gettext_lazy("Read indices, phasing plans and their coverage"),
+    MANAGE_PLANNING: gettext_lazy("Plan the territorial phasing"),
+    PROPOSE_PLANNING: gettext_lazy("Propose one's territory for a phase"),
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
@@ -108,10 +117,14 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             READ_INDICATORS,
             READ_RESULTS,
             APPEAL_RESULTS,
+            READ_PLANNING,
+            PROPOSE_PLANNING,
         }
     ),
     Role.PROVIDER_STAFF: frozenset(),
-    Role.REGIONAL_MANAGER: frozenset({MERGE, READ_INDICATORS, SET_TARGETS, READ_CENTRES, MANAGE_RESULTS, READ_RESULTS}),
+    Role.REGIONAL_MANAGER: frozenset(
+        {MERGE, READ_INDICATORS, SET_TARGETS, READ_CENTRES, MANAGE_RESULTS, READ_RESULTS, READ_PLANNING, MANAGE_PLANNING}
+    ),
     # The national manager is the childcare authority: registers centres and issues their permits.
     Role.NATIONAL_MANAGER: frozenset(
         {
@@ -125,10 +138,12 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             READ_CENTRES,
             MANAGE_RESULTS,
             READ_RESULTS,
+            READ_PLANNING,
+            MANAGE_PLANNING,
         }
     ),
     Role.INSPECTOR: frozenset({REVIEW_CENTRES, READ_CENTRES}),
-    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS}),
+    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS, READ_PLANNING}),
     Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
     # Bound to its organisation: its centres are those the organisation operates.
     Role.OPERATOR: frozenset({REGISTER_CENTRES, OPERATE_CENTRES}),

@@ -26,6 +26,7 @@ from crecer.api.monitoring import router as monitoring_router
 from crecer.api.referrals import router as referrals_router
 from crecer.api.registry import router as registry_router
 from crecer.api.results import router as results_router
+from crecer.api.planning import router as planning_router
 from crecer.api.tracking import router as tracking_router
 from crecer.api.transfers import router as transfers_router
 from crecer.api.urgent import router as urgent_router
@@ -58,6 +59,7 @@ api.add_router("/", dedup_router)
 api.add_router("/", fhir_router)
 api.add_router("/", centres_router)
 api.add_router("/", results_router)
+api.add_router("/", planning_router)
 api.add_router("/", transfers_router)
 
 

@@ -93,10 +93,13 @@ def number(raw: Any, at: str) -> Fraction:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         raise PlanningError(f"{at} must be a number")
     try:
-        value = Fraction(Decimal(str(raw)))
+        decimal = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
         raise PlanningError(f"{at} must be a number, not '{raw}'") from None
-    return value
+    # finite and of a sensible size (1e999999 would be a number of a million digits)
+    if not decimal.is_finite() or (decimal and not -12 <= decimal.adjusted() <= 12):
+        raise PlanningError(f"{at} must be a number, not '{raw}'")
+    return Fraction(decimal)
 
 
 def _text(raw: Mapping[str, Any], key: str, at: str, default: str | None = None) -> str:

@@ -24,6 +24,7 @@ def crecer(request: HttpRequest) -> dict[str, Any]:
         context["can_merge"] = may_merge(user)
         context["can_manage_users"] = permissions.has(user, permissions.MANAGE_USERS)
         context["can_read_results"] = permissions.has(user, permissions.READ_RESULTS)  # agreements
+        context["can_read_planning"] = permissions.has(user, permissions.READ_PLANNING)  # indices, phasing
         context["can_record_groups"] = permissions.has(user, permissions.REGISTER)  # parenting groups' pages
         # Childcare centres: operators, and those who read or review them.
         context["can_see_centres"] = permissions.has(user, permissions.READ_CENTRES) or permissions.has(
