@@ -20,7 +20,6 @@ from crecer.planning import actions, phasing
 from crecer.planning.models import Plan, Proposal
 from crecer.territories.models import Territory
 from crecer.validation import InputErrors
-from tests.conftest import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +27,27 @@ pytestmark = pytest.mark.django_db
 # check_ups_up_to_date_24_59m (0..100, 0.15), eedp_18m (over the territories of the level, 0.25),
 # stunting_u5 (0..40, lower is better, 0.20).
 FIGURES = {
-    "CL01001": {"anc_before_14w": 80, "check_ups_up_to_date_0_11m": 90, "check_ups_up_to_date_24_59m": 70, "eedp_18m": 60, "stunting_u5": 10},
-    "CL01002": {"anc_before_14w": 50, "check_ups_up_to_date_0_11m": 60, "check_ups_up_to_date_24_59m": 40, "eedp_18m": 40, "stunting_u5": 20},
-    "CL01": {"anc_before_14w": 65, "check_ups_up_to_date_0_11m": 75, "check_ups_up_to_date_24_59m": 55, "eedp_18m": 50, "stunting_u5": 15},
+    "CL01001": {
+        "anc_before_14w": 80,
+        "check_ups_up_to_date_0_11m": 90,
+        "check_ups_up_to_date_24_59m": 70,
+        "eedp_18m": 60,
+        "stunting_u5": 10,
+    },
+    "CL01002": {
+        "anc_before_14w": 50,
+        "check_ups_up_to_date_0_11m": 60,
+        "check_ups_up_to_date_24_59m": 40,
+        "eedp_18m": 40,
+        "stunting_u5": 20,
+    },
+    "CL01": {
+        "anc_before_14w": 65,
+        "check_ups_up_to_date_0_11m": 75,
+        "check_ups_up_to_date_24_59m": 55,
+        "eedp_18m": 50,
+        "stunting_u5": 15,
+    },
     "CL02001": {"eedp_18m": 80},
 }
 
@@ -76,7 +93,13 @@ def test_the_index_is_computed_from_the_frozen_snapshot(world, api_client):
     assert values["CL01002"]["value_exact"] == "38"
     assert values["CL01"]["value_exact"] == "295/4"
     alta = {c["indicator"]: c for c in values["CL01001"]["components"]}
-    assert alta["eedp_18m"] == {**alta["eedp_18m"], "value": 60.0, "normalised": 0.5, "weight": 0.25, "contribution": 12.5}
+    assert alta["eedp_18m"] == {
+        **alta["eedp_18m"],
+        "value": 60.0,
+        "normalised": 0.5,
+        "weight": 0.25,
+        "contribution": 12.5,
+    }
     assert alta["stunting_u5"]["normalised"] == 0.75 and alta["stunting_u5"]["contribution"] == 15.0
     # A new revision of the period is what the index reads from then on.
     frozen("2025", {**FIGURES, "CL01001": {**FIGURES["CL01001"], "anc_before_14w": 100}})
@@ -182,7 +205,9 @@ def test_a_phase_takes_the_proposed_territories_and_counts_its_cohorts(world, ap
 def test_who_plans_who_proposes_who_reads(world, api_client):
     regional, coordinator, auditor = world["regional_norte"], world["coordinator_alta"], world["auditor"]
     national_plan = _plan(world["national"])
-    actions.add_phase(Actor(world["national"]), national_plan, {"name": "Fase 1", "starts": "2027-01-01", "ends": "2030-12-31"})
+    actions.add_phase(
+        Actor(world["national"]), national_plan, {"name": "Fase 1", "starts": "2027-01-01", "ends": "2030-12-31"}
+    )
     # A regional manager plans in their region only.
     refused = api_client(regional).post(
         "/api/v1/phasing/plans",
@@ -190,14 +215,20 @@ def test_who_plans_who_proposes_who_reads(world, api_client):
         content_type="application/json",
     )
     assert refused.status_code == 422 and "territory_code" in refused.json()["errors"]
-    assert api_client(regional).patch(
-        f"/api/v1/phasing/plans/{national_plan.pk}", {"name": "mío"}, content_type="application/json"
-    ).status_code == 403
+    assert (
+        api_client(regional)
+        .patch(f"/api/v1/phasing/plans/{national_plan.pk}", {"name": "mío"}, content_type="application/json")
+        .status_code
+        == 403
+    )
     # Auditors and coordinators read; they cannot write.
     assert api_client(auditor).get(f"/api/v1/phasing/plans/{national_plan.pk}").status_code == 200
-    assert api_client(auditor).post(
-        f"/api/v1/phasing/plans/{national_plan.pk}/phases", {"name": "x"}, content_type="application/json"
-    ).status_code == 403
+    assert (
+        api_client(auditor)
+        .post(f"/api/v1/phasing/plans/{national_plan.pk}/phases", {"name": "x"}, content_type="application/json")
+        .status_code
+        == 403
+    )
     assert api_client(world["nurse_alta"]).get("/api/v1/phasing/plans").status_code == 403
     # The coordinator sees only their municipality in the national plan's priorities.
     mine = api_client(coordinator).get(f"/api/v1/phasing/plans/{national_plan.pk}/priorities").json()["results"]
@@ -210,13 +241,20 @@ def test_who_plans_who_proposes_who_reads(world, api_client):
     )
     assert made.status_code == 201, made.content
     twice = api_client(coordinator).post(
-        f"/api/v1/phasing/plans/{national_plan.pk}/phases/1/proposals", {"reason": "otra vez"}, content_type="application/json"
+        f"/api/v1/phasing/plans/{national_plan.pk}/phases/1/proposals",
+        {"reason": "otra vez"},
+        content_type="application/json",
     )
     assert twice.status_code == 422 and twice.json()["errors"]["phase"][0]["code"] == "pending"
     proposal_id = made.json()["id"]
-    assert api_client(coordinator).post(
-        f"/api/v1/phasing/proposals/{proposal_id}/decide", {"decision": "accept"}, content_type="application/json"
-    ).status_code == 403
+    assert (
+        api_client(coordinator)
+        .post(
+            f"/api/v1/phasing/proposals/{proposal_id}/decide", {"decision": "accept"}, content_type="application/json"
+        )
+        .status_code
+        == 403
+    )
     decline = api_client(world["national"]).post(
         f"/api/v1/phasing/proposals/{proposal_id}/decide", {"decision": "decline"}, content_type="application/json"
     )
@@ -244,7 +282,9 @@ def test_pages_show_names_and_download_excel(world):
     actions.add_phase(Actor(national), plan, {"name": "Fase uno", "starts": "2024-01-01", "ends": "2026-12-31"})
     client = _signed_in(national)
     home = client.get("/planning/")
-    assert "Índice de Desarrollo Infantil Temprano" in home.content.decode() and "Plan nacional" in home.content.decode()
+    assert (
+        "Índice de Desarrollo Infantil Temprano" in home.content.decode() and "Plan nacional" in home.content.decode()
+    )
     index = client.get("/planning/indices/idit/?territory=CL01&period=2025").content.decode()
     assert "Comuna Alta" in index and "72.0" in index and "Niños y niñas evaluados con EEDP a los 18 meses" in index
     priorities = client.get(f"/planning/plans/{plan.pk}/priorities/").content.decode()
@@ -260,7 +300,10 @@ def test_pages_show_names_and_download_excel(world):
     assert "Comuna Baja" in page and "Despliegue por cohorte" in page
     bad = client.post(f"/planning/plans/{plan.pk}/", {"do": "phase", "name": "", "starts": "x", "ends": ""})
     assert "Escriba una fecha" in bad.content.decode() or "fecha" in bad.content.decode()
-    for url in (f"/planning/plans/{plan.pk}/priorities.xlsx", "/planning/indices/idit/index.xlsx?territory=CL01&period=2025"):
+    for url in (
+        f"/planning/plans/{plan.pk}/priorities.xlsx",
+        "/planning/indices/idit/index.xlsx?territory=CL01&period=2025",
+    ):
         download = client.get(url)
         assert download.status_code == 200 and download["Content-Type"].startswith("application/vnd.openxmlformats")
     assert AuditEvent.objects.filter(action=Action.EXPORT, entity="planning", actor=national).count() == 2

@@ -409,9 +409,12 @@ def _planning_world(national: User, coordinator: User, today: dt.date) -> dict[s
 
     as_national = Actor(national, Channel.WEB)
     plan = planning_actions.create_plan(
-        as_national, {"name": "Plan de la caminata", "territory_code": "CL", "level": "municipality", "period": str(today.year)}
+        as_national,
+        {"name": "Plan de la caminata", "territory_code": "CL", "level": "municipality", "period": str(today.year)},
     )
-    first = planning_actions.add_phase(as_national, plan, {"name": "Fase 1", "starts": "2027-01-01", "ends": "2028-12-31"})
+    first = planning_actions.add_phase(
+        as_national, plan, {"name": "Fase 1", "starts": "2027-01-01", "ends": "2028-12-31"}
+    )
     planning_actions.add_phase(as_national, plan, {"name": "Fase 2", "starts": "2029-01-01", "ends": "2030-12-31"})
     proposal = planning_actions.propose(Actor(coordinator, Channel.WEB), first, "Muchos niños sin controles")
     return {"plan": plan.pk, "proposal": proposal.pk}
@@ -1351,7 +1354,14 @@ ROUTES: dict[str, Reads | Quiet] = {
     ),
     f"POST {API}/phasing/plans/{{plan_id}}/phases": Quiet(
         "a new phase: its dates",
-        (Call(user="manager", method="post", body={"name": "Fase 3", "starts": "2031-01-01", "ends": "2031-12-31"}, status=201),),
+        (
+            Call(
+                user="manager",
+                method="post",
+                body={"name": "Fase 3", "starts": "2031-01-01", "ends": "2031-12-31"},
+                status=201,
+            ),
+        ),
     ),
     f"PATCH {API}/phasing/plans/{{plan_id}}/phases/{{number}}": Quiet(
         "a phase: its dates", (Call(user="manager", method="patch", body={"name": "Fase uno"}),)
@@ -1368,7 +1378,8 @@ ROUTES: dict[str, Reads | Quiet] = {
         "a proposal: its reason", (Call(method="post", body={"reason": "otra vez"}, status=422),)
     ),
     f"POST {API}/phasing/proposals/{{proposal_id}}/decide": Quiet(
-        "a decision: the proposal's state", (Call(user="manager", method="post", body={"decision": "decline"}, status=422),)
+        "a decision: the proposal's state",
+        (Call(user="manager", method="post", body={"decision": "decline"}, status=422),),
     ),
     f"POST {API}/matches": Reads((Call(method="post", body=_elena_again),)),
     f"GET {API}/duplicates": Reads((Call(),)),

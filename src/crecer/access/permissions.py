@@ -123,7 +123,16 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
     ),
     Role.PROVIDER_STAFF: frozenset(),
     Role.REGIONAL_MANAGER: frozenset(
-        {MERGE, READ_INDICATORS, SET_TARGETS, READ_CENTRES, MANAGE_RESULTS, READ_RESULTS, READ_PLANNING, MANAGE_PLANNING}
+        {
+            MERGE,
+            READ_INDICATORS,
+            SET_TARGETS,
+            READ_CENTRES,
+            MANAGE_RESULTS,
+            READ_RESULTS,
+            READ_PLANNING,
+            MANAGE_PLANNING,
+        }
     ),
     # The national manager is the childcare authority: registers centres and issues their permits.
     Role.NATIONAL_MANAGER: frozenset(

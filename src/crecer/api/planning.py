@@ -41,7 +41,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 
 
 def _reader(request: HttpRequest) -> None:
-    if not permissions.has(request.user, permissions.READ_PLANNING):
+    if not permissions.has(request.user, permissions.READ_PLANNING):  # type: ignore[arg-type]
         raise PermissionDenied(_("Your role cannot read the planning."))
 
 
@@ -176,7 +176,9 @@ def proposal(request: HttpRequest, plan_id: int, number: int, count: int = 10) -
     return {"phase": phase.number, "territories": [{"code": t.code, "name": t.name} for t in chosen]}
 
 
-@router.post("/phasing/plans/{plan_id}/phases/{number}/proposals", response={201: dict[str, Any]}, openapi_extra=JSON_BODY)
+@router.post(
+    "/phasing/plans/{plan_id}/phases/{number}/proposals", response={201: dict[str, Any]}, openapi_extra=JSON_BODY
+)
 def propose(request: HttpRequest, plan_id: int, number: int) -> Status[dict[str, Any]]:
     """A municipality's coordinator proposes their municipality for the phase: ``{"reason"}``."""
     plan = scope.plan_or_404(request.user, plan_id)

@@ -23,10 +23,10 @@ from crecer.api.dedup import router as dedup_router
 from crecer.api.fhir import router as fhir_router
 from crecer.api.groups import router as groups_router
 from crecer.api.monitoring import router as monitoring_router
+from crecer.api.planning import router as planning_router
 from crecer.api.referrals import router as referrals_router
 from crecer.api.registry import router as registry_router
 from crecer.api.results import router as results_router
-from crecer.api.planning import router as planning_router
 from crecer.api.tracking import router as tracking_router
 from crecer.api.transfers import router as transfers_router
 from crecer.api.urgent import router as urgent_router

@@ -22,12 +22,15 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 NORMALISATIONS = ("bounds", "territories", "target")
 DIRECTIONS = ("higher", "lower")
 #: the parts of a territory's prioritisation score, in the order shown
 PARTS = ("vulnerability", "children", "gaps", "services")
+
+
+K = TypeVar("K", bound=Hashable)
 
 
 class PlanningError(ValueError):
@@ -259,12 +262,12 @@ def normalise(
 
 def compute(
     index: Index,
-    values: Mapping[Hashable, Mapping[str, Fraction | None]],
-    peers: Mapping[Hashable, Hashable] | None = None,
-) -> dict[Hashable, IndexValue]:
+    values: Mapping[K, Mapping[str, Fraction | None]],
+    peers: Mapping[K, Hashable] | None = None,
+) -> dict[K, IndexValue]:
     """The index of every territory of ``values`` ({territory: {indicator: value}}). ``peers`` puts each
     territory in a comparison group (its level): the ``territories`` normalisation runs over its group."""
-    group_of = peers or {}
+    group_of: Mapping[K, Hashable] = peers or {}
     ranges: dict[tuple[Hashable, str], tuple[Fraction, Fraction]] = {}
     for component in index.components:
         if component.normalisation != "territories":
@@ -276,7 +279,7 @@ def compute(
             slot = (group_of.get(key), component.indicator)
             low, high = ranges.get(slot, (v, v))
             ranges[slot] = (min(low, v), max(high, v))
-    out: dict[Hashable, IndexValue] = {}
+    out: dict[K, IndexValue] = {}
     for key, figures in values.items():
         present = [c for c in index.components if figures.get(c.indicator) is not None]
         total = sum((c.weight for c in present), Fraction(0))
@@ -352,8 +355,8 @@ def prioritise(candidates: Sequence[Candidate], weights: Mapping[str, Fraction])
     raws = [_raws(c) for c in candidates]
     bounds: dict[str, tuple[Fraction, Fraction] | None] = {}
     for part in PARTS:
-        seen = [r[part] for r in raws if r[part] is not None]
-        bounds[part] = (min(seen), max(seen)) if seen else None  # type: ignore[type-var]
+        seen = [v for r in raws if (v := r[part]) is not None]
+        bounds[part] = (min(seen), max(seen)) if seen else None
     scored = []
     for order, (candidate, raw) in enumerate(zip(candidates, raws, strict=True)):
         parts = {}

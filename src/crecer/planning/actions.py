@@ -67,9 +67,7 @@ def _weights(raw: Any, errors: Collector) -> dict[str, str]:
     try:
         weights = planning.parse_weights(cleaned, "weights")
     except planning.PlanningError:
-        errors.add(
-            "weights", "invalid", _("Each weight is a number of zero or more, and at least one is above zero.")
-        )
+        errors.add("weights", "invalid", _("Each weight is a number of zero or more, and at least one is above zero."))
         return {}
     return {part: planning.decimal_text(w, 4) for part, w in weights.items()}
 
@@ -127,14 +125,11 @@ def update_plan(actor: Actor, plan: Plan, data: Mapping[str, Any]) -> Plan:
 
 
 def _phase_fields(data: Mapping[str, Any], errors: Collector) -> dict[str, Any]:
-    values = {
-        "name": _text(data.get("name"), "name", errors),
-        "starts": _date(data.get("starts"), "starts", errors),
-        "ends": _date(data.get("ends"), "ends", errors),
-    }
-    if values["starts"] and values["ends"] and values["ends"] < values["starts"]:
+    starts = _date(data.get("starts"), "starts", errors)
+    ends = _date(data.get("ends"), "ends", errors)
+    if starts and ends and ends < starts:
         errors.add("ends", "before_start", _("The end date comes before the start date."))
-    return values
+    return {"name": _text(data.get("name"), "name", errors), "starts": starts, "ends": ends}
 
 
 def add_phase(actor: Actor, plan: Plan, data: Mapping[str, Any]) -> Phase:

@@ -82,11 +82,13 @@ def compute(index: planning.Index, snapshot: Snapshot, territories: Sequence[Ter
         rows = rows.filter(territory_id__in=list(wanted))
     figures: dict[int, dict[str, Fraction | None]] = {pk: {} for pk in wanted}
     depth_of = {pk: t.depth for pk, t in wanted.items()}
-    for territory_id, indicator, value, depth in rows.values_list("territory_id", "indicator", "value", "territory__depth"):
+    for territory_id, indicator, value, depth in rows.values_list(
+        "territory_id", "indicator", "value", "territory__depth"
+    ):
         figures.setdefault(territory_id, {})[indicator] = exact(value)
         depth_of[territory_id] = depth
-    values = planning.compute(index, figures, depth_of)  # type: ignore[arg-type]
-    return Computed(snapshot, wanted, {pk: values[pk] for pk in wanted})  # type: ignore[misc]
+    values = planning.compute(index, figures, depth_of)
+    return Computed(snapshot, wanted, {pk: values[pk] for pk in wanted})
 
 
 def number(value: Fraction | None, places: int = 2) -> float | None:

@@ -124,9 +124,7 @@ def gaps(snapshot: Snapshot | None, territories: Sequence[Territory]) -> dict[in
         return dict.fromkeys((t.pk for t in territories), None)
     index = conf.profile().planning.index(code)
     computed = indices.compute(index, snapshot, territories)
-    return {
-        pk: None if v.value is None else (index.scale - v.value) / index.scale for pk, v in computed.values.items()
-    }
+    return {pk: None if v.value is None else (index.scale - v.value) / index.scale for pk, v in computed.values.items()}
 
 
 @dataclass(frozen=True)
@@ -155,7 +153,7 @@ def priorities(plan: Plan) -> tuple[Snapshot | None, list[Ranked]]:
             "territory_id", "phase__number"
         )
     }
-    return snapshot, [Ranked(by_pk[p.key], p, phase_of.get(p.key)) for p in ranked]  # type: ignore[index]
+    return snapshot, [Ranked(by_pk[int(p.key)], p, phase_of.get(int(p.key))) for p in ranked]  # type: ignore[call-overload]
 
 
 def proposal_for(plan: Plan, phase: Phase, count: int) -> list[Territory]:

@@ -51,7 +51,7 @@ def proposal_or_404(user: Any, pk: Any) -> Proposal:
 def root(user: Any, plan: Plan) -> Territory:
     """The part of the plan the user sees: the plan's territory, or the user's own where it lies below it."""
     if user is not None and user.territory is not None and plan.territory.contains(user.territory):
-        return user.territory  # type: ignore[no-any-return]
+        return user.territory
     return plan.territory
 
 

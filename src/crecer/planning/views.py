@@ -27,7 +27,7 @@ from crecer.lib.periods import parse as parse_period
 from crecer.monitoring import reading
 from crecer.monitoring.models import Snapshot
 from crecer.planning import actions, indices, phasing, scope
-from crecer.planning.models import Phase, Plan, Proposal, ProposalState
+from crecer.planning.models import Plan, Proposal, ProposalState
 from crecer.territories.models import Territory
 from crecer.validation import InputErrors
 
@@ -213,7 +213,9 @@ def _errors_of(exc: InputErrors) -> dict[str, list[str]]:
     return {key: [e["message"] for e in items] for key, items in exc.as_dict().items()}
 
 
-def _field(form: Any, errors: dict[str, list[str]], name: str, label: Any, kind: str = "text", **extra: Any) -> dict[str, Any]:
+def _field(
+    form: Any, errors: dict[str, list[str]], name: str, label: Any, kind: str = "text", **extra: Any
+) -> dict[str, Any]:
     return {
         "name": name,
         "label": label,
@@ -263,9 +265,7 @@ def _plan_form(request: HttpRequest, plan: Plan | None, errors: dict[str, list[s
         _field(form, errors, "level", _("Territories phased"), "select", choices=levels),
         _field(form, errors, "period", _("Period of the figures (year, e.g. 2025)")),
     ]
-    weights = [
-        _field(form, errors, f"weight_{part}", PART_LABELS[part], "decimal") for part in planning.PARTS
-    ]
+    weights = [_field(form, errors, f"weight_{part}", PART_LABELS[part], "decimal") for part in planning.PARTS]
     return [*fields, *weights, _field(form, errors, "notes", _("Notes"), "textarea")]
 
 
@@ -515,7 +515,9 @@ def proposal_decide(request: HttpRequest, proposal_id: int) -> HttpResponse:
     proposal: Proposal = scope.proposal_or_404(user, proposal_id)
     plan = proposal.phase.plan
     try:
-        actions.decide(_actor(request), proposal, request.POST.get("decision") == "accept", request.POST.get("answer", ""))
+        actions.decide(
+            _actor(request), proposal, request.POST.get("decision") == "accept", request.POST.get("answer", "")
+        )
     except (InputErrors, PermissionDenied):
         return redirect(f"{_plan_url(plan)}?proposal_error={proposal.pk}")
     return redirect("planning-plan", plan.pk)
@@ -525,4 +527,3 @@ def _plan_url(plan: Plan) -> str:
     from django.urls import reverse
 
     return reverse("planning-plan", args=[plan.pk])
-

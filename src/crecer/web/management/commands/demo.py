@@ -13,6 +13,7 @@ from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.centres.demo import ensure_centres
 from crecer.monitoring.demo import ensure_snapshots, ensure_targets
+from crecer.planning.demo import ensure_planning
 from crecer.referrals.demo import ensure_network
 from crecer.results.demo import ensure_results
 from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users, showcase_child, showcase_family
@@ -92,6 +93,15 @@ class Command(BaseCommand):
                     "evaluated on frozen snapshots, %(appeals)s appeal open, an incentive programme and an award edition."
                 )
                 % results
+            )
+        planned = ensure_planning(manager)
+        if planned:
+            self.stdout.write(
+                _(
+                    "Planning: the early-childhood index on last year's snapshot and a phasing plan with "
+                    "%(phases)s phases over %(territories)s territories, a coordinator's proposal awaiting a decision."
+                )
+                % planned
             )
         if not options["no_serve"]:
             # A laptop needs no more than a few workers (each is a Python process of its own).
