@@ -43,6 +43,13 @@ NORMALISATION_LABELS = {
     "target": gettext_lazy("share of the target"),
 }
 DIRECTION_LABELS = {"higher": gettext_lazy("higher is better"), "lower": gettext_lazy("lower is better")}
+COHORT_SHORT = {
+    "pregnancies": gettext_lazy("Preg."),
+    "births": gettext_lazy("Births"),
+    "under_1": "<1",
+    "age_1_2": "1–2",
+    "age_2_4": "2–4",
+}
 COHORT_LABELS = {
     "pregnancies": gettext_lazy("Pregnancies"),
     "births": gettext_lazy("Births"),
@@ -359,7 +366,7 @@ def plan_page(request: HttpRequest, plan_id: int) -> HttpResponse:
                 "cohort": c.cohort,
                 "share": _text(None if c.cumulative_share is None else c.cumulative_share * 100),
                 "rollout": [
-                    {"year": r["year"], "cells": [(COHORT_LABELS[k], r[k]) for k in phasing.COHORTS]}
+                    {"year": r["year"], "cells": [r[k] for k in phasing.COHORTS]}
                     for r in phasing.rollout(c.phase, root)
                 ],
                 "proposals": proposals,
@@ -390,7 +397,7 @@ def plan_page(request: HttpRequest, plan_id: int) -> HttpResponse:
                 _field(form, errors, "ends", _("End date"), "date"),
             ],
             "reason": form.get("reason", ""),
-            "cohort_labels": [COHORT_LABELS[k] for k in phasing.COHORTS],
+            "cohort_labels": [(COHORT_SHORT[k], COHORT_LABELS[k]) for k in phasing.COHORTS],
             "weights": [(PART_LABELS[k], _text(v, 2)) for k, v in phasing.weights_of(plan).items()],
             "pending": ProposalState.PENDING,
         },
