@@ -5,9 +5,11 @@ by territory and role, pages and downloads."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from fractions import Fraction as F
 from typing import Any
 
+import openpyxl
 import pytest
 from django.db import transaction
 from django.db.models import Max
@@ -20,6 +22,7 @@ from crecer.planning import actions, phasing
 from crecer.planning.models import Plan, Proposal
 from crecer.territories.models import Territory
 from crecer.validation import InputErrors
+from tests.conftest import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -299,14 +302,18 @@ def test_pages_show_names_and_download_excel(world):
     page = client.get(f"/planning/plans/{plan.pk}/").content.decode()
     assert "Comuna Baja" in page and "Despliegue por cohorte" in page
     bad = client.post(f"/planning/plans/{plan.pk}/", {"do": "phase", "name": "", "starts": "x", "ends": ""})
-    assert "Escriba una fecha" in bad.content.decode() or "fecha" in bad.content.decode()
+    assert "Escriba una fecha como 2027-01-31." in bad.content.decode()
     for url in (
         f"/planning/plans/{plan.pk}/priorities.xlsx",
         "/planning/indices/idit/index.xlsx?territory=CL01&period=2025",
+        f"/planning/plans/{plan.pk}/plan.xlsx",
     ):
         download = client.get(url)
         assert download.status_code == 200 and download["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert AuditEvent.objects.filter(action=Action.EXPORT, entity="planning", actor=national).count() == 2
+    assert AuditEvent.objects.filter(action=Action.EXPORT, entity="planning", actor=national).count() == 3
+    sheet = openpyxl.load_workbook(io.BytesIO(download.content)).active
+    first = [c.value for c in sheet[2]]
+    assert first[0] == "Fase uno" and first[3:6] == [1, 2, 2]  # Comuna Baja: 2 children, both born in the phase
 
 
 def test_the_menu_shows_planning_only_to_roles_that_read_it(world):
@@ -322,3 +329,14 @@ def test_weights_are_checked(world):
     plan = _plan(world["national"], weights={})
     assert phasing.weights_of(plan)["vulnerability"] == F(35, 100)  # the profile's default
     assert phasing.years_before(dt.date(2028, 2, 29), 1) == dt.date(2027, 2, 28)
+
+
+def test_many_territories_are_counted_each_on_its_own(world):
+    from crecer.places.actions import create_territory
+
+    for n in range(21):
+        create_territory(SYSTEM, f"CL02{n + 100:03d}", f"Comuna Nueva {n}", "municipality", "CL02")
+    territories = list(Territory.objects.filter(level="municipality").order_by("code"))
+    assert len(territories) == 24  # more than 20: one shared prefix, added up per territory
+    counts = {t.code: n for t, n in zip(territories, phasing.children_counts(territories).values(), strict=True)}
+    assert (counts["CL01001"], counts["CL01002"], counts["CL02001"], counts["CL02100"]) == (1, 2, 1, 0)

@@ -1044,6 +1044,7 @@ ROUTES: dict[str, Reads | Quiet] = {
         "a plan: counts of children by phase and cohort, the proposals' reasons",
         (Call(expect=False), Call(user="manager", expect=False), Call(user="auditor", expect=False)),
     ),
+    "planning/plans/<int:plan_id>/plan.xlsx": Quiet("a plan: counts of children by phase, cohort and year"),
     "planning/plans/<int:plan_id>/edit/": Quiet("the form of a plan", (Call(user="manager", expect=False),)),
     "planning/plans/<int:plan_id>/priorities/": Quiet("scores of territories"),
     "planning/plans/<int:plan_id>/priorities.xlsx": Quiet("scores of territories"),

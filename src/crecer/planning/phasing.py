@@ -69,7 +69,7 @@ def children_counts(territories: Sequence[Territory], today: dt.date | None = No
         Child.unscoped.filter(
             voided_at__isnull=True, birth_date__gt=years_before(today, CHILD_YEARS), birth_date__lte=today
         )
-        .filter(_within(territories, "territory__path"))
+        .filter(_within(territories, "territory__path", summed=True))
         .values_list("territory__path")
         .annotate(n=Count("pk"))
     )
@@ -81,14 +81,23 @@ def service_counts(territories: Sequence[Territory]) -> dict[int, int]:
     rows: list[tuple[str, int]] = []
     for model in (Facility, Organisation):
         rows += list(
-            model.objects.filter(_within(territories, "territory__path"))
+            model.objects.filter(_within(territories, "territory__path", summed=True))
             .values_list("territory__path")
             .annotate(n=Count("pk"))
         )
     return _sum_by_prefix(rows, territories)
 
 
-def _within(territories: Sequence[Territory], field: str) -> Q:
+def _within(territories: Sequence[Territory], field: str, *, summed: bool = False) -> Q:
+    """Rows in any of ``territories``' subtrees: one prefix each, or, for many when the caller adds the rows
+    up per territory (``summed``), the prefix they share."""
+    if summed and len(territories) > 20:
+        common: list[str] = []
+        for segments in zip(*(t.path.strip("/").split("/") for t in territories), strict=False):
+            if len(set(segments)) != 1:
+                break
+            common.append(segments[0])
+        return Q(**{f"{field}__startswith": "".join(f"{segment}/" for segment in common)})
     q = Q(pk__in=[])
     for t in territories:
         q |= Q(**{f"{field}__startswith": t.path})

@@ -404,6 +404,49 @@ def plan_page(request: HttpRequest, plan_id: int) -> HttpResponse:
     )
 
 
+@login_required
+def plan_xlsx(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The plan's phases with their coverage, territories and rollout by cohort (the part the user sees)."""
+    user = _reader(request)
+    plan = scope.plan_or_404(user, plan_id)
+    root = scope.root(user, plan)
+    total, coverage = phasing.coverage(plan, root)
+    header = [
+        _("phase"),
+        _("start date"),
+        _("end date"),
+        _("territories"),
+        _("children under six"),
+        _("born since the phase began"),
+        _("cumulative coverage"),
+    ]
+    rows: list[list[Any]] = []
+    for c in coverage:
+        rows.append(
+            [
+                c.phase.name,
+                c.phase.starts,
+                c.phase.ends,
+                c.territories,
+                c.children,
+                c.cohort,
+                indices.number(c.cumulative_share, 4),
+            ]
+        )
+    rows += [[], [_("children under six"), total], []]
+    rows.append([_("phase"), _("year"), *[str(COHORT_LABELS[k]) for k in phasing.COHORTS]])
+    for c in coverage:
+        for r in phasing.rollout(c.phase, root):
+            rows.append([c.phase.name, r["year"], *[r[k] for k in phasing.COHORTS]])
+    rows += [[], [_("phase"), _("territory")]]
+    for c in coverage:
+        for t in c.phase.territories.order_by("name"):
+            if root.contains(t):
+                rows.append([c.phase.name, t.name])
+    _exported(request, f"plan {plan.pk}")
+    return xlsx_response(header, rows, f"plan-{plan.pk}")
+
+
 def _priority_rows(request: HttpRequest, plan_id: int) -> tuple[Plan, Any, list[phasing.Ranked]]:
     user = _reader(request)
     plan = scope.plan_or_404(user, plan_id)
