@@ -145,6 +145,13 @@ def main() -> None:
         )
     )
     print(f"... filtered by state and service: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    # What the board's page opens on: what needs action (overdue first, then open).
+    p50, p95 = timed(lambda: client.get("/api/v1/referrals", {"box": "network", "state": "action"}))
+    print(f"... what needs action (the board's default): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    web = Client()
+    web.force_login(coordinator)
+    p50, p95 = timed(lambda: web.get("/referrals/"))
+    print(f"GET /referrals/ (the board's page, whole request): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import re
 import shutil
@@ -228,7 +229,10 @@ def main() -> None:
                     f = wrk(url, headers, args.connections, args.duration)
                     # The server's CPU per request: what a quiet machine's cores must pay for each one,
                     # a figure the other users of a shared machine disturb much less than the rate.
-                    cpu_ms = (cpu_seconds(process.pid) - before) * 1e3 / max(f["requests"], 1)
+                    done = int(f["requests"])
+                    cpu_ms = (cpu_seconds(process.pid) - before) * 1e3 / done if done else math.nan
+                    if not done:
+                        print(f"  {server:<11} {target:<5} no request completed in {args.duration} s: not a figure")
                     errors = int(f["non2xx"] + f["connect"] + f["read"] + f["write"] + f["timeout"])
                     row = (
                         database,

@@ -31,11 +31,11 @@ KEY = "clave-del-ataque-" + "z" * 32
 
 @pytest.fixture
 def generated(tmp_path: Path, db: Any) -> Path:
-    """600 synthetic children (seed 11, as of 2026-01-31), loaded."""
+    """300 synthetic children (seed 11, as of 2026-01-31), loaded."""
     out = tmp_path / "country"
     call_command(
         "generate",
-        *("--children", "600", "--seed", "11", "--as-of", "2026-01-31", "--out", str(out), "--quiet"),
+        *("--children", "300", "--seed", "11", "--as-of", "2026-01-31", "--out", str(out), "--quiet"),
         stdout=io.StringIO(),
     )
     call_command("load", str(out), "--quiet", stdout=io.StringIO())
@@ -60,7 +60,7 @@ def test_no_birth_or_event_date_is_narrowed_below_its_month(generated, monkeypat
     truth = {pseudo("child", pk): born for pk, born in Child.unscoped.values_list("pk", "birth_date")}
     # The attack is sound: no step of it loses a true birth date (it names the step that would).
     result = analytics_attack.attack(out, {c: b.toordinal() for c, b in truth.items() if b is not None})
-    assert len(result.births) == 600
+    assert len(result.births) == 300
     dates = {pseudo("encounter", pk): day for pk, day in Encounter.unscoped.values_list("pk", "date")}
     for encounter, window in result.encounters.items():
         assert dates[encounter].toordinal() in window, encounter
@@ -74,7 +74,7 @@ def test_no_birth_or_event_date_is_narrowed_below_its_month(generated, monkeypat
     for encounter, window in result.encounters.items():
         first, last = analytics_attack.month_days(dates[encounter].strftime("%Y-%m"))  # type: ignore[misc]
         assert len(window) == last - first + 1, encounter
-    assert births["min_span"] >= 28 and encounters["min_span"] >= 28 and len(result.encounters) > 5000
+    assert births["min_span"] >= 28 and encounters["min_span"] >= 28 and len(result.encounters) > 2500
     assert result.summary(result.caregivers)["min_span"] >= 28
     weeks = [c["gestational_weeks"] for c in pq.read_table(out / "children.parquet").to_pylist()]
     stored = Child.unscoped.exclude(gestational_weeks=None).count()
@@ -92,7 +92,7 @@ def test_no_birth_or_event_date_is_narrowed_below_its_month(generated, monkeypat
     leaky = analytics_attack.attack(out, {c: b.toordinal() for c, b in truth.items() if b is not None})
     figures = leaky.summary(leaky.births)
     print(f"with ages in days: {figures}")
-    assert figures["lt28"] > 0.9 and figures["exact"] > 0.1, figures
+    assert figures["lt28"] > 0.9 and figures["exact"] > 0.05, figures
 
 
 def _results_are_written_only_when_every_possible_age_agrees(out: Path) -> None:

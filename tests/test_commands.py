@@ -62,19 +62,19 @@ def test_weak_password_is_refused(country):
 
 def test_generate_then_load(tmp_path, db):
     out = tmp_path / "country"
-    call_command("generate", "--children", "400", "--seed", "3", "--out", str(out), "--quiet", stdout=io.StringIO())
+    call_command("generate", "--children", "150", "--seed", "3", "--out", str(out), "--quiet", stdout=io.StringIO())
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["synthetic"] is True and manifest["children"] == 400
+    assert manifest["synthetic"] is True and manifest["children"] == 150
     call_command("load", str(out), "--quiet", stdout=io.StringIO())
-    assert Child.unscoped.count() == 400
+    assert Child.unscoped.count() == 150
     assert Territory.objects.filter(depth=0).count() == 1
     # Every child has its mother linked, and born children point to their pregnancy.
-    assert CaregiverLink.unscoped.filter(relationship="mother").values("child").distinct().count() == 400
+    assert CaregiverLink.unscoped.filter(relationship="mother").values("child").distinct().count() == 150
     assert Pregnancy.unscoped.filter(outcome="ongoing").exists()
-    assert Child.unscoped.filter(pregnancy__isnull=False).count() == 400
+    assert Child.unscoped.filter(pregnancy__isnull=False).count() == 150
     # Loading the same folder again changes nothing.
     call_command("load", str(out), "--quiet", stdout=io.StringIO())
-    assert Child.unscoped.count() == 400
+    assert Child.unscoped.count() == 150
 
 
 def test_generate_is_deterministic(tmp_path, db):
@@ -103,7 +103,7 @@ def demo_country(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from crecer.web.demo import ensure_country, ensure_users
 
     with override_settings(DATA_DIR=tmp_path_factory.mktemp("demo")):
-        loaded = ensure_country(3000, 2026)
+        loaded = ensure_country(1200, 2026)
         return {"loaded": loaded, "users": ensure_users()}
 
 
@@ -112,7 +112,7 @@ def test_demo_prepares_country_and_users(demo_country, tmp_path, settings):
 
     settings.DATA_DIR = tmp_path
     assert demo_country["loaded"] is True  # into an empty registry
-    assert Child.unscoped.count() == 3000
+    assert Child.unscoped.count() == 1200
     assert ensure_country(600, 1) is False  # not twice
     assert not (tmp_path / "demo-country").exists()
     users = demo_country["users"]

@@ -20,7 +20,7 @@ def _client(user):
 def test_csv_export_is_scoped(cast, children):
     response = _client(cast["nurse_baja"]).get("/children/export.csv")
     assert response.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert {r["registry_number"] for r in rows} == {
         children["baja"].registry_number,
         children["baja_local"].registry_number,
@@ -39,5 +39,5 @@ def test_excel_export_with_query(cast, children):
 
 def test_users_without_scope_export_nothing(cast, children):
     for who in ("inspector", "admin", "provider_opd"):
-        body = b"".join(_client(cast[who]).get("/children/export.csv").streaming_content).decode()
+        body = b"".join(_client(cast[who]).get("/children/export.csv").streaming_content).decode("utf-8-sig")
         assert body.strip().count("\n") == 0, who  # the header only

@@ -203,7 +203,8 @@ def test_regions_and_nation_are_the_sum_of_their_municipalities(synthetic):
 
 def test_drill_down_lists_match_the_counts(synthetic):
     """For every indicator and municipality, the list behind each side has exactly the figure's count
-    (for a national manager, who may see everyone), and the page lists the same number."""
+    (for a national manager, who may see everyone), the list of the denominator not in the numerator has
+    denominator minus numerator, and the page lists the same number."""
     client = _client(synthetic["national"])
     municipalities = list(Territory.objects.filter(level="municipality"))
     for indicator in ALL:
@@ -219,6 +220,9 @@ def test_drill_down_lists_match_the_counts(synthetic):
                 qs = engine.subjects(indicator, P, side)
                 field = engine.POPULATIONS[indicator.population].territory
                 assert qs.filter(**{field: t.pk}).count() == expected, (indicator.code, t.code, side)
+            if indicator.unit != "median_days":  # the list to act on of a figure with a numerator
+                missing = engine.subjects(indicator, P, "missing").filter(**{field: t.pk}).count()
+                assert missing == (0 if f is None else f.denominator - f.numerator), (indicator.code, t.code)
         # The page agrees (one municipality per indicator keeps the test fast).
         t = municipalities[0]
         f = figures.get((t.pk, ""))
@@ -434,7 +438,7 @@ def test_dashboard_pages_exports_and_report(synthetic):
         "utf-8-sig"
     )
     lines = list(csv.reader(io.StringIO(csv_text)))
-    assert lines[0][:3] == ["indicator", "territory_code", "territory"] and {r[1] for r in lines[1:]} == {
+    assert lines[0][:3] == ["Indicador", "Código del territorio", "Territorio"] and {r[1] for r in lines[1:]} == {
         "CL01001",
         "CL01002",
     }

@@ -961,12 +961,26 @@ ROUTES: dict[str, Reads | Quiet] = {
     "monitoring/<str:code>/subjects/": Reads(
         (
             Call(query=_live("birth_year")),  # children (welcome kit: born in the year)
+            Call(query=_live("birth_year", side="missing")),  # children to act on (born, no welcome kit)
             Call(params={"code": "dq_missing_document"}, query=_live("month")),  # children
             Call(params={"code": "dq_check_up_without_measurement"}, query=_live("month")),  # encounters
             Call(params={"code": "dq_implausible"}, query=_live("month")),  # measurements
             Call(params={"code": "referrals_overdue"}, query=_live("year")),  # referrals
             Call(params={"code": "anc_before_14w"}, query=_live("year")),  # pregnancies
             Call(params={"code": "parenting_completed"}, query=_live("year"), expect=False),  # caregivers
+        )
+    ),
+    "monitoring/<str:code>/subjects.csv": Reads(
+        (
+            Call(query=_live("birth_year", side="missing")),  # children to act on (no welcome kit)
+            Call(params={"code": "anc_before_14w"}, query=_live("year", side="denominator")),  # pregnancies
+            Call(params={"code": "referrals_overdue"}, query=_live("year")),  # referrals
+        )
+    ),
+    "monitoring/<str:code>/subjects.xlsx": Reads(
+        (
+            Call(query=_live("birth_year", side="missing")),
+            Call(params={"code": "dq_implausible"}, query=_live("month")),  # measurements
         )
     ),
     "duplicates/": Reads((Call(),)),
@@ -1867,7 +1881,7 @@ def test_a_download_logs_each_chunk_just_before_it_goes_out(cast, make_child, mo
     client.force_login(cast["nurse_alta"])
     response = client.get("/children/export.csv")
     lines = iter(response.streaming_content)
-    assert next(lines).decode().startswith("registry_number,")
+    assert next(lines).decode().startswith("\ufeffregistry_number,")  # a byte-order mark, then the header
     logged = AuditEvent.objects.filter(action=Action.READ, actor=cast["nurse_alta"], note="child export csv")
     assert logged.count() == 0  # nothing sent yet but the header
     first = next(lines).decode()

@@ -142,3 +142,46 @@ def test_the_audit_trail_has_its_own_scope(cast, children):
     assert set(scope.audited_children(cast["auditor_sur"]).values_list("pk", flat=True)) == {children["austral"].pk}
     for who in ("national", "coordinator_alta", "admin", "inspector", "stranger"):
         assert not scope.audited_children(cast[who]).exists(), who
+
+
+def _decided_by_query(user, child_id):
+    """The categories of a child as the scoped queries decide them (a fresh record: no decision kept)."""
+    return scope.categories(user, Child.unscoped.get(pk=child_id))
+
+
+@pytest.mark.parametrize("who", sorted(EXPECTED))
+def test_one_child_is_decided_as_the_scoped_queries_decide(cast, children, who):
+    """get_child_or_404 decides one child from its paths (no subquery): the same children as scope.children,
+    and the categories it keeps on the child are those scope.categories computes by query."""
+    from django.http import Http404
+
+    user = cast[who]
+    actions.grant_access(
+        SYSTEM, children["austral"], cast["provider_opd"].organisation, [DataCategory.CHILD_PROTECTION], "referral"
+    )
+    visible = set(scope.children(user).values_list("pk", flat=True))
+    for child in Child.unscoped.all():
+        if child.pk in visible:
+            found = scope.get_child_or_404(user, child.pk)
+            assert scope.categories(user, found) == _decided_by_query(user, child.pk) != frozenset()
+        else:
+            with pytest.raises(Http404):
+                scope.get_child_or_404(user, child.pk)
+            assert _decided_by_query(user, child.pk) == frozenset()
+
+
+def test_a_kept_decision_does_not_outlive_a_move_or_a_change_of_role(cast, children):
+    from crecer.access.models import Role
+
+    nurse = cast["nurse_alta"]
+    child = scope.get_child_or_404(nurse, children["alta"].pk)
+    assert DataCategory.HEALTH in scope.categories(nurse, child)
+    # Moved to the south (as an action would, on the same object): decided again, out of her scope.
+    child.territory_id = children["austral"].territory_id
+    child.facility_id = children["austral"].facility_id
+    child.save(update_fields=["territory", "facility"])
+    assert scope.categories(nurse, child) == frozenset()
+    child = scope.get_child_or_404(nurse, children["baja"].pk)
+    assert scope.categories(nurse, child) != frozenset()
+    nurse.role = Role.PROVIDER_STAFF  # no longer territorial: decided again, nothing shared
+    assert scope.categories(nurse, child) == frozenset()

@@ -41,6 +41,16 @@ def _browser() -> Iterator[Any]:
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _plain_static_names(settings: Any) -> None:
+    # The live server serves static files from the apps' folders under their plain names; a manifest
+    # left in the data folder by `crecer serve` would otherwise name fingerprinted copies it does not serve.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def phone(_browser: Any, live_server: Any) -> Iterator[Any]:
     """A new page on a 390 px wide phone viewport, Spanish, with `phone.url(path)` to the live server."""

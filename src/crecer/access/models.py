@@ -98,11 +98,13 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def authenticate(self, raw: str) -> User | None:
         """The active user of a token that is neither revoked nor expired (``CRECER_API_TOKEN_DAYS``)."""
         now = timezone.now()
-        token = (
-            self.select_related("user")
-            .filter(key_hash=_hash(raw), revoked_at__isnull=True, created_at__gt=now - token_lifetime())
-            .first()
+        # One query by the unique hash, the user and their territory with it (scope needs its path).
+        found = list(
+            self.select_related("user__territory").filter(
+                key_hash=_hash(raw), revoked_at__isnull=True, created_at__gt=now - token_lifetime()
+            )[:1]
         )
+        token = found[0] if found else None
         if token is None or not token.user.is_active:
             return None
         # Compare-and-set keeps a busy client from writing on every call.

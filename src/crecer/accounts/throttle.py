@@ -30,15 +30,14 @@ def _window() -> dt.timedelta:
 def retry_after(address: str) -> int | None:
     """Seconds until ``address`` may try again, or None if it is not throttled."""
     now = timezone.now()
-    start = (
+    found = list(
         BadTokenCounter.objects.filter(
             address=address, failures__gte=settings.CRECER_API_BAD_TOKEN_LIMIT, window_start__gt=now - _window()
-        )
-        .values_list("window_start", flat=True)
-        .first()
+        ).values_list("window_start", flat=True)[:1]
     )
-    if start is None:
+    if not found:
         return None
+    start = found[0]
     return max(1, math.ceil((start + _window() - now).total_seconds()))
 
 

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.responses import NinjaJSONEncoder
 
-from crecer.access.models import User
 from crecer.api.base import ErrorOut, actor, error_body, paginate
 from crecer.referrals import actions, machine
 from crecer.referrals import scope as referral_scope
@@ -198,7 +197,8 @@ def list_referrals(
     request: HttpRequest, box: str = "inbox", state: str = "", service: str = "", organisation: str = "", page: int = 1
 ) -> dict[str, Any]:
     """``box``: inbox (received by your organisation), outbox (sent by you or your facility) or
-    network (the coordinator's municipality; overdue first)."""
+    network (the coordinator's municipality; overdue first). ``state``: states separated by commas, or one
+    of the board's filters: ``action`` (what needs action), ``open``, ``closed`` (finished), ``all``."""
     if box not in referral_scope.BOXES:
         raise InputErrors(
             {
@@ -211,7 +211,9 @@ def list_referrals(
             }
         )
     referrals = referral_scope.box(request.user, box)
-    if state:
+    if state in referral_scope.BOARD_FILTERS:
+        referrals = referral_scope.by_filter(referrals, state)
+    elif state:
         referrals = referrals.filter(state__in=state.split(","))
     if service:
         referrals = referrals.filter(service__code=service)
@@ -255,22 +257,51 @@ def transition(request: HttpRequest, referral_id: int, payload: TransitionIn) ->
 @router.post("/referrals/{referral_id}/reassign", response={200: dict[str, Any], 409: ConflictOut})
 def reassign(request: HttpRequest, referral_id: int, payload: ReassignIn) -> Any:
     referral = referral_scope.get_or_404(request.user, referral_id)
-    assignee = None
-    if payload.assignee:
-        assignee = User.objects.filter(username=payload.assignee).first()
-        if assignee is None:
-            raise InputErrors(
-                {"assignee": [FieldError("unknown", _("No user is called “%(name)s”.") % {"name": payload.assignee})]}
-            )
     try:
         updated = actions.reassign(
-            actor(request), referral, payload.version, organisation_code=payload.organisation or "", assignee=assignee
+            actor(request),
+            referral,
+            payload.version,
+            organisation_code=payload.organisation or "",
+            assignee_username=payload.assignee or "",
         )
     except actions.TransitionRefused as exc:
         return conflict(request, exc)
     current = referral_scope.get_or_404(request.user, updated.pk)
     log_referral_reads(request, "referral", [current])
     return referral_payload(current, request.user)
+
+
+class CommentIn(Schema):
+    text: str
+
+
+def comment_payload(c: Any) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "author": c.author.username,
+        "author_name": c.author.get_full_name() or c.author.username,
+        "text": c.text,
+        "created_at": c.created_at,
+    }
+
+
+@router.get("/referrals/{referral_id}/comments")
+def list_comments(request: HttpRequest, referral_id: int) -> list[dict[str, Any]]:
+    """The referral's comment thread, oldest first: for its parties only (sender, receiver, the
+    municipality's coordinator); anyone else gets 404."""
+    referral = referral_scope.get_or_404(request.user, referral_id)
+    thread = actions.comments(request.user, referral)
+    log_referral_reads(request, "referral comments", [referral])
+    return [comment_payload(c) for c in thread]
+
+
+@router.post("/referrals/{referral_id}/comments", response={201: dict[str, Any]})
+def add_comment(request: HttpRequest, referral_id: int, payload: CommentIn) -> Any:
+    """Add a comment to the thread (parties only; anyone else gets 404): ``text``, at most 2,000 characters."""
+    referral = referral_scope.get_or_404(request.user, referral_id)
+    comment = actions.add_comment(actor(request), referral, payload.text)
+    return Status(201, comment_payload(comment))
 
 
 @router.get("/children/{child_id}/risks")

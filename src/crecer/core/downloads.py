@@ -9,7 +9,13 @@ import rows, indicator and duplicate files):
   it. A number stays a number (a negative z-score is still numeric in Excel), and so does a text that is
   only a plain number ("-1.25"): no formula can hide in it;
 - characters no spreadsheet file can hold (NUL and the other control characters, lone surrogates) are
-  replaced by U+FFFD, so no value stored in the database can make an export fail.
+  replaced by U+FFFD, so no value stored in the database can make an export fail;
+- a whole number kept as a float (a count summed in SQL, ``12.0``) is written as the integer it is
+  (``12``); other numbers stay as they are.
+
+A header is a row like any other: the callers hand translated labels (lazy or not), and they are
+written in the language of the request. A downloaded CSV starts with a UTF-8 byte-order mark
+(:data:`BOM`), so a spreadsheet opens its accents right; our importers read files with or without it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+#: the UTF-8 byte-order mark every downloaded CSV starts with
+BOM = "\ufeff"
 #: An Excel sheet is built in memory: larger tables go to CSV, which streams.
 EXCEL_MAX_ROWS = 100_000
 
@@ -48,6 +56,8 @@ def safe_cell(value: Any) -> Any:
         return ""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return timezone.localtime(value).replace(tzinfo=None)  # Excel has no time zones
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # a count summed in SQL: 12, not 12.0
     if isinstance(value, bool | int | float | decimal.Decimal | dt.date | dt.time):
         return value
     text = safe_text(value if isinstance(value, str) else str(value))
@@ -79,7 +89,7 @@ class Echo:
 
 def csv_response(header: list[str], rows: Iterator[Iterable[Any]], name: str) -> StreamingHttpResponse:
     writer = SafeWriter(Echo())
-    lines = itertools.chain([writer.writerow(header)], (writer.writerow(row) for row in rows))
+    lines = itertools.chain([BOM + writer.writerow(header)], (writer.writerow(row) for row in rows))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response

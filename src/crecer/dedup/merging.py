@@ -29,8 +29,11 @@ from crecer.access import permissions
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
 from crecer.dedup.models import DuplicatePair, MergeRecord, PairStatus
+from crecer.registry import actions as registry_actions
 from crecer.registry import scope
+from crecer.registry.inputs import clean_child
 from crecer.registry.models import CaregiverLink, Child, Relationship
+from crecer.registry.resolvers import DbResolver
 from crecer.risks import engine
 from crecer.risks.models import FlagStatus, RiskFlag
 from crecer.validation import Collector
@@ -47,6 +50,19 @@ FILLABLE = (
     "birth_weight_g",
     "gestational_weeks",
     "pregnancy_id",
+)
+#: fields whose value the coordinator chooses, when the two records differ (input form: codes, ISO dates)
+CHOOSABLE = (
+    "given_names",
+    "paternal_surname",
+    "maternal_surname",
+    "sex",
+    "birth_date",
+    "national_id",
+    "territory_code",
+    "facility_code",
+    "birth_weight_g",
+    "gestational_weeks",
 )
 OPEN_REFERRAL_STATES = ("draft", "sent", "accepted", "in_progress")
 _SKIP = ("dedup.",)  # the deduplication's own records stay as they are
@@ -141,11 +157,76 @@ def _movable(
     return ids, changes
 
 
+def differing(a: Child, b: Child) -> list[tuple[str, Any, Any]]:
+    """The :data:`CHOOSABLE` fields whose values differ between two records: ``(field, a's, b's)`` in
+    input form (what the merge page offers to choose between)."""
+    raw_a, raw_b = registry_actions.child_raw(a), registry_actions.child_raw(b)
+    return [(f, raw_a[f], raw_b[f]) for f in CHOOSABLE if str(raw_a[f] or "") != str(raw_b[f] or "")]
+
+
+def _check_choices(choices: dict[str, Any], survivor_id: int, merged_id: int, errors: Collector) -> None:
+    for field, source in choices.items():
+        if field not in CHOOSABLE:
+            errors.add(field, "unknown_field", _("This field cannot be chosen in a merge."))
+        elif source not in (survivor_id, merged_id):
+            errors.add(field, "invalid_choice", _("Choose the value of one of the two records."))
+
+
+#: a model field filled by default from the merged record, by the choosable field that decides it
+_CHOICE_OF = {"national_id_type": "national_id", "facility_id": "facility_code"}
+
+
+def _choice_field(attname: str) -> str:
+    return _CHOICE_OF.get(attname, attname)
+
+
+def _apply_choices(
+    actor: Actor,
+    survivor: Child,
+    merged_id: int,
+    survivor_raw: dict[str, Any],
+    merged_raw: dict[str, Any],
+    choices: dict[str, int],
+    note: str,
+) -> dict[str, list[Any]]:
+    """Give the survivor the chosen values (``survivor_raw``/``merged_raw``: the two records before the
+    merge, in input form), validated as a whole record with the registry's rules and written with their
+    audit events; returns what changed, ``{field: [before, after]}``."""
+    current = registry_actions.child_raw(survivor)
+    changes: dict[str, Any] = {}
+    for field, source in choices.items():
+        wanted = merged_raw[field] if source == merged_id else survivor_raw[field]
+        if str(wanted or "") != str(current[field] or ""):
+            changes[field] = wanted
+    if "national_id" in changes:
+        side = merged_raw if choices["national_id"] == merged_id else survivor_raw
+        changes["national_id_type"] = side["national_id_type"]
+    if not changes:
+        return {}
+    values = clean_child(
+        {**current, **changes}, DbResolver(actor), current_id=survivor.pk, current_facility_id=survivor.facility_id
+    )
+    registry_actions.update_person(
+        actor, survivor, values, registry_actions.current_mothers([survivor.pk]).get(survivor.pk), note=note
+    )
+    return {f: [current[f], changes[f]] for f in changes}
+
+
 def merge(
-    actor: Actor, survivor_id: int, merged_id: int, reason: str, pair: DuplicatePair | None = None
+    actor: Actor,
+    survivor_id: int,
+    merged_id: int,
+    reason: str,
+    pair: DuplicatePair | None = None,
+    choices: dict[str, int] | None = None,
 ) -> MergeRecord:
-    """Fold ``merged_id`` into ``survivor_id``; returns the record of what was done."""
+    """Fold ``merged_id`` into ``survivor_id``; returns the record of what was done. ``choices``: for a
+    field of :data:`CHOOSABLE` where the records differ, the id of the record whose value the survivor
+    keeps (by default its own, or the other's where its own is empty); the result is validated with the
+    registry's rules, errors named by field."""
+    choices = dict(choices or {})
     errors = Collector()
+    _check_choices(choices, survivor_id, merged_id, errors)
     if survivor_id == merged_id:
         errors.add("merged", "same", _("A record cannot be merged with itself."))
     if not (reason or "").strip():
@@ -160,6 +241,7 @@ def merge(
         survivor = Child.unscoped.select_for_update().get(pk=survivor.pk)
         merged = Child.unscoped.select_for_update().get(pk=merged.pk)
         before: dict[str, Any] = {"survivor": _fields(survivor), "merged": _fields(merged), "kept": {}}
+        survivor_raw, merged_raw = registry_actions.child_raw(survivor), registry_actions.child_raw(merged)
         moved: dict[str, list[int]] = {}
         for model, field in _related():
             rows = model._default_manager.filter(**{field: merged})
@@ -181,8 +263,11 @@ def merge(
             for f in FILLABLE
             if getattr(survivor, f) in (None, "") and getattr(merged, f) not in (None, "")
         }
-        if "national_id" in filled:
-            filled.setdefault("national_id_type", merged.national_id_type)
+        # Filling an empty field is the default choice; a field chosen is decided by the choice.
+        filled = {f: v for f, v in filled.items() if _choice_field(f) not in choices}
+        if "national_id" in filled or (choices.get("national_id") == merged.pk and merged.national_id):
+            if "national_id" in filled:
+                filled.setdefault("national_id_type", merged.national_id_type)
             Child.unscoped.filter(pk=merged.pk).update(national_id=None)
         now = timezone.now()
         Child.unscoped.filter(pk=merged.pk).update(
@@ -195,6 +280,15 @@ def merge(
                 setattr(survivor, f, v)
             survivor.refresh_search_name()
             Child.unscoped.filter(pk=survivor.pk).update(**filled, search_name=survivor.search_name, updated_at=now)
+        chosen = _apply_choices(
+            actor,
+            Child.unscoped.get(pk=survivor.pk),
+            merged.pk,
+            survivor_raw,
+            merged_raw,
+            choices,
+            note=f"merge: {reason.strip()[:280]}",
+        )
         # The survivor's risks with the combined facts; remember the flags this creates or changes.
         flags_before = {
             f.pk: {"status": f.status, "resolved_at": _json(f.resolved_at), "resolution": f.resolution}
@@ -227,7 +321,7 @@ def merge(
             Action.CREATE,
             merge_record,
             child_id=survivor.pk,
-            after={"merged": merged.pk, "moved": summary, "kept": before["kept"]},
+            after={"merged": merged.pk, "moved": summary, "kept": before["kept"], "chosen": chosen},
             note=reason.strip()[:300],
         )
         record(

@@ -97,3 +97,45 @@ class MergeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merged_id} -> {self.survivor_id}"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", _("waiting to start")
+    RUNNING = "running", _("running")
+    DONE = "done", _("finished")
+    FAILED = "failed", _("failed")
+
+
+#: States of a refresh that is still going: only one such job at a time (a constraint of the database).
+ACTIVE_JOB_STATES = (JobState.QUEUED, JobState.RUNNING)
+
+
+class RefreshJob(models.Model):
+    """A refresh of the duplicates queue asked for from its page: the batch (:func:`crecer.dedup.batch.run`)
+    run in the background, its progress persisted here so any page (or worker) can show it."""
+
+    kind = models.CharField(max_length=20, default="dedup", editable=False)
+    state = models.CharField(_("state"), max_length=10, choices=JobState.choices, default=JobState.QUEUED)
+    stage = models.CharField(_("stage"), max_length=20, blank=True)
+    percent = models.PositiveSmallIntegerField(_("progress"), default=0)
+    # [[stage, seconds since the start], ...]: how the progress moved.
+    stages = models.JSONField(default=list)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(DedupRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("refresh of the duplicates queue")
+        verbose_name_plural = _("refreshes of the duplicates queue")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(state__in=["queued", "running"]), name="refresh_job_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"refresh {self.pk} {self.state}"

@@ -8,14 +8,15 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
 
 from crecer import conf
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
-from crecer.dedup import candidates, merging
+from crecer.dedup import candidates, merging, refresh
 from crecer.dedup.models import Decision, PairStatus
 from crecer.lib import linkage
 from crecer.registry import actions as registry_actions
@@ -122,7 +123,7 @@ def register_child(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: HttpRequest, refresh_error: str = "") -> HttpResponse:
     user: Any = request.user
     if not merging.may_merge(user):
         raise Http404
@@ -139,8 +140,48 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dedup/queue.html",
-        {"page": page, "status": status, "decision": decision, "statuses": PairStatus.choices},
+        {
+            "page": page,
+            "status": status,
+            "decision": decision,
+            "statuses": PairStatus.choices,
+            "job": refresh.status(refresh.current()),
+            "refresh_error": refresh_error,
+        },
+        status=409 if refresh_error else 200,
     )
+
+
+@login_required
+def refresh_queue(request: HttpRequest) -> HttpResponse:
+    """POST: refresh the queue in the background (one run at a time); back to the queue, which shows
+    the progress."""
+    user: Any = request.user
+    if not merging.may_merge(user):
+        raise Http404
+    if request.method != "POST":
+        return redirect("dedup-queue")
+    try:
+        refresh.start(_actor(request))
+    except InputErrors as exc:
+        return review_queue(request, refresh_error=exc.as_dict()["refresh"][0]["message"])
+    return redirect("dedup-queue")
+
+
+@login_required
+def refresh_status(request: HttpRequest) -> HttpResponse:
+    """The refresh's progress: JSON, or (asked by the page every few seconds) the progress box; once the
+    run is over the page reloads to show the refreshed queue."""
+    user: Any = request.user
+    if not merging.may_merge(user):
+        raise Http404
+    job = refresh.status(refresh.current())
+    if request.headers.get("HX-Request"):
+        response = render(request, "dedup/_refresh.html", {"job": job})
+        if not job["active"] and request.GET.get("was") == "active":
+            response["HX-Refresh"] = "true"
+        return response
+    return JsonResponse(job, encoder=DjangoJSONEncoder)
 
 
 def _facts(child: Child) -> dict[str, Any]:
@@ -172,7 +213,13 @@ def pair_detail(request: HttpRequest, pair_id: int) -> HttpResponse:
                 survivor, folded = (
                     (pair.child_a_id, pair.child_b_id) if action == "keep_a" else (pair.child_b_id, pair.child_a_id)
                 )
-                merge = merging.merge(_actor(request), survivor, folded, reason, pair=pair)
+                sides = {"a": pair.child_a_id, "b": pair.child_b_id}
+                choices = {
+                    field: sides.get(request.POST.get(f"choose_{field}", ""), 0)
+                    for field, _a, _b in merging.differing(pair.child_a, pair.child_b)
+                    if request.POST.get(f"choose_{field}")
+                }
+                merge = merging.merge(_actor(request), survivor, folded, reason, pair=pair, choices=choices)
                 return redirect("merge-detail", merge.pk)
             if action == "distinct":
                 merging.mark_distinct(_actor(request), pair, reason)
@@ -204,9 +251,67 @@ def pair_detail(request: HttpRequest, pair_id: int) -> HttpResponse:
     return render(
         request,
         "dedup/pair.html",
-        {"pair": pair, "a": a, "b": b, "levels": levels, "errors": errors},
+        {
+            "pair": pair,
+            "a": a,
+            "b": b,
+            "levels": levels,
+            "errors": errors,
+            "choices": _choices(request, pair, errors),
+        },
         status=400 if errors else 200,
     )
+
+
+CHOICE_LABELS = {
+    "given_names": gettext_lazy("Given names"),
+    "paternal_surname": gettext_lazy("Paternal surname"),
+    "maternal_surname": gettext_lazy("Maternal surname"),
+    "sex": gettext_lazy("Sex"),
+    "birth_date": gettext_lazy("Birth date"),
+    "national_id": gettext_lazy("Document"),
+    "territory_code": gettext_lazy("Territory"),
+    "facility_code": gettext_lazy("Health centre"),
+    "birth_weight_g": gettext_lazy("Birth weight (g)"),
+    "gestational_weeks": gettext_lazy("Weeks of gestation at birth"),
+}
+
+
+def _shown(field: str, value: Any, child: Child) -> str:
+    """A value as people read it: labels, not codes; dates as the language writes them."""
+    from django.utils.formats import date_format
+
+    if value in (None, ""):
+        return "—"
+    if field == "sex":
+        return str(child.get_sex_display())
+    if field == "birth_date":
+        return date_format(child.birth_date, "SHORT_DATE_FORMAT") if child.birth_date else str(value)
+    if field == "territory_code":
+        return child.territory.name
+    if field == "facility_code":
+        return child.facility.name if child.facility else str(value)
+    return str(value)
+
+
+def _choices(request: HttpRequest, pair: Any, errors: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fields where the two records differ, each with both values to choose between (the one checked:
+    as posted, else the filled one, record A's first), and its error if the choice was refused."""
+    rows = []
+    for field, value_a, value_b in merging.differing(pair.child_a, pair.child_b):
+        picked = request.POST.get(f"choose_{field}") or ("a" if value_a not in (None, "") else "b")
+        rows.append(
+            {
+                "field": field,
+                "label": CHOICE_LABELS[field],
+                "a": _shown(field, value_a, pair.child_a),
+                "b": _shown(field, value_b, pair.child_b),
+                "picked": picked,
+                "errors": errors.get(field, [])
+                + (errors.get("national_id_type", []) if field == "national_id" else []),
+            }
+        )
+    return rows
 
 
 @login_required

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crecer.audit.models import Action, Channel
 from crecer.audit.trail import Actor, record
-from crecer.core.downloads import Echo, SafeWriter
+from crecer.core.downloads import BOM, Echo, SafeWriter
 from crecer.imports import permissions, uploads
 from crecer.imports.framework import FileError, Rejection, importer_for
 from crecer.imports.models import ImportUpload, RejectedRow, UploadStatus
@@ -305,7 +305,7 @@ def rejected_csv(request: HttpRequest, upload_id: int) -> HttpResponseBase:
             )
 
     # A byte-order mark lets Excel open the accents right; the importer reads files with or without it.
-    body = itertools.chain(["\ufeff" + writer.writerow([*header, "line", "error"])], lines())
+    body = itertools.chain([BOM + writer.writerow([*header, "line", "error"])], lines())
     response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_download_name(upload)}"'
     return response

@@ -58,9 +58,36 @@ def conditions(indicator: Indicator, period: Period, side: str) -> list[Q]:
     return [FACTS[(indicator.population, step.fact)](period, **step.params) for step in steps]
 
 
+#: the sides of a figure whose subjects can be listed: its numerator, its denominator, and those of the
+#: denominator not in the numerator ("missing": a child without its check-up, say)
+SIDES = ("numerator", "denominator", "missing")
+
+
 def subjects(indicator: Indicator, period: Period, side: str = "denominator") -> QuerySet[Any]:
-    """The subjects of the denominator (or of the numerator, a subset of it), not scoped."""
-    return POPULATIONS[indicator.population].base().filter(*conditions(indicator, period, side))
+    """The subjects of the denominator, of the numerator (a subset of it), or of the denominator and not
+    the numerator (``"missing"``: exactly denominator minus numerator), not scoped."""
+    base = POPULATIONS[indicator.population].base()
+    if side == "missing":
+        numerator = base.filter(*conditions(indicator, period, "numerator")).values("pk")
+        return base.filter(*conditions(indicator, period, "denominator")).exclude(pk__in=numerator)
+    return base.filter(*conditions(indicator, period, side))
+
+
+def act_on(indicator: Indicator) -> str | None:
+    """The side of a figure that lists the subjects to act on: when higher is better, those of the
+    denominator not (yet) in the numerator (a newborn without the welcome kit); when lower is better, the
+    numerator (a stunted child, an overdue referral). None for a median, which has no numerator."""
+    if not indicator.numerator:
+        return None
+    return "missing" if indicator.direction == "higher" else "numerator"
+
+
+def act_on_count(indicator: Indicator, numerator: float, denominator: float) -> int | None:
+    """How many subjects of a figure are to act on (see :func:`act_on`), from its two counts."""
+    side = act_on(indicator)
+    if side is None:
+        return None
+    return int(denominator - numerator) if side == "missing" else int(numerator)
 
 
 def _dimension(indicator: Indicator, name: str, period: Period) -> Any:

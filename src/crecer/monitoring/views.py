@@ -3,6 +3,7 @@ exports and the printable municipal report."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -12,20 +13,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from crecer.access import permissions
 from crecer.audit.models import Action, Channel
 from crecer.audit.trail import Actor, record
-from crecer.core.downloads import csv_response, xlsx_response
+from crecer.core.downloads import EXCEL_MAX_ROWS, csv_response, xlsx_response
 from crecer.lib import minicharts
 from crecer.monitoring import actions, definitions, engine, quality, reading
 from crecer.monitoring.models import Snapshot, Target
 from crecer.referrals import scope as referral_scope
 from crecer.registry import scope
-from crecer.registry.reads import log_reads
+from crecer.registry.reads import CHUNK, log_reads
 from crecer.territories.models import Territory
 from crecer.validation import Collector, InputErrors
 
@@ -50,6 +51,39 @@ UNIT_LABELS = {
 }
 PERIOD_LABELS = {"month": gettext_lazy("month"), "quarter": gettext_lazy("quarter"), "year": gettext_lazy("year")}
 UNIT_SUFFIX = {"percent": "%", "per_1000": "‰", "count": "", "median_days": " d"}
+#: the name of a trend chart's vertical axis
+AXIS_NAMES = {
+    "percent": gettext_lazy("Percentage"),
+    "per_1000": gettext_lazy("Per thousand"),
+    "count": gettext_lazy("Count"),
+    "median_days": gettext_lazy("Days (median)"),
+}
+SIDE_LABELS = {
+    "numerator": gettext_lazy("Numerator"),
+    "denominator": gettext_lazy("Denominator"),
+    "missing": gettext_lazy("In the denominator, not in the numerator"),
+}
+
+
+def _trend_svg(
+    indicator: definitions.Indicator, points: list[tuple[str, float | None]], target: Any, *, compact: bool = False
+) -> str:
+    """An indicator's trend: the periods along the bottom, its unit up the side, each value at its point."""
+    name = indicator.name(_language())
+    return minicharts.trend(
+        points,
+        width=260 if compact else 360,
+        height=120 if compact else 210,
+        target=target.target if target else None,
+        title=name,
+        desc=_("Trend by period:"),
+        unit=UNIT_SUFFIX[indicator.unit],
+        x_label="" if compact else _("Period"),
+        y_label="" if compact else str(AXIS_NAMES[indicator.unit]),
+        target_label=_("target"),
+        missing=_("no data"),
+        decimal=str(formats.get_format("DECIMAL_SEPARATOR")),
+    )
 
 
 def _language() -> str:
@@ -103,15 +137,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "suffix": UNIT_SUFFIX[indicator.unit],
                 "target": target,
                 "progress": _progress(target, value.value if value else None),
-                "trend": minicharts.trend(
-                    trends[indicator.code],
-                    width=200,
-                    height=60,
-                    target=target.target if target else None,
-                    title=indicator.name(language),
-                )
-                if snapshot
-                else "",
+                "act_on": engine.act_on(indicator),
+                "act_on_count": engine.act_on_count(indicator, value.numerator, value.denominator) if value else None,
+                "trend": _trend_svg(indicator, trends[indicator.code], target, compact=True) if snapshot else "",
             }
         )
     focus = request.GET.get("focus") or definitions.indicators()[0].code
@@ -169,16 +197,18 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
             "suffix": UNIT_SUFFIX[indicator.unit],
             "target": target,
             "progress": _progress(target, value.value if value else None),
-            "trend_svg": minicharts.trend(
-                reading.trend(code, territory.pk, period, 6),
-                target=target.target if target else None,
-                title=indicator.name(language),
-            ),
-            "ranking": ranking,
+            "trend_svg": _trend_svg(indicator, reading.trend(code, territory.pk, period, 6), target),
+            "act_on": engine.act_on(indicator),
+            "act_on_count": engine.act_on_count(indicator, value.numerator, value.denominator) if value else None,
+            "ranking": [
+                (t, v, engine.act_on_count(indicator, v.numerator, v.denominator) if v else None) for t, v in ranking
+            ],
             "ranking_svg": minicharts.bars(
                 [(t.name, v.value if v else None) for t, v in ranking],
                 unit=UNIT_SUFFIX[indicator.unit],
                 title=indicator.name(language),
+                missing=_("no data"),
+                decimal=str(formats.get_format("DECIMAL_SEPARATOR")),
             ),
             "groups": [
                 (DIMENSION_LABELS.get(d, d), [(VALUE_LABELS.get(label, label), v) for label, v in rows])
@@ -199,35 +229,64 @@ def ranking_export(request: HttpRequest, code: str, fmt: str) -> HttpResponseBas
     territory, period, snapshot = context["territory"], context["period"], context["snapshot"]
     below = reading.children_of(territory) or [territory]
     values = reading.figures(period, [t.pk for t in below], snapshot)
-    header = ["indicator", "territory_code", "territory", "period", "numerator", "denominator", "value", "snapshot"]
+    header = [
+        _("Indicator"),
+        _("Territory code"),
+        _("Territory"),
+        _("Period"),
+        _("Numerator"),
+        _("Denominator"),
+        _("Value"),
+        _("To act on"),
+        _("Figures"),
+    ]
+    source = (
+        _("snapshot %(period)s, revision %(revision)s") % {"period": snapshot.period, "revision": snapshot.revision}
+        if snapshot
+        else _("live")
+    )
+    name = indicator.name(_language())
     rows = [
         (
-            code,
+            name,
             t.code,
             t.name,
             period.code,
             v.numerator if v else "",
             v.denominator if v else "",
             "" if not v or v.value is None else v.value,
-            f"{snapshot.period} r{snapshot.revision}" if snapshot else "live",
+            "" if not v else engine.act_on_count(indicator, v.numerator, v.denominator),
+            source,
         )
         for t, v in _ranking(indicator, values, below)
     ]
-    name = f"{code}-{territory.code}-{period.code}"
-    return xlsx_response(header, rows, name) if fmt == "xlsx" else csv_response(header, iter(rows), name)
+    filename = f"{code}-{territory.code}-{period.code}"
+    return xlsx_response(header, rows, filename) if fmt == "xlsx" else csv_response(header, iter(rows), filename)
+
+
+def _subject_list(request: HttpRequest, code: str) -> tuple[definitions.Indicator, dict[str, Any], str, Any]:
+    """The figure's list asked for (its indicator, the page's context, the side and the subjects the user
+    may see, in a stable order): the one query behind the page and its downloads."""
+    indicator = _indicator(code)
+    context = _context(request)
+    side = request.GET.get("side", "")
+    if side not in engine.SIDES:
+        side = "denominator"
+    if side == "missing" and not indicator.numerator:
+        raise Http404  # a median has no numerator
+    qs = engine.subjects(indicator, context["period"], side)
+    qs = _scoped(qs, indicator.population, request.user, context["territory"]).order_by("pk")
+    return indicator, context, side, qs
 
 
 @login_required
 def subjects(request: HttpRequest, code: str) -> HttpResponse:
-    """The children (pregnancies, referrals) behind a figure, within the user's scope."""
-    indicator = _indicator(code)
-    context = _context(request)
+    """The children (pregnancies, referrals) behind a figure, within the user's scope: its numerator, its
+    denominator, or those of the denominator not in the numerator."""
+    indicator, context, side, qs = _subject_list(request, code)
     territory, period = context["territory"], context["period"]
-    side = "numerator" if request.GET.get("side") == "numerator" else "denominator"
     user: Any = request.user
-    qs = engine.subjects(indicator, period, side)
-    qs = _scoped(qs, indicator.population, user, territory)
-    page = Paginator(qs.order_by("pk"), 50).get_page(request.GET.get("page"))
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     note = f"{code} {side} {territory.code} {period.code}"
     actor = Actor(user, Channel.WEB)
@@ -247,12 +306,76 @@ def subjects(request: HttpRequest, code: str) -> HttpResponse:
             "indicator": indicator,
             "name": indicator.name(_language()),
             "side": side,
+            "side_label": SIDE_LABELS[side],
+            "act_on": engine.act_on(indicator),
+            "sides": [(s, SIDE_LABELS[s]) for s in engine.SIDES if s != "missing" or indicator.numerator],
             "page": page,
             "rows": [_row(indicator.population, item) for item in page.object_list],
             "querystring": query.urlencode(),
         }
     )
     return render(request, "monitoring/subjects.html", context)
+
+
+#: the date column of a figure's list, by population
+DATE_LABELS = {
+    "child": gettext_lazy("Date of birth"),
+    "pregnancy": gettext_lazy("First visit"),
+    "referral": gettext_lazy("Sent"),
+    "encounter": gettext_lazy("Date"),
+    "measurement": gettext_lazy("Date"),
+    "group_member": gettext_lazy("Completed on"),
+}
+
+
+@login_required
+def subjects_export(request: HttpRequest, code: str, fmt: str) -> HttpResponseBase:
+    """A figure's list (any side, usually the one to act on) as CSV (streamed) or Excel, within the user's
+    scope. The download is audited, and every child (pregnancy) in the file is logged as read, chunk by
+    chunk just before its rows go out."""
+    indicator, context, side, qs = _subject_list(request, code)
+    territory, period = context["territory"], context["period"]
+    actor = Actor(request.user, Channel.WEB)  # type: ignore[arg-type]
+    note = f"{code} {side} {territory.code} {period.code}"
+    count = qs.count()
+    with transaction.atomic():
+        record(
+            actor,
+            Action.EXPORT,
+            entity=f"monitoring.{indicator.population}",
+            note=note,
+            after={"count": count, "format": fmt},
+        )
+    if fmt == "xlsx" and count > EXCEL_MAX_ROWS:
+        return HttpResponse(
+            _("Too many rows for Excel (%(count)s); download CSV instead.") % {"count": count}, status=413
+        )
+    header = [
+        _("Name"),
+        _("Detail"),
+        str(DATE_LABELS.get(indicator.population, _("Date"))),
+        _("Territory"),
+        _("Indicator"),
+        _("List"),
+        _("Period"),
+    ]
+    name, side_label = indicator.name(_language()), SIDE_LABELS[side]
+
+    def rows() -> Any:
+        batch: list[Any] = []
+        for item in itertools.chain(qs.iterator(chunk_size=CHUNK), [None]):
+            if item is not None:
+                batch.append(item)
+            if batch and (item is None or len(batch) >= CHUNK):
+                children, pregnancies = _subjects_read(indicator.population, batch)
+                log_reads(actor, f"figure list {fmt} {note}", children, pregnancies=pregnancies)
+                for one in batch:
+                    row = _row(indicator.population, one)
+                    yield (row["label"], row["detail"], row["date"], row["territory"], name, side_label, period.code)
+                batch = []
+
+    filename = f"{code}-{side}-{territory.code}-{period.code}"
+    return xlsx_response(header, rows(), filename) if fmt == "xlsx" else csv_response(header, rows(), filename)
 
 
 def _subjects_read(population: str, items: list[Any]) -> tuple[list[int], list[int]]:
@@ -290,7 +413,7 @@ def _row(population: str, item: Any) -> dict[str, Any]:
     if population == "referral":
         return {
             "label": f"{item.child.full_name if item.child else ''} → {item.service.name(_language())}",
-            "detail": item.state,
+            "detail": item.get_state_display(),
             "url": reverse("referral-detail", args=[item.pk]),
             "date": item.sent_at,
             "territory": item.territory.name,
@@ -386,7 +509,9 @@ def report_pdf(request: HttpRequest) -> HttpResponse:
     below = reading.children_of(territory)
     values = reading.figures(period, [territory.pk, *[t.pk for t in below]], snapshot)
     targets = reading.targets(period.code, [territory.pk])
-    pdf = render_pdf(territory, period, snapshot, values, targets, below, _language())
+    focus = _indicator(request.GET["focus"]) if request.GET.get("focus") else definitions.indicators()[0]
+    ranking = _ranking(focus, values, below)
+    pdf = render_pdf(territory, period, snapshot, values, targets, ranking, _language(), focus)
     with transaction.atomic():
         record(
             Actor(request.user, Channel.WEB),  # type: ignore[arg-type]

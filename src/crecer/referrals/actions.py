@@ -260,6 +260,7 @@ def notification_text(kind: str) -> str:
         "overdue": _("a referral of your network is overdue"),
         "reminder": _("a referral awaits your answer"),
         "reassigned": _("a referral was reassigned to you"),
+        "comment": _("a new comment on a referral"),
         "permit_expiring": _("a childcare centre's permit expires soon: renew it in time"),
         "permit_expired": _("a childcare centre's permit has expired"),
     }
@@ -701,10 +702,32 @@ def _end_sharing(actor: Actor, referral: Referral, now: dt.datetime) -> None:
         )
 
 
+def staff_of(organisation_ids: Iterable[int]) -> dict[int, list[User]]:
+    """The active staff of each receiving organisation, by name: whom a referral can be assigned to."""
+    found: dict[int, list[User]] = {pk: [] for pk in organisation_ids}
+    people = User.objects.filter(role=Role.PROVIDER_STAFF, is_active=True, organisation_id__in=list(found))
+    for user in people.order_by("last_name", "first_name", "username"):
+        found[user.organisation_id].append(user)  # type: ignore[index]
+    return found
+
+
+def person_name(user: User) -> str:
+    """How a member of staff is named to people: their full name, else their user name."""
+    return user.get_full_name() or user.username
+
+
 def reassign(
-    actor: Actor, referral: Referral, version: int, *, organisation_code: str = "", assignee: User | None = None
+    actor: Actor,
+    referral: Referral,
+    version: int,
+    *,
+    organisation_code: str = "",
+    assignee: User | None = None,
+    assignee_username: str = "",
 ) -> Referral:
-    """Coordinators move an open referral to another provider (or staff member)."""
+    """Coordinators move an open referral to another provider and/or to a member of its staff (``assignee``,
+    or ``assignee_username`` as chosen in a form or the API: an unknown person is refused beside the field,
+    like one who does not work at the receiving organisation)."""
     current = Referral.unscoped.select_related("territory", "service", "organisation").get(pk=referral.pk)
     if actor.user is not None and not (
         permissions.has(actor.user, permissions.REASSIGN_REFERRALS)
@@ -727,7 +750,21 @@ def reassign(
             )
         elif not Provision.objects.filter(organisation=organisation, service=current.service).exists():
             errors.add("organisation", "not_offered", _("This organisation does not offer the service."))
-    if assignee is not None and (assignee.role != Role.PROVIDER_STAFF or assignee.organisation_id != organisation.pk):
+    if assignee is None and assignee_username.strip():
+        assignee = User.objects.filter(username=assignee_username.strip()).first()
+        if assignee is None:
+            errors.add(
+                "assignee",
+                "unknown",
+                _("No one called “%(name)s” works in the network: choose a person from the list.")
+                % {"name": assignee_username.strip()[:150]},
+            )
+    if assignee is not None and (
+        assignee.role != Role.PROVIDER_STAFF
+        or not assignee.is_active
+        or organisation is None
+        or assignee.organisation_id != organisation.pk
+    ):
         errors.add("assignee", "not_staff", _("The person must work at the receiving organisation."))
     errors.raise_if_any()
     old_organisation = current.organisation
@@ -795,3 +832,71 @@ def bulk_reassign(actor: Actor, from_user: User, to_user: User) -> int:
             )
             moved += 1
     return moved
+
+
+# --- the comment thread -------------------------------------------------------------------------------
+
+#: The longest comment accepted (characters).
+COMMENT_MAX = 2000
+
+
+def may_discuss(user: Any, referral: Referral) -> bool:
+    """Whether ``user`` takes part in the referral's thread: a party to it (sender, receiver, the
+    municipality's coordinator: :func:`crecer.referrals.machine.parties`). Callers first find the referral
+    through :func:`crecer.referrals.scope.visible`, so its need-to-know rules (sensitive categories,
+    the receiver's access ending) hold too."""
+    return bool(machine.parties(user, referral) - {machine.SYSTEM})
+
+
+def comments(user: Any, referral: Referral) -> list[Any]:
+    """The thread, oldest first, for a party (anyone else: :class:`django.http.Http404`, never revealing it)."""
+    from django.http import Http404
+
+    from crecer.referrals.models import Comment
+
+    if not may_discuss(user, referral):
+        raise Http404
+    return list(Comment.objects.filter(referral=referral).select_related("author"))
+
+
+def add_comment(actor: Actor, referral: Referral, text: str) -> Any:
+    """A party adds a comment to the thread (audited; the other parties are notified). A non-party gets
+    :class:`django.http.Http404`; an empty or too long text is refused beside the field."""
+    from django.http import Http404
+
+    from crecer.referrals.models import Comment
+
+    user = actor.user
+    if not may_discuss(user, referral):
+        raise Http404
+    errors = Collector()
+    text = (text or "").strip()
+    if not text:
+        errors.add("text", "required", _("Write the comment."))
+    elif len(text) > COMMENT_MAX:
+        errors.add(
+            "text",
+            "too_long",
+            _("The comment is %(n)s characters long; the most is %(max)s.") % {"n": len(text), "max": COMMENT_MAX},
+        )
+    errors.raise_if_any()
+    with transaction.atomic():
+        comment = Comment.objects.create(referral=referral, author=user, text=text)  # type: ignore[misc]
+        record(
+            actor,
+            Action.CREATE,
+            comment,
+            child_id=referral.child_id,
+            after={"referral": referral.pk, "text": text},
+        )
+        others = [u for u in _thread_people(referral) if u.pk != user.pk]  # type: ignore[union-attr]
+        notify(others, referral, "comment", actor)
+    return comment
+
+
+def _thread_people(referral: Referral) -> list[User]:
+    """Whom a new comment concerns: the sender, the assignee (else the receiving organisation's staff)."""
+    found = {referral.sender_id: referral.sender}
+    for user in _receivers(referral):
+        found[user.pk] = user
+    return list(found.values())

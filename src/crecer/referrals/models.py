@@ -183,3 +183,22 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.user_id}"
+
+
+class Comment(models.Model):
+    """A message in a referral's thread between its parties: the sender, the receiver and the
+    municipality's coordinator (:func:`crecer.referrals.machine.parties`)."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("comment"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("referral comment")
+        verbose_name_plural = _("referral comments")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["referral", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.referral_id} {self.author_id}"

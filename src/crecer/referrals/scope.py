@@ -139,6 +139,29 @@ def flags_for(user: Any, child: Any) -> QuerySet[Any]:
     return RiskFlag.unscoped.filter(child=child, data_category__in=categories)
 
 
+#: What the network board opens on: referrals waiting for someone (sent, accepted, in progress) and the
+#: overdue or expired ones, which the coordinator must chase or close. Drafts and finished ones on request.
+ACTION_STATES = (State.SENT, State.ACCEPTED, State.IN_PROGRESS, State.EXPIRED)
+#: The board's filters besides single states (:func:`by_filter`).
+BOARD_FILTERS = ("action", "open", "closed", "all")
+#: Finished referrals (the board's "closed" filter).
+FINISHED_STATES = tuple(s for s in State.values if s not in OPEN_STATES)
+
+
+def by_filter(referrals: QuerySet[Referral], name: str) -> QuerySet[Referral]:
+    """The board's filters: ``action`` (needs action: :data:`ACTION_STATES` or overdue), ``open``,
+    ``draft``, ``closed`` (finished), ``all``, or one state's code."""
+    if name == "action":
+        return referrals.filter(Q(state__in=ACTION_STATES) | Q(overdue_at__isnull=False, state__in=OPEN_STATES))
+    if name == "open":
+        return referrals.filter(state__in=OPEN_STATES)
+    if name == "closed":
+        return referrals.filter(state__in=FINISHED_STATES)
+    if name in State.values:
+        return referrals.filter(state=name)
+    return referrals
+
+
 def overdue_first(referrals: Any) -> Any:
     """Overdue (or expired) first, then by the nearest deadline."""
     from django.db.models import BooleanField, Case, Value, When

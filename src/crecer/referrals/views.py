@@ -17,17 +17,29 @@ from django.utils.translation import gettext as _
 from crecer import conf
 from crecer.access import permissions
 from crecer.access.models import DataCategory, Role, User
-from crecer.audit.models import AuditEvent, Channel
+from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.referrals import actions, machine
+from crecer.referrals import history as referral_history
 from crecer.referrals import scope as referral_scope
-from crecer.referrals.models import OPEN_STATES, NotCompletedReason, Notification, Priority, Provision, Service, State
+from crecer.referrals.models import NotCompletedReason, Notification, Priority, Provision, Service, State
 from crecer.registry import scope
 from crecer.registry.reads import log_reads
 from crecer.risks.models import RiskFlag
 from crecer.validation import InputErrors
 
 PAGE_SIZE = 20
+BOARD_FILTERS = ("action", "open", "draft", "closed", "all")
+
+
+def _board_filters() -> list[tuple[str, str]]:
+    return [
+        ("action", _("Needs action")),
+        ("open", _("Open")),
+        ("draft", _("Drafts")),
+        ("closed", _("Finished ones")),
+        ("all", _("All")),
+    ]
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -52,11 +64,11 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     if box not in referral_scope.BOXES:
         box = default
     referrals = referral_scope.box(user, box)
-    state = request.GET.get("state", "")
-    if state == "open":
-        referrals = referrals.filter(state__in=OPEN_STATES)
-    elif state in State.values:
-        referrals = referrals.filter(state=state)
+    # The network board opens on what needs action (overdue first, then open); the rest on request.
+    state = request.GET.get("state", "action" if box == "network" else "all")
+    if state not in BOARD_FILTERS and state not in State.values:
+        state = "all"
+    referrals = referral_scope.by_filter(referrals, state)
     service = request.GET.get("service", "")
     if service:
         referrals = referrals.filter(service__code=service)
@@ -80,6 +92,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
             "boxes": [("inbox", _("Inbox")), ("outbox", _("Sent")), ("network", _("Network board"))],
             "page": page,
             "state": state,
+            "filters": [(code, label) for code, label in _board_filters()],
             "states": State.choices,
             "service": service,
             "services": Service.objects.all(),
@@ -98,14 +111,15 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     conflict = ""
     if request.method == "POST":
         try:
-            if request.POST.get("action") == "reassign":
-                assignee = User.objects.filter(username=request.POST.get("assignee", "")).first()
+            if request.POST.get("action") == "comment":
+                actions.add_comment(_actor(request), referral, request.POST.get("text", ""))
+            elif request.POST.get("action") == "reassign":
                 actions.reassign(
                     _actor(request),
                     referral,
                     int(request.POST.get("version", 0)),
                     organisation_code=request.POST.get("organisation", ""),
-                    assignee=assignee,
+                    assignee_username=request.POST.get("assignee", ""),
                 )
             else:
                 counter = None
@@ -132,7 +146,11 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
             return redirect("referral-detail", referral_id=referral.pk)
         referral = referral_scope.get_or_404(user, referral_id)
     subject = referral.child if referral.child_id else referral.pregnancy.mother  # type: ignore[union-attr]
-    history = AuditEvent.objects.filter(entity="referrals.referral", entity_id=referral.pk).order_by("at", "pk")
+    providers = [org for org, _free in actions.providers(referral.service, referral.territory)]
+    if referral.organisation not in providers:
+        providers.insert(0, referral.organisation)
+    staff = actions.staff_of(org.pk for org in providers) if "coordinator" in machine.parties(user, referral) else {}
+    history = referral_history.steps(referral)
     children, pregnancies = referral_scope.subjects([referral])
     log_reads(_actor(request), "referral page", children, pregnancies=pregnancies)
     return render(
@@ -144,11 +162,14 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
             "allowed": machine.allowed_next(user, referral),
             "parties": machine.parties(user, referral),
             "history": history,
+            "thread": actions.comments(user, referral) if actions.may_discuss(user, referral) else None,
             "errors": errors,
             "conflict": conflict,
             "not_completed_reasons": NotCompletedReason.choices,
             "outcomes": [(o, _outcome_label(o)) for o in actions.OUTCOMES],
-            "providers": [org for org, _free in actions.providers(referral.service, referral.territory)],
+            "providers": providers,
+            "staff": [(org, staff.get(org.pk, [])) for org in providers],
+            "chosen": request.POST if request.method == "POST" else {},
             "state_labels": dict(State.choices),
             "child_visible": referral.child_id and scope.children(user).filter(pk=referral.child_id).exists(),
         },

@@ -113,15 +113,79 @@ def pregnancies(user: Any) -> QuerySet[Pregnancy]:
     return Pregnancy.unscoped.filter(Q(mother__in=caregivers(user)) | Q(facility_id__in=_facility_ids(user)))
 
 
+def _in_territory(user: Any, child: Child) -> bool:
+    """Whether ``child`` (a living record, its territory and facility loaded) lies in the user's territory
+    subtree: :func:`territorial_children`'s condition for one child, decided from the paths
+    (:func:`crecer.access.permissions.within`) rather than by a second query."""
+    if not _territorial(user) or child.voided_at is not None:
+        return False
+    if permissions.within(user, child.territory.path):
+        return True
+    return child.facility is not None and permissions.within(user, child.facility.territory.path)
+
+
+def _shared_categories(user: Any, child_id: int) -> frozenset[str]:
+    """The categories of the child that the user's organisation's active grants share (identity always);
+    empty when no active grant shares the child with it."""
+    if not _active(user) or user.organisation_id is None:
+        return frozenset()
+    grants = AccessGrant.objects.active().filter(organisation_id=user.organisation_id, child_id=child_id)
+    shared = [set(c) for c in grants.values_list("categories", flat=True)]
+    if not shared:
+        return frozenset()
+    return frozenset(set[str]({DataCategory.IDENTITY}).union(*shared))
+
+
+#: where :func:`get_child_or_404` leaves, on the child it returns, the categories it decided for the user
+_DECIDED = "_scope_decided"
+
+
+def _decision_key(user: Any, child: Child) -> tuple[Any, ...]:
+    """What the categories decided for ``user`` on ``child`` depend on, on both objects: a decision kept on
+    the child holds only while all of it is unchanged (the child moved or voided, the user's role, place,
+    organisation or extra categories changed: decided again)."""
+    return (
+        user.pk,
+        user.is_active,
+        user.role,
+        user.territory_id,
+        user.organisation_id,
+        tuple(user.extra_categories or ()),
+        child.pk,
+        child.territory_id,
+        child.facility_id,
+        child.voided_at,
+    )
+
+
 def get_child_or_404(user: Any, child_id: Any) -> Child:
-    """The child if the user may see it; 404 otherwise (existence is never revealed)."""
+    """The child if the user may see it; 404 otherwise (existence is never revealed).
+
+    One query by id (with the child's territory, facility and household), then the scope of
+    :func:`children` decided for that one child: in the user's territory subtree (a territorial role), or
+    shared with the user's organisation by an active grant (one more query, only for users bound to an
+    organisation). The categories so decided are kept on the returned child for :func:`categories`."""
     try:
         pk = int(child_id)
     except (TypeError, ValueError):
         raise Http404 from None
-    child = children(user).select_related("territory", "facility", "household").filter(pk=pk).first()
-    if child is None:
+    if not _active(user):
         raise Http404
+    found = list(
+        Child.unscoped.select_related("territory", "facility__territory", "household").filter(
+            pk=pk, voided_at__isnull=True
+        )[:1]
+    )
+    if not found:
+        raise Http404
+    child = found[0]
+    if _in_territory(user, child):
+        allowed = user.data_categories()
+    else:
+        allowed = _shared_categories(user, pk)
+        if not allowed:
+            raise Http404
+    setattr(child, _DECIDED, (_decision_key(user, child), allowed))
     return child
 
 
@@ -167,14 +231,12 @@ def categories(user: Any, child: Child) -> frozenset[str]:
     """The data categories of ``child`` this user may see (empty if the child is out of scope)."""
     if not _active(user):
         return frozenset()
+    decided = getattr(child, _DECIDED, None)
+    if decided is not None and decided[0] == _decision_key(user, child):
+        return frozenset(decided[1])
     if territorial_children(user).filter(pk=child.pk).exists():
         return user.data_categories()
-    if user.organisation_id is not None:
-        grants = AccessGrant.objects.active().filter(organisation_id=user.organisation_id, child=child)
-        shared = [set(c) for c in grants.values_list("categories", flat=True)]
-        if shared:
-            return frozenset(set[str]({DataCategory.IDENTITY}).union(*shared))
-    return frozenset()
+    return _shared_categories(user, child.pk)
 
 
 def with_category(user: Any, category: str, field: str = "pk") -> Q:

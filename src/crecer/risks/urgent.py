@@ -21,17 +21,22 @@ from crecer.registry.models import Caregiver, CaregiverLink, Child, Relationship
 from crecer.risks.models import RiskFlag
 
 
-def pending(user: Any) -> QuerySet[RiskFlag]:
-    """Urgent flags awaiting action that ``user`` may see, oldest first."""
+def _awaiting(user: Any) -> QuerySet[RiskFlag]:
+    """Urgent flags awaiting action in the categories ``user`` reads, oldest first: :func:`pending` before
+    the subject's scope."""
     if not permissions.is_territorial(user):
         return RiskFlag.unscoped.none()
     categories = permissions.readable_categories(user)
     return (
         RiskFlag.unscoped.filter(urgent=True, acted_at__isnull=True, data_category__in=categories)
-        .filter(Q(child__in=scope.children(user)) | Q(pregnancy__in=scope.pregnancies(user)))
         .select_related("child__territory", "pregnancy__mother__territory")
         .order_by("raised_at", "pk")
     )
+
+
+def pending(user: Any) -> QuerySet[RiskFlag]:
+    """Urgent flags awaiting action that ``user`` may see, oldest first."""
+    return _awaiting(user).filter(Q(child__in=scope.children(user)) | Q(pregnancy__in=scope.pregnancies(user)))
 
 
 def visible(user: Any, flag_ids: list[int]) -> QuerySet[RiskFlag]:
@@ -110,16 +115,18 @@ def banner(
     """Context for ``risks/_urgent_banner.html``: the pending urgent results of a child, or of a mother
     (her pregnancies, and the results recorded on her children — an Edinburgh scale is about the mother
     but recorded at her child's check-up)."""
-    flags = pending(user)
     if child is not None:
-        flags = flags.filter(child=child)
+        # A child the user may see (scope.categories: not empty exactly when the child is in
+        # scope.children) makes the scope's subqueries on each flag's subject true already.
+        flags = (_awaiting(user) if scope.categories(user, child) else pending(user)).filter(child=child)
     elif caregiver is not None:
+        flags = pending(user)
         mothered = CaregiverLink.unscoped.filter(caregiver=caregiver, relationship=Relationship.MOTHER).values(
             "child_id"
         )
         flags = flags.filter(Q(child_id__in=mothered) | Q(pregnancy__mother=caregiver))
     else:
-        flags = flags.none()
+        flags = RiskFlag.unscoped.none()
     return {"urgent_items": items(user, flags), "urgent_next": next_url}
 
 

@@ -22,6 +22,7 @@ def crecer(request: HttpRequest) -> dict[str, Any]:
         context["unread_notifications"] = Notification.objects.filter(user=user, read_at__isnull=True).count()
         context["can_import"] = bool(kinds_for(user))  # no query: the role decides
         context["can_merge"] = may_merge(user)
+        context["can_read_audit"] = permissions.has(user, permissions.READ_AUDIT)
         context["can_manage_users"] = permissions.has(user, permissions.MANAGE_USERS)
         context["can_read_results"] = permissions.has(user, permissions.READ_RESULTS)  # agreements
         context["can_read_planning"] = permissions.has(user, permissions.READ_PLANNING)  # indices, phasing

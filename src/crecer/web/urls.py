@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from crecer.web import views
+from crecer.web import audit_page, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("children/export.xlsx", views.child_export, {"fmt": "xlsx"}, name="child-export-xlsx"),
     path("children/<int:child_id>/", views.child_detail, name="child-detail"),
     path("children/<int:child_id>/audit/", views.child_audit, name="child-audit"),
+    path("audit/", audit_page.audit_page, name="audit"),
     path("territories/", views.territory_browser, name="territory-root"),
     path("territories/<str:code>/", views.territory_browser, name="territory"),
 ]

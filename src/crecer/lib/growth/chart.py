@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -155,16 +156,7 @@ def render_chart(
         x_step = _pick_step(x_hi - x_lo, steps, max_x_ticks)
     shown = [p for p in given if x_lo <= p[0] <= x_hi]
 
-    # Reference lines, sampled evenly over the x range (in the curve's own units, within its domain).
-    xs = np.linspace(x_lo, x_hi, _SAMPLES)
-    curve_x = xs * scale
-    if indicator in _AGE_DOMAIN_DAYS:
-        curve_x = np.clip(curve_x, *_AGE_DOMAIN_DAYS[indicator])
-    elif by_age and x_hi == _UNDER_FIVE_MONTHS:
-        # A range ending at 5 years ends on the 2006 standards (their last day), not on the first
-        # value of the 2007 reference, which starts exactly at 60 months and is a little off.
-        curve_x[-1] = _LAST_STANDARDS_DAY
-    values = reference_curve(indicator, sex, SDS, curve_x).values
+    _samples, values = _reference(indicator, sex, x_lo, x_hi)
 
     finite = values[np.isfinite(values)]
     ys = [*finite.tolist(), *(p[1] for p in shown)]
@@ -228,9 +220,12 @@ def render_chart(
 
     # Reference lines (outer first, so the median is drawn on top) and their labels at the right end.
     ends: list[tuple[float, int]] = []
+    paths = _reference_paths(
+        indicator, sex, x_lo, x_hi, (x_lo, x_hi, layout.left, layout.right), (y_lo, y_hi, layout.bottom, layout.top)
+    )
     for i in sorted(range(len(SDS)), key=lambda i: -abs(SDS[i])):
         sd = SDS[i]
-        d, last_y = _path(xs, values[i], px, py)
+        d, last_y = paths[i]
         if not d:
             continue
         colour = _SD_COLOUR[abs(sd)]
@@ -272,6 +267,44 @@ def render_chart(
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _reference(indicator: str, sex: int, x_lo: float, x_hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The reference lines (one row per SD of :data:`SDS`) sampled evenly over the x range (in displayed
+    units), in the curve's own units and within its domain; and the sampled x. Static tables: computed
+    once per process for each range (read-only arrays)."""
+    by_age = indicator in _AGE_DOMAIN_MONTHS
+    scale = DAYS_PER_MONTH if by_age else 1.0
+    xs = np.linspace(x_lo, x_hi, _SAMPLES)
+    curve_x = xs * scale
+    if indicator in _AGE_DOMAIN_DAYS:
+        curve_x = np.clip(curve_x, *_AGE_DOMAIN_DAYS[indicator])
+    elif by_age and x_hi == _UNDER_FIVE_MONTHS:
+        # A range ending at 5 years ends on the 2006 standards (their last day), not on the first
+        # value of the 2007 reference, which starts exactly at 60 months and is a little off.
+        curve_x[-1] = _LAST_STANDARDS_DAY
+    values = np.asarray(reference_curve(indicator, sex, SDS, curve_x).values)
+    xs.setflags(write=False)
+    values.setflags(write=False)
+    return xs, values
+
+
+@functools.lru_cache(maxsize=1024)
+def _reference_paths(
+    indicator: str,
+    sex: int,
+    x_lo: float,
+    x_hi: float,
+    x_scale: tuple[float, float, float, float],
+    y_scale: tuple[float, float, float, float],
+) -> tuple[tuple[str, float], ...]:
+    """The SVG path of each reference line (in :data:`SDS` order) and its last y, for these axes
+    (``x_scale``/``y_scale``: the arguments of :class:`_Scale`). A pure function of its arguments, kept
+    per process: charts of children with the same axes (most of them) share it."""
+    xs, values = _reference(indicator, sex, x_lo, x_hi)
+    px, py = _Scale(*x_scale), _Scale(*y_scale)
+    return tuple(_path(xs, values[i], px, py) for i in range(len(SDS)))
 
 
 class _Layout:

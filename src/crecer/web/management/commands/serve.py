@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.utils.translation import gettext as _
@@ -95,6 +96,9 @@ class Command(BaseCommand):
             trusted_networks()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
+        # Fingerprinted, compressed static files (crecer.web.staticfiles), before WhiteNoise indexes
+        # STATIC_ROOT as the application loads: a new version's stylesheet gets a new name at once.
+        call_command("collectstatic", interactive=False, verbosity=0)
         # Workers are forked from this process: none may inherit its database connection.
         connections.close_all()
         if options["server"] == "waitress":
