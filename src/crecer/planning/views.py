@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -44,8 +44,8 @@ NORMALISATION_LABELS = {
 }
 DIRECTION_LABELS = {"higher": gettext_lazy("higher is better"), "lower": gettext_lazy("lower is better")}
 COHORT_SHORT = {
-    "pregnancies": pgettext_lazy("short", "Preg."),
-    "births": pgettext_lazy("short", "Births"),
+    "pregnancies": gettext_lazy("Preg."),
+    "births": gettext_lazy("Born"),
     "under_1": "<1",
     "age_1_2": "1–2",
     "age_2_4": "2–4",
