@@ -312,6 +312,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
     # programme distributed and an award edition computed.
     results_world = _results_world(cast["national"], coordinator, today)
     funds_world = _funds_world(cast["national"], coordinator, today)
+    planning_world = _planning_world(cast["national"], coordinator, today)
 
     # Imports through the web: one uploaded (preview), one imported (report, rejected rows).
     web = Client()
@@ -399,6 +400,7 @@ def world(cast, network, make_user, settings, tmp_path, today) -> World:
             "month": f"{today:%Y-%m}",
             **results_world,
             **funds_world,
+            **planning_world,
         },
     )
 
@@ -453,6 +455,21 @@ def _funds_world(national: User, coordinator: User, today: dt.date) -> dict[str,
         "new_fund": {**fund_body, "year": today.year + 1, "territory_code": "CL"},
         "new_call": {**call_body, "opens_on": today.isoformat(), "closes_on": call_body["closes_on"].isoformat()},  # type: ignore[attr-defined]
     }
+def _planning_world(national: User, coordinator: User, today: dt.date) -> dict[str, Any]:
+    """A national phasing plan with two phases; the coordinator of Alta proposed it for the first."""
+    from crecer.planning import actions as planning_actions
+
+    as_national = Actor(national, Channel.WEB)
+    plan = planning_actions.create_plan(
+        as_national,
+        {"name": "Plan de la caminata", "territory_code": "CL", "level": "municipality", "period": str(today.year)},
+    )
+    first = planning_actions.add_phase(
+        as_national, plan, {"name": "Fase 1", "starts": "2027-01-01", "ends": "2028-12-31"}
+    )
+    planning_actions.add_phase(as_national, plan, {"name": "Fase 2", "starts": "2029-01-01", "ends": "2030-12-31"})
+    proposal = planning_actions.propose(Actor(coordinator, Channel.WEB), first, "Muchos niños sin controles")
+    return {"plan": plan.pk, "planning_proposal": proposal.pk}
 
 
 def _results_world(national: User, coordinator: User, today: dt.date) -> dict[str, Any]:
@@ -604,6 +621,7 @@ DEFAULT_PARAMS = {
     "proposal_id": "proposal",
     "award_id": "award",
     "year": "year",
+    "plan_id": "plan",
 }
 
 
@@ -1114,6 +1132,37 @@ ROUTES: dict[str, Reads | Quiet] = {
     "costing/unit-costs/": Quiet("the unit costs of the catalogue's services"),
     "projections/": Quiet(
         "an indicator's frozen figures and trend, no person", (Call(expect=False, user="manager", shows="<svg"),)
+    "planning/": Quiet("the indices and plans: names only"),
+    "planning/indices/<str:code>/": Quiet(
+        "an index of territories: figures of a frozen snapshot",
+        (Call(params={"code": "idit"}, query={"period": "year"}, expect=False),),
+    "planning/indices/<str:code>/index.xlsx": Quiet(
+        "an index of territories: figures of a frozen snapshot",
+        (Call(params={"code": "idit"}, query={"period": "year"}, expect=False),),
+    "planning/plans/new/": Quiet(
+        "the form of a plan: territories, no person",
+        (Call(user="manager", expect=False), Call(user="manager", method="post", body={"name": ""}, expect=False)),
+    "planning/plans/<int:plan_id>/": Quiet(
+        "a plan: counts of children by phase and cohort, the proposals' reasons",
+        (Call(expect=False), Call(user="manager", expect=False), Call(user="auditor", expect=False)),
+    "planning/plans/<int:plan_id>/plan.xlsx": Quiet("a plan: counts of children by phase, cohort and year"),
+    "planning/plans/<int:plan_id>/edit/": Quiet("the form of a plan", (Call(user="manager", expect=False),)),
+    "planning/plans/<int:plan_id>/priorities/": Quiet("scores of territories"),
+    "planning/plans/<int:plan_id>/priorities.xlsx": Quiet("scores of territories"),
+    "planning/plans/<int:plan_id>/phases/<int:number>/": Quiet(
+        "a phase: territories and their scores", (Call(user="manager", query={"propose": "2"}, expect=False),)
+    "planning/proposals/<int:proposal_id>/decide/": Quiet(
+        "deciding a proposal (POST): a redirect",
+        (
+            Call(
+                user="manager",
+                method="post",
+                params={"proposal_id": "planning_proposal"},
+                body={"decision": "decline"},
+                status=302,
+                expect=False,
+            ),
+        ),
     ),
     "api/v1/": Quiet("the API's root: nothing there", (Call(status=404),)),
     "api/v1/openapi.json": Quiet("the API's description"),
@@ -1468,6 +1517,64 @@ ROUTES: dict[str, Reads | Quiet] = {
         "scores of municipalities", (Call(user="manager", method="post", status=201),)
     ),
     f"GET {API}/awards/{{edition_id}}/results": Quiet("scores, ranks and levels of municipalities"),
+    f"GET {API}/indices": Quiet("the profile's indices: definitions"),
+    f"GET {API}/indices/{{code}}/values": Quiet(
+        "an index of territories from a frozen snapshot", (Call(params={"code": "idit"}, query={"period": "year"}),)
+    ),
+    f"GET {API}/phasing/plans": Quiet("plans: names and weights"),
+    f"POST {API}/phasing/plans": Quiet(
+        "creating a plan answers with its phases and counts of children",
+        (
+            Call(user="manager", method="post", body={"name": ""}, status=422),
+            Call(
+                user="manager",
+                method="post",
+                body={"name": "Otro plan", "territory_code": "CL01", "level": "municipality", "period": "2025"},
+                status=201,
+            ),
+        ),
+    ),
+    f"GET {API}/phasing/plans/{{plan_id}}": Quiet("a plan: counts of children by phase and cohort, proposals"),
+    f"PATCH {API}/phasing/plans/{{plan_id}}": Quiet(
+        "a plan: counts of children", (Call(user="manager", method="patch", body={"name": "Plan renombrado"}),)
+    ),
+    f"POST {API}/phasing/plans/{{plan_id}}/phases": Quiet(
+        "a new phase: its dates",
+        (
+            Call(
+                user="manager",
+                method="post",
+                body={"name": "Fase 3", "starts": "2031-01-01", "ends": "2031-12-31"},
+                status=201,
+            ),
+        ),
+    ),
+    f"PATCH {API}/phasing/plans/{{plan_id}}/phases/{{number}}": Quiet(
+        "a phase: its dates", (Call(user="manager", method="patch", body={"name": "Fase uno"}),)
+    ),
+    f"PUT {API}/phasing/plans/{{plan_id}}/phases/{{number}}/territories": Quiet(
+        "a phase: its territories",
+        (Call(user="manager", method="put", params={"number": "2"}, body={"territories": ["CL02001"]}),),
+    ),
+    f"GET {API}/phasing/plans/{{plan_id}}/priorities": Quiet("scores of territories"),
+    f"GET {API}/phasing/plans/{{plan_id}}/phases/{{number}}/proposal": Quiet(
+        "territories proposed by score", (Call(user="manager"),)
+    ),
+    f"POST {API}/phasing/plans/{{plan_id}}/phases/{{number}}/proposals": Quiet(
+        "a proposal: its reason", (Call(method="post", body={"reason": "otra vez"}, status=422),)
+    ),
+    f"POST {API}/phasing/proposals/{{proposal_id}}/decide": Quiet(
+        "a decision: the proposal's state",
+        (
+            Call(
+                user="manager",
+                method="post",
+                params={"proposal_id": "planning_proposal"},
+                body={"decision": "decline"},
+                status=422,
+            ),
+        ),
+    ),
     f"POST {API}/matches": Reads((Call(method="post", body=_elena_again),)),
     f"GET {API}/duplicates": Reads((Call(),)),
     f"POST {API}/duplicates/{{pair_id}}/merge": Reads((Call(method="post", body={"keep": "a", "reason": "misma"}),)),

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "crecer.results",
     "crecer.funds",
     "crecer.costing",
+    "crecer.planning",
     "crecer.web",
     "crecer.api",
     "crecer.interop",

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("crecer.results.urls")),
     path("", include("crecer.funds.urls")),
     path("", include("crecer.costing.urls")),
+    path("", include("crecer.planning.urls")),
     path("", include("crecer.imports.urls")),
     path("", include("crecer.accounts.urls")),
     path("", include("crecer.web.urls")),

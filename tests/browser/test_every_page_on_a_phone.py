@@ -95,6 +95,13 @@ PAGES: list[tuple[str | None, str]] = [
     ("national", "/centres/dashboard/"),
     ("national", "/centres/{centre}/"),
     ("national", "/centres/applications/{application}/"),
+    ("national", "/planning/"),
+    ("national", "/planning/indices/idit/"),
+    ("national", "/planning/plans/new/"),
+    ("national", "/planning/plans/{plan}/"),
+    ("national", "/planning/plans/{plan}/priorities/"),
+    ("national", "/planning/plans/{plan}/phases/1/?propose=2"),
+    ("coordinator_alta", "/planning/plans/{plan}/"),
     # Providers, inspectors, auditors, administrators
     ("provider_opd", "/"),
     ("provider_opd", "/referrals/"),
@@ -221,7 +228,31 @@ def objects(cast: dict[str, User], network: dict[str, Any], make_child: Any, mak
         "application": Application.objects.get(stage="in_review").pk,
         "review": Review.objects.filter(application__stage="in_review", state="pending").order_by("pk")[0].pk,
         "nurse": cast["nurse_alta"].pk,
+        "plan": _plan(cast),
     }
+
+
+def _plan(cast: dict[str, User]) -> int:
+    """A national phasing plan with a phase and the coordinator of Alta's proposal for it."""
+    from crecer.planning import actions as planning_actions
+
+    national = Actor(cast["national"], Channel.WEB)
+    plan = planning_actions.create_plan(
+        national,
+        {
+            "name": "Gradualidad territorial 2027–2030",
+            "territory_code": "CL",
+            "level": "municipality",
+            "period": "2025",
+        },
+    )
+    phase = planning_actions.add_phase(
+        national, plan, {"name": "Territorios priorizados", "starts": "2027-01-01", "ends": "2030-12-31"}
+    )
+    planning_actions.propose(
+        Actor(cast["coordinator_alta"], Channel.WEB), phase, "Muchos niños y niñas con controles atrasados."
+    )
+    return plan.pk
 
 
 def _upload(user: User) -> int:

@@ -227,3 +227,19 @@ def test_a_bad_centres_file_names_its_fault(change, message):
     change(data)
     with pytest.raises(ProfileError, match=message):
         profiles.parse_centres(data, "profiles/cl/centres.toml")
+
+
+@pytest.mark.parametrize("profile_id", ["cl", "sv"])
+def test_the_planning_file_loads_with_its_index(profile_id):
+    profile = profiles.load(profile_id)
+    index = profile.planning.index("idit")
+    assert index.components and sum(c.weight for c in index.components) == 1
+    assert profile.planning.priority.index == "idit"
+    assert profile.planning.priority.vulnerability_indicator == "stunting_u5"
+
+
+def test_a_bad_planning_file_names_file_and_field():
+    indicators = {"indicator": [{"code": "anc_before_14w", "direction": "higher"}]}
+    data = {"version": "1", "index": [{"code": "i", "name_es": "Í", "name_en": "I", "component": [{"indicator": "x"}]}]}
+    with pytest.raises(ProfileError, match=r"profiles/sv/planning.toml: index 'i': component\[0\]: indicator 'x'"):
+        profiles.parse_planning(data, "profiles/sv/planning.toml", indicators)

@@ -85,6 +85,12 @@ REVIEW_PROPOSALS = "review_proposals"
 PLAN_COSTS = "plan_costs"
 #: read the costing and the projections of one's territory
 READ_COSTS = "read_costs"
+#: read the composite indices, phasing plans, priorities and coverage of one's territory
+READ_PLANNING = "read_planning"
+#: create and edit phasing plans and their phases, decide proposals (own territory and below)
+MANAGE_PLANNING = "manage_planning"
+#: propose one's own territory for a phase of a plan (a municipality's coordinator)
+PROPOSE_PLANNING = "propose_planning"
 
 RIGHTS: dict[str, Any] = {
     REGISTER: gettext_lazy("Register and change people and their trajectory"),
@@ -114,6 +120,9 @@ RIGHTS: dict[str, Any] = {
     REVIEW_PROPOSALS: gettext_lazy("Score proposals of the calls one is on the panel of"),
     PLAN_COSTS: gettext_lazy("Set unit costs and coverage targets"),
     READ_COSTS: gettext_lazy("Read the costing and projections"),
+    READ_PLANNING: gettext_lazy("Read indices, phasing plans and their coverage"),
+    MANAGE_PLANNING: gettext_lazy("Plan the territorial phasing"),
+    PROPOSE_PLANNING: gettext_lazy("Propose one's territory for a phase"),
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
@@ -134,6 +143,8 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             READ_COSTS,
             RECORD_FUND_EXECUTION,
             SUBMIT_PROPOSALS,
+            READ_PLANNING,
+            PROPOSE_PLANNING,
         }
     ),
     # Bound to an organisation: it proposes to innovation calls for it.
@@ -151,6 +162,8 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             REVIEW_PROPOSALS,
             PLAN_COSTS,
             READ_COSTS,
+            READ_PLANNING,
+            MANAGE_PLANNING,
         }
     ),
     # The national manager is the childcare authority: registers centres and issues their permits.
@@ -171,10 +184,12 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             REVIEW_PROPOSALS,
             PLAN_COSTS,
             READ_COSTS,
+            READ_PLANNING,
+            MANAGE_PLANNING,
         }
     ),
     Role.INSPECTOR: frozenset({REVIEW_CENTRES, READ_CENTRES}),
-    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS, READ_FUNDS, READ_COSTS}),
+    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS, READ_FUNDS, READ_COSTS, READ_PLANNING}),
     Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
     # Bound to its organisation: its centres are those the organisation operates.
     Role.OPERATOR: frozenset({REGISTER_CENTRES, OPERATE_CENTRES}),

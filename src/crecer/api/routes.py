@@ -25,6 +25,7 @@ from crecer.api.fhir import router as fhir_router
 from crecer.api.funds import router as funds_router
 from crecer.api.groups import router as groups_router
 from crecer.api.monitoring import router as monitoring_router
+from crecer.api.planning import router as planning_router
 from crecer.api.referrals import router as referrals_router
 from crecer.api.registry import router as registry_router
 from crecer.api.results import router as results_router
@@ -61,6 +62,7 @@ api.add_router("/", fhir_router)
 api.add_router("/", centres_router)
 api.add_router("/", results_router)
 api.add_router("/", funds_router)
+api.add_router("/", planning_router)
 api.add_router("/", transfers_router)
 api.add_router("/", costing_router)
 

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from crecer.lib import documents
+from crecer.lib.planning import PlanningConfig, PlanningError, parse_config
 from crecer.lib.results import ProfileRule, ResultsError, parse_profile_rules
 from crecer.lib.rules import Rule, RuleDefinitionError, parse_rules
 from crecer.lib.schedule import Contact, build_contacts
@@ -334,6 +335,8 @@ class Profile:
     centres: CentresConfig | None = None
     #: the profile's own condition rules for money on results (``results.toml``), beside the built-in ones
     condition_rules: tuple[ProfileRule, ...] = ()
+    #: composite indices and the prioritisation of territories (``planning.toml``; empty where absent)
+    planning: PlanningConfig = dataclasses.field(default_factory=PlanningConfig)
 
     def checks(self, instrument: str) -> InstrumentChecks:
         """The checks and question texts of ``instrument`` (defaults when the profile says nothing)."""
@@ -715,6 +718,13 @@ def load(profile_id: str) -> Profile:
     if results_file.is_file():
         where = f"profiles/{profile_id}/results.toml"
         profile = replace(profile, condition_rules=parse_results(_read_toml(results_file, where), where))
+    planning_file = folder / "planning.toml"
+    if planning_file.is_file():
+        where = f"profiles/{profile_id}/planning.toml"
+        indicators_where = f"profiles/{profile_id}/indicators.toml"
+        indicators_file = folder / "indicators.toml"
+        known = _read_toml(indicators_file, indicators_where) if indicators_file.is_file() else {}
+        profile = replace(profile, planning=parse_planning(_read_toml(planning_file, where), where, known))
     _check_references(profile)
     return profile
 
@@ -725,6 +735,20 @@ def parse_results(data: dict[str, Any], where: str) -> tuple[ProfileRule, ...]:
     try:
         return parse_profile_rules(data, where)
     except ResultsError as exc:
+        raise ProfileError(str(exc)) from exc
+
+
+def parse_planning(data: dict[str, Any], where: str, indicators: dict[str, Any]) -> PlanningConfig:
+    """Validate ``planning.toml`` against the profile's ``indicators.toml`` (its parsed TOML): every component
+    names an indicator of it, whose direction is the component's unless it says otherwise."""
+    known = {
+        str(raw.get("code")): str(raw.get("direction", "higher"))
+        for raw in indicators.get("indicator", [])
+        if isinstance(raw, dict) and raw.get("code")
+    }
+    try:
+        return parse_config(data, where, known)
+    except PlanningError as exc:
         raise ProfileError(str(exc)) from exc
 
 

@@ -33,6 +33,7 @@ def crecer(request: HttpRequest) -> dict[str, Any]:
             for r in (permissions.READ_FUNDS, permissions.SUBMIT_PROPOSALS, permissions.REVIEW_PROPOSALS)
         )
         context["can_plan"] = permissions.has(user, permissions.READ_COSTS)  # costing and projections
+        context["can_read_planning"] = permissions.has(user, permissions.READ_PLANNING)  # indices, phasing
         context["can_record_groups"] = permissions.has(user, permissions.REGISTER)  # parenting groups' pages
         # Childcare centres: operators, and those who read or review them.
         context["can_see_centres"] = permissions.has(user, permissions.READ_CENTRES) or permissions.has(

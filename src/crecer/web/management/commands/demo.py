@@ -15,6 +15,7 @@ from crecer.centres.demo import ensure_centres
 from crecer.costing.demo import ensure_costing
 from crecer.funds.demo import ensure_funds
 from crecer.monitoring.demo import ensure_snapshots, ensure_targets
+from crecer.planning.demo import ensure_planning
 from crecer.referrals.demo import ensure_network
 from crecer.results.demo import ensure_results
 from crecer.web.demo import DEMO_PASSWORD, ensure_country, ensure_users, showcase_child, showcase_family
@@ -112,6 +113,15 @@ class Command(BaseCommand):
                     "cost for %(year)s is %(total)s CLP (Costing page), and the projections to 2030 (Projections page)."
                 )
                 % costing
+            )
+        planned = ensure_planning(manager)
+        if planned:
+            self.stdout.write(
+                _(
+                    "Planning: the early-childhood index on last year's snapshot and a phasing plan with "
+                    "%(phases)s phases over %(territories)s territories, a coordinator's proposal awaiting a decision."
+                )
+                % planned
             )
         if not options["no_serve"]:
             # A laptop needs no more than a few workers (each is a Python process of its own).
