@@ -455,6 +455,8 @@ def _funds_world(national: User, coordinator: User, today: dt.date) -> dict[str,
         "new_fund": {**fund_body, "year": today.year + 1, "territory_code": "CL"},
         "new_call": {**call_body, "opens_on": today.isoformat(), "closes_on": call_body["closes_on"].isoformat()},  # type: ignore[attr-defined]
     }
+
+
 def _planning_world(national: User, coordinator: User, today: dt.date) -> dict[str, Any]:
     """A national phasing plan with two phases; the coordinator of Alta proposed it for the first."""
     from crecer.planning import actions as planning_actions
@@ -1132,25 +1134,31 @@ ROUTES: dict[str, Reads | Quiet] = {
     "costing/unit-costs/": Quiet("the unit costs of the catalogue's services"),
     "projections/": Quiet(
         "an indicator's frozen figures and trend, no person", (Call(expect=False, user="manager", shows="<svg"),)
+    ),
     "planning/": Quiet("the indices and plans: names only"),
     "planning/indices/<str:code>/": Quiet(
         "an index of territories: figures of a frozen snapshot",
         (Call(params={"code": "idit"}, query={"period": "year"}, expect=False),),
+    ),
     "planning/indices/<str:code>/index.xlsx": Quiet(
         "an index of territories: figures of a frozen snapshot",
         (Call(params={"code": "idit"}, query={"period": "year"}, expect=False),),
+    ),
     "planning/plans/new/": Quiet(
         "the form of a plan: territories, no person",
         (Call(user="manager", expect=False), Call(user="manager", method="post", body={"name": ""}, expect=False)),
+    ),
     "planning/plans/<int:plan_id>/": Quiet(
         "a plan: counts of children by phase and cohort, the proposals' reasons",
         (Call(expect=False), Call(user="manager", expect=False), Call(user="auditor", expect=False)),
+    ),
     "planning/plans/<int:plan_id>/plan.xlsx": Quiet("a plan: counts of children by phase, cohort and year"),
     "planning/plans/<int:plan_id>/edit/": Quiet("the form of a plan", (Call(user="manager", expect=False),)),
     "planning/plans/<int:plan_id>/priorities/": Quiet("scores of territories"),
     "planning/plans/<int:plan_id>/priorities.xlsx": Quiet("scores of territories"),
     "planning/plans/<int:plan_id>/phases/<int:number>/": Quiet(
         "a phase: territories and their scores", (Call(user="manager", query={"propose": "2"}, expect=False),)
+    ),
     "planning/proposals/<int:proposal_id>/decide/": Quiet(
         "deciding a proposal (POST): a redirect",
         (
