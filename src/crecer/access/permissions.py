@@ -189,7 +189,9 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
         }
     ),
     Role.INSPECTOR: frozenset({REVIEW_CENTRES, READ_CENTRES}),
-    Role.AUDITOR: frozenset({READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS, READ_FUNDS, READ_COSTS, READ_PLANNING}),
+    Role.AUDITOR: frozenset(
+        {READ_INDICATORS, READ_AUDIT, READ_CENTRES, READ_RESULTS, READ_FUNDS, READ_COSTS, READ_PLANNING}
+    ),
     Role.ADMIN: frozenset({EDIT_CATALOGUE, READ_INDICATORS, SET_TARGETS, MANAGE_USERS, MANAGE_PLACES}),
     # Bound to its organisation: its centres are those the organisation operates.
     Role.OPERATOR: frozenset({REGISTER_CENTRES, OPERATE_CENTRES}),
