@@ -287,7 +287,7 @@ def merge(
             survivor_raw,
             merged_raw,
             choices,
-            note=f"merge: {reason.strip()[:280]}",
+            note=f"merge: {reason.strip()}",
         )
         # The survivor's risks with the combined facts; remember the flags this creates or changes.
         flags_before = {
