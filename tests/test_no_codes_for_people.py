@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from crecer.access.models import User
+from crecer.access.models import Role, User
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.dedup import merging
+from crecer.places.actions import save_place
 from crecer.referrals import actions as referral_actions
+from crecer.territories.models import Organisation, Sector, Territory
 from crecer.tracking import actions as tracking_actions
 from tests.code_tokens import code_tokens
+from tests.conftest import SYSTEM
 
 
 @pytest.fixture
@@ -67,11 +70,17 @@ def _pages(world: dict[str, Any]) -> dict[str, list[str]]:
         "national": ["/", "/monitoring/", "/monitoring/targets/", "/providers/", "/funds/", "/agreements/"],
         "inspector": ["/", "/centres/"],
         "admin": ["/", "/users/"],
+        "regional_norte": ["/", "/monitoring/", "/funds/", "/costing/", "/planning/"],
+        "operator": ["/", "/centres/"],
     }
 
 
-def test_the_main_pages_show_no_codes_to_any_role(cast, network, world):
-    users = {**cast, **network["staff"]}
+def test_the_main_pages_show_no_codes_to_any_role(cast, network, world, make_user):
+    territory = Territory.objects.get(code="CL01001")
+    values = {"code": "SALA-SOL", "name": "Fundación Sol", "sector": Sector.CHILDCARE}
+    save_place(SYSTEM, Organisation, "sector", values, territory.pk, None)
+    operator = make_user("operadora_sol", Role.OPERATOR, "CL01001", organisation_code="SALA-SOL")
+    users = {**cast, **network["staff"], "operator": operator}
     names = sorted(User.objects.values_list("username", flat=True), key=len, reverse=True)
     found: dict[str, list[str]] = {}
     for key, paths in _pages(world).items():
