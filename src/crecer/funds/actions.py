@@ -53,7 +53,7 @@ from crecer.monitoring import definitions
 from crecer.monitoring.models import Snapshot, SnapshotValue
 from crecer.registry import scope as registry_scope
 from crecer.registry.models import Child
-from crecer.results.actions import _cents as clean_cents  # the one rule for an amount typed by a person
+from crecer.results.actions import clean_cents  # the one rule for an amount typed by a person
 from crecer.risks.models import FlagStatus, RiskFlag
 from crecer.territories.models import Territory
 from crecer.validation import Collector

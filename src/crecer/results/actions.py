@@ -54,7 +54,7 @@ def check_manage(user: Any, territory: Territory) -> None:
         raise PermissionDenied(_("This territory is outside the one you work in."))
 
 
-def _cents(raw: Any, field: str, errors: Collector, *, required: bool = True) -> int | None:
+def clean_cents(raw: Any, field: str, errors: Collector, *, required: bool = True) -> int | None:
     """An amount in currency units ("1500000", "1500000.50") as whole cents; refuses more than 2 decimals."""
     if raw is None or str(raw).strip() == "":
         if required:
@@ -183,7 +183,7 @@ def clean_agreement(raw: Mapping[str, Any], errors: Collector) -> dict[str, Any]
         if territory is None:
             errors.add("territory_code", "unknown", _("Unknown territory."))
     period = _period(raw.get("period"), "period", errors)
-    total = _cents(raw.get("total"), "total", errors)
+    total = clean_cents(raw.get("total"), "total", errors)
     currency = str(raw.get("currency") or "CLP").upper()
     if len(currency) != 3 or not currency.isalpha():
         errors.add("currency", "invalid", _("Use a three-letter currency code (CLP, PEN, USD)."))
@@ -356,8 +356,8 @@ def create_for_region(
     region = Territory.objects.filter(code=region_code).first()
     if region is None:
         errors.add("region_code", "unknown", _("Unknown territory."))
-    base_cents = _cents(base, "base", errors)
-    per_child_cents = _cents(per_child, "per_child", errors)
+    base_cents = clean_cents(base, "base", errors)
+    per_child_cents = clean_cents(per_child, "per_child", errors)
     errors.raise_if_any()
     assert region is not None and base_cents is not None and per_child_cents is not None
     check_manage(actor.user, region)

@@ -21,7 +21,7 @@ from crecer.audit.trail import Actor, record
 from crecer.lib import results as money
 from crecer.monitoring.models import Snapshot, SnapshotValue
 from crecer.results import evaluation
-from crecer.results.actions import _cents, _period, check_manage, clean_conditions
+from crecer.results.actions import _period, check_manage, clean_cents, clean_conditions
 from crecer.results.models import AwardEdition, AwardResult, Distribution, IncentiveProgramme
 from crecer.territories.models import Territory
 from crecer.validation import Collector
@@ -92,7 +92,7 @@ def create_programme(actor: Actor, raw: Mapping[str, Any]) -> IncentiveProgramme
     elif IncentiveProgramme.objects.filter(code=code).exists():
         errors.add("code", "taken", _("Another programme has this code."))
     period = _period(raw.get("period"), "period", errors)
-    budget = _cents(raw.get("budget"), "budget", errors)
+    budget = clean_cents(raw.get("budget"), "budget", errors)
     territories = _territories(raw, errors)
     conditions = clean_conditions(raw.get("conditions"), None, errors, "conditions", with_territory=False)
     errors.raise_if_any()
