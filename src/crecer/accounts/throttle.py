@@ -21,6 +21,10 @@ from django.utils import timezone
 from crecer.accounts import events
 from crecer.accounts.models import BadTokenCounter
 from crecer.audit.models import Channel
+from crecer.core.prepared import Lookup
+
+#: the counter of an address that reached a number of failures in a window begun after a moment
+_BLOCKED = Lookup(BadTokenCounter, where=[("address", "="), ("failures", ">="), ("window_start", ">")])
 
 
 def _window() -> dt.timedelta:
@@ -30,15 +34,11 @@ def _window() -> dt.timedelta:
 def retry_after(address: str) -> int | None:
     """Seconds until ``address`` may try again, or None if it is not throttled."""
     now = timezone.now()
-    found = list(
-        BadTokenCounter.objects.filter(
-            address=address, failures__gte=settings.CRECER_API_BAD_TOKEN_LIMIT, window_start__gt=now - _window()
-        ).values_list("window_start", flat=True)[:1]
-    )
-    if not found:
+    # Every API request asks: SQL written once per process (crecer.core.prepared).
+    counter = _BLOCKED.first(address, settings.CRECER_API_BAD_TOKEN_LIMIT, now - _window())
+    if counter is None:
         return None
-    start = found[0]
-    return max(1, math.ceil((start + _window() - now).total_seconds()))
+    return max(1, math.ceil((counter.window_start + _window() - now).total_seconds()))
 
 
 def bad_token(request: HttpRequest, address: str) -> None:

@@ -31,7 +31,7 @@ from hashlib import sha256
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 #: the ``prev_hash`` of the first event
@@ -190,12 +190,22 @@ def append_instance(event: Any, save: Callable[[], None]) -> None:
         _move_head(cursor, event.pk, event.hash)
 
 
-def append_rows(rows: Iterable[dict[str, Any]]) -> int:
-    """Chain and insert many new events (dicts of column values by attribute name, as for
-    :class:`crecer.core.bulk.BulkInsert`) with one multi-row insert; returns how many."""
+def _inserter() -> Any:
+    """The multi-row insert of events, built once per connection (every request that reads a child's
+    data appends its read events through it)."""
     from crecer.audit.models import AuditEvent
     from crecer.core.bulk import BulkInsert
 
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    found = wrapper.__dict__.get("_crecer_audit_insert")
+    if found is None:
+        found = wrapper.__dict__["_crecer_audit_insert"] = BulkInsert(AuditEvent)
+    return found
+
+
+def append_rows(rows: Iterable[dict[str, Any]]) -> int:
+    """Chain and insert many new events (dicts of column values by attribute name, as for
+    :class:`crecer.core.bulk.BulkInsert`) with one multi-row insert; returns how many."""
     batch = list(rows)
     if not batch:
         return 0
@@ -208,7 +218,7 @@ def append_rows(rows: Iterable[dict[str, Any]]) -> int:
             row.pop("at", None)  # one time for the call, hashed as ``at`` and written once below
             row["prev_hash"] = prev
             prev = row["hash"] = link(prev, parts.canonical(row, at))
-        BulkInsert(AuditEvent).write(batch, same={"at": now})
+        _inserter().write(batch, same={"at": now})
         # Appends are serialised by the head's lock, so the highest id is the last row just written.
         cursor.execute(f"SELECT MAX(id) FROM {_table('audit_auditevent')}")  # noqa: S608
         _move_head(cursor, cursor.fetchone()[0], prev)

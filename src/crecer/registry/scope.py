@@ -25,6 +25,7 @@ from django.http import Http404
 
 from crecer.access import permissions
 from crecer.access.models import DataCategory
+from crecer.core.prepared import Lookup
 from crecer.registry.models import (
     AccessGrant,
     Caregiver,
@@ -136,6 +137,13 @@ def _shared_categories(user: Any, child_id: int) -> frozenset[str]:
     return frozenset(set[str]({DataCategory.IDENTITY}).union(*shared))
 
 
+#: a living child by id with its territory, its facility and the facility's territory, and its household,
+#: in SQL written once per process (:mod:`crecer.core.prepared`: every page and API call about a child
+#: asks)
+_CHILD = Lookup(Child, ["territory", "facility__territory", "household"], [("id", "="), ("voided_at", "isnull")])
+#: the largest id a record can have (64-bit keys): a larger number is no record's
+MAX_ID = 2**63 - 1
+
 #: where :func:`get_child_or_404` leaves, on the child it returns, the categories it decided for the user
 _DECIDED = "_scope_decided"
 
@@ -171,14 +179,11 @@ def get_child_or_404(user: Any, child_id: Any) -> Child:
         raise Http404 from None
     if not _active(user):
         raise Http404
-    found = list(
-        Child.unscoped.select_related("territory", "facility__territory", "household").filter(
-            pk=pk, voided_at__isnull=True
-        )[:1]
-    )
-    if not found:
+    if not 0 < pk <= MAX_ID:
         raise Http404
-    child = found[0]
+    child = _CHILD.first(pk)
+    if child is None:
+        raise Http404
     if _in_territory(user, child):
         allowed = user.data_categories()
     else:

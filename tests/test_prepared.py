@@ -1,0 +1,86 @@
+"""The look-ups written once per process (crecer.core.prepared) give what the ordinary query sets give: the
+same instances, every field equal, with the related instances cached as ``select_related`` caches them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from crecer.access.actions import create_token
+from crecer.access.models import ApiToken
+from crecer.core.prepared import Lookup
+from crecer.registry import scope
+from crecer.registry.models import Child
+from tests.conftest import SYSTEM
+
+pytestmark = pytest.mark.django_db
+
+CHILD = Lookup(Child, ["territory", "facility__territory", "household"], [("id", "="), ("voided_at", "isnull")])
+
+
+def fields_of(instance):
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_a_child_with_its_places_equals_select_related(children):
+    for child in children.values():
+        expected = Child.unscoped.select_related("territory", "facility__territory", "household").get(pk=child.pk)
+        with CaptureQueriesContext(connection) as queries:
+            found = CHILD.first(child.pk)
+            # everything below is read from the instances, with no further query
+            related = (found.territory, found.household, found.facility, found.facility.territory)
+        assert len(queries.captured_queries) == 1
+        assert type(found) is Child and found._state.adding is False and found._state.db == "default"
+        assert fields_of(found) == fields_of(expected)
+        theirs = (expected.territory, expected.household, expected.facility, expected.facility.territory)
+        for mine, other in zip(related, theirs, strict=True):
+            assert (mine is None) == (other is None)
+            if mine is not None:
+                assert type(mine) is type(other) and fields_of(mine) == fields_of(other)
+
+
+def test_an_empty_foreign_key_is_cached_as_none(make_child):
+    child = make_child()
+    Child.unscoped.filter(pk=child.pk).update(facility=None, household=None)
+    with CaptureQueriesContext(connection) as queries:
+        found = CHILD.first(child.pk)
+        assert found.facility is None and found.household is None
+    assert len(queries.captured_queries) == 1
+
+
+def test_conditions_hold(make_child):
+    child = make_child()
+    assert CHILD.first(child.pk + 10_000) is None
+    Child.unscoped.filter(pk=child.pk).update(voided_at=timezone.now())
+    assert CHILD.first(child.pk) is None
+
+
+def test_the_token_look_up_honours_revocation_and_expiry(cast, settings):
+    user = cast["nurse_alta"]
+    raw = create_token(SYSTEM, user)
+    assert ApiToken.objects.authenticate(raw) == user
+    found = ApiToken.objects.authenticate(raw)
+    assert found.territory == user.territory and found.territory.path == user.territory.path
+    ApiToken.objects.filter(user=user).update(
+        created_at=timezone.now() - dt.timedelta(days=settings.CRECER_API_TOKEN_DAYS + 1)
+    )
+    assert ApiToken.objects.authenticate(raw) is None
+    ApiToken.objects.filter(user=user).update(created_at=timezone.now(), revoked_at=timezone.now())
+    assert ApiToken.objects.authenticate(raw) is None
+
+
+def test_ids_no_record_can_have_answer_not_found(cast):
+    from django.http import Http404
+
+    for bad in (0, -1, 2**63, 10**30, "x"):
+        with pytest.raises(Http404):
+            scope.get_child_or_404(cast["nurse_alta"], bad)
+
+
+def test_an_unknown_operator_is_refused():
+    with pytest.raises(ValueError, match="operator"):
+        Lookup(Child, where=[("id", "~")])
