@@ -74,7 +74,9 @@ def test_every_writer_chains_its_events_and_verify_passes(cast, country):
     assert events[0].prev_hash == chain.GENESIS
     for before, event in itertools.pairwise(events):
         assert event.prev_hash == before.hash and len(event.hash) == 64
-    head = ChainHead.objects.get()
+    # one thread: one lane, whose head names the last event
+    assert {e.lane for e in events} == {chain.lane()}
+    head = ChainHead.objects.get(pk=chain.lane() + 1)
     assert (head.last_id, head.last_hash) == (events[-1].pk, events[-1].hash)
     status, out, err = run_verify()
     assert status == 0, err
@@ -275,7 +277,8 @@ def test_an_anchor_kept_outside_detects_a_rewritten_chain(cast, country, dropped
     status, out, _err = run_verify()
     anchor = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
     last_id, last_hash = anchor.split(":")
-    assert (int(last_id), last_hash) == (AuditEvent.objects.order_by("pk").last().pk, ChainHead.objects.get().last_hash)
+    head = ChainHead.objects.get(pk=chain.lane() + 1)
+    assert (int(last_id), last_hash) == (AuditEvent.objects.order_by("pk").last().pk, head.last_hash)
     assert run_verify_with("--anchor", anchor)[0] == 0
     # Rewrite the last event (its note) and recompute its hash and the head, as an insider could.
     event = AuditEvent.objects.get(pk=int(last_id))
@@ -295,3 +298,101 @@ def run_verify_with(*args: str) -> tuple[int, str, str]:
     except SystemExit as exit_:
         return int(exit_.code or 0), out.getvalue(), err.getvalue()
     return 0, out.getvalue(), err.getvalue()
+
+
+def _in_lane(monkeypatch, lane: int) -> None:
+    monkeypatch.setattr(chain, "lane", lambda: lane)
+
+
+def _other_lanes(n: int) -> list[int]:
+    """``n`` lanes other than this thread's own (which holds the fixtures' events)."""
+    return [(chain.lane() + k) % chain.LANES for k in range(1, n + 1)]
+
+
+def _delete(pk: int) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update")
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [pk])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_update")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lanes_are_chains_of_their_own(cast, country, monkeypatch):
+    """Events of two lanes interleave in id order; each lane chains its own, and a deletion is named
+    against the event before it in its lane."""
+    nurse = Actor(cast["nurse_alta"], Channel.WEB)
+    three, five = _other_lanes(2)
+    for n in range(6):
+        _in_lane(monkeypatch, three if n % 2 else five)
+        log_reads(nurse, f"read {n}", [n + 1])
+        with transaction.atomic():
+            record(nurse, Action.EXPORT, entity="registry.child", note=f"export {n}")
+    for lane_ in (three, five):
+        events = list(AuditEvent.objects.filter(lane=lane_).order_by("pk"))
+        assert len(events) == 6 and events[0].prev_hash == chain.GENESIS
+        for before, event in itertools.pairwise(events):
+            assert event.prev_hash == before.hash
+        assert ChainHead.objects.get(pk=lane_ + 1).last_id == events[-1].pk
+    status, out, err = run_verify()
+    assert status == 0, err
+    ends = out.strip().splitlines()[-1].split(": ", 1)[1].split()
+    assert len(ends) == 3  # an anchor per lane: the fixtures' and the two
+    lane_three = list(AuditEvent.objects.filter(lane=three).order_by("pk").values_list("pk", flat=True))
+    _delete(lane_three[2])
+    status, _out, err = run_verify()
+    assert status == 1
+    assert f"broken at event {lane_three[3]}: it does not follow event {lane_three[1]}" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_moved_to_another_lane_is_detected(cast, country, monkeypatch, dropped_trigger):
+    nurse = Actor(cast["nurse_alta"], Channel.WEB)
+    one, two = _other_lanes(2)
+    for lane_ in (one, two, one, two):
+        _in_lane(monkeypatch, lane_)
+        log_reads(nurse, "child page", [7])
+    moved = AuditEvent.objects.filter(lane=one).order_by("pk").first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET lane = %s WHERE id = %s", [two, moved.pk])
+    status, _out, err = run_verify()
+    assert status == 1 and "broken at event" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_in_no_lane_is_detected(cast, country, dropped_trigger):
+    log_reads(Actor(cast["nurse_alta"], Channel.WEB), "child page", [7])
+    event = AuditEvent.objects.order_by("pk").last()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET lane = %s WHERE id = %s", [chain.LANES + 4, event.pk])
+    status, _out, err = run_verify()
+    assert status == 1 and f"broken at event {event.pk}: its lane does not exist" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lane_deleted_whole_with_its_head_is_caught_by_its_anchor(cast, country, monkeypatch):
+    """The chain alone cannot see a lane removed with its head (as it cannot see the whole trail removed
+    with its heads); the anchors printed by an earlier run can."""
+    nurse = Actor(cast["nurse_alta"], Channel.WEB)
+    four, nine = _other_lanes(2)
+    for lane_ in (four, nine, four):
+        _in_lane(monkeypatch, lane_)
+        log_reads(nurse, "child page", [7])
+    status, out, _err = run_verify()
+    anchors = out.strip().splitlines()[-1].split(": ", 1)[1].split()
+    for pk in AuditEvent.objects.filter(lane=nine).values_list("pk", flat=True):
+        _delete(pk)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_chainhead WHERE id = %s", [nine + 1])
+    assert run_verify()[0] == 0
+    status, _out, err = run_verify_with(*[arg for anchor in anchors for arg in ("--anchor", anchor)])
+    assert status == 1 and "no longer in the trail" in err
+
+
+def test_a_thread_keeps_its_lane():
+    seen: list[int] = []
+    thread = threading.Thread(target=lambda: seen.extend([chain.lane(), chain.lane()]))
+    thread.start()
+    thread.join()
+    assert seen[0] == seen[1] and 0 <= seen[0] < chain.LANES

@@ -1,30 +1,40 @@
-"""The audit trail as a hash chain: each event carries the hash of the one before it.
+"""The audit trail as hash chains: each event carries the hash of the one before it in its lane.
 
 An event's ``hash`` is ``sha256(prev_hash + "\\n" + canonical form of its fields)`` (hex); its
-``prev_hash`` is the hash of the event before it in id order, or :data:`GENESIS` for the first. The
-one-row :class:`~crecer.audit.models.ChainHead` keeps the id and hash of the last event.
+``prev_hash`` is the hash of the event before it in its lane, in id order, or :data:`GENESIS` for the
+lane's first. The trail is split into :data:`LANES` lanes, each its own chain with its own
+:class:`~crecer.audit.models.ChainHead` row (id ``lane + 1``) keeping the id and hash of its last event.
 
 Every writer appends through this module — :func:`append_instance` for one event saved through the
 model (``trail.record``, ``save_changes``), :func:`append_rows` for a batch written with one multi-row
-insert (``trail.record_many``, ``record_created``, ``registry.reads.log_reads``): the head row is locked
-(``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite IMMEDIATE transactions already serialise writers),
-the hashes of the batch are computed in Python in one pass, the rows inserted and the head moved, all
-in the caller's transaction. So appends are serialised from the moment a transaction writes its first
-event until it commits, and ids follow the chain's order.
+insert (``trail.record_many``, ``record_created``, ``registry.reads.log_reads``): the lane's head row is
+locked (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite IMMEDIATE transactions already serialise
+writers), the hashes of the batch are computed in Python in one pass, the rows inserted and the head
+moved, all in the caller's transaction. So appends to one lane are serialised from the moment a
+transaction writes its first event until it commits, and a lane's ids follow its chain's order.
 
-:func:`verify` walks the trail in id order and reports the first broken link: an event whose fields
-no longer match its hash (changed), one whose ``prev_hash`` is not the hash of the event before it
-(events deleted between them, or inserted out of band), or a head that does not name the last event
-(events deleted from the end). See ``docs/audit.md`` for what this detects and what it cannot.
+Why lanes: with one chain, every request that reads a child's data queued on the one head row until the
+request before it had committed, that is until PostgreSQL had flushed its commit to disk — one commit at
+a time for the whole server. A thread always writes to the same lane (:func:`lane`: its thread id
+modulo :data:`LANES`), so one transaction never locks two heads (no deadlock between lanes), and
+concurrent requests of different threads commit side by side.
+
+:func:`verify` walks each lane in id order and reports the first broken link: an event whose fields
+no longer match its hash (changed), one whose ``prev_hash`` is not the hash of the event before it in
+its lane (events deleted between them, inserted out of band, or moved to another lane), or a head that
+does not name its lane's last event (events deleted from the end). See ``docs/audit.md`` for what this
+detects and what it cannot.
 
 The canonical form is frozen: changing it would break every stored chain (a new form needs a new
-field marking the version, and a migration).
+field marking the version, and a migration). The lane is not part of it: an event moved to another lane
+breaks both lanes' chains.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from hashlib import sha256
@@ -51,7 +61,8 @@ FIELDS = (
     "after",
     "note",
 )
-_HEAD = 1
+#: how many lanes the trail is split into (a fixed number: an event's lane is stored with it)
+LANES = 16
 _EXACT = 2**53  # integers beyond this are not exact as JSON numbers read back as floats
 
 
@@ -152,42 +163,53 @@ def _table(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _lock_head(cursor: Any) -> tuple[int | None, str]:
-    """The head's (last id, last hash), locked until the transaction ends (created empty if missing:
-    a trail emptied with its head starts again; a head deleted under a non-empty trail shows up as a
-    break at the next event)."""
+def lane() -> int:
+    """The lane this thread appends to: the same for every event of a transaction (a transaction runs in
+    one thread), so a transaction locks one head only."""
+    return threading.get_native_id() % LANES
+
+
+def _head_id(lane_: int) -> int:
+    return lane_ + 1
+
+
+def _lock_head(cursor: Any, lane_: int) -> tuple[int | None, str]:
+    """The lane's head, (last id, last hash), locked until the transaction ends (created empty if
+    missing: a trail emptied with its heads starts again; a head deleted under a non-empty lane shows up
+    as a break at the lane's next event)."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     select = f"SELECT last_id, last_hash FROM {_table('audit_chainhead')} WHERE id = %s{lock}"  # noqa: S608
-    cursor.execute(select, [_HEAD])
+    cursor.execute(select, [_head_id(lane_)])
     row = cursor.fetchone()
     if row is None:
         cursor.execute(
             f"INSERT INTO {_table('audit_chainhead')} (id, last_id, last_hash) VALUES (%s, NULL, %s) "  # noqa: S608
             "ON CONFLICT (id) DO NOTHING",
-            [_HEAD, GENESIS],
+            [_head_id(lane_), GENESIS],
         )
-        cursor.execute(select, [_HEAD])
+        cursor.execute(select, [_head_id(lane_)])
         row = cursor.fetchone()
     return row[0], row[1]
 
 
-def _move_head(cursor: Any, last_id: int, last_hash: str) -> None:
+def _move_head(cursor: Any, lane_: int, last_id: int, last_hash: str) -> None:
     cursor.execute(
         f"UPDATE {_table('audit_chainhead')} SET last_id = %s, last_hash = %s WHERE id = %s",  # noqa: S608
-        [last_id, last_hash, _HEAD],
+        [last_id, last_hash, _head_id(lane_)],
     )
 
 
 def append_instance(event: Any, save: Callable[[], None]) -> None:
     """Chain one new event (an unsaved :class:`~crecer.audit.models.AuditEvent`) and save it with ``save``."""
     with transaction.atomic(), connection.cursor() as cursor:
-        _last_id, last_hash = _lock_head(cursor)
+        event.lane = lane_ = lane()
+        _last_id, last_hash = _lock_head(cursor, lane_)
         if event.at is None:
             event.at = timezone.now()
         event.prev_hash = last_hash
         event.hash = link(last_hash, canonical({f: getattr(event, f) for f in FIELDS}))
         save()
-        _move_head(cursor, event.pk, event.hash)
+        _move_head(cursor, lane_, event.pk, event.hash)
 
 
 def _inserter() -> Any:
@@ -212,16 +234,18 @@ def append_rows(rows: Iterable[dict[str, Any]]) -> int:
     now = timezone.now()
     at = _at(now)
     parts = _Parts()
+    lane_ = lane()
     with transaction.atomic(), connection.cursor() as cursor:
-        _last_id, prev = _lock_head(cursor)
+        _last_id, prev = _lock_head(cursor, lane_)
         for row in batch:
             row.pop("at", None)  # one time for the call, hashed as ``at`` and written once below
             row["prev_hash"] = prev
             prev = row["hash"] = link(prev, parts.canonical(row, at))
-        _inserter().write(batch, same={"at": now})
-        # Appends are serialised by the head's lock, so the highest id is the last row just written.
-        cursor.execute(f"SELECT MAX(id) FROM {_table('audit_auditevent')}")  # noqa: S608
-        _move_head(cursor, cursor.fetchone()[0], prev)
+        _inserter().write(batch, same={"at": now, "lane": lane_})
+        # Appends to a lane are serialised by its head's lock, so the lane's highest id is the last row
+        # just written (the index on lane and id answers).
+        cursor.execute(f"SELECT MAX(id) FROM {_table('audit_auditevent')} WHERE lane = %s", [lane_])  # noqa: S608
+        _move_head(cursor, lane_, cursor.fetchone()[0], prev)
     return len(batch)
 
 
@@ -231,27 +255,30 @@ def append_rows(rows: Iterable[dict[str, Any]]) -> int:
 @dataclass(frozen=True)
 class Verdict:
     """The result of :func:`verify`: how many events were checked, the last hash, and the first broken
-    link (``event_id`` and ``problem``), if any."""
+    link (``event_id`` and ``problem``), if any. ``last_id`` and ``last_hash`` are those of the newest
+    event; ``ends`` holds each non-empty lane's last ``(id, hash)``, the anchors to keep outside."""
 
     count: int
     last_hash: str
     event_id: int | None = None
     problem: str = ""
     last_id: int | None = None
+    ends: tuple[tuple[int, str], ...] = ()
 
     @property
     def intact(self) -> bool:
         return not self.problem
 
 
-def _events(chunk: int) -> Iterator[tuple[Any, ...]]:
+def _events(lane_: int, chunk: int) -> Iterator[tuple[Any, ...]]:
     from crecer.audit.models import AuditEvent
 
-    # Keyset pagination: a plain, short query per chunk on both databases (no long-lived cursor).
+    # Keyset pagination over the lane (its index on lane and id): a plain, short query per chunk on both
+    # databases (no long-lived cursor).
     after = 0
     while True:
         rows = list(
-            AuditEvent.objects.filter(pk__gt=after)
+            AuditEvent.objects.filter(lane=lane_, pk__gt=after)
             .order_by("pk")
             .values_list("pk", *FIELDS, "prev_hash", "hash")[:chunk]
         )
@@ -261,55 +288,88 @@ def _events(chunk: int) -> Iterator[tuple[Any, ...]]:
         after = rows[-1][0]
 
 
-def verify(chunk: int = 5000, anchors: dict[int, str] | None = None) -> Verdict:
-    """Walk the trail in id order and report the first broken link (see the module's docstring).
+class _Broken(Exception):
+    def __init__(self, event_id: int | None, problem: str) -> None:
+        self.event_id, self.problem = event_id, problem
+        self.count = 0  # the lane's events checked before the break
 
-    ``anchors`` are ``{event id: hash}`` recorded outside the server from earlier runs: the chain must
-    still pass through each of them (a chain rewritten from some point on, head included, is otherwise
-    consistent again)."""
-    from crecer.audit.models import ChainHead
 
-    anchors = dict(anchors or {})
+def _walk(lane_: int, head: Any, chunk: int, anchors: dict[int, str], parts: _Parts) -> tuple[int, int | None, str]:
+    """Check one lane: (events checked, last id, last hash), or :class:`_Broken` at its first broken link."""
     running = GENESIS
     previous: int | None = None
     count = 0
-    parts = _Parts()
-    for pk, *values, prev_hash, stored in _events(chunk):
-        if not stored:
-            return Verdict(count, running, pk, "it has no hash: it was written around the audit trail's functions")
-        if len(parts.texts) + len(parts.prefixes) > 100_000:
-            parts = _Parts()  # bounded memory over a long trail
-        form = parts.canonical(dict(zip(FIELDS, values, strict=True)))
-        if link(prev_hash, form) != stored:
-            return Verdict(count, running, pk, "its fields do not match its hash: it was changed")
-        if prev_hash != running:
-            if previous is None:
-                problem = "it is the first event but does not start the chain: events before it were deleted"
-            else:
-                problem = (
-                    f"it does not follow event {previous}: events between them were deleted, or event "
-                    f"{previous} was changed and its hash recomputed"
+    try:
+        for pk, *values, prev_hash, stored in _events(lane_, chunk):
+            if not stored:
+                raise _Broken(pk, "it has no hash: it was written around the audit trail's functions")
+            if len(parts.texts) + len(parts.prefixes) > 100_000:
+                parts.texts.clear()  # bounded memory over a long trail
+                parts.prefixes.clear()
+            form = parts.canonical(dict(zip(FIELDS, values, strict=True)))
+            if link(prev_hash, form) != stored:
+                raise _Broken(pk, "its fields do not match its hash: it was changed")
+            if prev_hash != running:
+                if previous is None:
+                    problem = (
+                        "it is the first event of its lane but does not start the chain: events before it were deleted"
+                    )
+                else:
+                    problem = (
+                        f"it does not follow event {previous}: events between them were deleted, or event "
+                        f"{previous} was changed and its hash recomputed"
+                    )
+                raise _Broken(pk, problem)
+            if pk in anchors and anchors.pop(pk) != stored:
+                raise _Broken(pk, "its hash is not the one recorded for it: the trail was rewritten")
+            running, previous = stored, pk
+            count += 1
+        if previous is None:
+            if head is not None and head.last_id is not None:
+                raise _Broken(head.last_id, "its lane is empty but the lane's head names this event as the last")
+        elif head is None:
+            raise _Broken(previous, "the chain head is missing (it names the last event)")
+        elif head.last_id != previous or head.last_hash != running:
+            if head.last_id is not None and head.last_id > previous:
+                raise _Broken(
+                    head.last_id,
+                    f"the chain head names event {head.last_id} as the last, but the trail ends at event "
+                    f"{previous}: events at its end were deleted",
                 )
-            return Verdict(count, running, pk, problem)
-        if pk in anchors and anchors.pop(pk) != stored:
-            return Verdict(count, running, pk, "its hash is not the one recorded for it: the trail was rewritten")
-        running, previous = stored, pk
-        count += 1
+            raise _Broken(previous, "the chain head does not name this last event")
+    except _Broken as broken:
+        broken.count = count
+        raise
+    return count, previous, running
+
+
+def verify(chunk: int = 5000, anchors: dict[int, str] | None = None) -> Verdict:
+    """Walk every lane in id order and report the first broken link (see the module's docstring).
+
+    ``anchors`` are ``{event id: hash}`` recorded outside the server from earlier runs: the chain must
+    still pass through each of them (a chain rewritten from some point on, head included, is otherwise
+    consistent again; so is a lane deleted whole with its head)."""
+    from crecer.audit.models import AuditEvent, ChainHead
+
+    anchors = dict(anchors or {})
+    heads = {head.pk - 1: head for head in ChainHead.objects.all()}
+    count = 0
+    parts = _Parts()
+    stray = AuditEvent.objects.exclude(lane__in=range(LANES)).order_by("pk").values_list("pk", flat=True).first()
+    if stray is not None:
+        return Verdict(0, GENESIS, stray, "its lane does not exist: it was written around the audit trail's functions")
+    ends: list[tuple[int, str]] = []
+    for lane_ in range(LANES):
+        try:
+            checked, last_id, last_hash = _walk(lane_, heads.get(lane_), chunk, anchors, parts)
+        except _Broken as broken:
+            return Verdict(count + broken.count, GENESIS, broken.event_id, broken.problem)
+        count += checked
+        if last_id is not None:
+            ends.append((last_id, last_hash))
     for pk in sorted(anchors):
-        return Verdict(count, running, pk, "an event recorded with its hash is no longer in the trail")
-    head = ChainHead.objects.filter(pk=_HEAD).first()
-    if previous is None:
-        if head is not None and head.last_id is not None:
-            return Verdict(0, running, head.last_id, "the trail is empty but its head names this event as the last")
-        return Verdict(0, running)
-    if head is None:
-        return Verdict(count, running, previous, "the chain head is missing (it names the last event)")
-    if head.last_id != previous or head.last_hash != running:
-        if head.last_id is not None and head.last_id > previous:
-            problem = (
-                f"the chain head names event {head.last_id} as the last, but the trail ends at event "
-                f"{previous}: events at its end were deleted"
-            )
-            return Verdict(count, running, head.last_id, problem)
-        return Verdict(count, running, previous, "the chain head does not name this last event")
-    return Verdict(count, running, last_id=previous)
+        return Verdict(count, GENESIS, pk, "an event recorded with its hash is no longer in the trail")
+    if not ends:
+        return Verdict(0, GENESIS)
+    last_id, last_hash = max(ends)
+    return Verdict(count, last_hash, last_id=last_id, ends=tuple(sorted(ends)))

@@ -5,7 +5,7 @@ updates and deletes, and on the database side triggers (see the migration) rejec
 on PostgreSQL, DELETE) so that not even a raw SQL statement from the application rewrites history.
 
 Events are also chained (:mod:`crecer.audit.chain`): each carries the hash of the one before it, and
-the one-row :class:`ChainHead` the id and hash of the last, so that a deleted, changed or truncated
+a :class:`ChainHead` row per lane the id and hash of the lane's last, so that a deleted, changed or truncated
 event is detected by ``crecer audit verify`` even where the triggers were bypassed.
 """
 
@@ -81,6 +81,9 @@ class AuditEvent(models.Model):
     # (sha256 of the previous hash and the canonical form of the fields above).
     prev_hash = models.CharField(max_length=64, blank=True, default="")
     hash = models.CharField(max_length=64, blank=True, default="")
+    # The chain (lane) the event belongs to, set by the chain when it is appended (a row written around
+    # the chain lands in lane 0, where it breaks the chain).
+    lane = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -88,7 +91,10 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["entity", "entity_id"])]
+        indexes = [
+            models.Index(fields=["entity", "entity_id"]),
+            models.Index(fields=["lane", "id"], name="audit_event_lane"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.entity}#{self.entity_id}"
@@ -106,11 +112,12 @@ class AuditEvent(models.Model):
 
 
 class ChainHead(models.Model):
-    """The end of the audit chain: one row (id 1) with the id and hash of the last event.
+    """The end of one lane of the audit chain: a row per lane (id = lane + 1) with the id and hash of the
+    lane's last event.
 
-    Appending events locks this row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE
-    transactions already serialise writers), so concurrent writers extend the chain one after the other.
-    It also lets ``crecer audit verify`` notice events deleted from the end of the trail."""
+    Appending events locks the lane's row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE
+    transactions already serialise writers), so concurrent writers to a lane extend it one after the
+    other. It also lets ``crecer audit verify`` notice events deleted from the end of a lane."""
 
     last_id = models.BigIntegerField(null=True, blank=True)
     last_hash = models.CharField(max_length=64)

@@ -13,7 +13,8 @@ from crecer.audit.chain import verify
 class Command(BaseCommand):
     help = (
         "The audit trail: `crecer audit verify` walks the hash chain of every event and reports the first "
-        "broken link (exit status 1), or the number of events and the last hash when it is intact (0)."
+        "broken link (exit status 1), or the number of events, the last hash and an anchor per lane of the chain when "
+        "it is intact (0)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,7 +43,9 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(
                     f"Audit trail intact: {verdict.count} events, last hash {verdict.last_hash}.\n"
-                    f"Keep this anchor outside the server: {verdict.last_id}:{verdict.last_hash}"
+                    # One anchor per lane of the chain (its last event): pass them all back with --anchor.
+                    "Keep these anchors outside the server: "
+                    + " ".join(f"{pk}:{digest}" for pk, digest in verdict.ends)
                 )
             return
         self.stderr.write(
