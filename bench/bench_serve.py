@@ -168,6 +168,17 @@ def wrk(url: str, headers: dict[str, str], connections: int, duration: int) -> d
     return figures
 
 
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database of ``url`` if it does not exist yet (the demo then migrates it)."""
+    import psycopg
+
+    address = url.replace("postgres://", "postgresql://", 1)
+    name = address.rsplit("/", 1)[1].split("?")[0]
+    with psycopg.connect(address.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--children", type=int, default=3000)
@@ -203,6 +214,8 @@ def main() -> None:
         f"{cores()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
         f"{args.connections} connections, {args.duration} s per figure, gunicorn workers: {args.workers}"
     )
+    if "postgresql" in databases:
+        ensure_database(postgres)
     rows = []
     for database in databases:
         env = environment(database, postgres if database == "postgresql" else None)
