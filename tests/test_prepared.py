@@ -84,3 +84,35 @@ def test_ids_no_record_can_have_answer_not_found(cast):
 def test_an_unknown_operator_is_refused():
     with pytest.raises(ValueError, match="operator"):
         Lookup(Child, where=[("id", "~")])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_asking_at_the_same_moment_get_whole_answers(children):
+    """The server's threads may make a look-up's first call together: each gets the child, none a half-built
+    query."""
+    import threading
+
+    from django.db import connections
+
+    for _attempt in range(5):
+        fresh = Lookup(Child, ["territory", "facility__territory", "household"], [("id", "="), ("voided_at", "isnull")])
+        start = threading.Barrier(8)
+        found: list[object] = []
+        errors: list[BaseException] = []
+
+        def ask(pk: int, lookup=fresh, barrier=start, found=found, errors=errors) -> None:
+            try:
+                barrier.wait()
+                found.append(lookup.first(pk).facility.territory.code)
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=ask, args=(children["alta"].pk,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        assert found == ["CL01001"] * 8

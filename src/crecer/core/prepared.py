@@ -15,6 +15,7 @@ This is for hot, simple look-ups by key only; everything else is an ordinary que
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,65 +54,75 @@ class Lookup:
         self.model = model
         self.related = tuple(related)
         self.conditions = tuple(where)
-        self.nodes: list[_Node] = []
-        self.where: tuple[tuple[Any, str], ...] = ()
+        self._planned: tuple[list[_Node], tuple[tuple[Any, str], ...]] | None = None
+        self._lock = threading.Lock()
         self.key = f"_crecer_lookup_{id(self)}"
 
-    def _plan(self) -> None:
-        # On first use, not at declaration: the models a foreign key names are all loaded by then.
-        self._add(self.model, None, None)
-        for path in self.related:
-            self._follow(path)
-        self.where = tuple((self.model._meta.get_field(name), operator) for name, operator in self.conditions)
+    def _plan(self) -> tuple[list[_Node], tuple[tuple[Any, str], ...]]:
+        """The joined models and the conditions' fields. Made on first use, not at declaration (the
+        models a foreign key names are all loaded by then), built aside and published whole under a lock:
+        the server's threads may ask at the same moment."""
+        planned = self._planned
+        if planned is not None:
+            return planned
+        with self._lock:
+            if self._planned is None:
+                nodes: list[_Node] = []
+                self._add(nodes, self.model, None, None)
+                for path in self.related:
+                    self._follow(nodes, path)
+                where = tuple((self.model._meta.get_field(n), op) for n, op in self.conditions)
+                self._planned = (nodes, where)
+            return self._planned
 
-    def _add(self, model: type[models.Model], parent: int | None, via: Any) -> int:
-        start = sum(len(n.fields) for n in self.nodes)
+    @staticmethod
+    def _add(nodes: list[_Node], model: type[models.Model], parent: int | None, via: Any) -> int:
+        start = sum(len(n.fields) for n in nodes)
         fields = tuple(model._meta.concrete_fields)
         pk = next(i for i, f in enumerate(fields) if f.primary_key)
         attnames = tuple(f.attname for f in fields)
-        self.nodes.append(_Node(model, f"T{len(self.nodes)}", fields, start, parent, via, pk, attnames))
-        return len(self.nodes) - 1
+        nodes.append(_Node(model, f"T{len(nodes)}", fields, start, parent, via, pk, attnames))
+        return len(nodes) - 1
 
-    def _follow(self, path: str) -> None:
+    def _follow(self, nodes: list[_Node], path: str) -> None:
         at = 0
         for name in path.split("__"):
-            node = self.nodes[at]
+            node = nodes[at]
             field = node.model._meta.get_field(name)
             target = field.related_model
             if not (field.many_to_one or field.one_to_one) or not field.concrete or not isinstance(target, type):
                 raise ValueError(f"{path!r}: {name!r} is not a foreign key of {node.model.__name__}")
-            found = next((i for i, n in enumerate(self.nodes) if n.parent == at and n.via is field), None)
-            at = found if found is not None else self._add(target, at, field)
+            found = next((i for i, n in enumerate(nodes) if n.parent == at and n.via is field), None)
+            at = found if found is not None else self._add(nodes, target, at, field)
 
     def _prepared(self, connection: Any) -> tuple[str, list[tuple[int, list[Any], Any]]]:
         """The SQL and the converters of each column, for this connection (kept on it)."""
         cached = connection.__dict__.get(self.key)
         if cached is not None:
             return cached
-        if not self.nodes:
-            self._plan()
+        nodes, where = self._plan()
         quote = connection.ops.quote_name
         columns: list[str] = []
         converters: list[tuple[int, list[Any], Any]] = []
-        for node in self.nodes:
+        for node in nodes:
             for field in node.fields:
                 column = field.get_col(node.alias)
                 found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
                 if found:
                     converters.append((len(columns), found, column))
                 columns.append(f"{node.alias}.{quote(field.column)}")
-        root = self.nodes[0]
+        root = nodes[0]
         # Table and column names come from the models and are quoted; values are always parameters.
         sql = [f"SELECT {', '.join(columns)} FROM {quote(root.model._meta.db_table)} {root.alias}"]  # noqa: S608
-        for node in self.nodes[1:]:
-            parent = self.nodes[node.parent or 0]
+        for node in nodes[1:]:
+            parent = nodes[node.parent or 0]
             target = node.via.target_field
             sql.append(
                 f"LEFT JOIN {quote(node.model._meta.db_table)} {node.alias} "
                 f"ON {node.alias}.{quote(target.column)} = {parent.alias}.{quote(node.via.column)}"
             )
-        if self.where:
-            conditions = [f"{root.alias}.{quote(field.column)} {OPERATORS[op]}" for field, op in self.where]
+        if where:
+            conditions = [f"{root.alias}.{quote(field.column)} {OPERATORS[op]}" for field, op in where]
             sql.append("WHERE " + " AND ".join(conditions))
         sql.append(f"ORDER BY {root.alias}.{quote(root.model._meta.pk.column)} LIMIT 1")
         prepared = (" ".join(sql), converters)
@@ -122,9 +133,10 @@ class Lookup:
         """The first instance matching the conditions with these values, its related instances cached."""
         connection = connections[DEFAULT_DB_ALIAS]  # this thread's connection
         sql, converters = self._prepared(connection)
+        nodes, where = self._plan()
         params = []
         taking = iter(values)
-        for field, operator in self.where:
+        for field, operator in where:
             if operator != "isnull":
                 params.append(field.get_db_prep_value(next(taking), connection, prepared=False))
         with connection.cursor() as cursor:
@@ -140,7 +152,7 @@ class Lookup:
             row[index] = value
         instances: list[Any] = []
         db = connection.alias
-        for node in self.nodes:
+        for node in nodes:
             values_ = row[node.start : node.start + len(node.fields)]
             # A foreign key left empty (LEFT JOIN): its columns are all NULL, and the cached value is None.
             instance = node.model.from_db(db, node.attnames, values_) if values_[node.pk] is not None else None
