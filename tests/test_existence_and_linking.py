@@ -412,3 +412,124 @@ def test_the_professional_filter_knows_only_the_users_territory(cast, api_client
     regional = _page(cast["regional_norte"]).get("/worklists/")
     assert {"enfermera_alta", "enfermera_baja"} <= {u.username for u in regional.context["professionals"]}
     assert not list(_page(cast["provider_opd"]).get("/worklists/").context["professionals"])
+
+
+# --- the look-ups' count is shared by the server's processes, and outlasts a rollback ---------------------
+
+
+@pytest.mark.parametrize("role", ["nurse_alta", "coordinator_alta"])
+def test_the_look_ups_count_is_shared_by_every_server_process(cast, zeta, api_client, settings, role):
+    """Each worker process has its own local-memory cache: clearing it between requests is what another
+    worker would see. The count lives in the database, so the limit holds across them."""
+    from django.core.cache import cache
+
+    from crecer.accounts.models import ThrottleCounter
+
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 2
+    user = cast[role]
+    statuses = []
+    for _ in range(3):
+        cache.clear()  # the next request is served by another process
+        statuses.append(
+            api_client(user)
+            .post("/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json")
+            .status_code
+        )
+    assert statuses == [422, 422, 429]
+    assert ThrottleCounter.objects.get(key=f"existence:{user.pk}").hits == 2
+    # Retry-After is what is left of the hour opened by the first answer
+    cache.clear()
+    refused = api_client(user).post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json"
+    )
+    assert refused.status_code == 429 and 3500 < int(refused["Retry-After"]) <= 3600
+    # the hour ends: look-ups are answered again
+    from django.utils import timezone
+
+    ThrottleCounter.objects.filter(key=f"existence:{user.pk}").update(
+        window_start=timezone.now() - dt.timedelta(seconds=3601)
+    )
+    again = api_client(user).post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json"
+    )
+    assert again.status_code == 422
+
+
+def _elsewhere_events(zeta: Child, user: Any) -> int:
+    return AuditEvent.objects.filter(
+        action=Action.SEARCH, entity="registry.child", entity_id=zeta.pk, actor=user
+    ).count()
+
+
+def test_a_failed_fhir_bundle_keeps_the_look_ups_audit_event_and_count(cast, zeta, api_client, today, settings):
+    """The health worker's Bundle names a child whose document is registered elsewhere: the Bundle is
+    refused and undone as a whole, but what it told her stays audited and counted."""
+    from crecer.accounts.models import ThrottleCounter
+    from tests.test_fhir import _incoming, _post
+
+    nurse = cast["nurse_alta"]
+    bundle = _incoming(today)
+    assert bundle["entry"][0]["resource"]["identifier"][0]["value"] == ZETA_DOCUMENT
+    children = Child.unscoped.count()
+    response = _post(api_client(nurse), bundle)
+    assert response.status_code == 422
+    assert "Pichihueche" not in response.content.decode()
+    assert Child.unscoped.count() == children  # nothing of the Bundle stays
+    assert _elsewhere_events(zeta, nurse) == 1
+    event = AuditEvent.objects.get(action=Action.SEARCH, entity_id=zeta.pk)
+    assert event.channel == Channel.API and event.after["answer"] == "registered_elsewhere"
+    assert ThrottleCounter.objects.get(key=f"existence:{nurse.pk}").hits == 1
+    # and it counts against the limit like any other look-up
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 1
+    refused = api_client(nurse).post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json"
+    )
+    assert refused.status_code == 429
+
+
+def test_an_import_trial_keeps_the_look_ups_audit_event_and_count(cast, zeta, tmp_path, settings):
+    """The coordinator's trial run of a file (the web's preview and check) is undone, but the answers
+    about records elsewhere it gave are audited and counted; past the limit the trial refuses the rows."""
+    from crecer.accounts.models import ThrottleCounter
+
+    coordinator = cast["coordinator_alta"]
+    path = _csv(
+        tmp_path,
+        "children.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code",
+        f"C1,Uno,Muñoz,Pérez,F,2024-03-10,{ZETA_DOCUMENT},,CL01001",
+        "C2,Dos,Muñoz,Pérez,F,2024-03-10,,,CL01001",
+    )
+    children = Child.unscoped.count()
+    result = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
+    assert result.created == 1
+    assert [r.errors["national_id"][0]["code"] for r in result.rejected] == ["registered_elsewhere"]
+    assert Child.unscoped.count() == children  # a trial keeps nothing …
+    assert _elsewhere_events(zeta, coordinator) == 1  # … but what it told
+    assert ThrottleCounter.objects.get(key=f"existence:{coordinator.pk}").hits == 1
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 2
+    again = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
+    assert [r.errors["national_id"][0]["code"] for r in again.rejected] == ["registered_elsewhere"]
+    third = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
+    assert [r.errors["national_id"][0]["code"] for r in third.rejected] == ["throttled"]
+    assert _elsewhere_events(zeta, coordinator) == 2
+    assert ThrottleCounter.objects.get(key=f"existence:{coordinator.pk}").hits == 2
+
+
+def test_within_one_trial_the_held_answers_count_towards_the_limit(cast, zeta, make_child, tmp_path, settings):
+    """Answers held until the trial ends still count inside it: a file cannot ask more than the limit."""
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 1
+    coordinator = cast["coordinator_alta"]
+    make_child(national_id="12.345.678-5", territory_code="CL02001", facility_code="F-AUSTRAL")
+    path = _csv(
+        tmp_path,
+        "children.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code",
+        f"C1,Uno,Muñoz,Pérez,F,2024-03-10,{ZETA_DOCUMENT},,CL01001",
+        "C2,Dos,Muñoz,Pérez,F,2024-03-10,12.345.678-5,,CL01001",
+    )
+    result = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
+    assert [r.errors["national_id"][0]["code"] for r in result.rejected] == ["registered_elsewhere", "throttled"]
+    assert AuditEvent.objects.filter(action=Action.SEARCH, actor=coordinator).count() == 1

@@ -181,7 +181,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         response = api.create_response(
             request, error_body("throttled", _("Too many requests; try again later."), exc.as_dict()), status=429
         )
-        response["Retry-After"] = "3600"
+        response["Retry-After"] = str(exc.retry_after)
         return response
 
     @api.exception_handler(InputErrors)
