@@ -64,6 +64,8 @@ def limit() -> int:
 
 
 WINDOW = 3600  # seconds: the limit is per hour
+#: the app of the records an answer may be about, when not the registry's
+TRACKING = {"encounter": "tracking", "screening": "tracking", "delivery": "tracking"}
 
 
 def _key(user: Any) -> str:
@@ -78,19 +80,21 @@ class _Answer:
     kind: str
     owner_id: int
     doc_type: str
+    identifier: str = ""
 
     def write(self) -> None:
         assert self.actor.user is not None
+        told = {"identifier": self.identifier} if self.identifier else {"document_type": self.doc_type}
         with transaction.atomic():
             throttle.hit(_key(self.actor.user), WINDOW)
             record(
                 self.actor,
                 Action.SEARCH,
-                entity=f"registry.{self.kind}",
+                entity=f"{TRACKING.get(self.kind, 'registry')}.{self.kind}",
                 entity_id=self.owner_id,
                 child_id=self.owner_id if self.kind == "child" else None,
-                after={"document_type": self.doc_type, "answer": ELSEWHERE},
-                note="document registered outside the user's scope",
+                after={**told, "answer": ELSEWHERE},
+                note=f"{self.identifier or 'document'} registered outside the user's scope",
             )
 
 
@@ -115,8 +119,11 @@ def check(user: Any, field: str = "national_id") -> None:
         raise TooManyLookups(field, retry_after=wait or WINDOW)
 
 
-def answered(actor: Actor | None, kind: str, owner_id: int, doc_type: str, field: str = "national_id") -> None:
-    """Count and audit one answer "registered elsewhere" about the ``kind`` record ``owner_id``; refuse it
+def answered(
+    actor: Actor | None, kind: str, owner_id: int, doc_type: str, field: str = "national_id", identifier: str = ""
+) -> None:
+    """Count and audit one answer "registered elsewhere" about the ``kind`` record ``owner_id`` (held by a
+    document of ``doc_type``, or by another ``identifier``: an import's ``external_id``); refuse it
     past the limit. Inside a unit of work that may roll back as a whole (:mod:`crecer.audit.outlasting`)
     the count and the event are written when it ends, committed or not."""
     user = actor.user if actor is not None else None
@@ -124,7 +131,7 @@ def answered(actor: Actor | None, kind: str, owner_id: int, doc_type: str, field
         return
     check(user, field)
     assert actor is not None
-    answer = _Answer(actor, kind, owner_id, doc_type)
+    answer = _Answer(actor, kind, owner_id, doc_type, identifier)
     if not outlasting.defer(answer):
         answer.write()
 
@@ -139,4 +146,12 @@ def message(kind: str) -> str:
     return _(
         "A person with this document is registered in another territory. "
         "You can request a transfer of the record on the Transfers page; that territory's coordinator decides."
+    )
+
+
+def key_message() -> str:
+    """The answer about an import row's own key held by a record elsewhere, without any data of it."""
+    return _(
+        "A record with this external id is registered in another territory; it cannot be changed from here. "
+        "You can request a transfer of a child or a person on the Transfers page."
     )
