@@ -101,6 +101,18 @@ def test_a_nul_in_free_text_never_answers_a_server_error(cast, api_client):
         assert response.status_code == 201
 
 
+@pytest.mark.parametrize("role", ["nurse_alta", "national"])
+def test_a_nul_in_the_address_answers_a_documented_status_on_every_database(cast, api_client, role):
+    """A query parameter with a NUL is refused before any query, naming it (422, documented for every
+    operation), on SQLite and PostgreSQL alike; a NUL in a code of the path names no record (404), where
+    PostgreSQL would have refused the query."""
+    client = api_client(cast[role])
+    response = client.get("/api/v1/agreements", {"state": "open\u0000", "period": "2026"})
+    assert list(_error(response, 422, "invalid")["errors"]) == ["state"]
+    assert client.get("/api/v1/children", {"q": "\u0000"}).status_code == 422
+    _error(client.get("/api/v1/groups/G%00X"), 404, "not_found")
+
+
 def test_the_document_lists_the_fields_the_rules_require(cast, api_client):
     schemas = api.get_openapi_schema()["components"]["schemas"]
     assert schemas["ChildIn"]["required"] == ["paternal_surname", "territory_code"]

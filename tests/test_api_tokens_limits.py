@@ -63,9 +63,9 @@ def test_the_window_ends(cast, settings):
     for n in range(2):
         _get(f"crc_wrong{n}", REMOTE_ADDR="203.0.113.9")
     assert _get(good, REMOTE_ADDR="203.0.113.9").status_code == 429
-    from crecer.accounts.models import BadTokenCounter
+    from crecer.accounts.models import ThrottleCounter
 
-    BadTokenCounter.objects.update(
+    ThrottleCounter.objects.update(
         window_start=timezone.now() - dt.timedelta(seconds=settings.CRECER_API_BAD_TOKEN_WINDOW + 1)
     )
     assert _get(good, REMOTE_ADDR="203.0.113.9").status_code == 200
@@ -98,6 +98,6 @@ def test_a_revoked_or_deactivated_user_s_token_counts_as_bad(cast, settings):
     raw = create_token(SYSTEM, nurse)
     deactivate_user(SYSTEM, nurse)
     assert _get(raw).status_code == 401
-    from crecer.accounts.models import BadTokenCounter
+    from crecer.accounts.models import ThrottleCounter
 
-    assert BadTokenCounter.objects.get(address="127.0.0.1").failures == 1
+    assert ThrottleCounter.objects.get(key="token:127.0.0.1").hits == 1

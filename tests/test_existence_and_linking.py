@@ -412,3 +412,287 @@ def test_the_professional_filter_knows_only_the_users_territory(cast, api_client
     regional = _page(cast["regional_norte"]).get("/worklists/")
     assert {"enfermera_alta", "enfermera_baja"} <= {u.username for u in regional.context["professionals"]}
     assert not list(_page(cast["provider_opd"]).get("/worklists/").context["professionals"])
+
+
+# --- the look-ups' count is shared by the server's processes, and outlasts a rollback ---------------------
+
+
+@pytest.mark.parametrize("role", ["nurse_alta", "coordinator_alta"])
+def test_the_look_ups_count_is_shared_by_every_server_process(cast, zeta, api_client, settings, role):
+    """Each worker process has its own local-memory cache: clearing it between requests is what another
+    worker would see. The count lives in the database, so the limit holds across them."""
+    from django.core.cache import cache
+
+    from crecer.accounts.models import ThrottleCounter
+
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 2
+    user = cast[role]
+    statuses = []
+    for _ in range(3):
+        cache.clear()  # the next request is served by another process
+        statuses.append(
+            api_client(user)
+            .post("/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json")
+            .status_code
+        )
+    assert statuses == [422, 422, 429]
+    assert ThrottleCounter.objects.get(key=f"existence:{user.pk}").hits == 2
+    # Retry-After is what is left of the hour opened by the first answer
+    cache.clear()
+    refused = api_client(user).post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json"
+    )
+    assert refused.status_code == 429 and 3500 < int(refused["Retry-After"]) <= 3600
+    # the hour ends: look-ups are answered again
+    from django.utils import timezone
+
+    ThrottleCounter.objects.filter(key=f"existence:{user.pk}").update(
+        window_start=timezone.now() - dt.timedelta(seconds=3601)
+    )
+    again = api_client(user).post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json"
+    )
+    assert again.status_code == 422
+
+
+def _elsewhere_events(zeta: Child, user: Any) -> int:
+    return AuditEvent.objects.filter(
+        action=Action.SEARCH, entity="registry.child", entity_id=zeta.pk, actor=user
+    ).count()
+
+
+def test_a_failed_fhir_bundle_keeps_the_look_ups_audit_event_and_count(cast, zeta, api_client, today, settings):
+    """The health worker's Bundle names a child whose document is registered elsewhere: the Bundle is
+    refused and undone as a whole, but what it told her stays audited and counted."""
+    from crecer.accounts.models import ThrottleCounter
+    from tests.test_fhir import _incoming, _post
+
+    nurse = cast["nurse_alta"]
+    bundle = _incoming(today)
+    assert bundle["entry"][0]["resource"]["identifier"][0]["value"] == ZETA_DOCUMENT
+    children = Child.unscoped.count()
+    response = _post(api_client(nurse), bundle)
+    assert response.status_code == 422
+    assert "Pichihueche" not in response.content.decode()
+    assert Child.unscoped.count() == children  # nothing of the Bundle stays
+    assert _elsewhere_events(zeta, nurse) == 1
+    event = AuditEvent.objects.get(action=Action.SEARCH, entity_id=zeta.pk)
+    assert event.channel == Channel.API and event.after["answer"] == "registered_elsewhere"
+    assert ThrottleCounter.objects.get(key=f"existence:{nurse.pk}").hits == 1
+    # and it counts against the limit like any other look-up
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 1
+    refused = api_client(nurse).post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "national_id": ZETA_DOCUMENT}, content_type="application/json"
+    )
+    assert refused.status_code == 429
+
+
+def test_an_import_trial_keeps_the_look_ups_audit_event_and_count(cast, zeta, tmp_path, settings):
+    """The coordinator's trial run of a file (the web's preview and check) is undone, but the answers
+    about records elsewhere it gave are audited and counted; past the limit the trial refuses the rows."""
+    from crecer.accounts.models import ThrottleCounter
+
+    coordinator = cast["coordinator_alta"]
+    path = _csv(
+        tmp_path,
+        "children.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code",
+        f"C1,Uno,Muñoz,Pérez,F,2024-03-10,{ZETA_DOCUMENT},,CL01001",
+        "C2,Dos,Muñoz,Pérez,F,2024-03-10,,,CL01001",
+    )
+    children = Child.unscoped.count()
+    result = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
+    assert result.created == 1
+    assert [r.errors["national_id"][0]["code"] for r in result.rejected] == ["registered_elsewhere"]
+    assert Child.unscoped.count() == children  # a trial keeps nothing …
+    assert _elsewhere_events(zeta, coordinator) == 1  # … but what it told
+    assert ThrottleCounter.objects.get(key=f"existence:{coordinator.pk}").hits == 1
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 2
+    again = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
+    assert [r.errors["national_id"][0]["code"] for r in again.rejected] == ["registered_elsewhere"]
+    third = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
+    assert [r.errors["national_id"][0]["code"] for r in third.rejected] == ["throttled"]
+    assert _elsewhere_events(zeta, coordinator) == 2
+    assert ThrottleCounter.objects.get(key=f"existence:{coordinator.pk}").hits == 2
+
+
+def test_within_one_trial_the_held_answers_count_towards_the_limit(cast, zeta, make_child, tmp_path, settings):
+    """Answers held until the trial ends still count inside it: a file cannot ask more than the limit."""
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 1
+    coordinator = cast["coordinator_alta"]
+    make_child(national_id="12.345.678-5", territory_code="CL02001", facility_code="F-AUSTRAL")
+    path = _csv(
+        tmp_path,
+        "children.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code",
+        f"C1,Uno,Muñoz,Pérez,F,2024-03-10,{ZETA_DOCUMENT},,CL01001",
+        "C2,Dos,Muñoz,Pérez,F,2024-03-10,12.345.678-5,,CL01001",
+    )
+    result = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
+    assert [r.errors["national_id"][0]["code"] for r in result.rejected] == ["registered_elsewhere", "throttled"]
+    assert AuditEvent.objects.filter(action=Action.SEARCH, actor=coordinator).count() == 1
+
+
+# --- external ids in imports: a record elsewhere is answered as an unknown one ---------------------------
+
+DELIVERY_HEADER = (
+    "external_id,service_code,child_external_id,caregiver_external_id,date,facility_code,encounter_external_id,detail"
+)
+OUT_OF_SCOPE_IDS = {"child": "Z-1", "caregiver": "M-BAJA", "pregnancy": "P-BAJA", "encounter": "E-Z"}
+UNKNOWN_IDS = {"child": "NADIE-1", "caregiver": "NADIE-2", "pregnancy": "NADIE-3", "encounter": "NADIE-4"}
+# kind, header, a row naming a record of ``what`` by its external id ({ref}; {n} keeps own keys apart)
+REFERENCES = [
+    ("relationships", "child_external_id,caregiver_external_id,relationship", "child", "{ref},M-ALTA,guardian"),
+    ("relationships", "child_external_id,caregiver_external_id,relationship", "caregiver", "C-ALTA,{ref},guardian"),
+    (
+        "pregnancies",
+        "external_id,mother_external_id,lmp_date,edd_date,outcome,outcome_date,child_external_id",
+        "child",
+        "PN{n},M-ALTA,2026-05-01,,live_birth,2026-11-20,{ref}",
+    ),
+    ("pregnancies", "external_id,mother_external_id,lmp_date,edd_date", "caregiver", "PN{n},{ref},2026-05-01,"),
+    (
+        "encounters",
+        "external_id,child_external_id,pregnancy_external_id,kind,contact_code,date,facility_code,professional",
+        "child",
+        "EN{n},{ref},,check_up,,2026-11-01,F-ALTA,",
+    ),
+    (
+        "encounters",
+        "external_id,child_external_id,pregnancy_external_id,kind,contact_code,date,facility_code,professional",
+        "pregnancy",
+        "EN{n},,{ref},prenatal,,2026-11-01,F-ALTA,",
+    ),
+    ("measurements", "encounter_external_id,weight_kg", "encounter", "{ref},9.5"),
+    ("screenings", "external_id,encounter_external_id,instrument,inputs", "encounter", 'SN{n},{ref},asq3,"{{}}"'),
+    (
+        "deliveries",
+        "external_id,service_code,child_external_id,caregiver_external_id,date,facility_code,encounter_external_id,"
+        "detail",
+        "caregiver",
+        "DN{n},parenting_programme,,{ref},2026-11-01,,,",
+    ),
+    (
+        "deliveries",
+        "external_id,service_code,child_external_id,caregiver_external_id,date,facility_code,encounter_external_id,"
+        "detail",
+        "child",
+        "DN{n},welcome_kit,{ref},,2026-11-01,,,",
+    ),
+    (
+        "deliveries",
+        "external_id,service_code,child_external_id,caregiver_external_id,date,facility_code,encounter_external_id,"
+        "detail",
+        "encounter",
+        "DN{n},welcome_kit,C-ALTA,,2026-11-01,,{ref},",
+    ),
+    ("group_members", "group_code,caregiver_external_id,child_external_id,attended", "caregiver", "GR-ALTA,{ref},,1"),
+    (
+        "group_members",
+        "group_code,caregiver_external_id,child_external_id,attended",
+        "child",
+        "GR-ALTA,M-ALTA{n},{ref},1",
+    ),
+]
+
+
+@pytest.fixture
+def elsewhere_records(cast, zeta, baja_mother, make_child, make_mother, tmp_path) -> None:
+    """Records outside every Alta user's scope, each with its external id (Austral's child Z-1 and its
+    check-up E-Z and welcome kit D-Z, Baja's mother M-BAJA and her pregnancy P-BAJA), and Alta's own: child C-ALTA, mothers
+    M-ALTA, M-ALTA1 and M-ALTA2, parenting group GR-ALTA."""
+    from crecer.registry.models import Pregnancy
+
+    Child.unscoped.filter(pk=zeta.pk).update(external_id="Z-1")
+    Pregnancy.unscoped.filter(mother=baja_mother).update(external_id="P-BAJA")
+    alta = make_child(facility_code="F-ALTA")
+    Child.unscoped.filter(pk=alta.pk).update(external_id="C-ALTA")
+    make_mother(national_id="16.111.222-4", territory_code="CL01001", external_id="M-ALTA")
+    for n, document in ((1, "17.222.333-8"), (2, None)):
+        make_mother(national_id=document, territory_code="CL01001", external_id=f"M-ALTA{n}")
+    group = "code,name,service_code,facility_code,start_date,planned_sessions,facilitator"
+    path = _csv(tmp_path, "groups.csv", group, "GR-ALTA,Grupo Alta,parenting_programme,F-ALTA,2026-11-01,6,")
+    assert run_import("groups", path, SYSTEM).created == 1
+    header = "external_id,child_external_id,pregnancy_external_id,kind,contact_code,date,facility_code,professional"
+    path = _csv(tmp_path, "austral-encounters.csv", header, "E-Z,Z-1,,check_up,,2026-10-01,F-AUSTRAL,")
+    assert run_import("encounters", path, SYSTEM).created == 1
+    path = _csv(tmp_path, "austral-deliveries.csv", DELIVERY_HEADER, "D-Z,welcome_kit,Z-1,,2026-10-01,,,")
+    assert run_import("deliveries", path, SYSTEM).created == 1
+
+
+@pytest.mark.parametrize("role", ["coordinator_alta", "nurse_alta"])
+@pytest.mark.parametrize(("kind", "header", "what", "template"), REFERENCES)
+def test_an_external_id_of_a_record_elsewhere_is_answered_as_an_unknown_one(
+    elsewhere_records, cast, tmp_path, role, kind, header, what, template
+):
+    """Same code, same message (but for the id itself), same outcome: a file cannot tell a record of
+    another territory from an external id nobody has."""
+    out, unknown = OUT_OF_SCOPE_IDS[what], UNKNOWN_IDS[what]
+    rows = [template.format(ref=out, n=1), template.format(ref=unknown, n=2)]
+    path = _csv(tmp_path, f"{kind}.csv", header, *rows)
+    searches = AuditEvent.objects.filter(action=Action.SEARCH).count()
+    result = run_import(kind, path, Actor(cast[role], Channel.CLI))
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 0)
+    assert [r.line for r in result.rejected] == [2, 3]
+    first, second = (json.dumps(r.errors, ensure_ascii=False) for r in result.rejected)
+    assert first.replace(out, "?") == second.replace(unknown, "?"), (first, second)
+    assert "other_territory" not in first and "registered_elsewhere" not in first
+    # naming a record is not an existence answer: nothing to audit or count
+    assert AuditEvent.objects.filter(action=Action.SEARCH).count() == searches
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "row", "entity"),
+    [
+        (
+            "children",
+            "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,"
+            "mother_national_id,territory_code",
+            "Z-1,Otro,Nombre,Cualquiera,M,2024-03-10,,,CL01001",
+            "registry.child",
+        ),
+        (
+            "caregivers",
+            "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,territory_code",
+            "M-BAJA,Otra,Persona,Cualquiera,F,1990-01-01,CL01001",
+            "registry.caregiver",
+        ),
+        (
+            "pregnancies",
+            "external_id,mother_external_id,lmp_date,edd_date",
+            "P-BAJA,M-ALTA,2026-05-01,",
+            "registry.pregnancy",
+        ),
+        (
+            "encounters",
+            "external_id,child_external_id,pregnancy_external_id,kind,contact_code,date,facility_code,professional",
+            "E-Z,C-ALTA,,check_up,,2026-11-01,F-ALTA,",
+            "tracking.encounter",
+        ),
+        ("deliveries", DELIVERY_HEADER, "D-Z,welcome_kit,C-ALTA,,2026-11-01,,,", "tracking.delivery"),
+    ],
+)
+def test_a_rows_own_external_id_held_elsewhere_is_an_audited_existence_answer(
+    elsewhere_records, cast, tmp_path, settings, kind, header, row, entity
+):
+    """A row's own key cannot be answered as unknown (the row would then create a second record with it):
+    it gets the existence answer — no data of the record, audited, counted, refused past the limit."""
+    from crecer.accounts.models import ThrottleCounter
+
+    coordinator = cast["coordinator_alta"]
+    path = _csv(tmp_path, f"{kind}.csv", header, row)
+    result = run_import(kind, path, Actor(coordinator, Channel.CLI))
+    (rejected,) = result.rejected
+    assert [e["code"] for e in rejected.errors["external_id"]] == ["registered_elsewhere"]
+    for secret in ("Zenón", "Pichihueche", "Camila", "Austral", "CL02001", "CL01002"):
+        assert secret not in json.dumps(rejected.errors, ensure_ascii=False)
+    event = AuditEvent.objects.get(action=Action.SEARCH, actor=coordinator)
+    assert event.entity == entity and event.after == {"identifier": "external_id", "answer": "registered_elsewhere"}
+    assert ThrottleCounter.objects.get(key=f"existence:{coordinator.pk}").hits == 1
+    settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 1
+    again = run_import(kind, path, Actor(coordinator, Channel.CLI))
+    assert [e["code"] for e in again.rejected[0].errors["external_id"]] == ["throttled"]
+    # a look-up refused past the limit is no answer: neither audited nor counted again
+    assert AuditEvent.objects.filter(action=Action.SEARCH).count() == 1

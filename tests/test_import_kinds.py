@@ -370,8 +370,8 @@ OUTSIDE: dict[str, tuple[str, str, Callable[[dict[str, Any]], list[str]], str]] 
     ),
     "group_members": (
         "group_code,caregiver_external_id,child_external_id,attended",
-        "adds G3 to a group that meets in Austral",
-        lambda w: ["GRS,G3,C2,1"],
+        "adds G1 of Alta to a group that meets in Austral",
+        lambda w: ["GRS,G1,,1"],
         "group_code",
     ),
     "pregnancies": (
@@ -760,9 +760,9 @@ def test_a_coordinator_cannot_import_rows_of_another_municipality(web, world, ca
     assert not Child.unscoped.filter(external_id="M2").exists()
 
 
-# A caregiver out of the importing user's scope is answered as an unknown external id (need-to-know, as in
-# tests/test_existence_and_linking.py): that row is rejected by itself, like any unknown reference.
-@pytest.mark.parametrize("kind", sorted(set(OUTSIDE) - {"relationships"}))
+# A caregiver or child out of the importing user's scope is answered as an unknown external id (need-to-know,
+# as in tests/test_existence_and_linking.py): that row is rejected by itself, like any unknown reference.
+@pytest.mark.parametrize("kind", sorted(set(OUTSIDE) - {"relationships", "deliveries"}))
 def test_web_import_refuses_files_touching_records_of_another_territory(kind, web, austral, cast):
     header, _what, rows, field_name = OUTSIDE[kind]
     client = _client(cast["coordinator_alta"])

@@ -69,12 +69,13 @@ class RecoveryCode(models.Model):
         return f"recovery code of {self.device.user_id}"
 
 
-class BadTokenCounter(models.Model):
-    """Bad bearer tokens from one client address within the current window (crecer.accounts.throttle)."""
+class ThrottleCounter(models.Model):
+    """Hits of one throttled key within its current window (crecer.accounts.throttle): bad bearer tokens
+    per client address, existence look-ups per user. A database row, so every worker process shares it."""
 
-    address = models.CharField(max_length=45, unique=True)
-    failures = models.PositiveIntegerField(default=0)
+    key = models.CharField(max_length=100, unique=True)
+    hits = models.PositiveIntegerField(default=0)
     window_start = models.DateTimeField()
 
     def __str__(self) -> str:
-        return f"{self.address}: {self.failures}"
+        return f"{self.key}: {self.hits}"

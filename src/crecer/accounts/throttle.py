@@ -1,11 +1,15 @@
-"""Throttling of bad API tokens per client address.
+"""Throttles: hits counted per key within a window, in the database so that every worker process of the
+server shares the count (an in-process cache would give each of N workers its own count, N times the limit).
 
-Each bearer token that does not authenticate (unknown, revoked, expired, of a deactivated user) counts
-against the client's address (:func:`crecer.accounts.addresses.client_address`). After
-``CRECER_API_BAD_TOKEN_LIMIT`` failures within ``CRECER_API_BAD_TOKEN_WINDOW`` seconds every bearer
-request from that address answers 429 with Retry-After until the window ends; reaching the limit is an
-audit event (a lockout through the API). The counter lives in the database so that every worker
-process of the server shares it.
+A key's window opens at its first hit and lasts ``seconds``; a hit after the window starts a new one.
+Two throttles use it:
+
+* bad API tokens per client address (:func:`bad_token`, :func:`retry_after`): each bearer token that does
+  not authenticate (unknown, revoked, expired, of a deactivated user) counts against the client's address
+  (:func:`crecer.accounts.addresses.client_address`). After ``CRECER_API_BAD_TOKEN_LIMIT`` failures within
+  ``CRECER_API_BAD_TOKEN_WINDOW`` seconds every bearer request from that address answers 429 with
+  Retry-After until the window ends; reaching the limit is an audit event (a lockout through the API);
+* existence look-ups per user (:mod:`crecer.registry.existence`).
 """
 
 from __future__ import annotations
@@ -19,38 +23,58 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from crecer.accounts import events
-from crecer.accounts.models import BadTokenCounter
+from crecer.accounts.models import ThrottleCounter
 from crecer.audit.models import Channel
 from crecer.core.prepared import Lookup
 
-#: the counter of an address that reached a number of failures in a window begun after a moment
-_BLOCKED = Lookup(BadTokenCounter, where=[("address", "="), ("failures", ">="), ("window_start", ">")])
+#: the counter of a key that reached a number of hits in a window begun after a moment
+_REACHED = Lookup(ThrottleCounter, where=[("key", "="), ("hits", ">="), ("window_start", ">")])
 
 
-def _window() -> dt.timedelta:
-    return dt.timedelta(seconds=settings.CRECER_API_BAD_TOKEN_WINDOW)
+def hits(key: str, seconds: int) -> int:
+    """The hits of ``key`` in its current window (0 once the window ended)."""
+    since = timezone.now() - dt.timedelta(seconds=seconds)
+    found = ThrottleCounter.objects.filter(key=key, window_start__gt=since).values_list("hits", flat=True)
+    return next(iter(found), 0)
+
+
+def wait(key: str, limit: int, seconds: int) -> int | None:
+    """Seconds until ``key`` may go on when it reached ``limit`` hits in its window; None otherwise."""
+    now = timezone.now()
+    window = dt.timedelta(seconds=seconds)
+    # Every API request asks (the bad-token throttle): SQL written once per process (crecer.core.prepared).
+    counter = _REACHED.first(key, limit, now - window)
+    if counter is None:
+        return None
+    return max(1, math.ceil((counter.window_start + window - now).total_seconds()))
+
+
+def hit(key: str, seconds: int, n: int = 1) -> int:
+    """Count ``n`` hits of ``key``; the count in its window after them."""
+    now = timezone.now()
+    with transaction.atomic():
+        counter, _created = ThrottleCounter.objects.select_for_update().get_or_create(
+            key=key, defaults={"hits": 0, "window_start": now}
+        )
+        if counter.window_start <= now - dt.timedelta(seconds=seconds):
+            counter.hits, counter.window_start = 0, now
+        counter.hits += n
+        counter.save(update_fields=["hits", "window_start"])
+    return counter.hits
+
+
+def _token_key(address: str) -> str:
+    return f"token:{address}"
 
 
 def retry_after(address: str) -> int | None:
-    """Seconds until ``address`` may try again, or None if it is not throttled."""
-    now = timezone.now()
-    # Every API request asks: SQL written once per process (crecer.core.prepared).
-    counter = _BLOCKED.first(address, settings.CRECER_API_BAD_TOKEN_LIMIT, now - _window())
-    if counter is None:
-        return None
-    return max(1, math.ceil((counter.window_start + _window() - now).total_seconds()))
+    """Seconds until ``address`` may try a bearer token again, or None if it is not throttled."""
+    return wait(_token_key(address), settings.CRECER_API_BAD_TOKEN_LIMIT, settings.CRECER_API_BAD_TOKEN_WINDOW)
 
 
 def bad_token(request: HttpRequest, address: str) -> None:
     """Count one bad token from ``address``; the failure that reaches the limit is audited."""
-    now = timezone.now()
     with transaction.atomic():
-        counter, _created = BadTokenCounter.objects.select_for_update().get_or_create(
-            address=address, defaults={"failures": 0, "window_start": now}
-        )
-        if counter.window_start <= now - _window():
-            counter.failures, counter.window_start = 0, now
-        counter.failures += 1
-        counter.save(update_fields=["failures", "window_start"])
-        if counter.failures == settings.CRECER_API_BAD_TOKEN_LIMIT:
+        count = hit(_token_key(address), settings.CRECER_API_BAD_TOKEN_WINDOW)
+        if count == settings.CRECER_API_BAD_TOKEN_LIMIT:
             events.locked_out(request, "", address, channel=Channel.API)

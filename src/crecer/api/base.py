@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -102,10 +103,18 @@ def read_json(body: bytes) -> Any:
 
 
 class JsonParser(Parser):
-    """The API's body parser: :func:`read_json`."""
+    """The API's parser: the body by :func:`read_json`; query parameters refuse a NUL character (no database
+    text can hold one: PostgreSQL refuses the query), 422 naming the parameter, on every database alike."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         return read_json(request.body)
+
+    def parse_querydict(self, data: MultiValueDict, list_fields: list[str], request: HttpRequest) -> dict[str, Any]:
+        found = [key for key in data if any("\x00" in value for value in data.getlist(key))]
+        if found:
+            message = _("This text has a NUL character, which cannot be stored or searched.")
+            raise ValidationError([{"loc": ("query", key), "msg": message, "type": "nul_character"} for key in found])
+        return super().parse_querydict(data, list_fields, request)
 
 
 def error_body(code: str, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -181,7 +190,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         response = api.create_response(
             request, error_body("throttled", _("Too many requests; try again later."), exc.as_dict()), status=429
         )
-        response["Retry-After"] = "3600"
+        response["Retry-After"] = str(exc.retry_after)
         return response
 
     @api.exception_handler(InputErrors)
@@ -213,6 +222,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def _out_of_range(request: HttpRequest, exc: DataError) -> HttpResponse:
         # PostgreSQL's answer to the same ("integer out of range"), and to a NUL character in a text it
         # cannot store (names refuse it beside their field first); any other data error is a bug: re-raised.
+        # A NUL reaching the database in a request without a body came in the address's path (query
+        # parameters refuse it first, :class:`JsonParser`): no record has such a code, as on SQLite.
+        if "NUL (0x00)" in str(exc) and request.method in ("GET", "HEAD", "DELETE"):
+            return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
         if "NUL (0x00)" in str(exc):
             message = _("The request has text with a NUL character, which cannot be stored.")
             return api.create_response(request, error_body("malformed", message), status=400)

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crecer.audit import outlasting
 from crecer.audit.models import Action
 from crecer.audit.trail import Actor, record
 from crecer.core.bulk import refresh_statistics
@@ -301,7 +302,8 @@ def run_import(
     rules). The web's trial run of a file's first rows (``max_rows``) and its check of a whole file are
     dry runs."""
     if dry_run:
-        with transaction.atomic():
+        # What the trial told the user (an existence answer) is audited and counted although it is undone.
+        with outlasting.block(), transaction.atomic():
             result = _run(kind, Path(path), actor, progress, None, False, batch_rows, max_rows, dry_run=True)
             transaction.set_rollback(True)
         result.batch_id = None
@@ -348,7 +350,7 @@ def _run(
         nonlocal saved, parts
         # The subjects of this part alone, recorded with its rows in one transaction.
         result.touched_children, result.touched_pregnancies = set(), set()
-        with transaction.atomic():
+        with outlasting.block(), transaction.atomic():
             if pending:
                 importer.import_batch(pending, actor, result)
             RejectedRow.objects.bulk_create(

@@ -43,6 +43,7 @@ from crecer.imports.framework import (
     run_import,
 )
 from crecer.imports.models import ImportBatch, ImportUpload, UploadStatus
+from crecer.registry.existence import ELSEWHERE
 
 log = logging.getLogger(__name__)
 
@@ -280,10 +281,16 @@ def _update(upload_id: int, **values: Any) -> None:
 
 def touches_elsewhere(rejection: Rejection) -> bool:
     """The row would change or link a stored record living outside the user's territory (a child of another
-    municipality named by its external id, a target of another region): code ``other_territory``. A row
-    that registers a new record in another territory (``out_of_scope``) is rejected by itself, as on the
-    command line."""
-    return any(e["code"] == "other_territory" for errs in rejection.errors.values() for e in errs)
+    municipality named by its external id, a target of another region): code ``other_territory``, or the
+    row's own key held by a record outside the user's scope (``registered_elsewhere`` under the key, an
+    audited existence answer). A row that registers a new record in another territory (``out_of_scope``)
+    is rejected by itself, as on the command line, and so is a row naming a record outside the user's scope
+    by its external id: that is answered as an unknown external id."""
+    return any(
+        e["code"] == "other_territory" or (e["code"] == ELSEWHERE and field == "external_id")
+        for field, errs in rejection.errors.items()
+        for e in errs
+    )
 
 
 def territory_refusals(

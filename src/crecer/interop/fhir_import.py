@@ -24,6 +24,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from crecer import conf
+from crecer.audit import outlasting
 from crecer.audit.trail import Actor
 from crecer.interop import codes
 from crecer.lib import documents
@@ -692,7 +693,8 @@ def import_bundle(actor: Actor, body: Any) -> dict[str, Any]:
     job = BundleImport(actor)
     job.read(body)
     job.plan()
-    with transaction.atomic():
+    # An existence answer given while writing keeps its audit event and count if the Bundle is undone.
+    with outlasting.block(), transaction.atomic():
         job.write()
         # Every entry was tried (so every problem is reported); any problem undoes them all.
         job.errors.raise_if_any()

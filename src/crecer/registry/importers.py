@@ -10,7 +10,7 @@ inserts, and a row that breaks a rule is rejected with its reasons instead of st
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -29,7 +29,7 @@ from crecer.imports.framework import (
     repeated_message,
 )
 from crecer.lib import pregnancy as pregnancy_dating
-from crecer.registry import actions, scope
+from crecer.registry import actions, existence, scope
 from crecer.registry.actions import CAREGIVER_FIELDS, CHILD_FIELDS, BirthSubject, Link
 from crecer.registry.inputs import (
     PersonRef,
@@ -39,7 +39,7 @@ from crecer.registry.inputs import (
     clean_pregnancy,
 )
 from crecer.registry.models import Caregiver, CaregiverLink, Child, Household, Pregnancy, PregnancyOutcome, Relationship
-from crecer.registry.resolvers import BatchResolver
+from crecer.registry.resolvers import IN_CHUNK, BatchResolver
 from crecer.validation import Collector, InputErrors
 
 Errors = dict[str, list[dict[str, str]]]
@@ -61,6 +61,44 @@ def elsewhere(actor: Actor, path: str | None, field: str, message: str) -> Error
     if actor.user is None or permissions.within(actor.user, path):
         return None
     return error(field, OTHER_TERRITORY, message)
+
+
+SCOPES = {"child": scope.children, "caregiver": scope.caregivers, "pregnancy": scope.pregnancies}
+
+
+def visible(actor: Actor, kind: str, ids: Iterable[int]) -> set[int]:
+    """Of the ids of ``kind`` records (``child``, ``caregiver``, ``pregnancy``), those the importing user
+    may see (the system sees all). A row naming a record by its external id finds it only in the user's
+    scope: one outside is answered as an unknown external id — the same code, message and outcome — so a
+    file cannot probe which external ids exist elsewhere."""
+    ids = set(ids)
+    if actor.user is None or not ids:
+        return ids
+    people = SCOPES[kind](actor.user)
+    found: set[int] = set()
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), IN_CHUNK):
+        found.update(people.filter(pk__in=ordered[start : start + IN_CHUNK]).values_list("pk", flat=True))
+    return found
+
+
+def key_elsewhere(
+    actor: Actor, kind: str, owner_id: int, field: str = "external_id", in_scope: bool | None = None
+) -> Errors | None:
+    """The row's own key (external id) is held by a record outside the importing user's scope. That cannot
+    be answered as an unknown key (the row would then create a second record with it), so it is an
+    existence answer (:mod:`crecer.registry.existence`): no data of the record, audited, counted per user
+    and refused past the limit. None when the record is in scope (or for the system); ``in_scope`` says it
+    for a record whose scope is its subject's (an encounter, a screening, a delivery)."""
+    if actor.user is None:
+        return None
+    if in_scope if in_scope is not None else owner_id in visible(actor, kind, [owner_id]):
+        return None
+    try:
+        existence.answered(actor, kind, owner_id, "", field, identifier=field)
+    except InputErrors as exc:
+        return exc.as_dict()
+    return error(field, existence.ELSEWHERE, existence.key_message())
 
 
 def record_elsewhere() -> str:
@@ -121,6 +159,9 @@ class _PersonImporter(_KeyedImporter):
             if key is None:
                 continue
             current = existing.get(key)
+            if current is not None and (problem := key_elsewhere(actor, self.doc_kind, current.pk)):
+                result.reject(line, row, problem)
+                continue
             try:
                 kept = {"current_facility_id": current.facility_id} if isinstance(current, Child) else {}
                 values = type(self).clean(
@@ -262,13 +303,14 @@ class RelationshipImporter:
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         child_keys = {r.get("child_external_id", "").strip() for _, r in rows}
         caregiver_keys = {r.get("caregiver_external_id", "").strip() for _, r in rows}
-        children = {
-            e: (i, b, path)
-            for e, i, b, path in Child.unscoped.filter(external_id__in=child_keys).values_list(
+        found_children = list(
+            Child.unscoped.filter(external_id__in=child_keys).values_list(
                 "external_id", "id", "birth_date", "territory__path"
             )
-        }
-        # caregivers in the importing user's scope only: another one is answered as an unknown external id
+        )
+        # children and caregivers in the importing user's scope only: another is an unknown external id
+        seen = visible(actor, "child", [row[1] for row in found_children])
+        children = {e: (i, b, path) for e, i, b, path in found_children if i in seen}
         found = Caregiver.unscoped.filter(external_id__in=caregiver_keys)
         if actor.user is not None:
             found = found.filter(pk__in=scope.caregivers(actor.user).values("pk"))
@@ -344,15 +386,22 @@ class PregnancyImporter(_KeyedImporter):
         }
         child_keys = {r.get("child_external_id", "").strip() for _, r in rows} - {""}
         children, child_paths = {}, {}
-        for external_id, pk, path in Child.unscoped.filter(external_id__in=child_keys).values_list(
-            "external_id", "id", "territory__path"
-        ):
-            children[external_id], child_paths[external_id] = pk, path
+        found_children = list(
+            Child.unscoped.filter(external_id__in=child_keys).values_list("external_id", "id", "territory__path")
+        )
+        seen = visible(actor, "child", [pk for _e, pk, _p in found_children])
+        for external_id, pk, path in found_children:
+            if pk in seen:  # a child outside the user's scope is an unknown external id
+                children[external_id], child_paths[external_id] = pk, path
         named = actions.birth_subjects(children.values())
         cleaned = []
         for line, row in rows:
             key = self._key_of(line, row, result)
             if key is None:
+                continue
+            held = existing.get(key)
+            if held is not None and (problem := key_elsewhere(actor, "pregnancy", held.pk)):
+                result.reject(line, row, problem)
                 continue
             try:
                 values = clean_pregnancy(row, self.resolver)

@@ -29,7 +29,7 @@ from crecer.imports.framework import (
     repeated_message,
 )
 from crecer.lib import pregnancy as pregnancy_dating
-from crecer.registry.importers import elsewhere, person_elsewhere, record_elsewhere
+from crecer.registry.importers import elsewhere, key_elsewhere, person_elsewhere, record_elsewhere, visible
 from crecer.registry.models import Caregiver, Child, Pregnancy
 from crecer.territories.models import Facility
 from crecer.tracking import actions
@@ -85,25 +85,62 @@ def _keys(rows: list[tuple[int, Row]], column: str) -> set[str]:
     return {(r.get(column) or "").strip() for _, r in rows} - {""}
 
 
-def _children(keys: set[str]) -> dict[str, Subject]:
-    """external_id -> the child as a subject of the trajectory."""
+def _children(keys: set[str], actor: Actor) -> dict[str, Subject]:
+    """external_id -> the child as a subject of the trajectory; only children in the importing user's
+    scope (another is an unknown external id: :func:`crecer.registry.importers.visible`)."""
     found = list(
         Child.unscoped.filter(external_id__in=keys, voided_at__isnull=True).values_list(
             "external_id", "id", "birth_date", "sex", "territory__path"
         )
     )
+    seen = visible(actor, "child", [i for _e, i, *_ in found])
+    found = [f for f in found if f[1] in seen]
     mothers = actions.mothers_of(i for _e, i, *_ in found)
     return {str(e): Subject(i, None, b, p, s, mothers.get(i)) for e, i, b, s, p in found}
 
 
-def _pregnancies(keys: set[str]) -> dict[str, Subject]:
-    """external_id -> the pregnancy as a subject (ages count from its origin, :mod:`crecer.lib.pregnancy`)."""
-    return {
-        str(e): Subject(None, i, pregnancy_dating.origin(lmp, edd), p, mother_id=m)
-        for e, i, lmp, edd, m, p in Pregnancy.unscoped.filter(external_id__in=keys).values_list(
+def _pregnancies(keys: set[str], actor: Actor) -> dict[str, Subject]:
+    """external_id -> the pregnancy as a subject (ages count from its origin, :mod:`crecer.lib.pregnancy`);
+    only pregnancies in the importing user's scope."""
+    found = list(
+        Pregnancy.unscoped.filter(external_id__in=keys).values_list(
             "external_id", "id", "lmp_date", "edd_date", "mother_id", "mother__territory__path"
         )
+    )
+    seen = visible(actor, "pregnancy", [i for _e, i, *_ in found])
+    return {
+        str(e): Subject(None, i, pregnancy_dating.origin(lmp, edd), p, mother_id=m)
+        for e, i, lmp, edd, m, p in found
+        if i in seen
     }
+
+
+def _subjects_seen(actor: Actor, subjects: list[tuple[int | None, int | None, int | None]]) -> list[bool]:
+    """For each (child, pregnancy, caregiver) a record concerns, whether the importing user sees one of them."""
+    children = visible(actor, "child", {c for c, _p, _g in subjects if c})
+    pregnancies = visible(actor, "pregnancy", {p for _c, p, _g in subjects if p})
+    caregivers = visible(actor, "caregiver", {g for _c, _p, g in subjects if g})
+    return [c in children or p in pregnancies or g in caregivers for c, p, g in subjects]
+
+
+def _caregivers(keys: set[str], actor: Actor) -> dict[str, tuple[int, str]]:
+    """external_id -> (id, territory path) of caregivers in the importing user's scope."""
+    found = list(Caregiver.unscoped.filter(external_id__in=keys).values_list("external_id", "id", "territory__path"))
+    seen = visible(actor, "caregiver", [i for _e, i, _p in found])
+    return {str(e): (i, p) for e, i, p in found if i in seen}
+
+
+def _held(model: type[Screening] | type[Delivery], keys: set[str], actor: Actor) -> dict[str, tuple[int, bool]]:
+    """external_id -> (id, whether the importing user sees its subject) of stored screenings or deliveries."""
+    stored: Any = model.unscoped.filter(external_id__in=keys)
+    if model is Screening:
+        found = list(stored.values_list("external_id", "id", "child_id", "pregnancy_id", "caregiver_id"))
+    else:
+        found = [
+            (e, i, c, None, g) for e, i, c, g in stored.values_list("external_id", "id", "child_id", "caregiver_id")
+        ]
+    seen = _subjects_seen(actor, [(c, p, g) for _e, _i, c, p, g in found])
+    return {str(e): (i, ok) for (e, i, *_), ok in zip(found, seen, strict=True)}
 
 
 class EncounterImporter(_Keyed):
@@ -122,14 +159,22 @@ class EncounterImporter(_Keyed):
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()
-        children = _children(_keys(rows, "child_external_id"))
-        pregnancies = _pregnancies(_keys(rows, "pregnancy_external_id"))
+        children = _children(_keys(rows, "child_external_id"), actor)
+        pregnancies = _pregnancies(_keys(rows, "pregnancy_external_id"), actor)
         existing = {
             e.external_id: e
             for e in Encounter.unscoped.filter(external_id__in=_keys(rows, "external_id")).select_related(
                 "child__territory", "pregnancy__mother__territory"
             )
         }
+        held = list(existing.values())
+        seen_held = dict(
+            zip(
+                [e.external_id for e in held],
+                _subjects_seen(actor, [(e.child_id, e.pregnancy_id, None) for e in held]),
+                strict=True,
+            )
+        )
         done: dict[tuple[str, int], set[str]] = {}
         for child_id, code in (
             Encounter.unscoped.filter(child_id__in=[c.child_id for c in children.values()], voided_at__isnull=True)
@@ -150,6 +195,11 @@ class EncounterImporter(_Keyed):
         for line, row in rows:
             key = self.key_of(line, row, result)
             if key is None:
+                continue
+            if key in existing and (
+                problem := key_elsewhere(actor, "encounter", existing[key].pk, in_scope=seen_held[key])
+            ):
+                result.reject(line, row, problem)
                 continue
             errors = Collector()
             child_key = row.get("child_external_id", "").strip()
@@ -220,7 +270,9 @@ class _EncounterRef:
         self.pk, self.date, self.subject = pk, date, subject
 
 
-def _encounters(keys: set[str]) -> dict[str, _EncounterRef]:
+def _encounters(keys: set[str], actor: Actor) -> dict[str, _EncounterRef]:
+    """external_id -> the encounter, only those of children and pregnancies in the importing user's scope
+    (another is an unknown external id)."""
     found = list(
         Encounter.unscoped.filter(external_id__in=keys).values_list(
             "external_id",
@@ -237,6 +289,8 @@ def _encounters(keys: set[str]) -> dict[str, _EncounterRef]:
             "pregnancy__mother__territory__path",
         )
     )
+    seen = _subjects_seen(actor, [(c, p, None) for _e, _i, c, p, *_ in found])
+    found = [f for f, ok in zip(found, seen, strict=True) if ok]
     mothers = actions.mothers_of(c for _e, _i, c, *_ in found if c)
     encounters = {}
     for e, i, c, p, date, birth, sex, cpath, lmp, edd, pmother, mpath in found:
@@ -270,7 +324,7 @@ class MeasurementImporter:
         self.seen: dict[str, int] = {}
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
-        encounters = _encounters(_keys(rows, "encounter_external_id"))
+        encounters = _encounters(_keys(rows, "encounter_external_id"), actor)
         current = {
             m.encounter_id: m
             for m in Measurement.unscoped.filter(encounter_id__in=[e.pk for e in encounters.values()], is_current=True)
@@ -345,17 +399,19 @@ class ScreeningImporter(_Keyed):
     required = ("external_id", "encounter_external_id", "instrument", "inputs")
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
-        encounters = _encounters(_keys(rows, "encounter_external_id"))
-        existing = set(
-            Screening.unscoped.filter(external_id__in=_keys(rows, "external_id")).values_list("external_id", flat=True)
-        )
+        encounters = _encounters(_keys(rows, "encounter_external_id"), actor)
+        existing = _held(Screening, _keys(rows, "external_id"), actor)
         creates: list[dict[str, Any]] = []
         for line, row in rows:
             key = self.key_of(line, row, result)
             if key is None:
                 continue
             if key in existing:
-                result.unchanged += 1  # a screening is corrected through the application, not by re-import
+                pk, in_scope = existing[key]
+                if problem := key_elsewhere(actor, "screening", pk, in_scope=in_scope):
+                    result.reject(line, row, problem)
+                else:
+                    result.unchanged += 1  # a screening is corrected through the application, not by re-import
                 continue
             errors = Collector()
             encounter = encounters.get(row.get("encounter_external_id", "").strip())
@@ -423,28 +479,21 @@ class DeliveryImporter(_Keyed):
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()
-        children = _children(_keys(rows, "child_external_id"))
-        caregivers = {
-            e: (i, p)
-            for e, i, p in Caregiver.unscoped.filter(external_id__in=_keys(rows, "caregiver_external_id")).values_list(
-                "external_id", "id", "territory__path"
-            )
-        }
-        encounters = dict(
-            Encounter.unscoped.filter(external_id__in=_keys(rows, "encounter_external_id")).values_list(
-                "external_id", "id"
-            )
-        )
-        existing = set(
-            Delivery.unscoped.filter(external_id__in=_keys(rows, "external_id")).values_list("external_id", flat=True)
-        )
+        children = _children(_keys(rows, "child_external_id"), actor)
+        caregivers = _caregivers(_keys(rows, "caregiver_external_id"), actor)
+        encounters = {k: e.pk for k, e in _encounters(_keys(rows, "encounter_external_id"), actor).items()}
+        existing = _held(Delivery, _keys(rows, "external_id"), actor)
         creates: list[dict[str, Any]] = []
         for line, row in rows:
             key = self.key_of(line, row, result)
             if key is None:
                 continue
             if key in existing:
-                result.unchanged += 1
+                pk, in_scope = existing[key]
+                if problem := key_elsewhere(actor, "delivery", pk, in_scope=in_scope):
+                    result.reject(line, row, problem)
+                else:
+                    result.unchanged += 1
                 continue
             errors = Collector()
             child = children.get(row.get("child_external_id", "").strip())
@@ -552,18 +601,8 @@ class GroupMemberImporter:
                 "facility__territory"
             )
         }
-        caregivers = {
-            e: (i, p)
-            for e, i, p in Caregiver.unscoped.filter(external_id__in=_keys(rows, "caregiver_external_id")).values_list(
-                "external_id", "id", "territory__path"
-            )
-        }
-        children = {
-            e: (i, p)
-            for e, i, p in Child.unscoped.filter(external_id__in=_keys(rows, "child_external_id")).values_list(
-                "external_id", "id", "territory__path"
-            )
-        }
+        caregivers = _caregivers(_keys(rows, "caregiver_external_id"), actor)
+        children = {e: (c.child_id, c.path) for e, c in _children(_keys(rows, "child_external_id"), actor).items()}
         accepted: list[tuple[int, Row, Attendance]] = []
         for line, row in rows:
             errors = Collector()

@@ -1,0 +1,65 @@
+"""Writes that outlast a transaction rolled back as a whole.
+
+What a user was told stays told even when the work it came with is undone: an answer "this document is
+registered in another territory" (:mod:`crecer.registry.existence`) given while a FHIR transaction Bundle
+is written, or in an import's trial run, must keep its audit event and its count although the Bundle or
+the trial is rolled back.
+
+Code that runs such a unit of work wraps its transaction in :func:`block`. A write handed to :func:`defer`
+inside it is held, and run when the block ends — committed or rolled back, an exception or not — outside
+the block's transaction: in autocommit, or in the transaction around the block if there is one. Blocks
+nest: an inner block hands its writes to the outer one, so only the outermost block writes (an import's
+batch inside a trial run). Outside any block :func:`defer` answers False and the caller writes at once,
+in its own transaction (a page or an API call, whose look-ups run before the transaction of their write).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+
+class Deferred(Protocol):
+    def write(self) -> None: ...
+
+
+_local = threading.local()
+
+
+def _stack() -> list[list[Deferred]]:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+@contextmanager
+def block() -> Iterator[None]:
+    """Hold the writes deferred inside; run them when the block ends, however it ends."""
+    stack = _stack()
+    stack.append([])
+    try:
+        yield
+    finally:
+        held = stack.pop()
+        if stack:
+            stack[-1].extend(held)
+        else:
+            for item in held:
+                item.write()
+
+
+def defer(item: Deferred) -> bool:
+    """Hold ``item`` until the outermost block ends; False (the caller writes now) outside any block."""
+    stack = _stack()
+    if not stack:
+        return False
+    stack[-1].append(item)
+    return True
+
+
+def held() -> list[Deferred]:
+    """The writes held by the blocks in force (in this thread), oldest first."""
+    return [item for level in _stack() for item in level]
