@@ -11,7 +11,8 @@ child), then each server is started with ``crecer serve``, in turn:
 
 - ``waitress``: the server before issue 12, one process with 8 threads (``--server waitress``), and
   on SQLite a new connection per request as then (``CRECER_DB_CONN_MAX_AGE=0``);
-- ``gunicorn``: ``--workers`` processes (default 2 × cores + 1) of 2 threads each.
+- ``gunicorn``: ``--workers`` processes (default as ``crecer serve``: one per core, at least 2) of 2 threads
+  each; ``gunicorn:N`` in ``--servers`` runs N processes instead.
 
 Each is loaded with ``--connections`` keep-alive connections (2 wrk threads) for ``--duration``
 seconds, after a 5-second warm-up, on two targets read as the health worker "salud":
@@ -184,7 +185,7 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=3000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=2 * cores() + 1)
+    parser.add_argument("--workers", type=int, default=max(2, cores()))
     parser.add_argument("--postgres", default=None, help="PostgreSQL address (default: DATABASE_URL if PostgreSQL)")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument(

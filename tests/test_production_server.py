@@ -115,9 +115,11 @@ def test_gunicorn_runs_several_workers_and_trusts_the_same_proxies():
 def test_default_workers_follow_the_cores_or_the_environment(monkeypatch):
     monkeypatch.delenv("CRECER_WORKERS", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
-    assert default_workers() == 7
-    monkeypatch.setenv("CRECER_WORKERS", "3")
     assert default_workers() == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert default_workers() == 2  # at least two, so that a worker restarting leaves one answering
+    monkeypatch.setenv("CRECER_WORKERS", "5")
+    assert default_workers() == 5
 
 
 def _free_port() -> int:

@@ -21,7 +21,7 @@ Environment:
   CRECER_TWO_FACTOR_ROLES roles that must sign in with a second factor (default:
                           national_manager,admin,auditor; "none" for no role)
   CRECER_API_TOKEN_DAYS   days an API token works after its creation (default: 90)
-  CRECER_WORKERS          worker processes of ``crecer serve`` (default: 2 × cores + 1)
+  CRECER_WORKERS          worker processes of ``crecer serve`` (default: one per core, at least 2)
   CRECER_THREADS          threads per worker process of ``crecer serve`` (default: 2)
 """
 

@@ -30,7 +30,11 @@ def cores() -> int:
 
 
 def default_workers() -> int:
-    return int(os.environ.get("CRECER_WORKERS") or 2 * cores() + 1)
+    """One worker process per core (at least two). Each request costs the server CPU, not waiting: on 2
+    cores, with the database on the same machine, 2 processes answered the child API faster than 3, 4 or
+    5 (gunicorn's usual 2 × cores + 1), which only competed with each other and with the database
+    (docs/benchmarks.md, "The server under load"). With the database on another machine, more may pay."""
+    return int(os.environ.get("CRECER_WORKERS") or max(2, cores()))
 
 
 def gunicorn_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +82,7 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=default_workers(),
-            help="worker processes (gunicorn; default CRECER_WORKERS or 2 × cores + 1)",
+            help="worker processes (gunicorn; default CRECER_WORKERS or one per core, at least 2)",
         )
         parser.add_argument(
             "--threads",
