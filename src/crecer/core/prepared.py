@@ -15,12 +15,15 @@ This is for hot, simple look-ups by key only; everything else is an ordinary que
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
+
+_numbers = itertools.count()
 
 #: the operators a condition may use: SQL text with one parameter (or none, for ``isnull``)
 OPERATORS = {"=": "= %s", ">": "> %s", ">=": ">= %s", "<": "< %s", "isnull": "IS NULL"}
@@ -56,7 +59,8 @@ class Lookup:
         self.conditions = tuple(where)
         self._planned: tuple[list[_Node], tuple[tuple[Any, str], ...]] | None = None
         self._lock = threading.Lock()
-        self.key = f"_crecer_lookup_{id(self)}"
+        # where each connection keeps this look-up's SQL: a number of its own (an id() could be reused)
+        self.key = f"_crecer_lookup_{next(_numbers)}"
 
     def _plan(self) -> tuple[list[_Node], tuple[tuple[Any, str], ...]]:
         """The joined models and the conditions' fields. Made on first use, not at declaration (the
