@@ -74,3 +74,10 @@ def test_the_walk_sees_the_packages_and_their_imports():
     deps = dependencies()
     assert {"core", "registry", "tracking", "imports", "api", "web"} <= set(PACKAGES)
     assert ("registry", "audit") in deps and ("api", "registry") in deps
+
+
+def test_the_import_framework_names_the_existence_answer_as_the_registry_does():
+    from crecer.imports import uploads
+    from crecer.registry import existence
+
+    assert uploads.ELSEWHERE == existence.ELSEWHERE

@@ -43,7 +43,6 @@ from crecer.imports.framework import (
     run_import,
 )
 from crecer.imports.models import ImportBatch, ImportUpload, UploadStatus
-from crecer.registry.existence import ELSEWHERE
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +276,11 @@ def preview_file(path: Path, kind: str, user: Any) -> Preview:
 
 def _update(upload_id: int, **values: Any) -> None:
     ImportUpload.objects.filter(pk=upload_id).update(heartbeat_at=timezone.now(), **values)
+
+
+#: the code of an existence answer (``crecer.registry.existence.ELSEWHERE``; the framework imports no domain
+#: package, so the code is written here as "other_territory" is, and a test keeps the two equal)
+ELSEWHERE = "registered_elsewhere"
 
 
 def touches_elsewhere(rejection: Rejection) -> bool:
