@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from synthetic_tree import build_territories, migrated_empty, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "costing"
@@ -39,19 +39,7 @@ def main() -> None:
     parser.add_argument("--flush", action="store_true", help="empty the database of DATABASE_URL first")
     parser.add_argument("--reuse", action="store_true", help="time again on the country a previous run built")
     args = parser.parse_args()
-    if "DATABASE_URL" not in os.environ:
-        OUT.mkdir(parents=True, exist_ok=True)
-        db = OUT / "crecer.sqlite3"
-        if not args.reuse:
-            db.unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-        os.environ.setdefault("CRECER_DATA_DIR", str(OUT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crecer.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-
-    import django
-
-    django.setup()
+    setup_django(OUT, keep=args.reuse)
     import numpy as np
     from django.core.management import call_command
     from django.db import connection, transaction
@@ -64,40 +52,21 @@ def main() -> None:
     from crecer.audit.trail import Actor
     from crecer.core import bulk
     from crecer.costing import actions
-    from crecer.lib.synthetic import territories as synthetic_territories
-    from crecer.lib.synthetic.flavours import flavour_for
     from crecer.monitoring import definitions
     from crecer.monitoring.models import Snapshot, SnapshotValue
     from crecer.registry.models import Child
     from crecer.territories.models import Territory
     from crecer.tracking.models import Delivery
 
-    call_command("migrate", interactive=False, verbosity=0)
     if args.reuse:
+        call_command("migrate", interactive=False, verbosity=0)
         timings(Territory.objects.get(parent__isnull=True))
         return
-    if args.flush:
-        call_command("flush", interactive=False, verbosity=0)
-    if Territory.objects.exists():
-        sys.exit("the database has territories: use an empty one (or --flush)")
+    migrated_empty(args.flush)
     system = Actor(None, Channel.CLI)
     profile = conf.profile()
     rng = np.random.default_rng(2026)
-    tree = synthetic_territories.build(rng, profile, flavour_for(profile.country), args.children)
-    started = time.perf_counter()
-    with transaction.atomic():
-        by_code: dict[str, Territory] = {}
-        depth_of = {key: i for i, key in enumerate(profile.level_keys)}
-        for code, name, level, parent in zip(tree.codes, tree.names, tree.levels, tree.parent_codes, strict=True):
-            parent_t = by_code.get(parent)
-            path = f"{parent_t.path if parent_t else ''}{code}/"
-            by_code[code] = Territory.objects.create(
-                code=code, name=name, level=level, depth=depth_of[level], parent=parent_t, path=path
-            )
-    municipalities = [by_code[c] for c in tree.lowest_codes]
-    print(
-        f"{len(tree.codes)} territories, {len(municipalities)} municipalities ({time.perf_counter() - started:.1f} s)"
-    )
+    tree, by_code, municipalities = build_territories(rng, args.children)
 
     # SYNTHETIC children: registry number, birth date over the last six years, municipality by population share.
     today = timezone.localdate()

@@ -25,10 +25,10 @@ database, or ``--flush`` to empty it first).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
+
+from synthetic_tree import build_territories, migrated_empty, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "results"
@@ -40,58 +40,24 @@ def main() -> None:
     parser.add_argument("--year", default="2025")
     parser.add_argument("--flush", action="store_true", help="empty the database of DATABASE_URL first")
     args = parser.parse_args()
-    if "DATABASE_URL" not in os.environ:
-        OUT.mkdir(parents=True, exist_ok=True)
-        db = OUT / "crecer.sqlite3"
-        db.unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-        os.environ.setdefault("CRECER_DATA_DIR", str(OUT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crecer.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-
-    import django
-
-    django.setup()
+    setup_django(OUT)
     import numpy as np
-    from django.core.management import call_command
     from django.db import transaction
 
     from crecer import conf
     from crecer.audit.models import Channel
     from crecer.audit.trail import Actor
     from crecer.lib.periods import parse
-    from crecer.lib.synthetic import territories as synthetic_territories
-    from crecer.lib.synthetic.flavours import flavour_for
     from crecer.monitoring.models import Snapshot, SnapshotValue
     from crecer.results import actions, programmes
     from crecer.results.models import Agreement, Tranche
-    from crecer.territories.models import Territory
 
-    call_command("migrate", interactive=False, verbosity=0)
-    if args.flush:
-        call_command("flush", interactive=False, verbosity=0)
-    if Territory.objects.exists():
-        sys.exit("the database has territories: use an empty one (or --flush)")
+    migrated_empty(args.flush)
     actor = Actor(None, Channel.CLI)
     profile = conf.profile()
     rng = np.random.default_rng(2026)
-    tree = synthetic_territories.build(rng, profile, flavour_for(profile.country), args.children)
-    started = time.perf_counter()
-    with transaction.atomic():
-        by_code: dict[str, Territory] = {}
-        depth_of = {key: i for i, key in enumerate(profile.level_keys)}
-        for code, name, level, parent in zip(tree.codes, tree.names, tree.levels, tree.parent_codes, strict=True):
-            parent_t = by_code.get(parent)
-            path = f"{parent_t.path if parent_t else ''}{code}/"
-            by_code[code] = Territory.objects.create(
-                code=code, name=name, level=level, depth=depth_of[level], parent=parent_t, path=path
-            )
-    municipalities = [by_code[c] for c in tree.lowest_codes]
+    tree, _by_code, municipalities = build_territories(rng, args.children)
     children = np.round(tree.population * args.children).astype(int)
-    print(
-        f"territory tree for {args.children:,} children: {len(tree.codes)} territories, "
-        f"{len(municipalities)} municipalities ({time.perf_counter() - started:.1f} s)"
-    )
 
     # SYNTHETIC frozen snapshots: six months and the year, every municipality's figures.
     year = args.year
