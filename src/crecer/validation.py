@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: the largest id a record can have (a 64-bit primary key on both databases): a larger number is no record's
+MAX_ID = 2**63 - 1
+
 
 @dataclass(frozen=True)
 class FieldError:

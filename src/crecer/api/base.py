@@ -29,7 +29,7 @@ from crecer.accounts.language import activate_for
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
 from crecer.registry.existence import TooManyLookups
-from crecer.validation import InputErrors
+from crecer.validation import MAX_ID, InputErrors
 
 #: items per page of a list, unless an endpoint says otherwise
 PAGE_SIZE = 25
@@ -65,8 +65,6 @@ def paginate(queryset: Any, page: int, size: int = PAGE_SIZE) -> tuple[list[Any]
     return list(queryset[(page - 1) * size : page * size]), {"count": count, "page": page, "pages": pages}
 
 
-#: the largest id a record can have (a 64-bit primary key on both databases)
-MAX_ID = 2**63 - 1
 #: a record's id in a body: a positive 64-bit integer (anything else is no record's)
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 

@@ -36,6 +36,7 @@ from crecer.registry.models import (
     Pregnancy,
 )
 from crecer.territories.models import Facility, Territory
+from crecer.validation import MAX_ID
 
 if TYPE_CHECKING:
     from crecer.access.models import User
@@ -141,8 +142,6 @@ def _shared_categories(user: Any, child_id: int) -> frozenset[str]:
 #: in SQL written once per process (:mod:`crecer.core.prepared`: every page and API call about a child
 #: asks)
 _CHILD = Lookup(Child, ["territory", "facility__territory", "household"], [("id", "="), ("voided_at", "isnull")])
-#: the largest id a record can have (64-bit keys): a larger number is no record's
-MAX_ID = 2**63 - 1
 
 #: where :func:`get_child_or_404` leaves, on the child it returns, the categories it decided for the user
 _DECIDED = "_scope_decided"
