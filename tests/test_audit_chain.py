@@ -212,6 +212,10 @@ def test_concurrent_writers_keep_the_chain_whole(cast, country):
                     record(actor, Action.EXPORT, entity="registry.child", note=f"t{n} r{i}")
                     record_created(actor, "registry.household", [(n * 1000 + i * 10 + k, None) for k in range(5)])
                 log_reads(actor, f"t{n}", [*child_ids, 10**6 + n * 100 + i])
+                # one event (PostgreSQL: one statement, its hash computed by the database) and a few
+                # (PostgreSQL: two statements), besides the large batch above
+                log_reads(actor, f"t{n} one", [10**7 + n * 100 + i])
+                log_reads(actor, f"t{n} few", [10**8 + n * 100 + i * 10 + k for k in range(3)])
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -224,7 +228,7 @@ def test_concurrent_writers_keep_the_chain_whole(cast, country):
     for thread in threads:
         thread.join()
     assert not errors, errors
-    per_round = 1 + 5 + len(set(child_ids)) + 1
+    per_round = 1 + 5 + len(set(child_ids)) + 1 + 1 + 3
     assert AuditEvent.objects.count() - before == 4 * rounds * per_round
     status, out, err = run_verify()
     assert status == 0, err
@@ -392,3 +396,30 @@ def test_a_thread_keeps_its_lane():
     thread.start()
     thread.join()
     assert seen[0] == seen[1] and 0 <= seen[0] < chain.LANES
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_read_event_is_chained_like_any_other(cast, make_child, monkeypatch):
+    """A single read event (on PostgreSQL one statement: lock the head, insert the event with its hash
+    computed by the database, move the head) gets exactly the hash link() gives, in or out of a
+    transaction, and on a lane without a head row yet (the head is made first)."""
+    nurse = Actor(cast["nurse_alta"], Channel.API)
+    child = make_child()
+    used = set(AuditEvent.objects.values_list("lane", flat=True))
+    empty = next(n for n in range(chain.LANES) if n not in used)
+    ChainHead.objects.filter(pk=empty + 1).delete()
+    monkeypatch.setattr(chain, "lane", lambda: empty)
+    log_reads(nurse, "first of its lane", [child.pk])
+    log_reads(nurse, "alone", [child.pk])
+    with transaction.atomic():
+        log_reads(nurse, "inside", [child.pk])
+    events = list(AuditEvent.objects.filter(lane=empty).order_by("pk"))
+    assert [e.note for e in events] == ["first of its lane", "alone", "inside"]
+    assert [e.prev_hash for e in events] == [chain.GENESIS, events[0].hash, events[1].hash]
+    for event in events:
+        assert event.child_id == child.pk and event.actor_id == cast["nurse_alta"].pk
+        assert event.hash == chain.link(event.prev_hash, chain.canonical({f: getattr(event, f) for f in chain.FIELDS}))
+    head = ChainHead.objects.get(pk=empty + 1)
+    assert (head.last_id, head.last_hash) == (events[-1].pk, events[-1].hash)
+    status, _out, err = run_verify()
+    assert status == 0, err

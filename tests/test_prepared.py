@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from crecer.access.actions import create_token
 from crecer.access.models import ApiToken
-from crecer.core.prepared import Lookup
+from crecer.accounts.models import ThrottleCounter
+from crecer.core.prepared import Lookup, first_of_each
 from crecer.registry import scope
 from crecer.registry.models import Child
 from tests.conftest import SYSTEM
@@ -116,3 +117,57 @@ def test_threads_asking_at_the_same_moment_get_whole_answers(children):
             thread.join()
         assert not errors, errors
         assert found == ["CL01001"] * 8
+
+
+THROTTLE = Lookup(ThrottleCounter, where=[("key", "="), ("hits", ">=")])
+
+
+def test_look_ups_asked_together_find_what_each_finds_alone(cast):
+    """first_of_each runs several look-ups in one statement; each answer is the one its look-up gives alone,
+    found or not, whatever the others find."""
+    user = cast["nurse_alta"]
+    raw = create_token(SYSTEM, user)
+    now = timezone.now()
+    token = ApiToken.objects.lookup(raw, now)
+    unknown = ApiToken.objects.lookup("no such token", now)
+    ThrottleCounter.objects.create(key="k", hits=3, window_start=now)
+    for ask_throttle in [(THROTTLE, ("k", 3)), (THROTTLE, ("k", 4)), (THROTTLE, ("other", 0))]:
+        for ask_token in (token, unknown):
+            with CaptureQueriesContext(connection) as queries:
+                counter, found = first_of_each(ask_throttle, ask_token)
+            assert len(queries.captured_queries) == 1
+            alone = (ask_throttle[0].first(*ask_throttle[1]), ask_token[0].first(*ask_token[1]))
+            assert (counter is None) == (alone[0] is None) and (found is None) == (alone[1] is None)
+            if counter is not None:
+                assert fields_of(counter) == fields_of(alone[0])
+            if found is not None:
+                assert fields_of(found) == fields_of(alone[1])
+                assert found.user == user and fields_of(found.user.territory) == fields_of(user.territory)
+    assert ApiToken.objects.user_of(first_of_each(token)[0], now) == user
+
+
+def test_the_hot_statements_are_logged_with_their_values(cast):
+    """Statements bound on the server are logged (DEBUG, query counts in tests) as Django logs its own: the
+    SQL with the values in place, never nothing."""
+    raw = create_token(SYSTEM, cast["nurse_alta"])
+    with CaptureQueriesContext(connection) as queries:
+        ApiToken.objects.authenticate(raw)
+    query = queries.captured_queries[0]  # (then the token's last use is noted)
+    assert query["sql"].startswith("SELECT") and "key_hash" in query["sql"] and "%s" not in query["sql"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_on_postgresql_the_hot_statements_are_prepared_once_per_connection(cast, children, client):
+    """The token (with the throttle), the child and its read event: after a few requests the connection
+    holds them as prepared statements, and the child's was prepared once, not per request."""
+    raw = create_token(SYSTEM, cast["nurse_alta"])
+    child = next(c for c in children.values() if scope.children(cast["nurse_alta"]).filter(pk=c.pk).exists())
+    for _ in range(3):
+        answer = client.get(f"/api/v1/children/{child.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}")
+        assert answer.status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any("accounts_throttlecounter" in s and "access_apitoken" in s for s in statements)
+    assert sum('FROM "registry_child"' in s for s in statements) == 1
+    assert any(s.startswith("WITH head AS") and "audit_auditevent" in s for s in statements)

@@ -181,6 +181,14 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # PostgreSQL's JIT compiles each large query first; for the indicator queries (grouped counts with
     # correlated lookups) that costs more than it saves: off, the year's indicators ran 2.5× faster.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # The hot statements of every request (crecer.core.prepared.cursor: the token, the child, the audit
+    # chain's append) bind their values on the server and are prepared by each connection the first time
+    # it runs them: parsing and planning them anew was most of PostgreSQL's work per request. Django's own
+    # queries bind on the client and are never prepared, whatever this says. Behind a pooler that cannot
+    # keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements), set
+    # CRECER_DB_PREPARE=0 (docs/deployment.md).
+    if os.environ.get("CRECER_DB_PREPARE", "1") != "0":
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"

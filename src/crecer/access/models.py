@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -109,9 +110,17 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def authenticate(self, raw: str) -> User | None:
         """The active user of a token that is neither revoked nor expired (``CRECER_API_TOKEN_DAYS``)."""
         now = timezone.now()
-        # One query by the unique hash, the user and their territory with it (scope needs its path), in
-        # SQL written once per process (crecer.core.prepared: this runs on every API request).
-        token = _TOKEN.first(_hash(raw), now - token_lifetime())
+        lookup, values = self.lookup(raw, now)
+        return self.user_of(lookup.first(*values), now)
+
+    def lookup(self, raw: str, now: dt.datetime) -> tuple[Lookup, tuple[Any, ...]]:
+        """The look-up of the token ``raw`` if neither revoked nor expired at ``now``: one query by the unique
+        hash, the user and their territory with it (scope needs its path), in SQL written once per process
+        (crecer.core.prepared: this runs on every API request)."""
+        return _TOKEN, (_hash(raw), now - token_lifetime())
+
+    def user_of(self, token: ApiToken | None, now: dt.datetime) -> User | None:
+        """The user of a token found by :meth:`lookup`, if active; notes when the token was last used."""
         if token is None or not token.user.is_active:
             return None
         # Compare-and-set keeps a busy client from writing on every call.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -38,15 +39,24 @@ def hits(key: str, seconds: int) -> int:
     return next(iter(found), 0)
 
 
+def reached(key: str, limit: int, seconds: int, now: dt.datetime) -> tuple[Lookup, tuple[Any, ...]]:
+    """The look-up of ``key``'s counter if it reached ``limit`` hits in a window begun after ``now`` less
+    ``seconds`` (SQL written once per process, crecer.core.prepared: every API request asks)."""
+    return _REACHED, (key, limit, now - dt.timedelta(seconds=seconds))
+
+
+def seconds_left(counter: ThrottleCounter | None, seconds: int, now: dt.datetime) -> int | None:
+    """Seconds until the key of ``counter`` (found by :func:`reached`) may go on; None if it was not found."""
+    if counter is None:
+        return None
+    return max(1, math.ceil((counter.window_start + dt.timedelta(seconds=seconds) - now).total_seconds()))
+
+
 def wait(key: str, limit: int, seconds: int) -> int | None:
     """Seconds until ``key`` may go on when it reached ``limit`` hits in its window; None otherwise."""
     now = timezone.now()
-    window = dt.timedelta(seconds=seconds)
-    # Every API request asks (the bad-token throttle): SQL written once per process (crecer.core.prepared).
-    counter = _REACHED.first(key, limit, now - window)
-    if counter is None:
-        return None
-    return max(1, math.ceil((counter.window_start + window - now).total_seconds()))
+    lookup, values = reached(key, limit, seconds, now)
+    return seconds_left(lookup.first(*values), seconds, now)
 
 
 def hit(key: str, seconds: int, n: int = 1) -> int:
@@ -70,6 +80,16 @@ def _token_key(address: str) -> str:
 def retry_after(address: str) -> int | None:
     """Seconds until ``address`` may try a bearer token again, or None if it is not throttled."""
     return wait(_token_key(address), settings.CRECER_API_BAD_TOKEN_LIMIT, settings.CRECER_API_BAD_TOKEN_WINDOW)
+
+
+def token_limit(address: str, now: dt.datetime) -> tuple[Lookup, tuple[Any, ...]]:
+    """The look-up of :func:`retry_after`, to run beside another (its answer goes to :func:`token_wait`)."""
+    return reached(_token_key(address), settings.CRECER_API_BAD_TOKEN_LIMIT, settings.CRECER_API_BAD_TOKEN_WINDOW, now)
+
+
+def token_wait(counter: ThrottleCounter | None, now: dt.datetime) -> int | None:
+    """:func:`retry_after` from what :func:`token_limit`'s look-up found."""
+    return seconds_left(counter, settings.CRECER_API_BAD_TOKEN_WINDOW, now)
 
 
 def bad_token(request: HttpRequest, address: str) -> None:

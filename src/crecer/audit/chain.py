@@ -33,6 +33,7 @@ breaks both lanes' chains.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +44,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
+
+from crecer.core import prepared
 
 #: the ``prev_hash`` of the first event
 GENESIS = "0" * 64
@@ -201,7 +204,7 @@ def _move_head(cursor: Any, lane_: int, last_id: int, last_hash: str) -> None:
 
 def append_instance(event: Any, save: Callable[[], None]) -> None:
     """Chain one new event (an unsaved :class:`~crecer.audit.models.AuditEvent`) and save it with ``save``."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), prepared.cursor(connection) as cursor:
         event.lane = lane_ = lane()
         _last_id, last_hash = _lock_head(cursor, lane_)
         if event.at is None:
@@ -212,36 +215,107 @@ def append_instance(event: Any, save: Callable[[], None]) -> None:
         _move_head(cursor, lane_, event.pk, event.hash)
 
 
-def _inserter() -> Any:
-    """The multi-row insert of events, built once per connection (every request that reads a child's
-    data appends its read events through it)."""
-    from crecer.audit.models import AuditEvent
-    from crecer.core.bulk import BulkInsert
+class _Statements:
+    """The statements that append events, built once per connection (every request that reads a child's
+    data appends its read events through them)."""
 
+    def __init__(self) -> None:
+        from crecer.audit.models import AuditEvent
+        from crecer.core.bulk import BulkInsert
+
+        self.insert = BulkInsert(AuditEvent)
+        head = _table("audit_chainhead")
+        names = [f.attname for f in self.insert.fields]
+        self.hash_at = names.index("hash")
+        self.prev_at = names.index("prev_hash")
+        # One event (PostgreSQL): lock the head, insert the event chained to it and move the head, in one
+        # statement. The event's hash is link() computed by the database (sha256 is built in): the hex of
+        # sha256(the previous hash in ASCII, a newline, the canonical form given as bytes). Each value is
+        # cast to its column's type (a None has no type of its own).
+        chosen = []
+        for field in self.insert.fields:
+            if field.attname == "prev_hash":
+                chosen.append("head.last_hash")
+            elif field.attname == "hash":
+                chosen.append("encode(sha256(convert_to(head.last_hash || chr(10), 'UTF8') || %s::bytea), 'hex')")
+            else:
+                chosen.append(f"CAST(%s AS {field.db_type(connection)})")
+        columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in self.insert.fields)
+        self.one = (
+            f"WITH head AS (SELECT last_hash FROM {head} WHERE id = %s FOR UPDATE), "  # noqa: S608 (names are the models')
+            f"new AS (INSERT INTO {_table('audit_auditevent')} ({columns}) SELECT {', '.join(chosen)} FROM head "
+            "RETURNING id, hash) "
+            f"UPDATE {head} SET last_id = new.id, last_hash = new.hash FROM new WHERE {head}.id = %s "
+            f"RETURNING {head}.last_hash"
+        )
+        self.head = head
+
+    def several(self, count: int) -> str:
+        """``count`` events (PostgreSQL): insert them and move the lane's head to the last of them, in one
+        statement; its parameters are the events' values, then the head's new hash and its id."""
+        return (
+            f"WITH new AS ({self.insert.values_sql(count)} RETURNING id) "  # noqa: S608 (names are the models')
+            f"UPDATE {self.head} SET last_id = (SELECT MAX(id) FROM new), last_hash = %s WHERE id = %s"
+        )
+
+
+def _statements() -> _Statements:
     wrapper = connections[DEFAULT_DB_ALIAS]
-    found = wrapper.__dict__.get("_crecer_audit_insert")
+    found = wrapper.__dict__.get("_crecer_audit_statements")
     if found is None:
-        found = wrapper.__dict__["_crecer_audit_insert"] = BulkInsert(AuditEvent)
+        found = wrapper.__dict__["_crecer_audit_statements"] = _Statements()
     return found
+
+
+#: batches up to this size are appended on PostgreSQL by prepared statements (below); larger ones by COPY
+SMALL_BATCH = 8
+
+
+def _append_one(statements: _Statements, row: dict[str, Any], now: dt.datetime, lane_: int) -> bool:
+    """Append one event in one statement (PostgreSQL), in the caller's transaction or, outside any, on its
+    own; False if the lane has no head row yet (then nothing was written)."""
+    form = _Parts().canonical(row, _at(now))
+    values = list(statements.insert.values([row], same={"at": now, "lane": lane_})[0])
+    values[statements.hash_at] = form
+    del values[statements.prev_at]
+    with prepared.cursor(connection) as cursor:
+        cursor.execute(statements.one, [_head_id(lane_), *values, _head_id(lane_)])
+        return cursor.fetchone() is not None
 
 
 def append_rows(rows: Iterable[dict[str, Any]]) -> int:
     """Chain and insert many new events (dicts of column values by attribute name, as for
-    :class:`crecer.core.bulk.BulkInsert`) with one multi-row insert; returns how many."""
+    :class:`crecer.core.bulk.BulkInsert`) with one multi-row insert; returns how many.
+
+    On PostgreSQL, prepared statements: one event (every read of one child's record) is one statement that
+    locks the head, inserts and moves the head; a small batch is two (lock the head; insert and move it).
+    Larger batches, and SQLite, insert in one go, then read the lane's highest id back to move the head."""
     batch = list(rows)
     if not batch:
         return 0
     now = timezone.now()
+    lane_ = lane()
+    statements = _statements()
+    postgresql = connection.vendor == "postgresql"
+    if postgresql and len(batch) == 1:
+        # prev_hash and hash are the database's to fill in (placeholders here)
+        row = {**{k: v for k, v in batch[0].items() if k != "at"}, "prev_hash": "", "hash": ""}
+        if _append_one(statements, row, now, lane_):
+            return 1
     at = _at(now)
     parts = _Parts()
-    lane_ = lane()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), prepared.cursor(connection) as cursor:
         _last_id, prev = _lock_head(cursor, lane_)
         for row in batch:
             row.pop("at", None)  # one time for the call, hashed as ``at`` and written once below
             row["prev_hash"] = prev
             prev = row["hash"] = link(prev, parts.canonical(row, at))
-        _inserter().write(batch, same={"at": now, "lane": lane_})
+        same = {"at": now, "lane": lane_}
+        if postgresql and len(batch) <= SMALL_BATCH:
+            values = statements.insert.values(batch, same=same)
+            cursor.execute(statements.several(len(batch)), [*itertools.chain(*values), prev, _head_id(lane_)])
+            return len(batch)
+        statements.insert.write(batch, same=same)
         # Appends to a lane are serialised by its head's lock, so the lane's highest id is the last row
         # just written (the index on lane and id answers).
         cursor.execute(f"SELECT MAX(id) FROM {_table('audit_auditevent')} WHERE lane = %s", [lane_])  # noqa: S608

@@ -43,10 +43,10 @@ class BulkInsert:
         meta = model._meta
         self.fields = [f for f in meta.concrete_fields if not f.primary_key or not isinstance(f, models.AutoField)]
         columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in self.fields)
-        placeholders = ", ".join(["%s"] * len(self.fields))
+        self.row_placeholders = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
         # Table and column names come from the model and are quoted; values are always parameters.
         table = connection.ops.quote_name(meta.db_table)
-        self.sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        self.sql = f"INSERT INTO {table} ({columns}) VALUES {self.row_placeholders}"  # noqa: S608
         self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
         self.converters = [(i, c) for i, f in enumerate(self.fields) if (c := _converter(f)) is not None]
 
@@ -59,8 +59,9 @@ class BulkInsert:
             if f.attname not in self.defaults and isinstance(f, models.CharField | models.TextField) and f.blank:
                 self.defaults[f.attname] = ""
 
-    def write(self, rows: Iterable[dict[str, Any]], same: dict[str, Any] | None = None) -> int:
-        """Insert ``rows``; returns how many. ``same`` holds values shared by every row (converted once)."""
+    def values(self, rows: Iterable[dict[str, Any]], same: dict[str, Any] | None = None) -> list[Any]:
+        """The rows as the database takes them: one sequence of values per row, in the order of
+        :attr:`fields`. ``same`` holds values shared by every row (converted once)."""
         now = timezone.now()
         base = {**self.defaults, **dict.fromkeys(self.automatic, now), **(same or {})}
         # Defaults and timestamps are the same on every row: convert them once.
@@ -79,6 +80,15 @@ class BulkInsert:
                     if name in row:
                         values[i] = convert(values[i])
             prepared.append(values)
+        return prepared
+
+    def values_sql(self, count: int) -> str:
+        """``INSERT INTO table (columns…) VALUES (…), …`` for ``count`` rows, their values as parameters."""
+        return self.sql + f", {self.row_placeholders}" * (count - 1)
+
+    def write(self, rows: Iterable[dict[str, Any]], same: dict[str, Any] | None = None) -> int:
+        """Insert ``rows``; returns how many. ``same`` holds values shared by every row (converted once)."""
+        prepared = self.values(rows, same)
         if prepared:
             # Database errors (a unique document taken meanwhile) surface as Django's, as from the ORM.
             with connection.wrap_database_errors, connection.cursor() as cursor:

@@ -10,6 +10,11 @@ passes the values, always as parameters. Rows become model instances through the
 ``select_related`` leaves them, so the code reading them cannot tell the difference
 (``tests/test_prepared.py`` compares the two on every field).
 
+On PostgreSQL these statements also skip the server's parsing and planning (:func:`cursor`): Django
+binds every query's values into its text on the client, so the server parses and plans each query anew,
+which for the child with its places costs more than answering it. The hot statements here bind their
+values on the server instead, and each connection prepares a statement the first time it runs it.
+
 This is for hot, simple look-ups by key only; everything else is an ordinary query set.
 """
 
@@ -22,11 +27,41 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 _numbers = itertools.count()
 
 #: the operators a condition may use: SQL text with one parameter (or none, for ``isnull``)
 OPERATORS = {"=": "= %s", ">": "> %s", ">=": ">= %s", "<": "< %s", "isnull": "IS NULL"}
+
+
+def cursor(connection: Any) -> CursorWrapper:
+    """A cursor of ``connection`` for the hot statements: on PostgreSQL one that binds values on the server
+    (``psycopg.Cursor``, not Django's client-binding cursor), so that the connection prepares each statement
+    the first time it runs it and afterwards sends only the values (settings: ``prepare_threshold`` 0, which
+    Django's own client-binding cursors ignore). Elsewhere, the connection's ordinary cursor. Either way it
+    is wrapped as Django wraps its cursors (errors as Django's, queries logged and counted as any other)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        connection.validate_thread_sharing()
+        raw = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+        if connection.queries_logged:
+            return _Logged(raw, connection)
+        return connection.make_cursor(raw)
+
+
+class _Logged(CursorDebugWrapper):
+    """Django's logging cursor, logging the statement with its values in place: Django reads that text back
+    from client-binding cursors only, and would log nothing for these."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+            return self.cursor.execute(sql, params)
 
 
 @dataclass(frozen=True)
@@ -133,21 +168,23 @@ class Lookup:
         connection.__dict__[self.key] = prepared
         return prepared
 
-    def first(self, *values: Any) -> Any:
-        """The first instance matching the conditions with these values, its related instances cached."""
-        connection = connections[DEFAULT_DB_ALIAS]  # this thread's connection
-        sql, converters = self._prepared(connection)
-        nodes, where = self._plan()
+    def params(self, values: Sequence[Any], connection: Any) -> list[Any]:
+        """The statement's parameters for these values of the conditions (in order)."""
+        _nodes, where = self._plan()
         params = []
         taking = iter(values)
         for field, operator in where:
             if operator != "isnull":
                 params.append(field.get_db_prep_value(next(taking), connection, prepared=False))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
+        return params
+
+    def instance(self, row: Sequence[Any], connection: Any) -> Any:
+        """The instance of a row of this look-up's columns (None for a row of NULLs: no match), its related
+        instances cached on it."""
+        nodes, _where = self._plan()
+        if row[nodes[0].pk] is None:
             return None
+        _sql, converters = self._prepared(connection)
         row = list(row)
         for index, functions, column in converters:
             value = row[index]
@@ -166,3 +203,42 @@ class Lookup:
                 if owner is not None:
                     node.via.set_cached_value(owner, instance)
         return instances[0]
+
+    def width(self) -> int:
+        """How many columns a row of this look-up has."""
+        nodes, _where = self._plan()
+        return sum(len(n.fields) for n in nodes)
+
+    def first(self, *values: Any) -> Any:
+        """The first instance matching the conditions with these values, its related instances cached."""
+        connection = connections[DEFAULT_DB_ALIAS]  # this thread's connection
+        sql, _converters = self._prepared(connection)
+        with cursor(connection) as cursor_:
+            cursor_.execute(sql, self.params(values, connection))
+            row = cursor_.fetchone()
+        return None if row is None else self.instance(row, connection)
+
+
+def first_of_each(*asks: tuple[Lookup, Sequence[Any]]) -> list[Any]:
+    """What each ``(look-up, values)`` of ``asks`` finds (as :meth:`Lookup.first`: an instance or None),
+    all in one statement: each look-up a subquery of its own, side by side on one row. For look-ups that
+    every request makes together (the bad-token throttle and the token): one round trip instead of two."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    key = "_crecer_together_" + "_".join(lookup.key for lookup, _values in asks)
+    sql = connection.__dict__.get(key)
+    if sql is None:
+        parts = ["SELECT * FROM (SELECT 1 AS crecer_one) one"]
+        for i, (lookup, _values) in enumerate(asks):
+            parts.append(f"LEFT JOIN ({lookup._prepared(connection)[0]}) L{i} ON 1 = 1")
+        sql = connection.__dict__[key] = " ".join(parts)
+    params = [p for lookup, values in asks for p in lookup.params(values, connection)]
+    with cursor(connection) as cursor_:
+        cursor_.execute(sql, params)
+        row = cursor_.fetchone()
+    found = []
+    at = 1  # after crecer_one
+    for lookup, _values in asks:
+        width = lookup.width()
+        found.append(lookup.instance(row[at : at + width], connection))
+        at += width
+    return found
