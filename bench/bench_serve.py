@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_serve.py [--children 3000] [--connections 32] [--duration 20]
         [--postgres postgres://postgres@127.0.0.1:5432/crecer_bench] [--databases sqlite,postgresql]
-        [--servers waitress,gunicorn,gunicorn:2] [--workers N] [--targets api,page]
+        [--servers waitress,gunicorn,gunicorn:2] [--workers N] [--targets api,page] [--compare SRC]
 
 Needs wrk (Debian: ``apt-get install -y wrk``). For each database (SQLite in ``bench/out/serve-sqlite/``;
 PostgreSQL at ``--postgres``, or DATABASE_URL when it is a PostgreSQL address) the database is prepared
@@ -22,7 +22,14 @@ seconds, after a 5-second warm-up, on two targets read as the health worker "sal
 
 Every request is a real read of person data: it writes its read event to the audit trail. The script
 prints requests/s, the median, p95 and p99 latency and any error (non-2xx answers, timeouts); a run
-with errors is not a figure. wrk runs on the same machine and takes some of its CPU.
+with errors is not a figure. wrk runs on the same machine and takes some of its CPU. Besides the server's
+CPU per request it prints PostgreSQL's (every ``postgres`` process of the machine over the run): on one
+machine the database's work takes from the same cores.
+
+``--compare SRC`` runs everything first with the code of another checkout's ``src`` (say the commit
+before a change, ``git worktree add --detach /tmp/before REV`` then ``--compare /tmp/before/src``), on
+databases of its own prepared by its own demo (``bench/out/serve-*-compare``, PostgreSQL database
+``NAME_compare``), so that the baseline and the change come from one run on one machine.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -82,15 +90,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def environment(database: str, url: str | None) -> dict[str, str]:
+def environment(database: str, url: str | None, src: Path = SRC, label: str = "") -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(SRC) + os.pathsep + env.get("PYTHONPATH", "")
-    env["CRECER_DATA_DIR"] = str(OUT / f"serve-{database}")
+    env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
+    env["CRECER_DATA_DIR"] = str(OUT / f"serve-{database}{'-' + label if label else ''}")
     env["CRECER_LOG_LEVEL"] = "ERROR"
     env.pop("DATABASE_URL", None)
     if url:
         env["DATABASE_URL"] = url
     return env
+
+
+def database_cpu_seconds() -> float:
+    """CPU time (user + system) used so far by every PostgreSQL process of the machine (Linux /proc)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def prepare(env: dict[str, str], children: int) -> dict[str, str]:
@@ -180,6 +204,65 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def run_code(args: argparse.Namespace, database: str, label: str, env: dict[str, str]) -> list[tuple[Any, ...]]:
+    """Prepare the database for one code tree and load each server of ``--servers`` with it."""
+    rows: list[tuple[Any, ...]] = []
+    print(f"{database}{' (' + label + ')' if label else ''}: preparing a SYNTHETIC country of {args.children} children")
+    prepared = prepare(env, args.children)
+    targets = {
+        "api": (f"/api/v1/children/{prepared['child']}", {"Authorization": f"Bearer {prepared['token']}"}),
+        "page": (f"/children/{prepared['child']}/", {"Cookie": f"sessionid={prepared['session']}"}),
+    }
+    for spec in args.servers.split(","):
+        # "gunicorn:3" is gunicorn with 3 workers; "gunicorn" uses --workers
+        kind, _, count = spec.partition(":")
+        workers = int(count or args.workers)
+        server = f"gunicorn×{workers}" if kind == "gunicorn" else kind
+        if label:
+            server += f" ({label})"
+        port = free_port()
+        process = start(env, kind, workers, port)
+        try:
+            for target in args.targets.split(","):
+                path, headers = targets[target]
+                url = f"http://127.0.0.1:{port}{path}"
+                check(port, path, headers)
+                wrk(url, headers, args.connections, 5)  # warm-up: every worker connected, its caches filled
+                before, before_db = cpu_seconds(process.pid), database_cpu_seconds()
+                f = wrk(url, headers, args.connections, args.duration)
+                # The server's CPU per request: what a quiet machine's cores must pay for each one,
+                # a figure the other users of a shared machine disturb much less than the rate.
+                done = int(f["requests"])
+                cpu_ms = (cpu_seconds(process.pid) - before) * 1e3 / done if done else math.nan
+                db_ms = (database_cpu_seconds() - before_db) * 1e3 / done if done else math.nan
+                if not done:
+                    print(f"  {server:<11} {target:<5} no request completed in {args.duration} s: not a figure")
+                errors = int(f["non2xx"] + f["connect"] + f["read"] + f["write"] + f["timeout"])
+                row = (
+                    database,
+                    server,
+                    target,
+                    f["rps"],
+                    f["p50"] / 1e3,
+                    f["p95"] / 1e3,
+                    f["p99"] / 1e3,
+                    errors,
+                    cpu_ms,
+                    db_ms,
+                )
+                rows.append(row)
+                print(
+                    f"  {server:<11} {target:<5} {row[3]:8.1f} req/s  p50 {row[4]:7.1f} ms  "
+                    f"p95 {row[5]:7.1f} ms  p99 {row[6]:7.1f} ms  errors {errors}  server CPU {cpu_ms:.1f} "
+                    f"ms/request  PostgreSQL CPU {db_ms:.1f}",
+                    flush=True,
+                )
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--children", type=int, default=3000)
@@ -192,6 +275,7 @@ def main() -> None:
         "--servers", default="waitress,gunicorn", help="in turn; gunicorn:N for N workers (e.g. waitress,gunicorn:2)"
     )
     parser.add_argument("--targets", default="api,page")
+    parser.add_argument("--compare", type=Path, default=None, help="another checkout's src, run first (the baseline)")
     args = parser.parse_args()
 
     if shutil.which("wrk") is None:
@@ -218,61 +302,25 @@ def main() -> None:
     if "postgresql" in databases:
         ensure_database(postgres)
     rows = []
+    codes = [("compare", args.compare.resolve()), ("", SRC)] if args.compare else [("", SRC)]
     for database in databases:
-        env = environment(database, postgres if database == "postgresql" else None)
-        print(f"{database}: preparing a SYNTHETIC country of {args.children} children")
-        prepared = prepare(env, args.children)
-        targets = {
-            "api": (f"/api/v1/children/{prepared['child']}", {"Authorization": f"Bearer {prepared['token']}"}),
-            "page": (f"/children/{prepared['child']}/", {"Cookie": f"sessionid={prepared['session']}"}),
-        }
-        for spec in args.servers.split(","):
-            # "gunicorn:3" is gunicorn with 3 workers; "gunicorn" uses --workers
-            kind, _, count = spec.partition(":")
-            workers = int(count or args.workers)
-            server = f"gunicorn×{workers}" if kind == "gunicorn" else kind
-            port = free_port()
-            process = start(env, kind, workers, port)
-            try:
-                for target in args.targets.split(","):
-                    path, headers = targets[target]
-                    url = f"http://127.0.0.1:{port}{path}"
-                    check(port, path, headers)
-                    wrk(url, headers, args.connections, 5)  # warm-up: every worker connected, its caches filled
-                    before = cpu_seconds(process.pid)
-                    f = wrk(url, headers, args.connections, args.duration)
-                    # The server's CPU per request: what a quiet machine's cores must pay for each one,
-                    # a figure the other users of a shared machine disturb much less than the rate.
-                    done = int(f["requests"])
-                    cpu_ms = (cpu_seconds(process.pid) - before) * 1e3 / done if done else math.nan
-                    if not done:
-                        print(f"  {server:<11} {target:<5} no request completed in {args.duration} s: not a figure")
-                    errors = int(f["non2xx"] + f["connect"] + f["read"] + f["write"] + f["timeout"])
-                    row = (
-                        database,
-                        server,
-                        target,
-                        f["rps"],
-                        f["p50"] / 1e3,
-                        f["p95"] / 1e3,
-                        f["p99"] / 1e3,
-                        errors,
-                        cpu_ms,
-                    )
-                    rows.append(row)
-                    print(
-                        f"  {server:<11} {target:<5} {row[3]:8.1f} req/s  p50 {row[4]:7.1f} ms  "
-                        f"p95 {row[5]:7.1f} ms  p99 {row[6]:7.1f} ms  errors {errors}  server CPU {cpu_ms:.1f} ms/request",
-                        flush=True,
-                    )
-            finally:
-                process.terminate()
-                process.wait(timeout=60)
+        for label, src in codes:
+            url = postgres if database == "postgresql" else None
+            if url and label:
+                url = f"{url.split('?')[0]}_{label}"
+                ensure_database(url)
+            rows += run_code(args, database, label, environment(database, url, src, label))
     print()
-    print("| database | server | target | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/request |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| database | server | target | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/request "
+        "| PostgreSQL CPU ms/request |"
+    )
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.0f} | {r[4]:.0f} | {r[5]:.0f} | {r[6]:.0f} | {r[7]} | {r[8]:.1f} |")
+        db = f"{r[9]:.1f}" if r[0] == "postgresql" else "–"
+        print(
+            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.0f} | {r[4]:.0f} | {r[5]:.0f} | {r[6]:.0f} | {r[7]} | {r[8]:.1f} | {db} |"
+        )
     load = os.getloadavg()
     print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 
