@@ -26,7 +26,8 @@ def test_an_indicator_and_its_list_to_act_on_fit_the_phone(transactional_db, sig
     assert trend.bounding_box()["width"] <= 390
     labels = trend.locator("text").all_text_contents()
     assert "Periodo" in labels and "33,3%" in labels
-    page.get_by_role("link", name="2", exact=True).first.click()  # the two to act on in the region
+    with page.expect_navigation():  # the new page loaded before it is measured
+        page.get_by_role("link", name="2", exact=True).first.click()  # the two to act on in the region
     assert "side=missing" in page.url
     assert fits_the_phone(page), page.evaluate("document.documentElement.scrollWidth")
     content = page.content()
