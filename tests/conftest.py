@@ -53,7 +53,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.fixture
-def country(db: Any) -> dict[str, Any]:
+def country(_shared_base: dict[str, Any] | None, db: Any) -> dict[str, Any]:
+    if _shared_base is not None:
+        return _shared_base["country"]
     with transaction.atomic():
         return _build_country()
 
@@ -98,17 +100,24 @@ def _build_country() -> dict[str, Any]:
     return t
 
 
+def _make_user(username: str, role: str, territory: str, **kwargs: Any) -> User:
+    return create_user(SYSTEM, username, role, territory, PASSWORD, **kwargs)
+
+
 @pytest.fixture
 def make_user(country: dict[str, Any]) -> Callable[..., User]:
-    def make(username: str, role: str, territory: str, **kwargs: Any) -> User:
-        return create_user(SYSTEM, username, role, territory, PASSWORD, **kwargs)
-
-    return make
+    return _make_user
 
 
 @pytest.fixture
-def cast(make_user: Callable[..., User]) -> dict[str, User]:
+def cast(_shared_base: dict[str, Any] | None, make_user: Callable[..., User]) -> dict[str, User]:
     """One user per role and level, plus one who must see nothing."""
+    if _shared_base is not None:
+        return _shared_base["cast"]
+    return _build_cast(make_user)
+
+
+def _build_cast(make_user: Callable[..., User]) -> dict[str, User]:
     return {
         "nurse_alta": make_user("enfermera_alta", Role.HEALTH_WORKER, "CL01001", facility_code="F-ALTA"),
         "nurse_baja": make_user("enfermera_baja", Role.HEALTH_WORKER, "CL01002", facility_code="F-BAJA"),
@@ -142,12 +151,13 @@ CHILD_DEFAULTS = {
 }
 
 
+def _make_child(**overrides: Any) -> Child:
+    return actions.create_child(SYSTEM, {**CHILD_DEFAULTS, **overrides})
+
+
 @pytest.fixture
 def make_child(country: dict[str, Any]) -> Callable[..., Child]:
-    def make(**overrides: Any) -> Child:
-        return actions.create_child(SYSTEM, {**CHILD_DEFAULTS, **overrides})
-
-    return make
+    return _make_child
 
 
 @pytest.fixture
@@ -169,8 +179,14 @@ def make_mother(country: dict[str, Any]) -> Callable[..., Caregiver]:
 
 
 @pytest.fixture
-def children(make_child: Callable[..., Child]) -> dict[str, Child]:
+def children(_shared_base: dict[str, Any] | None, make_child: Callable[..., Child]) -> dict[str, Child]:
     """One child in each municipality; the Baja child attends the Alta health centre."""
+    if _shared_base is not None:
+        return _shared_base["children"]
+    return _build_children(make_child)
+
+
+def _build_children(make_child: Callable[..., Child]) -> dict[str, Child]:
     return {
         "alta": make_child(given_names="Agustín", sex="M", territory_code="CL01001", facility_code="F-ALTA"),
         "baja": make_child(given_names="Isidora", territory_code="CL01002", facility_code="F-ALTA"),
@@ -216,10 +232,11 @@ def _empty_cache() -> None:
 
 
 @pytest.fixture
-def network(cast: dict[str, User]) -> dict[str, Any]:
+def network(_shared_base: dict[str, Any] | None, cast: dict[str, User]) -> dict[str, Any]:
     """The service catalogue and providers: a stimulation room in Alta (capacity 2 a month), one
     covering the whole north region, a child protection office in Alta and a housing office in the south."""
-
+    if _shared_base is not None:
+        return _shared_base["network"]
     with transaction.atomic():
         return _build_network()
 
@@ -332,7 +349,6 @@ def _shared_rows(
     django_db_blocker: Any,
     _shared_data_session: None,
 ) -> Any:
-    global _open
     names = [n for n in _BUILDERS if n in request.fixturenames]
     if len(names) != 1:
         raise pytest.UsageError(f"{request.node.nodeid}: one shared data set at a time, not {names}")
@@ -342,6 +358,12 @@ def _shared_rows(
         "transactional_db" in request.fixturenames
     ):
         raise pytest.UsageError(f"{name}: shared data is for tests whose transaction is rolled back, not committed")
+    return _open_shared(name, lambda: _BUILDERS[name](tmp_path_factory), django_db_blocker)
+
+
+def _open_shared(name: str, build: Callable[[], Any], django_db_blocker: Any) -> Any:
+    """The value of the shared data set ``name``, its rows written by ``build`` unless they are open."""
+    global _open
     with django_db_blocker.unblock():
         # Only the shared transaction may be open: pytest_runtest_setup closed any other data set, and the
         # test's own transaction (db) must come after, to be rolled back to the shared rows.
@@ -353,7 +375,7 @@ def _shared_rows(
             atomic.__enter__()
             try:
                 with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
-                    value = _BUILDERS[name](tmp_path_factory)
+                    value = build()
                 # Check the deferred foreign keys of the shared rows now, once: left pending, PostgreSQL
                 # would check them again after every test (a rolled-back savepoint puts them back).
                 connection.check_constraints()
@@ -382,10 +404,82 @@ def _shared_data_session(django_db_setup: Any) -> Any:
     _close_shared()
 
 
+# The common fixtures (country, cast, children, network) are shared the same way: a test that asks for
+# some of them, and whose transaction is rolled back, gets them from rows written once for the consecutive
+# tests asking for the same ones (tens of tests in a row often do: each building them took a few tenths of
+# a second of the suite's minutes). The rows are written in the order the test's own fixtures would have
+# written them. A committing test (transactional_db, live_server, a django_db marker), or one using another
+# shared data set, builds them inside its own transaction as before.
+_BASE_NEEDS = {"country": (), "cast": ("country",), "children": ("country",), "network": ("cast",)}
+
+
+def _base_set(item: Any) -> tuple[str, ...]:
+    """The common fixtures the test gets from shared rows, in the order they are built (none: not shared)."""
+    names = getattr(item, "fixturenames", ())
+    if "country" not in names or "db" not in names:  # another fixture named country (tests/lib) needs no db
+        return ()
+    if "transactional_db" in names or "live_server" in names or item.get_closest_marker("django_db"):
+        return ()
+    if any(n in _BUILDERS for n in names):
+        return ()
+    order: list[str] = []
+
+    def add(name: str) -> None:
+        for need in _BASE_NEEDS[name]:
+            add(need)
+        if name not in order:
+            order.append(name)
+
+    for name in names:
+        if name in _BASE_NEEDS:
+            add(name)
+    return tuple(order)
+
+
+def _build_base(order: tuple[str, ...]) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for name in order:
+        if name == "country":
+            with transaction.atomic():
+                value[name] = _build_country()
+        elif name == "cast":
+            value[name] = _build_cast(_make_user)
+        elif name == "children":
+            value[name] = _build_children(_make_child)
+        else:
+            with transaction.atomic():
+                value[name] = _build_network()
+    return value
+
+
+@pytest.fixture(autouse=True)
+def _shared_base(
+    request: pytest.FixtureRequest, _fast_password_hashing: None, _no_forced_two_factor: None
+) -> dict[str, Any] | None:
+    """The test's common fixtures from shared rows (a fresh copy of the objects), or None: it builds them."""
+    order = _base_set(request.node)
+    if not order:
+        return None
+    request.getfixturevalue("_shared_data_session")
+    value = _open_shared(
+        "base:" + "+".join(order), lambda: _build_base(order), request.getfixturevalue("django_db_blocker")
+    )
+    return copy.deepcopy(value)
+
+
+def _wanted(item: Any) -> str | None:
+    names = getattr(item, "fixturenames", ())
+    builders = [n for n in _BUILDERS if n in names]
+    if builders:
+        return builders[0]
+    order = _base_set(item)
+    return "base:" + "+".join(order) if order else None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # Before any fixture of the next test: a test that does not use the open shared data must not see it.
-    if _open is not None and _open.name not in getattr(item, "fixturenames", ()):
+    if _open is not None and _open.name != _wanted(item):
         _close_shared()
 
 

@@ -9,6 +9,7 @@ no Django (``tests/lib/test_isolation.py``). Imports inside ``if TYPE_CHECKING:`
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,6 +28,13 @@ def _type_checking_lines(tree: ast.AST) -> set[int]:
 
 def dependencies() -> dict[tuple[str, str], set[str]]:
     """``{(importer, imported): files}`` between Crecer's packages (migrations left out)."""
+    # The walk parses every source file (seconds); the files do not change during a run, so it is done
+    # once and each test gets its own copy.
+    return {pair: set(files) for pair, files in _walk().items()}
+
+
+@functools.cache
+def _walk() -> dict[tuple[str, str], set[str]]:
     found: dict[tuple[str, str], set[str]] = defaultdict(set)
     for path in SRC.rglob("*.py"):
         relative = path.relative_to(SRC)
