@@ -423,3 +423,40 @@ def test_one_read_event_is_chained_like_any_other(cast, make_child, monkeypatch)
     assert (head.last_id, head.last_hash) == (events[-1].pk, events[-1].hash)
     status, _out, err = run_verify()
     assert status == 0, err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_sharing_one_lane_keep_its_chain_whole(cast, make_child, monkeypatch):
+    """Threads of different server processes can share a lane. Forced onto one lane, threads appending
+    single read events (on PostgreSQL one statement each, waiting on the head's lock), small batches and
+    single events inside a transaction still leave one unbroken chain, every event once."""
+    child = make_child()
+    monkeypatch.setattr(chain, "lane", lambda: 3)
+    errors: list[BaseException] = []
+    rounds = 10
+
+    def work(n: int) -> None:
+        try:
+            actor = Actor(cast["nurse_alta"], Channel.API)
+            for i in range(rounds):
+                log_reads(actor, f"t{n} r{i}", [child.pk])
+                log_reads(actor, f"t{n} r{i} few", [child.pk, 10**6 + n, 10**7 + i])
+                with transaction.atomic():
+                    log_reads(actor, f"t{n} r{i} inside", [child.pk])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    before = AuditEvent.objects.filter(lane=3).count()
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert AuditEvent.objects.filter(lane=3).count() - before == 6 * rounds * 5
+    events = list(AuditEvent.objects.filter(lane=3).order_by("pk").values_list("prev_hash", "hash"))
+    assert all(prev == events[i - 1][1] for i, (prev, _hash) in enumerate(events) if i)
+    status, _out, err = run_verify()
+    assert status == 0, err
