@@ -171,3 +171,24 @@ def test_on_postgresql_the_hot_statements_are_prepared_once_per_connection(cast,
     assert any("accounts_throttlecounter" in s and "access_apitoken" in s for s in statements)
     assert sum('FROM "registry_child"' in s for s in statements) == 1
     assert any(s.startswith("WITH head AS") and "audit_auditevent" in s for s in statements)
+
+
+def test_the_hot_statements_go_through_django_s_execute_wrappers(cast):
+    """Logged or not, the hot statements run as Django's own do: through the connection's execute wrappers
+    (which tests and instrumentation install), their errors as Django's."""
+    raw = create_token(SYSTEM, cast["nurse_alta"])
+    seen: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    for logged in (False, True):
+        seen.clear()
+        with connection.execute_wrapper(spy):
+            if logged:
+                with CaptureQueriesContext(connection):
+                    ApiToken.objects.authenticate(raw)
+            else:
+                ApiToken.objects.authenticate(raw)
+        assert any("key_hash" in sql for sql in seen), logged

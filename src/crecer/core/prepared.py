@@ -57,11 +57,12 @@ def cursor(connection: Any) -> CursorWrapper:
 
 class _Logged(CursorDebugWrapper):
     """Django's logging cursor, logging the statement with its values in place: Django reads that text back
-    from client-binding cursors only, and would log nothing for these."""
+    from client-binding cursors only, and would log nothing for these. The statement runs as in any
+    cursor of Django's (its execute wrappers, its errors)."""
 
     def execute(self, sql: Any, params: Any = None) -> Any:
         with self.debug_sql(self.db.ops.compose_sql(sql, params)):
-            return self.cursor.execute(sql, params)
+            return CursorWrapper.execute(self, sql, params)
 
 
 @dataclass(frozen=True)
