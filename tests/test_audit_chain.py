@@ -32,6 +32,26 @@ def run_verify() -> tuple[int, str, str]:
     return 0, out.getvalue(), err.getvalue()
 
 
+def in_threads(count: int, work) -> None:
+    """Run ``work(n)`` in ``count`` threads at once (each its own database connection); fail on any error."""
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+
+
 @pytest.fixture
 def dropped_trigger(transactional_db):
     """The UPDATE (and, on PostgreSQL, DELETE) trigger dropped, as someone with the database's rights
@@ -201,33 +221,22 @@ def test_concurrent_writers_keep_the_chain_whole(cast, country):
     """Threads (each its own database connection) write single events, batches and read logs at once;
     the chain has every event once, in order."""
     child_ids = list(Child.unscoped.values_list("pk", flat=True)) or [1]
-    errors: list[BaseException] = []
     rounds = 6
 
     def work(n: int) -> None:
-        try:
-            actor = Actor(cast["nurse_alta"], Channel.API)
-            for i in range(rounds):
-                with transaction.atomic():
-                    record(actor, Action.EXPORT, entity="registry.child", note=f"t{n} r{i}")
-                    record_created(actor, "registry.household", [(n * 1000 + i * 10 + k, None) for k in range(5)])
-                log_reads(actor, f"t{n}", [*child_ids, 10**6 + n * 100 + i])
-                # one event (PostgreSQL: one statement, its hash computed by the database) and a few
-                # (PostgreSQL: two statements), besides the large batch above
-                log_reads(actor, f"t{n} one", [10**7 + n * 100 + i])
-                log_reads(actor, f"t{n} few", [10**8 + n * 100 + i * 10 + k for k in range(3)])
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        actor = Actor(cast["nurse_alta"], Channel.API)
+        for i in range(rounds):
+            with transaction.atomic():
+                record(actor, Action.EXPORT, entity="registry.child", note=f"t{n} r{i}")
+                record_created(actor, "registry.household", [(n * 1000 + i * 10 + k, None) for k in range(5)])
+            log_reads(actor, f"t{n}", [*child_ids, 10**6 + n * 100 + i])
+            # one event (PostgreSQL: one statement, its hash computed by the database) and a few
+            # (PostgreSQL: two statements), besides the large batch above
+            log_reads(actor, f"t{n} one", [10**7 + n * 100 + i])
+            log_reads(actor, f"t{n} few", [10**8 + n * 100 + i * 10 + k for k in range(3)])
 
     before = AuditEvent.objects.count()
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    in_threads(4, work)
     per_round = 1 + 5 + len(set(child_ids)) + 1 + 1 + 3
     assert AuditEvent.objects.count() - before == 4 * rounds * per_round
     status, out, err = run_verify()
@@ -432,29 +441,18 @@ def test_writers_sharing_one_lane_keep_its_chain_whole(cast, make_child, monkeyp
     single events inside a transaction still leave one unbroken chain, every event once."""
     child = make_child()
     monkeypatch.setattr(chain, "lane", lambda: 3)
-    errors: list[BaseException] = []
     rounds = 10
 
     def work(n: int) -> None:
-        try:
-            actor = Actor(cast["nurse_alta"], Channel.API)
-            for i in range(rounds):
-                log_reads(actor, f"t{n} r{i}", [child.pk])
-                log_reads(actor, f"t{n} r{i} few", [child.pk, 10**6 + n, 10**7 + i])
-                with transaction.atomic():
-                    log_reads(actor, f"t{n} r{i} inside", [child.pk])
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        actor = Actor(cast["nurse_alta"], Channel.API)
+        for i in range(rounds):
+            log_reads(actor, f"t{n} r{i}", [child.pk])
+            log_reads(actor, f"t{n} r{i} few", [child.pk, 10**6 + n, 10**7 + i])
+            with transaction.atomic():
+                log_reads(actor, f"t{n} r{i} inside", [child.pk])
 
     before = AuditEvent.objects.filter(lane=3).count()
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    in_threads(6, work)
     assert AuditEvent.objects.filter(lane=3).count() - before == 6 * rounds * 5
     events = list(AuditEvent.objects.filter(lane=3).order_by("pk").values_list("prev_hash", "hash"))
     assert all(prev == events[i - 1][1] for i, (prev, _hash) in enumerate(events) if i)
