@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_serve.py [--children 3000] [--connections 32] [--duration 20]
         [--postgres postgres://postgres@127.0.0.1:5432/crecer_bench] [--databases sqlite,postgresql]
         [--servers waitress,gunicorn,gunicorn:2] [--workers N] [--targets api,page] [--compare SRC]
+        [--compare-servers waitress]
 
 Needs wrk (Debian: ``apt-get install -y wrk``). For each database (SQLite in ``bench/out/serve-sqlite/``;
 PostgreSQL at ``--postgres``, or DATABASE_URL when it is a PostgreSQL address) the database is prepared
@@ -30,6 +31,8 @@ machine the database's work takes from the same cores.
 before a change, ``git worktree add --detach /tmp/before REV`` then ``--compare /tmp/before/src``), on
 databases of its own prepared by its own demo (``bench/out/serve-*-compare``, PostgreSQL database
 ``NAME_compare``), so that the baseline and the change come from one run on one machine.
+``--compare-servers`` gives that code its own servers: the code at issue 12's filing (c56e19d), whose
+``crecer serve`` knew waitress only, runs as ``--compare-servers waitress``.
 """
 
 from __future__ import annotations
@@ -133,8 +136,18 @@ def prepare(env: dict[str, str], children: int) -> dict[str, str]:
     return dict(json.loads(line.removeprefix("PREPARED ")))
 
 
-def start(env: dict[str, str], server: str, workers: int, port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "crecer.cli", "serve", "--server", server, "--port", str(port)]
+def knows_servers(src: Path) -> bool:
+    """Whether the ``crecer serve`` of a code tree takes ``--server`` (before issue 12 it served with waitress
+    only, and knew no such option)."""
+    return '"--server"' in (src / "crecer" / "web" / "management" / "commands" / "serve.py").read_text()
+
+
+def start(env: dict[str, str], server: str, workers: int, port: int, src: Path = SRC) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "crecer.cli", "serve", "--port", str(port)]
+    if knows_servers(src):
+        command += ["--server", server]
+    elif server != "waitress":
+        sys.exit(f"the code of {src} serves with waitress only")
     if server == "gunicorn":
         command += ["--workers", str(workers)]
     else:
@@ -204,7 +217,9 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def run_code(args: argparse.Namespace, database: str, label: str, env: dict[str, str]) -> list[tuple[Any, ...]]:
+def run_code(
+    args: argparse.Namespace, database: str, label: str, env: dict[str, str], src: Path = SRC
+) -> list[tuple[Any, ...]]:
     """Prepare the database for one code tree and load each server of ``--servers`` with it."""
     rows: list[tuple[Any, ...]] = []
     print(f"{database}{' (' + label + ')' if label else ''}: preparing a SYNTHETIC country of {args.children} children")
@@ -213,7 +228,8 @@ def run_code(args: argparse.Namespace, database: str, label: str, env: dict[str,
         "api": (f"/api/v1/children/{prepared['child']}", {"Authorization": f"Bearer {prepared['token']}"}),
         "page": (f"/children/{prepared['child']}/", {"Cookie": f"sessionid={prepared['session']}"}),
     }
-    for spec in args.servers.split(","):
+    servers = args.compare_servers if label and args.compare_servers else args.servers
+    for spec in servers.split(","):
         # "gunicorn:3" is gunicorn with 3 workers; "gunicorn" uses --workers
         kind, _, count = spec.partition(":")
         workers = int(count or args.workers)
@@ -221,7 +237,7 @@ def run_code(args: argparse.Namespace, database: str, label: str, env: dict[str,
         if label:
             server += f" ({label})"
         port = free_port()
-        process = start(env, kind, workers, port)
+        process = start(env, kind, workers, port, src)
         try:
             for target in args.targets.split(","):
                 path, headers = targets[target]
@@ -276,6 +292,9 @@ def main() -> None:
     )
     parser.add_argument("--targets", default="api,page")
     parser.add_argument("--compare", type=Path, default=None, help="another checkout's src, run first (the baseline)")
+    parser.add_argument(
+        "--compare-servers", default=None, help="the servers of the --compare code (default: those of --servers)"
+    )
     args = parser.parse_args()
 
     if shutil.which("wrk") is None:
@@ -309,7 +328,7 @@ def main() -> None:
             if url and label:
                 url = f"{url.split('?')[0]}_{label}"
                 ensure_database(url)
-            rows += run_code(args, database, label, environment(database, url, src, label))
+            rows += run_code(args, database, label, environment(database, url, src, label), src)
     print()
     print(
         "| database | server | target | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/request "
