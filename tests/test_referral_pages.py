@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from crecer.audit.models import Channel
 from crecer.audit.trail import Actor
@@ -66,6 +68,32 @@ def test_referral_form_from_a_flag_is_prefilled_and_sends(cast, network, flagged
     assert "Desarrollo" in page and ">development<" not in page
     assert "Prioritaria" in page
     assert "Derivación #" in page and "referrals.referral" not in page
+
+
+def test_the_child_page_reads_its_referrals_once_for_the_section_and_the_timeline(cast, network, flagged):
+    """The referrals section and the timeline show the same visible referrals, read in one query."""
+    nurse = cast["nurse_alta"]
+    actor = Actor(nurse, Channel.WEB)
+    at = dt.datetime(2026, 1, 5, 10, tzinfo=dt.UTC)
+    first = actions.create_referral(
+        actor, child=flagged, service_code="stimulation_session", reason="Primera", consent=["development"], at=at
+    )
+    second = actions.create_referral(
+        actor,
+        child=flagged,
+        service_code="home_visit",
+        reason="Segunda",
+        consent=["development"],
+        at=at + dt.timedelta(days=1),
+    )
+    client = _client(nurse)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/children/{flagged.pk}/")
+    assert [r.pk for r in page.context["referrals"]] == [second.pk, first.pk]  # newest first
+    on_timeline = [i.data["id"] for i in page.context["timeline"] if i.kind == "referral"]
+    assert sorted(on_timeline) == sorted([first.pk, second.pk])
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "referrals_referral"' in q["sql"]]
+    assert len(reads) == 1, reads
 
 
 def test_referral_form_errors(cast, network, flagged):

@@ -90,6 +90,20 @@ def visible(user: Any) -> QuerySet[Referral]:
     return referrals
 
 
+def of_child(user: Any, child: Any) -> list[Referral]:
+    """The child's referrals ``user`` may see (:func:`visible`), newest first, with their service and
+    organisation. The child's page shows them twice (its timeline and its referrals section): the list is
+    kept on the ``child`` instance for that user, so one page asks the database once. A request that
+    creates a referral and then shows the page again must read the child anew (the pages redirect)."""
+    memo = child.__dict__.setdefault("_visible_referrals", {})
+    key = getattr(user, "pk", None)
+    if key not in memo:
+        memo[key] = list(
+            visible(user).filter(child=child).select_related("service", "organisation").order_by("-created_at")
+        )
+    return list(memo[key])
+
+
 def box(user: Any, name: str) -> QuerySet[Referral]:
     referrals = visible(user)
     if name == "inbox":

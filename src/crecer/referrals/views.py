@@ -360,10 +360,5 @@ def child_referral_sections(user: Any, child: Any) -> dict[str, Any]:
         (f, rules[f.rule_id].flag.label(language) if f.rule_id in rules else f.rule_id)
         for f in referral_scope.flags_for(user, child).filter(status="open").order_by("-severity", "raised_at")
     ]
-    referrals = (
-        referral_scope.visible(user)
-        .filter(child=child)
-        .select_related("service", "organisation")
-        .order_by("-created_at")
-    )
+    referrals = referral_scope.of_child(user, child)
     return {"flags": flags, "referrals": referrals, "can_refer": scope.can_register_in(user, child.territory)}
