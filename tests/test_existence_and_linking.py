@@ -175,6 +175,74 @@ def test_import_links_only_caregivers_in_scope(cast, baja_mother, make_mother, t
     assert [r.errors["mother_external_id"][0]["code"] for r in result.rejected] == ["unknown"]
 
 
+@pytest.fixture
+def households(country: Any) -> dict[str, Any]:
+    """A household of Alta and one of the far south (out of scope of everyone in the north)."""
+    return {
+        code: actions.create_household(
+            SYSTEM, {"code": code, "territory_code": territory, "address": address, "vulnerability_percentile": 12}
+        )
+        for code, territory, address in (
+            ("H-ALTA", "CL01001", "Pasaje Alto 1"),
+            ("H-SUR", "CL02001", "Calle del Sur 99"),
+        )
+    }
+
+
+def test_a_household_out_of_scope_is_answered_as_an_unknown_code(cast, households, api_client, tmp_path):
+    """A household is linked only from the user's scope (API, page's rules, import): linking a child of Alta
+    to a household of the south would show its address and vulnerability on the child's page."""
+    nurse = api_client(cast["nurse_alta"])
+    answers = {}
+    for code in ("H-SUR", "H-NADIE"):
+        response = nurse.post(
+            "/api/v1/children", {**CHILD_DEFAULTS, "household_code": code}, content_type="application/json"
+        )
+        assert response.status_code == 422
+        answers[code] = json.dumps(response.json()["errors"], ensure_ascii=False).replace(code, "?")
+    assert answers["H-SUR"] == answers["H-NADIE"]
+    assert "household_code" in answers["H-SUR"] and "Calle del Sur" not in answers["H-SUR"]
+    assert not Child.unscoped.filter(household=households["H-SUR"]).exists()
+    # a household of her territory is linked, and an update cannot move a child into the south's one
+    response = nurse.post(
+        "/api/v1/children", {**CHILD_DEFAULTS, "household_code": "H-ALTA"}, content_type="application/json"
+    )
+    assert response.status_code == 201
+    child = Child.unscoped.get(pk=response.json()["id"])
+    assert child.household == households["H-ALTA"]
+    moved = nurse.patch(
+        f"/api/v1/children/{child.pk}", {"household_code": "H-SUR", "reason": "x"}, content_type="application/json"
+    )
+    assert moved.status_code == 422
+    child.refresh_from_db()
+    assert child.household == households["H-ALTA"]
+    # the import answers the same as for a code nobody has
+    coordinator = Actor(cast["coordinator_alta"], Channel.CLI)
+    rows = _csv(
+        tmp_path,
+        "children.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code,household_code",
+        "C1,Uno,Muñoz,Pérez,F,2024-03-10,,,CL01001,H-SUR",
+        "C2,Dos,Muñoz,Pérez,F,2024-03-10,,,CL01001,H-NADIE",
+        "C3,Tres,Muñoz,Pérez,F,2024-03-10,,,CL01001,H-ALTA",
+    )
+    result = run_import("children", rows, coordinator)
+    assert result.created == 1 and Child.unscoped.get(external_id="C3").household == households["H-ALTA"]
+    errors = [r.errors["household_code"][0] for r in result.rejected]
+    assert [e["code"] for e in errors] == ["unknown", "unknown"]
+    assert errors[0]["message"].replace("H-SUR", "?") == errors[1]["message"].replace("H-NADIE", "?")
+    # the system (a national load) still sees every household
+    system_rows = _csv(
+        tmp_path,
+        "system.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code,household_code",
+        "C4,Cuatro,Muñoz,Pérez,F,2024-03-10,,,CL02001,H-SUR",
+    )
+    assert run_import("children", system_rows, SYSTEM).created == 1
+
+
 def test_fhir_does_not_link_an_out_of_scope_mother(cast, baja_mother, api_client, today):
     from tests.test_fhir import _incoming, _post
 

@@ -101,11 +101,12 @@ class DbResolver:
         return base if self.user is None else base.filter(pk__in=scope.caregivers(self.user).values("pk"))
 
     def _visible_ids(self, kind: str, ids: Iterable[int]) -> set[int]:
+        """Those of ``ids`` (children, caregivers or households) the user may see."""
         ids = set(ids)
         if self.user is None or not ids:
             return ids
-        people = scope.children(self.user) if kind == "child" else scope.caregivers(self.user)
-        return set(people.filter(pk__in=ids).values_list("pk", flat=True))
+        records = {"child": scope.children, "household": scope.households}.get(kind, scope.caregivers)(self.user)
+        return set(records.filter(pk__in=ids).values_list("pk", flat=True))
 
     def owner_visible(self, kind: str, owner: int, doc_type: str, field: str = "national_id") -> bool:
         """Whether the record holding a document is in the user's scope; when it is not, the answer is
@@ -129,7 +130,10 @@ class DbResolver:
         return Facility.objects.filter(code=code).values_list("id", flat=True).first()
 
     def household(self, code: str) -> int | None:
-        return Household.unscoped.filter(code=code).values_list("id", flat=True).first()
+        """The household of ``code`` if the user may see it: another one is answered as an unknown code (a
+        child or caregiver linked to it would show its address and vulnerability on their page)."""
+        found = Household.unscoped.filter(code=code).values_list("id", flat=True).first()
+        return found if found is not None and found in self._visible_ids("household", [found]) else None
 
     def caregiver_by_document(self, number: str) -> PersonRef | None:
         for doc_type, canonical in document_readings(number):
@@ -179,7 +183,10 @@ class BatchResolver(DbResolver):
         self.actor = actor if actor is not None and actor.user is not None else None
         rows = list(rows)
         household_codes = {r.get("household_code") for r in rows if r.get("household_code")}
-        self._households = dict(_values_in(Household._meta.db_table, "code", ("code", "id"), household_codes))
+        households = _values_in(Household._meta.db_table, "code", ("code", "id"), household_codes)
+        # only households in the user's scope: another one is answered as an unknown code (DbResolver.household)
+        visible = self._visible_ids("household", [row[1] for row in households])
+        self._households = {code: pk for code, pk in households if pk in visible}
         mother_docs: dict[tuple[str, str], str] = {}
         for r in rows:
             raw = (r.get("mother_national_id") or "").strip()
