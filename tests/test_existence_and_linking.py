@@ -608,8 +608,14 @@ def test_within_one_trial_the_held_answers_count_towards_the_limit(cast, zeta, m
 DELIVERY_HEADER = (
     "external_id,service_code,child_external_id,caregiver_external_id,date,facility_code,encounter_external_id,detail"
 )
-OUT_OF_SCOPE_IDS = {"child": "Z-1", "caregiver": "M-BAJA", "pregnancy": "P-BAJA", "encounter": "E-Z"}
-UNKNOWN_IDS = {"child": "NADIE-1", "caregiver": "NADIE-2", "pregnancy": "NADIE-3", "encounter": "NADIE-4"}
+OUT_OF_SCOPE_IDS = {"child": "Z-1", "caregiver": "M-BAJA", "pregnancy": "P-BAJA", "encounter": "E-Z", "group": "GR-SUR"}
+UNKNOWN_IDS = {
+    "child": "NADIE-1",
+    "caregiver": "NADIE-2",
+    "pregnancy": "NADIE-3",
+    "encounter": "NADIE-4",
+    "group": "NADIE-5",
+}
 # kind, header, a row naming a record of ``what`` by its external id ({ref}; {n} keeps own keys apart)
 REFERENCES = [
     ("relationships", "child_external_id,caregiver_external_id,relationship", "child", "{ref},M-ALTA,guardian"),
@@ -663,14 +669,16 @@ REFERENCES = [
         "child",
         "GR-ALTA,M-ALTA{n},{ref},1",
     ),
+    # a parenting group is named by its code: one meeting in another territory is answered as an unknown code
+    ("group_members", "group_code,caregiver_external_id,child_external_id,attended", "group", "{ref},M-ALTA{n},,1"),
 ]
 
 
 @pytest.fixture
 def elsewhere_records(cast, zeta, baja_mother, make_child, make_mother, tmp_path) -> None:
     """Records outside every Alta user's scope, each with its external id (Austral's child Z-1 and its
-    check-up E-Z and welcome kit D-Z, Baja's mother M-BAJA and her pregnancy P-BAJA), and Alta's own: child C-ALTA, mothers
-    M-ALTA, M-ALTA1 and M-ALTA2, parenting group GR-ALTA."""
+    check-up E-Z and welcome kit D-Z, Baja's mother M-BAJA and her pregnancy P-BAJA, Austral's parenting group
+    GR-SUR), and Alta's own: child C-ALTA, mothers M-ALTA, M-ALTA1 and M-ALTA2, parenting group GR-ALTA."""
     from crecer.registry.models import Pregnancy
 
     Child.unscoped.filter(pk=zeta.pk).update(external_id="Z-1")
@@ -681,8 +689,14 @@ def elsewhere_records(cast, zeta, baja_mother, make_child, make_mother, tmp_path
     for n, document in ((1, "17.222.333-8"), (2, None)):
         make_mother(national_id=document, territory_code="CL01001", external_id=f"M-ALTA{n}")
     group = "code,name,service_code,facility_code,start_date,planned_sessions,facilitator"
-    path = _csv(tmp_path, "groups.csv", group, "GR-ALTA,Grupo Alta,parenting_programme,F-ALTA,2026-11-01,6,")
-    assert run_import("groups", path, SYSTEM).created == 1
+    path = _csv(
+        tmp_path,
+        "groups.csv",
+        group,
+        "GR-ALTA,Grupo Alta,parenting_programme,F-ALTA,2026-11-01,6,",
+        "GR-SUR,Grupo Sur,parenting_programme,F-AUSTRAL,2026-11-01,6,",
+    )
+    assert run_import("groups", path, SYSTEM).created == 2
     header = "external_id,child_external_id,pregnancy_external_id,kind,contact_code,date,facility_code,professional"
     path = _csv(tmp_path, "austral-encounters.csv", header, "E-Z,Z-1,,check_up,,2026-10-01,F-AUSTRAL,")
     assert run_import("encounters", path, SYSTEM).created == 1

@@ -760,9 +760,10 @@ def test_a_coordinator_cannot_import_rows_of_another_municipality(web, world, ca
     assert not Child.unscoped.filter(external_id="M2").exists()
 
 
-# A caregiver or child out of the importing user's scope is answered as an unknown external id (need-to-know,
-# as in tests/test_existence_and_linking.py): that row is rejected by itself, like any unknown reference.
-@pytest.mark.parametrize("kind", sorted(set(OUTSIDE) - {"relationships", "deliveries"}))
+# A caregiver or child out of the importing user's scope is answered as an unknown external id, and a group
+# meeting elsewhere as an unknown code (need-to-know, as in tests/test_existence_and_linking.py): that row is
+# rejected by itself, like any unknown reference.
+@pytest.mark.parametrize("kind", sorted(set(OUTSIDE) - {"relationships", "deliveries", "group_members"}))
 def test_web_import_refuses_files_touching_records_of_another_territory(kind, web, austral, cast):
     header, _what, rows, field_name = OUTSIDE[kind]
     client = _client(cast["coordinator_alta"])

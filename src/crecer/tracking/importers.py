@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crecer.access import categories
+from crecer.access import categories, permissions
 from crecer.access.models import DataCategory
 from crecer.audit.trail import Actor, save_changes
 from crecer.imports.framework import (
@@ -595,11 +595,14 @@ class GroupMemberImporter:
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
         today = timezone.localdate()
+        # Only groups meeting in the user's territory (scope.groups): another one is answered as an unknown
+        # code, so a file cannot probe which group codes exist elsewhere.
         groups = {
             g.code: g
             for g in ParentingGroup.unscoped.filter(code__in=_keys(rows, "group_code")).select_related(
                 "facility__territory"
             )
+            if actor.user is None or permissions.within(actor.user, g.facility.territory.path)
         }
         caregivers = _caregivers(_keys(rows, "caregiver_external_id"), actor)
         children = {e: (c.child_id, c.path) for e, c in _children(_keys(rows, "child_external_id"), actor).items()}
@@ -645,13 +648,7 @@ class GroupMemberImporter:
                 continue
             assert group is not None and caregiver is not None
             problem = (
-                elsewhere(
-                    actor,
-                    group.facility.territory.path,
-                    "group_code",
-                    _("This group meets in a territory outside the one you work in."),
-                )
-                or elsewhere(actor, caregiver[1], "caregiver_external_id", person_elsewhere())
+                elsewhere(actor, caregiver[1], "caregiver_external_id", person_elsewhere())
                 or (
                     elsewhere(actor, children[child_key][1], "child_external_id", person_elsewhere())
                     if child_key
