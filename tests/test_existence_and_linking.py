@@ -585,6 +585,45 @@ def test_an_import_trial_keeps_the_look_ups_audit_event_and_count(cast, zeta, tm
     assert ThrottleCounter.objects.get(key=f"existence:{coordinator.pk}").hits == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_import_commits_its_answers_with_its_rows_and_a_trial_writes_them_after_its_rollback(
+    cast, zeta, tmp_path, monkeypatch
+):
+    """An import's batch that is kept writes its existence answers inside its own transaction, so they commit
+    with its rows: no moment lies between the two in which a dying process would lose them. A trial's
+    answers are written after its rollback (it keeps nothing else)."""
+    from django.db import connection
+
+    from crecer.imports.models import ImportBatch
+    from crecer.registry import existence
+
+    seen: list[tuple[bool, bool]] = []
+    write = existence._Answer.write
+
+    def spy(answer: Any) -> None:
+        # In the batch's transaction or not; and whether the import's rows are there (in that transaction).
+        seen.append((connection.in_atomic_block, Child.unscoped.filter(external_id="C2").exists()))
+        write(answer)
+
+    monkeypatch.setattr(existence._Answer, "write", spy)
+    coordinator = cast["coordinator_alta"]
+    path = _csv(
+        tmp_path,
+        "children.csv",
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code",
+        f"C1,Uno,Muñoz,Pérez,F,2024-03-10,{ZETA_DOCUMENT},,CL01001",
+        "C2,Dos,Muñoz,Pérez,F,2024-03-10,,,CL01001",
+    )
+    trial = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
+    assert trial.created == 1 and not Child.unscoped.filter(external_id="C2").exists()
+    assert seen == [(False, False)]  # after the trial's rollback, in autocommit
+    kept = run_import("children", path, Actor(coordinator, Channel.WEB))
+    assert kept.created == 1 and ImportBatch.objects.filter(pk=kept.batch_id).exists()
+    assert seen[1:] == [(True, True)]  # inside the batch's transaction, beside its rows
+    assert _elsewhere_events(zeta, coordinator) == 2
+
+
 def test_within_one_trial_the_held_answers_count_towards_the_limit(cast, zeta, make_child, tmp_path, settings):
     """Answers held until the trial ends still count inside it: a file cannot ask more than the limit."""
     settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 1

@@ -11,6 +11,11 @@ the block's transaction: in autocommit, or in the transaction around the block i
 nest: an inner block hands its writes to the outer one, so only the outermost block writes (an import's
 batch inside a trial run). Outside any block :func:`defer` answers False and the caller writes at once,
 in its own transaction (a page or an API call, whose look-ups run before the transaction of their write).
+
+When the work is about to be kept, :func:`write_held` at the end of the block's transaction writes what the
+outermost block holds inside that transaction, so the writes commit with the work: no moment lies between
+the work's commit and theirs in which a dying process would lose them (an import's batch, a FHIR Bundle).
+Work that is undone still has them written after its rollback, by the block's end.
 """
 
 from __future__ import annotations
@@ -49,6 +54,19 @@ def block() -> Iterator[None]:
         else:
             for item in held:
                 item.write()
+
+
+def write_held() -> None:
+    """Write, now, what the outermost block holds (call it last in the block's transaction, which then
+    commits them with its work). Inside an inner block nothing is written: the outer block's work may
+    still be undone (an import's batch inside a trial run), and its end writes them. Should a write fail,
+    the transaction is undone and the block's end writes them all again after the rollback."""
+    stack = _stack()
+    if len(stack) != 1:
+        return
+    for item in stack[0]:
+        item.write()
+    stack[0].clear()
 
 
 def defer(item: Deferred) -> bool:

@@ -364,6 +364,7 @@ def _run(
                 children=id_ranges(result.touched_children),
                 pregnancies=id_ranges(result.touched_pregnancies),
             )
+            outlasting.write_held()  # the part's existence answers commit with it
         touched_children.update(result.touched_children)
         touched_pregnancies.update(result.touched_pregnancies)
         saved = len(result.rejected)
