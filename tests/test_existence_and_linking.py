@@ -555,13 +555,9 @@ def test_a_failed_fhir_bundle_keeps_the_look_ups_audit_event_and_count(cast, zet
     assert refused.status_code == 429
 
 
-def test_an_import_trial_keeps_the_look_ups_audit_event_and_count(cast, zeta, tmp_path, settings):
-    """The coordinator's trial run of a file (the web's preview and check) is undone, but the answers
-    about records elsewhere it gave are audited and counted; past the limit the trial refuses the rows."""
-    from crecer.accounts.models import ThrottleCounter
-
-    coordinator = cast["coordinator_alta"]
-    path = _csv(
+def _zeta_and_a_new_child(tmp_path: Path) -> Path:
+    """A children file: C1 with the document of Zenón (registered in the far south), C2 a new child of Alta."""
+    return _csv(
         tmp_path,
         "children.csv",
         "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
@@ -569,6 +565,15 @@ def test_an_import_trial_keeps_the_look_ups_audit_event_and_count(cast, zeta, tm
         f"C1,Uno,Muñoz,Pérez,F,2024-03-10,{ZETA_DOCUMENT},,CL01001",
         "C2,Dos,Muñoz,Pérez,F,2024-03-10,,,CL01001",
     )
+
+
+def test_an_import_trial_keeps_the_look_ups_audit_event_and_count(cast, zeta, tmp_path, settings):
+    """The coordinator's trial run of a file (the web's preview and check) is undone, but the answers
+    about records elsewhere it gave are audited and counted; past the limit the trial refuses the rows."""
+    from crecer.accounts.models import ThrottleCounter
+
+    coordinator = cast["coordinator_alta"]
+    path = _zeta_and_a_new_child(tmp_path)
     children = Child.unscoped.count()
     result = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
     assert result.created == 1
@@ -607,14 +612,7 @@ def test_a_kept_import_commits_its_answers_with_its_rows_and_a_trial_writes_them
 
     monkeypatch.setattr(existence._Answer, "write", spy)
     coordinator = cast["coordinator_alta"]
-    path = _csv(
-        tmp_path,
-        "children.csv",
-        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
-        "territory_code",
-        f"C1,Uno,Muñoz,Pérez,F,2024-03-10,{ZETA_DOCUMENT},,CL01001",
-        "C2,Dos,Muñoz,Pérez,F,2024-03-10,,,CL01001",
-    )
+    path = _zeta_and_a_new_child(tmp_path)
     trial = run_import("children", path, Actor(coordinator, Channel.WEB), dry_run=True)
     assert trial.created == 1 and not Child.unscoped.filter(external_id="C2").exists()
     assert seen == [(False, False)]  # after the trial's rollback, in autocommit
