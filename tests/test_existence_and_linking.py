@@ -243,6 +243,35 @@ def test_a_household_out_of_scope_is_answered_as_an_unknown_code(cast, household
     assert run_import("children", system_rows, SYSTEM).created == 1
 
 
+def test_a_household_linked_from_elsewhere_does_not_block_other_changes(cast, households, api_client, tmp_path):
+    """A household kept as it was is not checked again (like a facility): a child that a country load linked
+    to a household the nurse does not see can still be corrected by her, on the API and by import; moving
+    it to another such household is still refused."""
+    child = actions.create_child(
+        SYSTEM, {**CHILD_DEFAULTS, "household_code": "H-SUR", "external_id": "C-LEJOS", "facility_code": "F-ALTA"}
+    )
+    assert child.household == households["H-SUR"]
+    nurse = api_client(cast["nurse_alta"])
+    fixed = nurse.patch(
+        f"/api/v1/children/{child.pk}", {"given_names": "Sofía Andrea", "reason": "x"}, content_type="application/json"
+    )
+    assert fixed.status_code == 200, fixed.json()
+    child.refresh_from_db()
+    assert (child.given_names, child.household) == ("Sofía Andrea", households["H-SUR"])
+    header = (
+        "external_id,given_names,paternal_surname,maternal_surname,sex,birth_date,national_id,mother_national_id,"
+        "territory_code,household_code,facility_code"
+    )
+    again = _csv(tmp_path, "again.csv", header, "C-LEJOS,Sofía Inés,Muñoz,Pérez,F,2024-03-10,,,CL01001,H-SUR,F-ALTA")
+    result = run_import("children", again, Actor(cast["coordinator_alta"], Channel.CLI))
+    assert (result.updated, result.rejected) == (1, [])
+    actions.create_household(SYSTEM, {"code": "H-SUR-2", "territory_code": "CL02001"})
+    moved = nurse.patch(
+        f"/api/v1/children/{child.pk}", {"household_code": "H-SUR-2", "reason": "x"}, content_type="application/json"
+    )
+    assert moved.status_code == 422 and "household_code" in moved.json()["errors"]
+
+
 def test_fhir_does_not_link_an_out_of_scope_mother(cast, baja_mother, api_client, today):
     from tests.test_fhir import _incoming, _post
 

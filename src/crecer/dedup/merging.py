@@ -204,7 +204,11 @@ def _apply_choices(
     if not changes:
         return {}
     values = clean_child(
-        {**current, **changes}, DbResolver(actor), current_id=survivor.pk, current_facility_id=survivor.facility_id
+        {**current, **changes},
+        DbResolver(actor),
+        current_id=survivor.pk,
+        current_facility_id=survivor.facility_id,
+        current_household_id=survivor.household_id,
     )
     registry_actions.update_person(
         actor, survivor, values, registry_actions.current_mothers([survivor.pk]).get(survivor.pk), note=note

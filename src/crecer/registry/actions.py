@@ -376,7 +376,11 @@ def update_child(
     note = _reason(reason, _("Say why the record is changed."))
     merged = _merged(child_raw(child), changes)
     values = clean_child(
-        merged, resolver or DbResolver(actor), current_id=child.pk, current_facility_id=child.facility_id
+        merged,
+        resolver or DbResolver(actor),
+        current_id=child.pk,
+        current_facility_id=child.facility_id,
+        current_household_id=child.household_id,
     )
     check_may_register(actor, child.territory.path)
     check_may_register(actor, values["territory_path"])
@@ -426,7 +430,9 @@ def update_caregiver(
     """Change some fields of a caregiver; the merged record is validated as a whole. The facts of the
     children linked to them and of their pregnancies change with them (a mother's age and schooling)."""
     merged = _merged(caregiver_raw(caregiver), changes)
-    values = clean_caregiver(merged, resolver or DbResolver(actor), current_id=caregiver.pk)
+    values = clean_caregiver(
+        merged, resolver or DbResolver(actor), current_id=caregiver.pk, current_household_id=caregiver.household_id
+    )
     check_may_register(actor, caregiver.territory.path)
     check_may_register(actor, values["territory_path"])
     try:

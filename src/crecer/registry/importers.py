@@ -163,7 +163,9 @@ class _PersonImporter(_KeyedImporter):
                 result.reject(line, row, problem)
                 continue
             try:
-                kept = {"current_facility_id": current.facility_id} if isinstance(current, Child) else {}
+                kept = {"current_household_id": current.household_id} if current is not None else {}
+                if isinstance(current, Child):
+                    kept["current_facility_id"] = current.facility_id
                 values = type(self).clean(
                     row, self.resolver, current_id=current.pk if current else None, today=today, **kept
                 )

@@ -47,7 +47,7 @@ class PersonRef:
 class Resolver(Protocol):
     def territory(self, code: str) -> TerritoryRef | None: ...
     def facility(self, code: str) -> int | None: ...
-    def household(self, code: str) -> int | None: ...
+    def household(self, code: str, keep: int | None = None) -> int | None: ...
     def caregiver_by_document(self, number: str) -> PersonRef | None: ...
     def caregiver_by_external_id(self, external_id: str) -> PersonRef | None: ...
     def document_owner(self, kind: str, doc_type: str, number: str) -> int | None: ...
@@ -282,16 +282,24 @@ def _optional_code(raw: Mapping[str, Any], name: str, lookup: Any, errors: Colle
     return ref
 
 
+def _household(raw: Mapping[str, Any], resolver: Resolver, errors: Collector, current: int | None) -> int | None:
+    """The household of ``household_code``: one in the user's scope, or the one the record already has (kept
+    as it was, it is not checked again: a household linked by a country load, or moved since, must not
+    block every other change of the record)."""
+    return _optional_code(raw, "household_code", lambda code: resolver.household(code, keep=current), errors)
+
+
 def clean_child(
     raw: Mapping[str, Any],
     resolver: Resolver,
     *,
     current_id: int | None = None,
     current_facility_id: int | None = None,
+    current_household_id: int | None = None,
     today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Validate a child's full record (for an update, pass the merged old+new values, its id and its
-    facility: a facility kept as it was is not checked again)."""
+    """Validate a child's full record (for an update, pass the merged old+new values, its id, its facility
+    and its household: a facility or household kept as it was is not checked again)."""
     today = today or timezone.localdate()
     errors = Collector()
     birth_date = parse_date(raw.get("birth_date"), "birth_date", errors)
@@ -324,7 +332,7 @@ def clean_child(
     values["facility_id"] = _optional_code(raw, "facility_code", resolver.facility, errors)
     if values["facility_id"] is not None and values["facility_id"] != current_facility_id:
         check_facility(raw, resolver, territory, errors)
-    values["household_id"] = _optional_code(raw, "household_code", resolver.household, errors)
+    values["household_id"] = _household(raw, resolver, errors, current_household_id)
     values["birth_weight_g"] = parse_int(raw.get("birth_weight_g"), "birth_weight_g", errors, 300, 7000)
     values["gestational_weeks"] = parse_int(raw.get("gestational_weeks"), "gestational_weeks", errors, 20, 45)
 
@@ -365,7 +373,12 @@ def check_mother(mother: PersonRef, birth_date: dt.date | None, errors: Collecto
 
 
 def clean_caregiver(
-    raw: Mapping[str, Any], resolver: Resolver, *, current_id: int | None = None, today: dt.date | None = None
+    raw: Mapping[str, Any],
+    resolver: Resolver,
+    *,
+    current_id: int | None = None,
+    current_household_id: int | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
     today = today or timezone.localdate()
     errors = Collector()
@@ -386,7 +399,7 @@ def clean_caregiver(
     territory = _territory(raw, resolver, errors)
     values["territory_id"] = territory.id if territory else None
     values["territory_path"] = territory.path if territory else None
-    values["household_id"] = _optional_code(raw, "household_code", resolver.household, errors)
+    values["household_id"] = _household(raw, resolver, errors, current_household_id)
     values["schooling_years"] = parse_int(raw.get("schooling_years"), "schooling_years", errors, 0, 30)
     values["phone"] = clean_phone(_text(raw, "phone"), errors)
     errors.raise_if_any()

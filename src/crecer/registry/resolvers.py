@@ -106,7 +106,10 @@ class DbResolver:
         if self.user is None or not ids:
             return ids
         records = {"child": scope.children, "household": scope.households}.get(kind, scope.caregivers)(self.user)
-        return set(records.filter(pk__in=ids).values_list("pk", flat=True))
+        ordered, found = sorted(ids), set[int]()
+        for start in range(0, len(ordered), IN_CHUNK):  # a batch may name thousands
+            found.update(records.filter(pk__in=ordered[start : start + IN_CHUNK]).values_list("pk", flat=True))
+        return found
 
     def owner_visible(self, kind: str, owner: int, doc_type: str, field: str = "national_id") -> bool:
         """Whether the record holding a document is in the user's scope; when it is not, the answer is
@@ -129,11 +132,14 @@ class DbResolver:
     def facility(self, code: str) -> int | None:
         return Facility.objects.filter(code=code).values_list("id", flat=True).first()
 
-    def household(self, code: str) -> int | None:
-        """The household of ``code`` if the user may see it: another one is answered as an unknown code (a
-        child or caregiver linked to it would show its address and vulnerability on their page)."""
+    def household(self, code: str, keep: int | None = None) -> int | None:
+        """The household of ``code`` if the user may see it, or if it is ``keep`` (the one the record already
+        has): another one is answered as an unknown code (a child or caregiver linked to it would show its
+        address and vulnerability on their page)."""
         found = Household.unscoped.filter(code=code).values_list("id", flat=True).first()
-        return found if found is not None and found in self._visible_ids("household", [found]) else None
+        if found is None or found == keep:
+            return found
+        return found if found in self._visible_ids("household", [found]) else None
 
     def caregiver_by_document(self, number: str) -> PersonRef | None:
         for doc_type, canonical in document_readings(number):
@@ -173,6 +179,7 @@ class BatchResolver(DbResolver):
         self._facilities = dict(Facility.objects.values_list("code", "id"))
         self._facility_paths = dict(Facility.objects.values_list("code", "territory__path"))
         self._households: dict[str, int] = {}
+        self._visible_households: set[int] = set()
         self._mothers: dict[str, PersonRef] = {}
         self._caregivers_ext: dict[str, PersonRef] = {}
         self._docs: dict[tuple[str, str, str], int] = {}
@@ -183,10 +190,9 @@ class BatchResolver(DbResolver):
         self.actor = actor if actor is not None and actor.user is not None else None
         rows = list(rows)
         household_codes = {r.get("household_code") for r in rows if r.get("household_code")}
-        households = _values_in(Household._meta.db_table, "code", ("code", "id"), household_codes)
-        # only households in the user's scope: another one is answered as an unknown code (DbResolver.household)
-        visible = self._visible_ids("household", [row[1] for row in households])
-        self._households = {code: pk for code, pk in households if pk in visible}
+        self._households = dict(_values_in(Household._meta.db_table, "code", ("code", "id"), household_codes))
+        # only households in the user's scope (or a record's own): another one is answered as an unknown code
+        self._visible_households = self._visible_ids("household", self._households.values())
         mother_docs: dict[tuple[str, str], str] = {}
         for r in rows:
             raw = (r.get("mother_national_id") or "").strip()
@@ -235,8 +241,9 @@ class BatchResolver(DbResolver):
         existence.answered(self.actor, kind, owner, doc_type, field)
         return False
 
-    def household(self, code: str) -> int | None:
-        return self._households.get(code)
+    def household(self, code: str, keep: int | None = None) -> int | None:
+        found = self._households.get(code)
+        return found if found is not None and (found == keep or found in self._visible_households) else None
 
     def caregiver_by_document(self, number: str) -> PersonRef | None:
         return self._mothers.get(number.strip())

@@ -647,13 +647,8 @@ class GroupMemberImporter:
             if _rejected(result, line, row, errors):
                 continue
             assert group is not None and caregiver is not None
-            problem = (
-                elsewhere(actor, caregiver[1], "caregiver_external_id", person_elsewhere())
-                or (
-                    elsewhere(actor, children[child_key][1], "child_external_id", person_elsewhere())
-                    if child_key
-                    else None
-                )
+            problem = elsewhere(actor, caregiver[1], "caregiver_external_id", person_elsewhere()) or (
+                elsewhere(actor, children[child_key][1], "child_external_id", person_elsewhere()) if child_key else None
             )
             if problem:
                 result.reject(line, row, problem)
