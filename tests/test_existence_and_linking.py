@@ -651,6 +651,29 @@ def test_a_kept_import_commits_its_answers_with_its_rows_and_a_trial_writes_them
     assert _elsewhere_events(zeta, coordinator) == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_answers_written_in_a_batch_that_then_fails_to_commit_are_written_again(cast, zeta, tmp_path, monkeypatch):
+    """The batch's transaction may still fail after its answers were written in it (a deferred check at
+    commit, a lost connection): they are undone with it, and written again after the rollback."""
+    from django.db import DatabaseError
+
+    from crecer.audit import outlasting
+    from crecer.imports import framework
+
+    write_held = outlasting.write_held
+
+    def write_then_fail() -> None:
+        write_held()
+        raise DatabaseError("the commit failed")
+
+    monkeypatch.setattr(framework.outlasting, "write_held", write_then_fail)
+    coordinator = cast["coordinator_alta"]
+    with pytest.raises(DatabaseError):
+        run_import("children", _zeta_and_a_new_child(tmp_path), Actor(coordinator, Channel.WEB))
+    assert not Child.unscoped.filter(external_id="C2").exists()  # the batch was undone …
+    assert _elsewhere_events(zeta, coordinator) == 1  # … but not what it told, written once
+
+
 def test_within_one_trial_the_held_answers_count_towards_the_limit(cast, zeta, make_child, tmp_path, settings):
     """Answers held until the trial ends still count inside it: a file cannot ask more than the limit."""
     settings.CRECER_EXISTENCE_LOOKUPS_PER_HOUR = 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -33,7 +34,16 @@ class Deferred(Protocol):
 _local = threading.local()
 
 
-def _stack() -> list[list[Deferred]]:
+@dataclass
+class _Level:
+    """One block's writes: those still held, and those written inside its transaction by :func:`write_held`
+    (written again after a rollback, should that transaction not commit)."""
+
+    held: list[Deferred] = field(default_factory=list)
+    written: list[Deferred] = field(default_factory=list)
+
+
+def _stack() -> list[_Level]:
     stack = getattr(_local, "stack", None)
     if stack is None:
         stack = _local.stack = []
@@ -42,31 +52,38 @@ def _stack() -> list[list[Deferred]]:
 
 @contextmanager
 def block() -> Iterator[None]:
-    """Hold the writes deferred inside; run them when the block ends, however it ends."""
+    """Hold the writes deferred inside; run them when the block ends, however it ends. Those that
+    :func:`write_held` wrote inside the block's transaction are written again if the block ends with an
+    exception (its transaction was undone, a failed commit included)."""
     stack = _stack()
-    stack.append([])
+    level = _Level()
+    stack.append(level)
+    undone = True
     try:
         yield
+        undone = False
     finally:
-        held = stack.pop()
+        stack.pop()
+        pending = [*(level.written if undone else []), *level.held]
         if stack:
-            stack[-1].extend(held)
+            stack[-1].held.extend(pending)
         else:
-            for item in held:
+            for item in pending:
                 item.write()
 
 
 def write_held() -> None:
     """Write, now, what the outermost block holds (call it last in the block's transaction, which then
     commits them with its work). Inside an inner block nothing is written: the outer block's work may
-    still be undone (an import's batch inside a trial run), and its end writes them. Should a write fail,
-    the transaction is undone and the block's end writes them all again after the rollback."""
+    still be undone (an import's batch inside a trial run), and its end writes them. Should a write or the
+    commit fail, the transaction is undone and the block's end writes them again after the rollback."""
     stack = _stack()
     if len(stack) != 1:
         return
-    for item in stack[0]:
-        item.write()
-    stack[0].clear()
+    level = stack[0]
+    while level.held:
+        level.held[0].write()
+        level.written.append(level.held.pop(0))
 
 
 def defer(item: Deferred) -> bool:
@@ -74,10 +91,11 @@ def defer(item: Deferred) -> bool:
     stack = _stack()
     if not stack:
         return False
-    stack[-1].append(item)
+    stack[-1].held.append(item)
     return True
 
 
 def held() -> list[Deferred]:
-    """The writes held by the blocks in force (in this thread), oldest first."""
-    return [item for level in _stack() for item in level]
+    """The writes held by the blocks in force (in this thread), oldest first (not those already written in
+    the block's transaction: they count where they were written)."""
+    return [item for level in _stack() for item in level.held]

@@ -698,5 +698,4 @@ def import_bundle(actor: Actor, body: Any) -> dict[str, Any]:
         job.write()
         # Every entry was tried (so every problem is reported); any problem undoes them all.
         job.errors.raise_if_any()
-        outlasting.write_held()  # kept: its existence answers commit with it
     return job.summary()
