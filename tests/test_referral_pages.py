@@ -96,6 +96,33 @@ def test_the_child_page_reads_its_referrals_once_for_the_section_and_the_timelin
     assert len(reads) == 1, reads
 
 
+def test_the_kept_referrals_follow_the_user_and_the_timeline_reads_them_oldest_first(cast, network, flagged):
+    from crecer.referrals import scope
+    from crecer.registry.models import Child
+    from crecer.tracking import timeline
+
+    nurse = cast["nurse_alta"]
+    actor = Actor(nurse, Channel.WEB)
+    at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    made = [
+        actions.create_referral(
+            actor, child=flagged, service_code=code, reason="x", consent=["development"], at=at + dt.timedelta(hours=n)
+        )
+        for n, code in enumerate(("stimulation_session", "home_visit"))
+    ]
+    child = Child.unscoped.get(pk=flagged.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert [r.pk for r in scope.of_child(nurse, child)] == [made[1].pk, made[0].pk]
+        assert [r.pk for r in scope.of_child(nurse, child)] == [made[1].pk, made[0].pk]
+    assert len([q for q in queries.captured_queries if 'FROM "referrals_referral"' in q["sql"]]) == 1
+    # the same day on the timeline: in the order they were made
+    items = [i.data["id"] for i in timeline.build(nurse, child) if i.kind == "referral"]
+    assert items == [made[0].pk, made[1].pk]
+    # what the list was kept for changes: read again (a deactivated user sees none)
+    nurse.is_active = False
+    assert scope.of_child(nurse, child) == []
+
+
 def test_referral_form_errors(cast, network, flagged):
     response = _client(cast["nurse_alta"]).post(
         f"/children/{flagged.pk}/refer/", {"service": "stimulation_session", "reason": ""}

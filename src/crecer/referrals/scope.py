@@ -93,10 +93,13 @@ def visible(user: Any) -> QuerySet[Referral]:
 def of_child(user: Any, child: Any) -> list[Referral]:
     """The child's referrals ``user`` may see (:func:`visible`), newest first, with their service and
     organisation. The child's page shows them twice (its timeline and its referrals section): the list is
-    kept on the ``child`` instance for that user, so one page asks the database once. A request that
-    creates a referral and then shows the page again must read the child anew (the pages redirect)."""
+    kept on the ``child`` instance for that user (and that user's role, place, organisation and categories),
+    so one page asks the database once. A request that creates a referral and then shows the page again
+    must use a new instance of the child (the pages redirect; ``refresh_from_db`` keeps the list)."""
     memo = child.__dict__.setdefault("_visible_referrals", {})
-    key = getattr(user, "pk", None)
+    # everything about the user that visible() decides by: a change to any of them reads again
+    names = ("pk", "is_active", "role", "territory_id", "facility_id", "organisation_id")
+    key = (*(getattr(user, name, None) for name in names), tuple(getattr(user, "extra_categories", None) or ()))
     if key not in memo:
         memo[key] = list(
             visible(user).filter(child=child).select_related("service", "organisation").order_by("-created_at")

@@ -17,7 +17,7 @@ from crecer.tracking.timeline import Item, add_source, timezone_date
 @add_source
 def referral_items(user: Any, child: Child, language: str) -> list[Item]:
     items = []
-    for r in scope.of_child(user, child):
+    for r in reversed(scope.of_child(user, child)):  # oldest first, as the timeline reads
         category = category_of(r)
         items.append(
             Item(
