@@ -423,6 +423,20 @@ def test_importers_refuse_records_of_another_territory(kind, austral, cast, tmp_
     assert _state() == before
 
 
+def test_a_group_code_of_another_territory_is_refused_not_unchanged(austral, cast, tmp_path):
+    """A groups file naming the code of a group meeting in Austral is refused beside the code (as a household
+    of another territory is), not counted as unchanged; the same code imported by the system is unchanged."""
+    header = "code,name,service_code,facility_code,start_date,planned_sessions,facilitator"
+    row = f"GRS,Otro grupo,parenting_programme,F-ALTA,{_ago(austral, 10)},4,"
+    result = run_import(
+        "groups", _write(tmp_path, "groups", header, [row]), Actor(cast["coordinator_alta"], Channel.CLI)
+    )
+    assert (result.created, result.unchanged) == (0, 0)
+    assert [r.errors["code"][0]["code"] for r in result.rejected] == ["other_territory"]
+    assert ParentingGroup.unscoped.get(code="GRS").name == "Grupo Sur"
+    assert run_import("groups", _write(tmp_path, "groups-system", header, [row]), SYSTEM).unchanged == 1
+
+
 def test_reimported_encounter_keeps_its_assigned_contact(world, tmp_path):
     path = _write(tmp_path, "enc", ENC_HEADER, [f"EA1,C1,,check_up,,{_day(world, 182)},F-ALTA,PROF-1"])
     run_import("encounters", path, SYSTEM)

@@ -553,7 +553,12 @@ class GroupImporter(_Keyed):
     required = ("code", "name", "service_code", "facility_code", "start_date", "planned_sessions")
 
     def import_batch(self, rows: list[tuple[int, Row]], actor: Actor, result: ImportResult) -> None:
-        existing = set(ParentingGroup.unscoped.filter(code__in=_keys(rows, "code")).values_list("code", flat=True))
+        # code -> the territory of the facility where the stored group meets
+        existing = dict(
+            ParentingGroup.unscoped.filter(code__in=_keys(rows, "code")).values_list(
+                "code", "facility__territory__path"
+            )
+        )
         paths = dict(Facility.objects.values_list("id", "territory__path"))
         creates: list[dict[str, Any]] = []
         for line, row in rows:
@@ -561,7 +566,12 @@ class GroupImporter(_Keyed):
             if key is None:
                 continue
             if key in existing:
-                result.unchanged += 1
+                # a group meeting elsewhere is refused as a household of elsewhere is, never "unchanged"
+                problem = elsewhere(actor, existing[key], "code", record_elsewhere())
+                if problem:
+                    result.reject(line, row, problem)
+                else:
+                    result.unchanged += 1
                 continue
             errors = Collector()
             values = clean_group(row, errors)
