@@ -14,8 +14,9 @@ in its own transaction (a page or an API call, whose look-ups run before the tra
 
 When the work is about to be kept, :func:`write_held` at the end of the block's transaction writes what the
 outermost block holds inside that transaction, so the writes commit with the work: no moment lies between
-the work's commit and theirs in which a dying process would lose them (an import's batch, a FHIR Bundle).
-Work that is undone still has them written after its rollback, by the block's end.
+the work's commit and theirs in which a dying process would lose them (an import's batch; a FHIR Bundle
+that got such an answer always fails as a whole). Work that is undone, or whose commit fails, still has them
+written after its rollback, by the block's end.
 """
 
 from __future__ import annotations
