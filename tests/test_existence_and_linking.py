@@ -190,8 +190,9 @@ def households(country: Any) -> dict[str, Any]:
 
 
 def test_a_household_out_of_scope_is_answered_as_an_unknown_code(cast, households, api_client, tmp_path):
-    """A household is linked only from the user's scope (API, page's rules, import): linking a child of Alta
-    to a household of the south would show its address and vulnerability on the child's page."""
+    """A household is linked only from the user's scope (the API and the import here; the pages call the same
+    actions): linking a child of Alta to a household of the south would show its address and vulnerability
+    on the child's page."""
     nurse = api_client(cast["nurse_alta"])
     answers = {}
     for code in ("H-SUR", "H-NADIE"):
