@@ -4,7 +4,7 @@ server shares the count (an in-process cache would give each of N workers its ow
 A key's window opens at its first hit and lasts ``seconds``; a hit after the window starts a new one.
 Two throttles use it:
 
-* bad API tokens per client address (:func:`bad_token`, :func:`retry_after`): each bearer token that does
+* bad API tokens per client address (:func:`bad_token`, :func:`token_limit`): each bearer token that does
   not authenticate (unknown, revoked, expired, of a deactivated user) counts against the client's address
   (:func:`crecer.accounts.addresses.client_address`). After ``CRECER_API_BAD_TOKEN_LIMIT`` failures within
   ``CRECER_API_BAD_TOKEN_WINDOW`` seconds every bearer request from that address answers 429 with
@@ -77,18 +77,15 @@ def _token_key(address: str) -> str:
     return f"token:{address}"
 
 
-def retry_after(address: str) -> int | None:
-    """Seconds until ``address`` may try a bearer token again, or None if it is not throttled."""
-    return wait(_token_key(address), settings.CRECER_API_BAD_TOKEN_LIMIT, settings.CRECER_API_BAD_TOKEN_WINDOW)
-
-
 def token_limit(address: str, now: dt.datetime) -> tuple[Lookup, tuple[Any, ...]]:
-    """The look-up of :func:`retry_after`, to run beside another (its answer goes to :func:`token_wait`)."""
+    """The look-up of whether ``address`` reached the bad-token limit, to run beside another (the token's,
+    :func:`crecer.core.prepared.first_of_each`); its answer goes to :func:`token_wait`."""
     return reached(_token_key(address), settings.CRECER_API_BAD_TOKEN_LIMIT, settings.CRECER_API_BAD_TOKEN_WINDOW, now)
 
 
 def token_wait(counter: ThrottleCounter | None, now: dt.datetime) -> int | None:
-    """:func:`retry_after` from what :func:`token_limit`'s look-up found."""
+    """Seconds until the address may try a bearer token again, from what :func:`token_limit`'s look-up found;
+    None if it is not throttled."""
     return seconds_left(counter, settings.CRECER_API_BAD_TOKEN_WINDOW, now)
 
 
