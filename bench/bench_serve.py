@@ -104,6 +104,12 @@ def environment(database: str, url: str | None, src: Path = SRC, label: str = ""
     return env
 
 
+def own_cpu_seconds(process: Path) -> float:
+    """CPU time (user + system) used so far by one process, its ``/proc/PID`` folder (not its children)."""
+    fields = (process / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def database_cpu_seconds() -> float:
     """CPU time (user + system) used so far by every PostgreSQL process of the machine (Linux /proc)."""
     total = 0.0
@@ -111,12 +117,10 @@ def database_cpu_seconds() -> float:
         if not entry.name.isdigit():
             continue
         try:
-            if (entry / "comm").read_text().strip() != "postgres":
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if (entry / "comm").read_text().strip() == "postgres":
+                total += own_cpu_seconds(entry)
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -184,8 +188,7 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process and its living descendants (Linux /proc)."""
     total = 0.0
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total += own_cpu_seconds(Path(f"/proc/{pid}"))
         for task in Path(f"/proc/{pid}/task").iterdir():
             for child in (task / "children").read_text().split():
                 total += cpu_seconds(int(child))
